@@ -1,0 +1,50 @@
+"""The main job and the run-level commands end to end, through the console script."""
+import json, os, subprocess, sys
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+
+
+def sh(*argv, cwd, env=None):
+    return subprocess.run([str(BIN/"ssl-workbench"), *argv], cwd=cwd, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "SSL_WORKBENCH_CACHE": str(Path(cwd)/"cache"), **(env or {})})
+
+
+def test_quickstart_eval_report(tmp_path):
+    r = sh("quickstart", "--minutes", "0.1", "--out", "runs/qs", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "view_identification" in r.stdout and "report:" in r.stdout
+    run = tmp_path/"runs"/"qs"
+    res = json.loads((run/"eval"/"view_identification.json").read_text())
+    assert set(res["baselines"]) == {"random_init", "raw_pixels"} and res["card"]["protocol"] == "view_identification"
+    html = (run/"report.html").read_text()
+    assert "view_identification" in html and "<script src=" not in html  # self-contained: plotly.js is inlined
+    # the same run directory again is refused, not overwritten
+    again = sh("quickstart", "--minutes", "0.1", "--out", "runs/qs", cwd=tmp_path)
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+
+
+def test_eval_and_report_commands(tmp_path):
+    r = sh("pretrain", "--method", "simclr", "--data", "digits", "--batch-size", "32", "--steps", "2", "--image-size", "16",
+           "--out", "runs/d", "--no-progress", "data.size=16", "eval.knn_every=0", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    e = sh("eval", "--run", "runs/d", "--protocol", "knn", "--limit-train", "300", "--limit-test", "100", cwd=tmp_path)
+    assert e.returncode == 0, e.stderr[-3000:]
+    out = json.loads(e.stdout)
+    assert 0 <= out["accuracy"] <= 1 and "random_init" in out["baselines"] and out["card"]["method"] == "simclr"
+    assert (tmp_path/"runs"/"d"/"eval"/"knn.json").exists()
+    bad = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--label-fraction", "0", cwd=tmp_path)
+    assert bad.returncode == 2 and "label_fraction=0" in bad.stderr
+    missing = sh("eval", "--run", "runs/none", cwd=tmp_path)
+    assert missing.returncode == 2 and "no such run directory" in missing.stderr
+    rep = sh("report", "--run", "runs/d", "--max-points", "100", cwd=tmp_path)
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    assert Path(rep.stdout.strip()).name == "report.html"
+
+
+def test_spare3d_generate_command(tmp_path):
+    r = sh("spare3d", "generate", "--task", "t2i", "--n", "3", "--out", "t2i", "--size", "64", "--workers", "0", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1])["n_written"] == 3
+    bad = sh("spare3d", "generate", "--task", "t2i", "--n", "0", "--out", "x", cwd=tmp_path)
+    assert bad.returncode == 2 and "n=0" in bad.stderr
