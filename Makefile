@@ -42,6 +42,7 @@ lab: install
 	$(BIN)/jupyter lab --notebook-dir=nbs --ServerApp.ip=127.0.0.1 --no-browser
 
 docs: install
+	$(BIN)/python tools/make_readme.py
 	$(BIN)/python tools/build_docs.py
 
 bench: install

@@ -27,7 +27,7 @@ def cell_to_md(cell) -> str:
 
 def main(nb=ROOT/"nbs"/"index.ipynb", dest=ROOT/"README.md"):
     book = nbformat.read(nb, as_version=4)
-    parts = [p for p in (cell_to_md(c) for c in book.cells) if p]
+    parts = [p.replace("](images/", "](nbs/images/") for p in (cell_to_md(c) for c in book.cells) if p]  # paths relative to the root
     text = "<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file. -->\n\n" + "\n\n".join(parts) + "\n"
     Path(dest).write_text(text)
     return dest
