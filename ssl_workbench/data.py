@@ -23,8 +23,8 @@ from .core import atomic_write, atomic_write_text, cache_dir
 __all__ = ['TORCHVISION_DATASETS', 'BUILTIN_DATASETS', 'IMAGE_EXTENSIONS', 'CACHE_VERSION', 'SPLIT_ALIASES',
            'MAX_IN_MEMORY_BYTES', 'DatasetSpec', 'parse_dataset_spec', 'data_root', 'ImageDataset', 'to_rgb_array',
            'fit_to_size', 'read_image', 'list_classes', 'list_image_files', 'folder_cache_key', 'decode_files',
-           'make_messy_folder', 'class_balanced_subset', 'seeded_split', 'load_imagefolder', 'load_torchvision',
-           'load_digits', 'load_dataset', 'iterate_batches']
+           'make_messy_folder', 'class_balanced_subset', 'spread_subset', 'seeded_split', 'load_imagefolder',
+           'load_torchvision', 'load_digits', 'load_dataset', 'iterate_batches']
 
 # %% ../nbs/01_data.ipynb #fa41a81f
 TORCHVISION_DATASETS = ("cifar10", "cifar100", "stl10")
@@ -225,6 +225,21 @@ def class_balanced_subset(labels: np.ndarray, # int labels; -1 (unlabelled) is n
         order = idx[rng.permutation(len(idx))]  # one order per class: smaller fractions are prefixes
         out.append(order[:max(1, round(fraction * len(idx)))])
     return np.sort(np.concatenate(out))
+
+# %% ../nbs/01_data.ipynb #87d0820c
+def spread_subset(labels: np.ndarray, # int labels (-1, unlabelled, counts as one more group)
+                  n: int, # how many images to keep
+                  seed: int = 0) -> np.ndarray:
+    "Sorted indices of `n` images dealt round-robin over the classes in a seeded random order (all when `n` ≥ len)."
+    labels = np.asarray(labels)
+    if not isinstance(n, (int, np.integer)) or n <= 0: raise ValueError(f"subset size n={n!r}: must be a positive integer")
+    if n >= len(labels): return np.arange(len(labels))
+    order = np.random.default_rng(seed).permutation(len(labels))
+    shuffled = labels[order]
+    by_class = np.argsort(shuffled, kind="stable")          # positions grouped by class, shuffled order kept inside
+    starts = np.searchsorted(shuffled[by_class], shuffled[by_class], side="left")
+    rank = np.empty(len(labels), dtype=np.int64); rank[by_class] = np.arange(len(labels)) - starts  # k-th of its class
+    return np.sort(order[np.lexsort((np.arange(len(labels)), rank))[:n]])
 
 # %% ../nbs/01_data.ipynb #f9f795b1
 SPLIT_ALIASES = {"val": "test", "valid": "test", "validation": "test"}

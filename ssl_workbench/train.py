@@ -37,7 +37,7 @@ class DataConfig:
     spec: str = "cifar10"         # dataset spec for `load_dataset`: cifar10 | cifar100 | stl10 | digits | imagefolder:PATH
     split: str = "train"          # split to pretrain on
     size: int | None = None       # resize folder images: shorter side to `size`, centre crop (None: as stored)
-    limit: int | None = None      # use only the first `limit` images (None: all)
+    limit: int | None = None      # a seeded subset of `limit` images, spread over the classes (None: all)
     download: bool = False        # download torchvision datasets when missing
     batch_size: int = 256         # global batch (images per optimiser step, over all processes)
     on_device: bool = True        # keep the whole uint8 dataset on the GPU (airbench style)
@@ -592,11 +592,11 @@ def as_image_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
     return images, labels
 
 def _load_data(cfg: DataConfig, split: str | None = None, limit: int | None = None):
-    "The dataset named by `cfg` (a split, the first `limit` images)."
-    from ssl_workbench.data import load_dataset
+    "The dataset named by `cfg` (a split; `limit` images spread over the classes, not the class-sorted first ones)."
+    from ssl_workbench.data import load_dataset, spread_subset
     ds = load_dataset(cfg.spec, split=split or cfg.split, size=cfg.size, download=cfg.download)
     n = limit if limit is not None else cfg.limit
-    return ds.subset(np.arange(min(n, len(ds)))) if n is not None else ds
+    return ds.subset(spread_subset(ds.labels, n)) if n is not None else ds
 
 def _create_method(cfg: TrainConfig) -> nn.Module:
     from ssl_workbench.methods.registry import create_method
@@ -825,12 +825,15 @@ class _KnnProbe:
     def __init__(self, cfg, recipe, images, labels, eval_data, info):
         e = cfg.eval; self.cfg, self.info, self.ready = e, info, False
         if not info.is_main: return
-        bank = (labels >= 0).nonzero().flatten()[:e.knn_train_size]
+        from ssl_workbench.data import spread_subset
+        labelled = (labels >= 0).nonzero().flatten()
+        bank = labelled[torch.from_numpy(spread_subset(labels[labelled].numpy(), e.knn_train_size))] if len(labelled) else labelled
         if eval_data is None:
             try: eval_data = _load_data(cfg.data, split=e.split, limit=e.knn_test_size)
             except Exception as err: print(f"online kNN off: no {e.split!r} split ({err})", file=sys.stderr); return
         test_images, test_labels = as_image_tensors(eval_data)
-        test_images, test_labels = test_images[:e.knn_test_size], test_labels[:e.knn_test_size]
+        keep = torch.from_numpy(spread_subset(test_labels.numpy(), e.knn_test_size)) if len(test_labels) else test_labels
+        test_images, test_labels = test_images[keep.to(test_images.device)], test_labels[keep]
         if len(bank) == 0 or (test_labels < 0).any() or len(test_labels) == 0: return
         self.bank_images, self.bank_labels = images[bank.to(images.device)], labels[bank].to(info.device)
         self.test_images, self.test_labels = test_images, test_labels.to(info.device)

@@ -298,7 +298,7 @@ class TrainingLauncher(widgets.VBox):
         self.name = W(widgets.Text(value="", placeholder="auto: method-data-time", description="run name", layout=lay), "swb-run-name")
         self.method = W(widgets.Dropdown(options=list(METHODS), value=cfg.method.name, description="method", layout=lay), "swb-method")
         self.data = W(widgets.Combobox(options=list(DATASETS), value=cfg.data.spec, description="data", ensure_option=False, layout=lay), "swb-data")
-        self.limit = W(widgets.IntText(value=getattr(cfg.data, "limit", None) or 0, description="images", tooltip="use the first N images (0: all)", layout=lay), "swb-limit")
+        self.limit = W(widgets.IntText(value=getattr(cfg.data, "limit", None) or 0, description="images", tooltip="a seeded subset of N images spread over the classes (0: all)", layout=lay), "swb-limit")
         names = _backbone_names()
         self.backbone = W(widgets.Dropdown(options=sorted(set(names) | {cfg.model.backbone}), value=cfg.model.backbone, description="backbone", layout=lay), "swb-backbone")
         self.epochs = W(widgets.IntText(value=cfg.schedule.epochs, description="epochs", layout=lay), "swb-epochs")
