@@ -16,7 +16,8 @@ import torch
 
 # %% auto #0
 __all__ = ['get_device', 'available_devices', 'seed_everything', 'rng_state', 'set_rng_state', 'RunDir', 'atomic_write',
-           'atomic_write_text', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir']
+           'atomic_write_text', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir', 'png_data_uri',
+           'decode_data_uri']
 
 # %% ../nbs/00_core.ipynb #e9996c56
 def get_device(device: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", "mps"; None picks the best available
@@ -165,3 +166,22 @@ def cache_dir(*parts: str) -> Path:
     base = Path(env) if env else (project_root()/"data"/"cache" if project_root() else Path.home()/".cache"/"ssl_workbench")
     d = base.joinpath(*parts); d.mkdir(parents=True, exist_ok=True)
     return d
+
+# %% ../nbs/00_core.ipynb #9ce3d8e4
+def png_data_uri(image: np.ndarray) -> str:
+    "A base64 PNG data URI for a uint8 image (H, W), (H, W, 1) or (H, W, 3)."
+    import base64, io
+    from PIL import Image
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
+        raise ValueError(f"image: expected uint8 (H, W[, 1|3|4]), got {image.dtype} {image.shape}")
+    buf = io.BytesIO(); Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+def decode_data_uri(uri: str) -> np.ndarray:
+    "The uint8 pixels of a PNG data URI (inverse of `png_data_uri`)."
+    import base64, io
+    from PIL import Image
+    head, _, data = uri.partition(",")
+    if not head.startswith("data:image/"): raise ValueError(f"uri: expected a data:image/... URI, got {uri[:30]!r}")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))

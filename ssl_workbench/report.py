@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/report.html.md"""
 
 # %% ../nbs/55_report.ipynb #4b30a309
 from __future__ import annotations
-import base64, hashlib, html, io, json, time
+import base64, hashlib, html, io, json, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import plotly.offline
 from plotly.subplots import make_subplots
 from PIL import Image
 
-from .core import RunDir, atomic_write, atomic_write_text, cache_dir
+from .core import RunDir, atomic_write, atomic_write_text, cache_dir, png_data_uri
 from .evaluate import check_images, image_batches, mixed_protocol_note, nearest_neighbours, results_rows
 
 # %% auto #0
@@ -67,7 +67,9 @@ def umap_embed(features, # (N, D) float features (tensor or array)
     knn = knn_graph(x, n_neighbors)  # exact and fast with torch; skips NN-descent and its numba compilation
     reducer = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs, metric="euclidean", init="pca",
                         random_state=seed, low_memory=True, n_jobs=1, precomputed_knn=(*knn, None))
-    emb = reducer.fit_transform(x).astype(np.float32)  # (N, 2)
+    with warnings.catch_warnings():  # umap warns that a precomputed kNN cannot `transform` new points: we never do
+        warnings.filterwarnings("ignore", message=".*precomputed_knn.*")
+        emb = reducer.fit_transform(x).astype(np.float32)  # (N, 2)
     if path is not None: atomic_write(path, lambda f: np.save(f, emb))
     return emb
 
@@ -85,8 +87,7 @@ def thumbnail_uris(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
             if size is not None:
                 scale = size / max(pil.size)
                 pil = pil.resize((max(1, round(pil.width * scale)), max(1, round(pil.height * scale))), Image.NEAREST)
-            buf = io.BytesIO(); pil.save(buf, format="PNG", optimize=True)
-            out.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+            out.append(png_data_uri(np.asarray(pil)))
     return out
 
 # %% ../nbs/55_report.ipynb #00e2f252

@@ -17,6 +17,7 @@ from PIL import Image
 
 from .augment import (STRONG_OPS, PRESETS, AugmentConfig, Pipeline, make_config, config_to_yaml,
                                    config_from_yaml, resized_crop, to_float_batch)
+from .core import png_data_uri, decode_data_uri
 
 # %% auto #0
 __all__ = ['ISOLATE_OPTIONS', 'isolate_config', 'render_views', 'grid_image', 'png_bytes', 'make_control', 'control_to_value',
@@ -236,7 +237,7 @@ def grid_figure(images: torch.Tensor, # (N, C, H, W) uint8 images
     config = make_config(config) if isinstance(config, str) else config
     views, _ = render_views(images, config, n_views, seed)
     grid = grid_image(images, views, zoom)
-    fig = go.Figure(go.Image(z=grid, hoverinfo="skip"))
+    fig = go.Figure(go.Image(source=png_data_uri(grid), hoverinfo="skip"))  # PNG, not megabytes of JSON pixels
     fig.update_layout(title=title or f"{config.name}: original + {n_views} views", width=grid.shape[1] + 40,
                       height=grid.shape[0] + 80, margin=dict(l=20, r=20, t=50, b=20))
     fig.update_xaxes(visible=False); fig.update_yaxes(visible=False)

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from ssl_workbench.augment import AugmentConfig, config_from_yaml, config_to_yaml
+from ssl_workbench.core import decode_data_uri
 from ssl_workbench.tuner import augment_tuner, grid_figure, isolate_config
 
 
@@ -72,4 +73,4 @@ def test_render_budget(tuner):
 
 def test_static_figure(images):
     fig = grid_figure(images[:2], "clsa_strong", n_views=2, zoom=1)
-    assert fig.data[0].z.shape == (2 * 34, 3 * 34, 3)
+    assert decode_data_uri(fig.data[0].source).shape == (2 * 34, 3 * 34, 3)

@@ -410,12 +410,13 @@ def plot_views(images: np.ndarray, # uint8 (V, H, W, 3)
     "A plotly figure showing the drawings in a grid with titles."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
+    from ssl_workbench.core import png_data_uri
     images = np.asarray(images)
     n = len(images); columns = max(1, min(columns, n)); rows = math.ceil(n / columns)
     titles = list(titles) if titles is not None else [f"view {v}" if v in ORTHO_VIEWS else f"pose {v}" for v in ALL_VIEWS[:n]]
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.05)
     for i, image in enumerate(images):
-        fig.add_trace(go.Image(z=image), row=i // columns + 1, col=i % columns + 1)
+        fig.add_trace(go.Image(source=png_data_uri(image)), row=i // columns + 1, col=i % columns + 1)  # PNG, not JSON pixels
     h, w = images.shape[1:3]
     fig.update_xaxes(visible=False); fig.update_yaxes(visible=False)
     fig.update_layout(width=int(columns * w * scale + 40), height=int(rows * (h * scale + 30) + 40), margin=dict(l=10, r=10, t=30, b=10))
