@@ -14,9 +14,16 @@ from ..models import SimCLRProjectionHead, check_views
 from ..losses import nt_xent, collapse_diagnostics, check_temperature
 
 # %% auto #0
-__all__ = ['SimCLR']
+__all__ = ['projection_head', 'SimCLR']
 
 # %% ../../nbs/10_simclr.ipynb #7fcf4334
+def projection_head(kind: str, feat_dim: int, hidden_dim: int | None = None, out_dim: int = 128) -> nn.Module:
+    "SimCLR's head g by kind: 'mlp' (v1 head), 'linear' (one layer to `out_dim`) or 'none' (identity, z = h)."
+    if kind == "mlp": return SimCLRProjectionHead(feat_dim, hidden_dim, out_dim)
+    if kind == "linear": return nn.Linear(feat_dim, out_dim, bias=False)
+    if kind == "none": return nn.Identity()
+    raise ValueError(f"head={kind!r}: must be 'mlp', 'linear' or 'none'")
+
 class SimCLR(nn.Module):
     "SimCLR: backbone + v1 projection head, trained with NT-Xent on two views."
     n_views = 2
@@ -26,10 +33,11 @@ class SimCLR(nn.Module):
                  out_dim: int = 128, # z dimension
                  hidden_dim: int | None = None, # head hidden width; None = feat_dim (the v1 code)
                  temperature: float = 0.5, # tau in NT-Xent
+                 head: str = "mlp", # projection head: "mlp" (the paper), "linear" (d -> out_dim) or "none" (z = h); SimCLR Fig. 8
                 ):
         super().__init__()
         check_temperature(temperature)
-        self.backbone, self.projection_head = backbone, SimCLRProjectionHead(feat_dim, hidden_dim, out_dim)
+        self.backbone, self.projection_head = backbone, projection_head(head, feat_dim, hidden_dim, out_dim)
         self.temperature = temperature
 
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
