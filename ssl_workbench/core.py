@@ -16,8 +16,8 @@ import torch
 
 # %% auto #0
 __all__ = ['get_device', 'available_devices', 'seed_everything', 'rng_state', 'set_rng_state', 'RunDir', 'atomic_write',
-           'atomic_write_text', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir', 'png_data_uri',
-           'decode_data_uri']
+           'atomic_write_text', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir', 'png_bytes',
+           'png_data_uri', 'decode_data_uri']
 
 # %% ../nbs/00_core.ipynb #e9996c56
 def get_device(device: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", "mps"; None picks the best available
@@ -168,15 +168,27 @@ def cache_dir(*parts: str) -> Path:
     return d
 
 # %% ../nbs/00_core.ipynb #9ce3d8e4
+def png_bytes(image: np.ndarray, # uint8 (H, W, C) or (H, W)
+              scale: int = 1, # integer upscaling (nearest neighbour)
+              optimize: bool = False, # smaller file, slower encode
+             ) -> bytes:
+    "Encode one uint8 image as PNG."
+    import io
+    from PIL import Image
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim not in (2, 3): raise TypeError(f"image: expected uint8 (H, W[, C]), got {image.dtype} {image.shape}")
+    if image.ndim == 3 and image.shape[2] == 1: image = image[..., 0]
+    if scale > 1: image = image.repeat(scale, 0).repeat(scale, 1)
+    buf = io.BytesIO(); Image.fromarray(image).save(buf, format="PNG", optimize=optimize)
+    return buf.getvalue()
+
 def png_data_uri(image: np.ndarray) -> str:
     "A base64 PNG data URI for a uint8 image (H, W), (H, W, 1) or (H, W, 3)."
-    import base64, io
-    from PIL import Image
+    import base64
     image = np.asarray(image)
     if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
         raise ValueError(f"image: expected uint8 (H, W[, 1|3|4]), got {image.dtype} {image.shape}")
-    buf = io.BytesIO(); Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image).save(buf, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image, optimize=True)).decode()
 
 def decode_data_uri(uri: str) -> np.ndarray:
     "The uint8 pixels of a PNG data URI (inverse of `png_data_uri`)."

@@ -15,10 +15,10 @@ import torch.distributed as dist
 from torch import nn
 
 from .core import get_device
+from .losses import gather_with_grad, rank_and_world  # one implementation, shared with the losses
 
 # %% auto #0
-__all__ = ['DistInfo', 'init_distributed', 'cleanup_distributed', 'wrap_ddp', 'unwrap', 'gather_with_grad', 'all_reduce_mean',
-           'world_size', 'rank']
+__all__ = ['DistInfo', 'init_distributed', 'cleanup_distributed', 'wrap_ddp', 'unwrap', 'all_reduce_mean', 'world_size', 'rank']
 
 # %% ../nbs/05a_distributed.ipynb #6c3985ab
 @dataclass(frozen=True)
@@ -78,24 +78,17 @@ def unwrap(model: nn.Module) -> nn.Module:
         else: return model
 
 # %% ../nbs/05a_distributed.ipynb #da7201a9
-def gather_with_grad(x: torch.Tensor, # (B, ...) this rank's tensor
-                    ) -> torch.Tensor:
-    "Concatenate `x` from every rank, keeping the gradient path to this rank's part: (world_size*B, ...)."
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return x
-    from torch.distributed.nn.functional import all_gather
-    return torch.cat(all_gather(x), dim=0)
-
 def all_reduce_mean(x: torch.Tensor) -> torch.Tensor:
     "Mean of `x` over ranks (a copy); `x` itself in a single process."
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1: return x
+    if world_size() == 1: return x
     y = x.detach().clone()
     dist.all_reduce(y)
     return y / dist.get_world_size()
 
 def world_size() -> int:
     "Number of processes in the job (1 outside `torchrun`)."
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    return rank_and_world()[1]
 
 def rank() -> int:
     "This process's global rank (0 outside `torchrun`)."
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+    return rank_and_world()[0]

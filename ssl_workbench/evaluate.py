@@ -23,11 +23,11 @@ from .data import class_balanced_subset
 
 # %% auto #0
 __all__ = ['DEFAULT_NORMALIZE', 'PROTOCOL_FIELDS', 'PROTOCOLS', 'check_images', 'image_batches', 'to_float', 'checkpoint_hash',
-           'module_hash', 'images_fingerprint', 'extract_features', 'check_labels', 'knn_classify', 'knn_accuracy',
-           'nearest_neighbours', 'retrieval_metrics', 'linear_probe', 'pixel_mean', 'raw_pixel_features',
-           'random_init_backbone', 'random_crop_flip', 'snapshot_state', 'sanity_check', 'linear_eval',
-           'check_label_fraction', 'finetune', 'config_hash', 'protocol_card', 'protocol_differences', 'main_metric',
-           'results_rows', 'mixed_protocol_note', 'results_table', 'evaluate']
+           'module_hash', 'images_fingerprint', 'extract_features', 'check_labels', 'weighted_vote', 'knn_classify',
+           'knn_accuracy', 'nearest_neighbours', 'retrieval_metrics', 'linear_probe', 'pixel_mean',
+           'raw_pixel_features', 'random_init_backbone', 'random_crop_flip', 'snapshot_state', 'sanity_check',
+           'linear_eval', 'check_label_fraction', 'finetune', 'config_hash', 'protocol_card', 'protocol_differences',
+           'main_metric', 'results_rows', 'mixed_protocol_note', 'results_table', 'evaluate']
 
 # %% ../nbs/50_evaluate.ipynb #73289ab1
 DEFAULT_NORMALIZE = (CIFAR_MEAN, CIFAR_STD)  # the augment pipelines' default
@@ -149,6 +149,13 @@ def check_labels(labels, # int labels (N,), or None to take them from an ImageDa
 def _chunk(n_bank: int, chunk_size: int | None) -> int:
     return chunk_size or max(1, (1 << 25) // max(n_bank, 1))  # ~128 MB of float32 similarities per chunk
 
+def weighted_vote(sims: torch.Tensor, # (M, k) cosine similarities of each query's neighbours
+                  neighbour_labels: torch.Tensor, # (M, k) their labels
+                  n_classes: int, temperature: float) -> torch.Tensor:
+    "Predicted labels (M,): each neighbour votes for its class with weight exp(similarity / T) (InstDisc)."
+    votes = torch.zeros(len(sims), n_classes, device=sims.device).scatter_add_(1, neighbour_labels, (sims / temperature).exp())
+    return votes.argmax(1)  # (M,)
+
 def knn_classify(train_features: torch.Tensor, # (N, D) the labelled bank
                  train_labels, # (N,) int labels
                  test_features: torch.Tensor, # (M, D) to classify
@@ -173,8 +180,7 @@ def knn_classify(train_features: torch.Tensor, # (N, D) the labelled bank
     for i in range(0, len(test_features), step := _chunk(len(bank), chunk_size)):
         q = F.normalize(test_features[i:i + step].float().to(dev), dim=1)  # (B, D)
         sim, idx = (q @ bank.T).topk(k, dim=1)  # (B, k)
-        votes = torch.zeros(len(q), n_classes, device=dev).scatter_add_(1, labels[idx], (sim / temperature).exp())  # (B, C)
-        preds.append(votes.argmax(1).cpu())
+        preds.append(weighted_vote(sim, labels[idx], n_classes, temperature).cpu())
     return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
 
 def knn_accuracy(train_features, train_labels, test_features, test_labels,

@@ -18,7 +18,6 @@ from .evaluate import (extract_features, knn_accuracy, protocol_card, random_ini
                                     raw_pixel_features, retrieval_metrics)
 from .methods.registry import create_method
 from .models import create_backbone
-from .report import retrieval_examples, umap_embed, write_report
 from .run_eval import evaluate_run, report_run
 from .spare3d.render import VIEWS
 from .spare3d.tasks import make_object_views_dataset
@@ -152,9 +151,9 @@ def quickstart_photos(data: str, out="runs/quickstart", minutes: float = 2.5, se
                                           f"schedule.minutes={minutes}", "eval.knn_every=0", "run.progress=false",
                                           f"run.seed={seed}"] + ([f"run.device={device}"] if device else []))
     run = fit(cfg)
-    lim = None if eval_limit is None else eval_limit
-    results = {"knn": evaluate_run(run.root, "knn", device=device, limit_train=lim, limit_test=lim and max(1, lim // 5), seed=seed),
-               "retrieval": evaluate_run(run.root, "retrieval", device=device, limit_test=lim and max(1, lim // 5), seed=seed)}
+    lim, lim_test = eval_limit, eval_limit and max(1, eval_limit // 5)
+    results = {"knn": evaluate_run(run.root, "knn", device=device, limit_train=lim, limit_test=lim_test, seed=seed),
+               "retrieval": evaluate_run(run.root, "retrieval", device=device, limit_test=lim_test, seed=seed)}
     report = report_run(run.root, device=device, seed=seed)
     steps = [r for r in read_jsonl(run.metrics) if r.get("kind") == "step"]
     return _summary(run, results, report, steps, time.time() - t0)

@@ -18,7 +18,7 @@ from .evaluate import (PROTOCOLS, DEFAULT_NORMALIZE, check_label_fraction, check
                                     extract_features)
 from .models import create_backbone
 from .report import retrieval_examples, umap_embed, write_report
-from .train import CheckpointError, TrainConfig, load_checkpoint, load_config, config_from_dict, load_method
+from .train import CheckpointError, TrainConfig, load_checkpoint, load_config, config_from_dict, method_from_checkpoint
 
 # %% auto #0
 __all__ = ['run_checkpoint', 'run_config', 'load_run_backbone', 'run_normalization', 'evaluate_run', 'load_results', 'report_run']
@@ -44,11 +44,12 @@ def load_run_backbone(run: str | Path | RunDir, device=None) -> torch.nn.Module:
     "The pretrained backbone of a run, checked against the run's config."
     run = run if isinstance(run, RunDir) else RunDir(run)
     ckpt, cfg = run_checkpoint(run), run_config(run)
-    ck_cfg = config_from_dict(load_checkpoint(ckpt)["config"])
+    ck = load_checkpoint(ckpt)
+    ck_cfg = config_from_dict(ck["config"])
     if ck_cfg.model.backbone != cfg.model.backbone:
         raise ValueError(f"checkpoint {ckpt} was trained with backbone {ck_cfg.model.backbone!r}, but {run.config} "
                          f"names {cfg.model.backbone!r}: the checkpoint belongs to another run")
-    try: method = load_method(ckpt, device=device or "cpu")
+    try: method = method_from_checkpoint(ck, device=device or "cpu")
     except RuntimeError as e:
         raise ValueError(f"checkpoint {ckpt} does not fit backbone {cfg.model.backbone!r}: {str(e).splitlines()[0]}") from e
     return method.backbone.eval()

@@ -22,13 +22,14 @@ from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap
 from .evaluate import knn_accuracy
 
 # %% auto #0
-__all__ = ['METHODS', 'OPTIMIZERS', 'LR_SCALING', 'DATASETS', 'CHECKPOINT_FORMAT', 'DataConfig', 'AugmentConfig', 'ModelConfig',
+__all__ = ['METHODS', 'OPTIMIZERS', 'LR_SCALING', 'CHECKPOINT_FORMAT', 'DataConfig', 'AugmentConfig', 'ModelConfig',
            'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig', 'RunConfig', 'TrainConfig', 'config_to_dict',
            'config_from_dict', 'save_config', 'load_config', 'apply_overrides', 'ConfigError', 'validate_config',
            'scale_lr', 'warmup_cosine', 'momentum_schedule', 'LARS', 'param_groups', 'build_optimizer', 'set_lr',
            'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'derive_seed', 'epoch_permutation', 'batch_indices',
            'step_generator', 'ToyMethod', 'ToyRecipe', 'extract_features', 'NonFiniteLossError', 'TrainingOutOfMemory',
-           'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit', 'load_method']
+           'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit', 'load_method',
+           'method_from_checkpoint']
 
 # %% ../nbs/05_train.ipynb #b9c39e36
 @dataclass
@@ -211,7 +212,7 @@ def _is_float(s: str) -> bool:
 METHODS = ("simclr", "mocov2", "clsa", "disco")
 OPTIMIZERS = ("lars", "sgd", "adamw")
 LR_SCALING = ("linear", "sqrt", "none")
-DATASETS = ("cifar10", "cifar100", "stl10", "digits")
+from .data import BUILTIN_DATASETS as DATASETS  # the names `load_dataset` knows, besides imagefolder:PATH
 
 class ConfigError(ValueError):
     "A config with problems; `.problems` lists them all."
@@ -869,7 +870,12 @@ def load_method(path: str | Path, # a run directory (uses checkpoints/best.pt, e
     if path.is_dir():
         run = RunDir(path)
         path = run.best if run.best.exists() else run.last
-    ck = load_checkpoint(path)
+    return method_from_checkpoint(load_checkpoint(path), device, method)
+
+def method_from_checkpoint(ck: dict, # a checkpoint already read by `load_checkpoint`
+                           device: str | torch.device | None = "cpu",
+                           method: nn.Module | None = None) -> nn.Module:
+    "`load_method` for a checkpoint already in memory (no second read of the file)."
     if method is None: method = _create_method(config_from_dict(ck["config"]))
     unwrap(method).load_state_dict(ck["model"])
     return method.to(get_device(device)).eval()

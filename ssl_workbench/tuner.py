@@ -17,11 +17,11 @@ from PIL import Image
 
 from .augment import (STRONG_OPS, PRESETS, AugmentConfig, Pipeline, make_config, config_to_yaml,
                                    config_from_yaml, resized_crop, to_float_batch)
-from .core import png_data_uri, decode_data_uri
+from .core import png_bytes, png_data_uri, decode_data_uri
 
 # %% auto #0
-__all__ = ['ISOLATE_OPTIONS', 'isolate_config', 'render_views', 'grid_image', 'png_bytes', 'make_control', 'control_to_value',
-           'AugmentTuner', 'augment_tuner', 'grid_figure']
+__all__ = ['ISOLATE_OPTIONS', 'isolate_config', 'render_views', 'grid_image', 'make_control', 'control_to_value', 'AugmentTuner',
+           'augment_tuner', 'grid_figure']
 
 # %% ../nbs/60_tuner.ipynb #89168dd9
 ISOLATE_OPTIONS = ("all", "crop", "flip", "affine", "jitter", "brightness", "contrast", "saturation", "hue", "gray",
@@ -75,10 +75,6 @@ def grid_image(images: torch.Tensor, # (N, C, H, W) the originals
     T = S * zoom + gap
     grid = tiles.permute(0, 3, 1, 4, 2).reshape(N * T, (V + 1) * T, 3)
     return (grid * 255).round().clamp(0, 255).to(torch.uint8).numpy()
-
-def png_bytes(array: np.ndarray) -> bytes:
-    "PNG encoding of an RGB uint8 array."
-    buf = io.BytesIO(); Image.fromarray(array).save(buf, format="PNG"); return buf.getvalue()
 
 # %% ../nbs/60_tuner.ipynb #6d82d2b9
 _FLOAT_RANGES = {"brightness": (0, 2), "contrast": (0, 2), "saturation": (0, 2), "hue": (0, 0.5), "degrees": (0, 45),

@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/widgets.html.md"""
 
 # %% ../nbs/61_widgets.ipynb #9999a892
 from __future__ import annotations
-import copy, io, json, os, shlex, signal, subprocess, sys, threading, time
+import copy, html, io, json, os, shlex, signal, subprocess, sys, threading, time
 from pathlib import Path
 from typing import Callable
 
@@ -19,29 +19,19 @@ import yaml
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from .core import RunDir, atomic_write, atomic_write_text, available_devices, cache_dir, get_device, project_root, read_jsonl
+from .core import (RunDir, atomic_write, atomic_write_text, available_devices, cache_dir, get_device, png_bytes,
+                                 project_root, read_jsonl)
 from .train import METHODS, OPTIMIZERS, DATASETS, TrainConfig, apply_overrides, config_to_dict, load_config, save_config, validate_config
 
 # %% auto #0
-__all__ = ['png_bytes', 'mosaic_png', 'read_pid', 'pid_alive', 'run_status', 'stderr_tail', 'read_curves', 'progress_eta',
-           'pretrain_command', 'launch_config', 'launch_run', 'stop_run', 'run_summary', 'list_runs', 'tuned_recipe',
-           'from_tuner', 'runs_table_html', 'TrainingLauncher', 'training_launcher', 'cosine_knn', 'umap_2d',
-           'warm_up_umap', 'knn_correct', 'kmeans_clusters', 'in_selection', 'run_normalize', 'checkpoint_of',
-           'EmbeddingPanel', 'EmbeddingExplorer', 'embedding_explorer', 'top_k', 'retrieval_failures', 'time_query',
-           'RetrievalExplorer', 'retrieval_explorer']
+__all__ = ['mosaic_png', 'read_pid', 'pid_alive', 'run_status', 'stderr_tail', 'read_curves', 'progress_eta', 'pretrain_command',
+           'launch_config', 'launch_run', 'stop_run', 'run_summary', 'list_runs', 'tuned_recipe', 'from_tuner',
+           'runs_table_html', 'TrainingLauncher', 'training_launcher', 'cosine_knn', 'umap_2d', 'warm_up_umap',
+           'knn_correct', 'kmeans_clusters', 'in_selection', 'run_normalize', 'checkpoint_of', 'EmbeddingPanel',
+           'EmbeddingExplorer', 'embedding_explorer', 'top_k', 'retrieval_failures', 'time_query', 'RetrievalExplorer',
+           'retrieval_explorer']
 
 # %% ../nbs/61_widgets.ipynb #3b4add88
-def png_bytes(image: np.ndarray, # uint8 (H, W, C) or (H, W)
-              scale: int = 1, # integer upscaling (nearest neighbour)
-             ) -> bytes:
-    "Encode one uint8 image as PNG."
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3): raise TypeError(f"image: expected uint8 (H, W[, C]), got {image.dtype} {image.shape}")
-    if image.ndim == 3 and image.shape[2] == 1: image = image[..., 0]
-    if scale > 1: image = image.repeat(scale, 0).repeat(scale, 1)
-    buf = io.BytesIO(); Image.fromarray(image).save(buf, format="PNG")
-    return buf.getvalue()
-
 def mosaic_png(images: np.ndarray, # uint8 (N, H, W, C)
                columns: int = 8, # images per row
                scale: int = 1,
@@ -81,7 +71,7 @@ def run_status(run: str | Path) -> str:
     "'running' | 'finished' | 'stopped' | 'crashed' | 'new' for a run directory."
     run = _rundir(run)
     if pid_alive(read_pid(run)): return "running"
-    events = [r.get("event") for r in read_jsonl(run.metrics) if r.get("kind") == "event"]
+    events = [r.get("event") for r in read_jsonl(run.metrics) if r.get("kind") == "event"]  # read after the pid check: no race with the run's last write
     if events and events[-1] in ("finished", "stopped"): return events[-1]
     if events or (run.root/"pid").exists(): return "crashed"
     return "new"
@@ -114,9 +104,10 @@ def read_curves(metrics: str | Path, # a metrics.jsonl file
 
 def progress_eta(metrics: str | Path, # a metrics.jsonl file
                  batch_size: int, # images per step (to turn images/s into seconds per step)
+                 curves: dict | None = None, # `read_curves(metrics)` when already read
                 ) -> tuple[int, int, float | None]:
     "(steps done, total steps, estimated seconds left or None)."
-    c = read_curves(metrics)
+    c = curves if curves is not None else read_curves(metrics)
     totals = [e["total_steps"] for e in c["events"] if "total_steps" in e]
     total = int(totals[-1]) if totals else 0
     done = int(c["step"][-1]) if c["step"] else 0
@@ -246,8 +237,7 @@ def _backbone_names() -> list[str]:
         return list_backbones()
     except ImportError: return ["small_convnet"]
 
-def _html_escape(s) -> str:
-    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _html_escape(s) -> str: return html.escape(str(s), quote=False)
 
 def _fmt(v, pct=False) -> str:
     if v is None: return "–"
@@ -431,7 +421,7 @@ class TrainingLauncher(widgets.VBox):
                     else: self.figure.add_trace(go.Scatter(mode="lines", name=name, hovertemplate="%{customdata:.4g}", **kw), row=2, col=2)
             try: batch = load_config(run.config if run.config.exists() else run.root/"launch.yaml").data.batch_size
             except (FileNotFoundError, ValueError, TypeError): batch = 1
-            done, total, eta = progress_eta(run.metrics, batch)
+            done, total, eta = progress_eta(run.metrics, batch, curves=c)
             self.progress.max, self.progress.value = max(total, 1), min(done, max(total, 1))
             status = run_status(run.root)
             self.eta.value = f"{done}/{total or '?'} steps · " + (_eta_text(eta) if status == "running" else status)
@@ -522,11 +512,10 @@ def warm_up_umap():
 
 def knn_correct(features, labels, k: int = 20, temperature: float = 0.1) -> np.ndarray:
     "Leave-one-out weighted kNN on cosine similarity: (N,) bool, True where the vote matches the label."
-    from ssl_workbench.evaluate import nearest_neighbours
+    from ssl_workbench.evaluate import nearest_neighbours, weighted_vote
     labels = torch.as_tensor(np.asarray(labels)).long()
     sims, idx = nearest_neighbours(torch.as_tensor(features), None, k=min(k, len(labels) - 1), device="cpu")  # (N, k)
-    votes = torch.zeros(len(labels), int(labels.max()) + 1).scatter_add_(1, labels[idx], (sims / temperature).exp())
-    return (votes.argmax(1) == labels).numpy()
+    return (weighted_vote(sims, labels[idx], int(labels.max()) + 1, temperature) == labels).numpy()
 
 def kmeans_clusters(features, n_clusters: int = 10, seed: int = 0) -> np.ndarray:
     "k-means cluster ids (N,) of L2-normalised features."
@@ -699,16 +688,16 @@ class EmbeddingExplorer(widgets.VBox):
         labels = np.asarray(ds.labels)[idx]
         self.dataset, self.images, self.labels, self.classes = ds, images, labels, list(getattr(ds, "classes", []) or [])
         batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()  # (N, C, H, W)
-        panels = []
-        for run in runs:
+        panels, norms = [], [run_normalize(run) for run in runs]
+        for run, norm in zip(runs, norms):
             self.status.value = f"features of {run.name} ..."
             ckpt = checkpoint_of(run)
             key = f"{run.name}-{checkpoint_hash(ckpt)}" if ckpt is not None else None
-            feats = extract_features(self.backbone(run), batch, device=self.device, normalize=run_normalize(run),
+            feats = extract_features(self.backbone(run), batch, device=self.device, normalize=norm,
                                      cache_key=key, split=f"{spec}-{self.split.value}")
             self.status.value = f"UMAP of {run.name} ({len(feats)} points) ..."
             panels.append(EmbeddingPanel(run.name, feats, np.asarray(self._embed(feats)), labels, idx))
-        self.panels, self._normalize = panels, run_normalize(runs[0])
+        self.panels, self._normalize = panels, norms[0]
         self.redraw()
         self.status.value = f"{len(idx)} images of {spec}/{self.split.value}, {len(panels)} checkpoint(s) in {time.perf_counter() - t0:.1f} s"
         return panels

@@ -13,7 +13,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .render import (ALL_VIEWS, BACKENDS, HIDDEN_STYLES, ORTHO_VIEWS, VIEWS, Backend, _check_size,
+from .render import (BACKENDS, HIDDEN_STYLES, ORTHO_VIEWS, VIEWS, Backend, _check_size,
                                           get_backend, render_views, view_name)
 
 # %% auto #0
@@ -59,34 +59,35 @@ def make_t2i(rng: np.random.Generator, # randomness source
 # %% ../../nbs/71_spare3d_tasks.ipynb #5202447a
 I2P_POSES = (1, 2, 5, 6)  # I2P label k means pose I2P_POSES[k]
 
+def _distinct_pose_drawings(rng: np.random.Generator, b: Backend, pick_poses, size: int, hidden_style: str,
+                            min_pixels: int, max_tries: int, task: str) -> tuple[np.ndarray, np.ndarray]:
+    "Drawings (3 + P, H, W, 3) of a fresh object in f, r, t and the poses `pick_poses(rng)`, the poses pairwise distinct."
+    for _ in range(max_tries):
+        obj = b.make_object(rng)
+        poses = np.asarray(pick_poses(rng))
+        images = render_views(obj, list(ORTHO_VIEWS) + [str(p) for p in poses], size, b, hidden_style=hidden_style)
+        if _pairwise_distinct(images[3:], min_pixels): return images, poses
+    raise RuntimeError(f"{task}: no valid question in {max_tries} tries")
+
 def make_i2p(rng: np.random.Generator, # randomness source
              backend: str | Backend = "voxel", size: int = 128, hidden_style: str = "red",
              min_pixels: int = 20, # the 4 candidate poses must look this different
              max_tries: int = 20) -> dict[str, Any]:
     "One I2P question: `views` (3, H, W, 3), `iso` (H, W, 3), `answer` 0-3 (pose `I2P_POSES[answer]`), `pose`."
-    b = _backend(backend)
-    for _ in range(max_tries):
-        obj = b.make_object(rng)
-        images = render_views(obj, list(ORTHO_VIEWS) + [str(p) for p in I2P_POSES], size, b, hidden_style=hidden_style)
-        if not _pairwise_distinct(images[3:], min_pixels): continue
-        answer = int(rng.integers(4))
-        return dict(views=images[:3], iso=images[3 + answer], answer=answer, pose=I2P_POSES[answer])
-    raise RuntimeError(f"make_i2p: no valid question in {max_tries} tries")
+    images, _ = _distinct_pose_drawings(rng, _backend(backend), lambda rng: I2P_POSES, size, hidden_style,
+                                        min_pixels, max_tries, "make_i2p")
+    answer = int(rng.integers(4))
+    return dict(views=images[:3], iso=images[3 + answer], answer=answer, pose=I2P_POSES[answer])
 
 def make_p2i(rng: np.random.Generator, # randomness source
              backend: str | Backend = "voxel", size: int = 128, hidden_style: str = "red",
              min_pixels: int = 20, max_tries: int = 20) -> dict[str, Any]:
     "One P2I question: `views`, `pose` 1-8, `candidates` (4, H, W, 3) of one object, `answer`, `candidate_poses` (4,)."
-    b = _backend(backend)
-    for _ in range(max_tries):
-        obj = b.make_object(rng)
-        poses = rng.permutation(np.arange(1, 9))[:4]  # poses[0] is the asked pose
-        images = render_views(obj, list(ORTHO_VIEWS) + [str(p) for p in poses], size, b, hidden_style=hidden_style)
-        if not _pairwise_distinct(images[3:], min_pixels): continue
-        order = rng.permutation(4)
-        return dict(views=images[:3], pose=int(poses[0]), candidates=images[3:][order], answer=int(np.argmin(order)),
-                    candidate_poses=poses[order].astype(np.int64))
-    raise RuntimeError(f"make_p2i: no valid question in {max_tries} tries")
+    images, poses = _distinct_pose_drawings(rng, _backend(backend), lambda rng: rng.permutation(np.arange(1, 9))[:4],
+                                            size, hidden_style, min_pixels, max_tries, "make_p2i")  # poses[0] is the asked pose
+    order = rng.permutation(4)
+    return dict(views=images[:3], pose=int(poses[0]), candidates=images[3:][order], answer=int(np.argmin(order)),
+                candidate_poses=poses[order].astype(np.int64))
 
 # %% ../../nbs/71_spare3d_tasks.ipynb #4958e6a3
 PAIR_LABELS = np.array([1, 0, 0, 1], np.float32)  # (views_L,I_L), (views_L,I_R), (views_R,I_L), (views_R,I_R)
@@ -173,7 +174,8 @@ def _check_out_dir(out: Path, config: dict) -> None:
     if other: raise ValueError(f"out={str(out)!r}: holds {other[0]!r} shards, not {config['task']!r}; use another directory")
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp"); tmp.write_text(json.dumps(data, indent=1)); os.replace(tmp, path)
+    from ssl_workbench.core import atomic_write_text  # imported here: this module stays free of torch for the workers
+    atomic_write_text(path, json.dumps(data, indent=1))
 
 def _write_shard(path: Path, items: list[tuple[int, dict]], n_failed: int, failures: Counter) -> None:
     arrays = {}
@@ -181,8 +183,8 @@ def _write_shard(path: Path, items: list[tuple[int, dict]], n_failed: int, failu
         for key in items[0][1]: arrays[key] = np.stack([np.asarray(item[key]) for _, item in items])
     arrays["index"] = np.array([i for i, _ in items], np.int64)
     arrays["failures"] = np.array(json.dumps({"n_failed": n_failed, "reasons": dict(failures)}))
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays); os.replace(tmp, path)
+    from ssl_workbench.core import atomic_write
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 def _shard_failures(path: Path) -> tuple[int, int, Counter]:
     with np.load(path) as z: info = json.loads(str(z["failures"])); n = len(z["index"])
@@ -247,24 +249,25 @@ def generate(task: str, # 't2i', 'i2p', 'p2i', 'pair' or 'views'
     meta = dict(config=dict(config, n=n), status="running", views_order=list(ORTHO_VIEWS))
     _write_json(out / "meta.json", meta)
     started, pool, n_shards, skipped = time.time(), _make_pool(workers), math.ceil(n / shard_size), 0
+    totals, n_written, n_failed_all = Counter(), 0, 0
+    def tally(written: int, failed: int, reasons: Counter):
+        nonlocal n_written, n_failed_all
+        n_written += written; n_failed_all += failed; totals.update(reasons)
     try:
         for shard in range(n_shards):
             path, indices = _shard_path(out, task, shard), range(shard * shard_size, min(n, (shard + 1) * shard_size))
             if path.exists():
-                with np.load(path) as z: done = len(z["index"]) + json.loads(str(z["failures"]))["n_failed"]
-                if done == len(indices): skipped += 1; continue  # finished earlier: resume
+                earlier = _shard_failures(path)
+                if earlier[0] + earlier[1] == len(indices): skipped += 1; tally(*earlier); continue  # finished earlier: resume
             jobs = [(task, seed, i, attempts, backend, size, hidden_style, timeout_s, views) for i in indices]
             items, n_failed, failures, ok = _run_shard(jobs, pool, workers, timeout_s, attempts)
             if not ok: pool.terminate(); pool = _make_pool(workers)
             items.sort(key=lambda x: x[0])
-            _write_shard(path, items, n_failed, failures)
+            _write_shard(path, items, n_failed, failures); tally(len(items), n_failed, failures)
             if progress: print(f"{path.name}: {len(items)} written, {n_failed} failed ({time.time() - started:.1f} s)")
     finally:
         if pool is not None: pool.terminate(); pool.join()
-    totals, n_written, n_failed = Counter(), 0, 0
-    for shard in range(n_shards):
-        w, f, reasons = _shard_failures(_shard_path(out, task, shard)); n_written += w; n_failed += f; totals.update(reasons)
-    meta.update(status="complete", n_written=n_written, n_failed=n_failed, failure_reasons=dict(totals),
+    meta.update(status="complete", n_written=n_written, n_failed=n_failed_all, failure_reasons=dict(totals),
                 shards=[_shard_path(out, task, s).name for s in range(n_shards)], shards_resumed=skipped,
                 seconds=round(time.time() - started, 2))
     _write_json(out / "meta.json", meta)
