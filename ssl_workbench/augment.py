@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/augment.html.md"""
 
 # %% ../nbs/02_augment.ipynb #f873825b
 from __future__ import annotations
-import dataclasses, math
+import dataclasses, math, os
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -15,29 +15,38 @@ import torch.nn.functional as F
 import yaml
 
 # %% auto #0
-__all__ = ['JITTER_OPS', 'CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STRONG_OPS', 'PRESETS', 'CLSA_CROPS',
-           'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS', 'to_float_batch', 'uniform', 'bernoulli', 'sample_crop_boxes',
-           'resized_crop', 'rgb_to_grayscale', 'blend', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation',
-           'adjust_hue', 'blur_kernel_size', 'gaussian_blur', 'color_jitter', 'affine_matrix', 'affine_warp',
-           'min_filter', 'AugmentConfig', 'sample_params', 'Pipeline', 'normalize_batch', 'describe_params',
-           'make_augment_config', 'MultiCropConfig', 'MultiCropPipeline', 'make_config', 'build_pipeline',
-           'make_pipeline', 'list_pipelines', 'config_to_dict', 'config_from_dict', 'config_to_yaml',
-           'config_from_yaml', 'ViewRecipe']
+__all__ = ['FLOAT_DTYPES', 'JITTER_OPS', 'CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STRONG_OPS', 'BACKENDS',
+           'PRESETS', 'CLSA_CROPS', 'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS', 'check_batch', 'to_float_batch', 'uniform',
+           'bernoulli', 'sample_crop_boxes', 'resized_crop', 'rgb_to_grayscale', 'blend', 'adjust_brightness',
+           'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'blur_kernel_size', 'gaussian_blur', 'color_jitter',
+           'affine_matrix', 'affine_warp', 'min_filter', 'AugmentConfig', 'sample_params', 'Pipeline',
+           'normalize_batch', 'describe_params', 'make_augment_config', 'MultiCropConfig', 'MultiCropPipeline',
+           'make_config', 'build_pipeline', 'make_pipeline', 'list_pipelines', 'config_to_dict', 'config_from_dict',
+           'config_to_yaml', 'config_from_yaml', 'ViewRecipe']
 
 # %% ../nbs/02_augment.ipynb #f1482568
-def to_float_batch(x: torch.Tensor, # (B, C, H, W) uint8 in 0..255 or float in 0..1
-                   to_rgb: bool = True, # repeat a single channel to three
-                   name: str = "x", # the argument's name, for error messages
-                  ) -> torch.Tensor:
-    "Check a batch of images and return it as float32 in [0, 1], `(B, C', H, W)`."
+FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+def check_batch(x: torch.Tensor, # (B, C, H, W) uint8 or float
+                name: str = "x", # the argument's name, for error messages
+               ) -> torch.Tensor:
+    "Raise a clear error unless `x` is a non-empty `(B, 1 or 3, H ≥ 2, W ≥ 2)` uint8 or float tensor; return it."
     if not isinstance(x, torch.Tensor): raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if x.ndim != 4: raise ValueError(f"{name}.shape={tuple(x.shape)}: expected (B, C, H, W)")
     if x.shape[0] == 0: raise ValueError(f"{name}.shape={tuple(x.shape)}: empty batch (B=0)")
     if x.shape[1] not in (1, 3): raise ValueError(f"{name}.shape={tuple(x.shape)}: expected 1 or 3 channels, got C={x.shape[1]}")
     if x.shape[2] < 2 or x.shape[3] < 2: raise ValueError(f"{name}.shape={tuple(x.shape)}: images must be at least 2x2")
-    if x.dtype == torch.uint8: x = x.to(torch.float32).mul_(1 / 255)
-    elif x.dtype in (torch.float16, torch.bfloat16, torch.float32, torch.float64): x = x.float()
-    else: raise TypeError(f"{name}.dtype={x.dtype}: expected torch.uint8 or a float dtype")
+    if x.dtype != torch.uint8 and x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}.dtype={x.dtype}: expected torch.uint8 or a float dtype")
+    return x
+
+def to_float_batch(x: torch.Tensor, # (B, C, H, W) uint8 in 0..255 or float in 0..1
+                   to_rgb: bool = True, # repeat a single channel to three
+                   name: str = "x", # the argument's name, for error messages
+                  ) -> torch.Tensor:
+    "Check a batch of images and return it as float32 in [0, 1], `(B, C', H, W)`."
+    check_batch(x, name)
+    x = x.to(torch.float32).mul_(1 / 255) if x.dtype == torch.uint8 else x.float()
     if to_rgb and x.shape[1] == 1: x = x.expand(-1, 3, -1, -1)
     return x
 
@@ -402,22 +411,32 @@ def sample_params(config: AugmentConfig, # the pipeline's config
     p["blur"] = bernoulli(n, c.blur_p, g)
     p["sigma"] = uniform(n, *c.blur_sigma, g)
     if c.strong_n > 0:
-        from .augment_strong import sample_strong_params
+        from ssl_workbench.augment_strong import sample_strong_params
         p.update(sample_strong_params(c, n, g))
     return {k: v.cpu() for k, v in p.items()}
 
 # %% ../nbs/02_augment.ipynb #af994ced
+BACKENDS = ("auto", "torch", "numba")
+
+def _check_backend(backend: str | None) -> str:
+    backend = backend if backend is not None else os.environ.get("SSL_WORKBENCH_AUGMENT_BACKEND", "auto")
+    if backend not in BACKENDS: raise ValueError(f"backend={backend!r}: must be one of {BACKENDS}")
+    return backend
+
 class Pipeline:
     "A batched augmentation pipeline built from an `AugmentConfig`."
-    def __init__(self, config: AugmentConfig):
+    def __init__(self, config: AugmentConfig,
+                 backend: str | None = None, # "auto" (CPU kernels for CPU batches), "torch" or "numba"; None: $SSL_WORKBENCH_AUGMENT_BACKEND or "auto"
+                ):
         if not isinstance(config, AugmentConfig): raise TypeError(f"config: expected an AugmentConfig, got {type(config).__name__}")
         self.config = config.validate()
+        self.backend = _check_backend(backend)
 
     def __repr__(self): return f"Pipeline({self.config!r})"
 
     def sample_params(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict:
         "Draw per-sample parameters for the batch `x` (only its shape is used)."
-        if x.ndim != 4 or x.shape[0] == 0: to_float_batch(x)  # raises the right error
+        check_batch(x)
         return sample_params(self.config, x.shape[0], x.shape[2], x.shape[3], generator)
 
     def __call__(self, x: torch.Tensor, # (B, C, H, W) uint8 or float in [0, 1]
@@ -425,7 +444,7 @@ class Pipeline:
                  return_params: bool = False, # also return the sampled per-sample parameters
                 ):
         "Augment a batch: `(B, C', size, size)` float views [and their params]."
-        x = to_float_batch(x, self.config.to_rgb)
+        check_batch(x)
         params = sample_params(self.config, x.shape[0], x.shape[2], x.shape[3], generator)
         out = self.apply(x, params)
         return (out, params) if return_params else out
@@ -433,8 +452,14 @@ class Pipeline:
     def apply(self, x: torch.Tensor, params: dict, normalize: bool | None = None) -> torch.Tensor:
         "Apply given per-sample `params` to `x`; `normalize=False` returns [0, 1] images (for display)."
         c = self.config
-        x = to_float_batch(x, c.to_rgb)
         if len(params["crop"]) != len(x): raise ValueError(f"params: for {len(params['crop'])} samples, x has {len(x)}")
+        normalize = c.normalize if normalize is None else normalize
+        if self._use_cpu_kernels(x, params):   # crop, flip, jitter, grayscale [, normalise] per sample (augment_cpu)
+            from ssl_workbench.augment_cpu import crop_colour
+            tail = bool(params["blur"].any()) or c.strong_n > 0
+            x = crop_colour(x, params, c, normalize=normalize and not tail)
+            return self._blur_strong_normalize(x, params, normalize) if tail else x
+        x = to_float_batch(x, c.to_rgb)
         dev = x.device
         if c.line_thicken:
             x = _thicken_for_downscale(x, params["crop"], c.size)
@@ -449,14 +474,31 @@ class Pipeline:
         if params["gray"].any() and x.shape[1] == 3:
             idx = torch.nonzero(params["gray"])[:, 0].to(dev)
             x.index_copy_(0, idx, rgb_to_grayscale(x.index_select(0, idx)))
+        return self._blur_strong_normalize(x, params, normalize)
+
+    def _blur_strong_normalize(self, x: torch.Tensor, params: dict, normalize: bool) -> torch.Tensor:
+        "The stages after grayscale, on a float batch (modified in place)."
+        c, dev = self.config, x.device
         if params["blur"].any():
             idx = torch.nonzero(params["blur"])[:, 0].to(dev)
             x.index_copy_(0, idx, gaussian_blur(x.index_select(0, idx), params["sigma"].to(dev)[idx], c.kernel_size))
         if c.strong_n > 0:
-            from .augment_strong import apply_strong
+            from ssl_workbench.augment_strong import apply_strong
             x = apply_strong(x, params, c)
-        if normalize if normalize is not None else c.normalize: x = normalize_batch(x, c.mean, c.std)
-        return x
+        return normalize_batch(x, c.mean, c.std) if normalize else x
+
+    def _use_cpu_kernels(self, x: torch.Tensor, params: dict) -> bool:
+        "Whether this batch goes through the fused CPU kernels (`augment_cpu`) instead of the torch ops."
+        if self.backend == "torch" or not isinstance(x, torch.Tensor) or x.device.type != "cpu": return False
+        if self.config.line_thicken or bool(params["vflip"].any()) or ("affine" in params and bool(params["affine"].any())):
+            return False       # stages between the crop and the colour ops: torch ops all the way
+        if self.backend == "auto" and not _numba_available(): return False
+        return True
+
+def _numba_available() -> bool:
+    try: import numba  # noqa: F401
+    except ImportError: return False
+    return True
 
 def _thicken_for_downscale(x, boxes, size):
     "Min-filter each sample with radius ⌊downscale/2⌋ (0 when the crop is not downscaled ≥ 2×)."
@@ -491,7 +533,7 @@ def describe_params(params: dict, # from `pipeline(x, return_params=True)`
     d["gray"] = bool(params["gray"][i])
     if bool(params["blur"][i]): d["blur sigma"] = round(float(params["sigma"][i]), 4)
     if "strong_op" in params:
-        from .augment_strong import describe_strong
+        from ssl_workbench.augment_strong import describe_strong
         d["strong"] = describe_strong(params, i, config.size if config is not None else 32)
     return d
 
@@ -558,9 +600,9 @@ class MultiCropConfig:
 
 class MultiCropPipeline:
     "Calls one `Pipeline` per crop of a `MultiCropConfig`; returns a list of views (different sizes)."
-    def __init__(self, config: MultiCropConfig):
+    def __init__(self, config: MultiCropConfig, backend: str | None = None):
         self.config = config.validate()
-        self.pipelines = [Pipeline(config.crop_config(i)) for i in range(len(config.crops))]
+        self.pipelines = [Pipeline(config.crop_config(i), backend) for i in range(len(config.crops))]
 
     def __call__(self, x, generator=None, return_params=False):
         "A list of views, one per crop [and a list of their params]."
@@ -593,17 +635,20 @@ def make_config(name: str, # preset name (`PRESETS`, `MULTICROP_PRESETS`, or "mu
         return MultiCropConfig(base=base_cfg, crops=crops, name=name)
     raise ValueError(f"name={name!r}: unknown pipeline; known: {sorted(PRESETS) + sorted(MULTICROP_PRESETS) + ['multicrop']}")
 
-def build_pipeline(config: AugmentConfig | MultiCropConfig) -> Pipeline | MultiCropPipeline:
+def build_pipeline(config: AugmentConfig | MultiCropConfig, # the config
+                   backend: str | None = None, # see `Pipeline`
+                  ) -> Pipeline | MultiCropPipeline:
     "The pipeline object for a config."
-    if isinstance(config, MultiCropConfig): return MultiCropPipeline(config)
-    if isinstance(config, AugmentConfig): return Pipeline(config)
+    if isinstance(config, MultiCropConfig): return MultiCropPipeline(config, backend)
+    if isinstance(config, AugmentConfig): return Pipeline(config, backend)
     raise TypeError(f"config: expected AugmentConfig or MultiCropConfig, got {type(config).__name__}")
 
 def make_pipeline(name: str, # preset name, see `list_pipelines()`
+                  backend: str | None = None, # see `Pipeline`: "auto", "torch" or "numba"
                   **overrides, # config fields to change
                  ) -> Pipeline | MultiCropPipeline:
     "Build a preset pipeline; `pipeline.config` is its config dataclass."
-    return build_pipeline(make_config(name, **overrides))
+    return build_pipeline(make_config(name, **overrides), backend)
 
 def list_pipelines() -> list[str]:
     "Names accepted by `make_pipeline`."
