@@ -90,16 +90,15 @@ def geometric_matrix(op_index: torch.Tensor, # (B,) index into STRONG_OPS of a g
                      height: int, width: int,
                     ) -> torch.Tensor:
     "Inverse affine matrices `(B, 2, 3)` (centred pixel coordinates) for Rotate/ShearX/ShearY/TranslateX/TranslateY."
-    n = len(op_index)
-    names = [STRONG_OPS[i] for i in op_index.tolist()]
-    m = affine_matrix(torch.where(op_index == STRONG_OPS.index("Rotate"), -value, torch.zeros_like(value)),
-                      torch.zeros(n, 2), torch.ones(n), torch.zeros(n, 2))   # rotation (identity for the others)
-    for i, name in enumerate(names):
-        v = float(value[i])
-        if name == "ShearX": m[i] = torch.tensor([[1, v, v * height / 2], [0, 1, 0]])
-        elif name == "ShearY": m[i] = torch.tensor([[1, 0, 0], [v, 1, v * width / 2]])
-        elif name == "TranslateX": m[i] = torch.tensor([[1.0, 0, v], [0, 1, 0]])
-        elif name == "TranslateY": m[i] = torch.tensor([[1.0, 0, 0], [0, 1, v]])
+    is_op = lambda name: op_index == STRONG_OPS.index(name)
+    v = value.float()
+    m = affine_matrix(torch.where(is_op("Rotate"), -v, torch.zeros_like(v)),
+                      torch.zeros(len(v), 2), torch.ones(len(v)), torch.zeros(len(v), 2))   # identity unless Rotate
+    shear_x, shear_y = is_op("ShearX"), is_op("ShearY")
+    m[:, 0, 1] = torch.where(shear_x, v, m[:, 0, 1])                          # [[1, v, v·H/2], [0, 1, 0]]
+    m[:, 0, 2] = torch.where(shear_x, v * height / 2, torch.where(is_op("TranslateX"), v, m[:, 0, 2]))
+    m[:, 1, 0] = torch.where(shear_y, v, m[:, 1, 0])                          # [[1, 0, 0], [v, 1, v·W/2]]
+    m[:, 1, 2] = torch.where(shear_y, v * width / 2, torch.where(is_op("TranslateY"), v, m[:, 1, 2]))
     return m
 
 # %% ../nbs/02a_augment_strong.ipynb #59c705b7
@@ -135,13 +134,14 @@ def apply_strong(x: torch.Tensor, # (B, C, H, W) float in [0, 1]
             d = idx.to(x.device)
             x[d] = _POINT_OPS[name](x[d], v)
         gsel = app[:, s] & torch.isin(ops[:, s], geo)
-        if gsel.any():
+        if gsel.any():                                   # all geometric ops of the slot: one warp
             idx = torch.nonzero(gsel)[:, 0]
-            side = torch.where(ops[idx, s] == STRONG_OPS.index("TranslateY"), H, W)
-            v = torch.stack([op_value(STRONG_OPS[o], mag[i:i + 1, s], sign[i:i + 1, s], int(side[j]))[0]
-                             for j, (i, o) in enumerate(zip(idx.tolist(), ops[idx, s].tolist()))])
+            o, v = ops[idx, s], torch.zeros(len(idx))
+            for name in GEOMETRIC_OPS:
+                sel = o == STRONG_OPS.index(name)
+                if sel.any(): v[sel] = op_value(name, mag[idx[sel], s], sign[idx[sel], s], H if name == "TranslateY" else W)
             d = idx.to(x.device)
-            x[d] = affine_warp(x[d], geometric_matrix(ops[idx, s], v, H, W), config.strong_interpolation, 0.0)
+            x[d] = affine_warp(x[d], geometric_matrix(o, v, H, W), config.strong_interpolation, 0.0)
     return x
 
 def describe_strong(params: dict, i: int, side: int = 32) -> list[tuple[str, int, float]]:

@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1437138d
 from __future__ import annotations
-import json, os, random, subprocess, tempfile
+import json, os, random, shutil, subprocess, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -16,8 +16,8 @@ import torch
 
 # %% auto #0
 __all__ = ['get_device', 'available_devices', 'seed_everything', 'rng_state', 'set_rng_state', 'RunDir', 'atomic_write',
-           'atomic_write_text', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir', 'png_bytes',
-           'png_data_uri', 'decode_data_uri']
+           'atomic_write_text', 'atomic_copy', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir',
+           'png_bytes', 'png_data_uri', 'decode_data_uri']
 
 # %% ../nbs/00_core.ipynb #e9996c56
 def get_device(device: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", "mps"; None picks the best available
@@ -120,6 +120,22 @@ def atomic_write(path: str | Path, # the file to write or replace
 def atomic_write_text(path: str | Path, text: str) -> Path:
     "Write a text file atomically."
     return atomic_write(path, lambda f: f.write(text.encode()))
+
+def atomic_copy(src: str | Path, # an existing file
+                dst: str | Path, # replaced atomically by a copy of `src`
+               ) -> Path:
+    "Make `dst` a copy of `src` atomically: a hard link when the filesystem allows (no bytes copied), else a copy."
+    src, dst = Path(src), Path(dst)
+    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp"); os.close(fd)
+    try:
+        os.unlink(tmp)
+        try: os.link(src, tmp)
+        except OSError: shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return dst
 
 # %% ../nbs/00_core.ipynb #482f2d21
 def _to_jsonable(v):

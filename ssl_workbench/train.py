@@ -16,7 +16,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from .core import (RunDir, append_jsonl, atomic_write, atomic_write_text, get_device, git_commit,
+from .core import (RunDir, append_jsonl, atomic_copy, atomic_write, atomic_write_text, get_device, git_commit,
                                 read_jsonl, rng_state, seed_everything, set_rng_state)
 from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap, wrap_ddp
 from .evaluate import knn_accuracy
@@ -757,12 +757,14 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     log.log(dict(kind="event", event="resumed" if resume else "started", step=state.step, world_size=W,
                  device=str(device), total_steps=total, peak_lr=peak_lr, git=git_commit() if info.is_main else None))
 
-    def checkpoint(path):
+    def checkpoint(path, copies=()):
+        "Save the state to `path` (main process), then make each of `copies` a copy of it."
         if info.is_main:
             save_checkpoint(path, model, optimizer, step=state.step, epoch=state.step // steps_per_epoch, config=cfg,
                             best_score=state.best_score, epoch_loss=(state.epoch_loss_sum, state.epoch_loss_count),
                             scheduler=dict(name="warmup_cosine", step=state.step, total_steps=total,
                                            warmup_steps=warmup, peak_lr=peak_lr, final_lr=final_lr))
+            for c in copies: atomic_copy(path, c)   # serialised once: best.pt is the same bytes as last.pt
 
     amp = torch.autocast(device.type, dtype=torch.bfloat16) if cfg.run.amp and device.type == "cuda" else contextlib.nullcontext()
     t_begin, perm, perm_epoch, reason = time.perf_counter(), None, -1, None
@@ -855,10 +857,9 @@ def _end_epoch(state: _State, epoch: int, knn, model, log: RunLogger, checkpoint
     log.log(rec)
     score = acc if acc is not None else -rec["loss"]
     state.epoch_loss_sum, state.epoch_loss_count = 0.0, 0
-    if score > state.best_score:
-        state.best_score = score
-        checkpoint(run.best)
-    checkpoint(run.last)
+    improved = score > state.best_score
+    if improved: state.best_score = score
+    checkpoint(run.last, copies=(run.best,) if improved else ())
 
 # %% ../nbs/05_train.ipynb #e91fb8c6
 def load_method(path: str | Path, # a run directory (uses checkpoints/best.pt, else last.pt) or a checkpoint file
