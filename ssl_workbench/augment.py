@@ -454,11 +454,10 @@ class Pipeline:
         c = self.config
         if len(params["crop"]) != len(x): raise ValueError(f"params: for {len(params['crop'])} samples, x has {len(x)}")
         normalize = c.normalize if normalize is None else normalize
-        if self._use_cpu_kernels(x, params):   # crop, flip, jitter, grayscale [, normalise] per sample (augment_cpu)
-            from ssl_workbench.augment_cpu import crop_colour
-            tail = bool(params["blur"].any()) or c.strong_n > 0
-            x = crop_colour(x, params, c, normalize=normalize and not tail)
-            return self._blur_strong_normalize(x, params, normalize) if tail else x
+        if self._use_cpu_kernels(x, params):   # crop, flip, jitter, grayscale, blur [, normalise] per sample (augment_cpu)
+            from ssl_workbench.augment_cpu import fused_views
+            x = fused_views(x, params, c, normalize=normalize and c.strong_n == 0)
+            return self._blur_strong_normalize(x, params, normalize, blur=False) if c.strong_n > 0 else x
         x = to_float_batch(x, c.to_rgb)
         dev = x.device
         if c.line_thicken:
@@ -476,10 +475,10 @@ class Pipeline:
             x.index_copy_(0, idx, rgb_to_grayscale(x.index_select(0, idx)))
         return self._blur_strong_normalize(x, params, normalize)
 
-    def _blur_strong_normalize(self, x: torch.Tensor, params: dict, normalize: bool) -> torch.Tensor:
+    def _blur_strong_normalize(self, x: torch.Tensor, params: dict, normalize: bool, blur: bool = True) -> torch.Tensor:
         "The stages after grayscale, on a float batch (modified in place)."
         c, dev = self.config, x.device
-        if params["blur"].any():
+        if blur and params["blur"].any():
             idx = torch.nonzero(params["blur"])[:, 0].to(dev)
             x.index_copy_(0, idx, gaussian_blur(x.index_select(0, idx), params["sigma"].to(dev)[idx], c.kernel_size))
         if c.strong_n > 0:

@@ -1,4 +1,4 @@
-"""Fused per-sample CPU kernels for the batched pipeline: resized crop, flip, colour jitter, grayscale and normalisation in one pass over each view.
+"""Fused per-sample CPU kernels for the batched pipeline: resized crop, flip, colour jitter, grayscale, blur and normalisation in one pass over each view.
 
 Docs: https://ssl-workbench.github.io/ssl_workbench/augment_cpu.html.md"""
 
@@ -15,7 +15,7 @@ from numba import njit
 from .augment import AugmentConfig, check_batch
 
 # %% auto #0
-__all__ = ['crop_colour']
+__all__ = ['fused_views']
 
 # %% ../nbs/02b_augment_cpu.ipynb #f581c0f7
 _CACHE = "__file__" in globals()   # cache compiled code next to the module file (not when run inside a notebook)
@@ -132,17 +132,45 @@ def _normalize_one(x, mean, inv_std):
     for c in range(x.shape[0]):
         for i in range(x.shape[1]): x[c, i] = (x[c, i] - mean[c]) * inv_std[c]
 
+# %% ../nbs/02b_augment_cpu.ipynb #b1a7c0df
+@_jit
+def _blur_one(x, sigma, ksize, tmp):
+    "Gaussian blur of one view `x` `(C, S, T)` with `ksize` taps at `sigma` pixels, in place; `tmp` is scratch like `x`."
+    C, S, T = x.shape
+    r = ksize // 2
+    w = np.empty(ksize, np.float32)
+    total = 0.0
+    for k in range(ksize):
+        w[k] = math.exp(-0.5 * ((k - r) / sigma) ** 2); total += w[k]
+    for k in range(ksize): w[k] /= total
+    row = np.empty(T + 2 * r, np.float32)                       # one row with its reflected borders
+    for c in range(C):
+        for i in range(S):                                      # along the rows
+            for j in range(T): row[r + j] = x[c, i, j]
+            for k in range(1, r + 1): row[r - k] = x[c, i, k]; row[r + T - 1 + k] = x[c, i, T - 1 - k]
+            for j in range(T): tmp[c, i, j] = 0.0
+            for k in range(ksize):
+                for j in range(T): tmp[c, i, j] += w[k] * row[j + k]
+        for i in range(S):                                      # down the columns: whole rows
+            for j in range(T): x[c, i, j] = 0.0
+            for k in range(ksize):
+                src = i + k - r
+                src = -src if src < 0 else (2 * (S - 1) - src if src >= S else src)
+                for j in range(T): x[c, i, j] += w[k] * tmp[c, src, j]
+
 # %% ../nbs/02b_augment_cpu.ipynb #35deaaa4
 @_jit
-def _views_kernel(src, scale, boxes, flip, antialias, factors, order, jitter, gray, do_colour, do_norm, mean, inv_std,
-                  out):
+def _views_kernel(src, scale, boxes, flip, antialias, factors, order, jitter, gray, blur, sigma, ksize,
+                  do_colour, do_blur, do_norm, mean, inv_std, out):
     B, C, S, T = out.shape
     tmp = np.empty((C, src.shape[2], T), np.float32)
+    scratch = np.empty((C, S, T), np.float32)
     for b in range(B):
         _resize_one(src[b], scale, boxes[b, 0], boxes[b, 1], boxes[b, 2], boxes[b, 3], flip[b], antialias, out[b], tmp)
         v = out[b].reshape(C, S * T)
         if do_colour and C == 3: _colour_rgb(v[0], v[1], v[2], factors[b], order[b], jitter[b], gray[b])
         elif do_colour: _colour_one_channel(v[0], factors[b], order[b], jitter[b])
+        if do_blur and blur[b] and ksize > 1: _blur_one(out[b], sigma[b], ksize, scratch)
         if do_norm: _normalize_one(v, mean, inv_std)
 
 # %% ../nbs/02b_augment_cpu.ipynb #ab3851b7
@@ -152,13 +180,14 @@ def _channel_stats(config: AugmentConfig, channels: int) -> tuple[np.ndarray, np
     if channels != len(mean): mean, std = np.full(channels, mean.mean(), np.float32), np.full(channels, std.mean(), np.float32)
     return mean, (1 / std).astype(np.float32)
 
-def crop_colour(x: torch.Tensor, # (B, C, H, W) uint8 or float on the CPU, C in {1, 3}
+def fused_views(x: torch.Tensor, # (B, C, H, W) uint8 or float on the CPU, C in {1, 3}
                 params: dict, # from `sample_params`
                 config: AugmentConfig, # the pipeline's config
                 colour: bool = True, # apply jitter and grayscale
+                blur: bool = True, # apply the blur where `params["blur"]` says so
                 normalize: bool = True, # subtract mean, divide by std
                ) -> torch.Tensor:
-    "Resized crop + flip [+ jitter + grayscale] [+ normalisation] of a CPU batch: `(B, C', size, size)` float32."
+    "Resized crop + flip [+ jitter + grayscale] [+ blur] [+ normalisation] of a CPU batch: `(B, C', size, size)` float32."
     if x.device.type != "cpu": raise ValueError(f"x.device={x.device}: the CPU kernels need a CPU tensor")
     check_batch(x)
     src = x.contiguous() if x.dtype in (torch.uint8, torch.float32) else x.float().contiguous()
@@ -166,8 +195,8 @@ def crop_colour(x: torch.Tensor, # (B, C, H, W) uint8 or float on the CPU, C in 
     B, C = x.shape[0], 3 if (config.to_rgb or x.shape[1] == 3) else 1
     out = torch.empty(B, C, config.size, config.size)
     mean, inv_std = _channel_stats(config, C)
-    arrays = [src.numpy(), scale, params["crop"].numpy(), params["flip"].numpy(), bool(config.antialias),
-              params["factors"].float().numpy(), params["order"].numpy(), params["jitter"].numpy(), params["gray"].numpy(),
-              bool(colour), bool(normalize), mean, inv_std, out.numpy()]
-    _views_kernel(*arrays)
+    _views_kernel(src.numpy(), scale, params["crop"].numpy(), params["flip"].numpy(), bool(config.antialias),
+                  params["factors"].float().numpy(), params["order"].numpy(), params["jitter"].numpy(),
+                  params["gray"].numpy(), params["blur"].numpy(), params["sigma"].float().numpy(), int(config.kernel_size),
+                  bool(colour), bool(blur), bool(normalize), mean, inv_std, out.numpy())
     return out
