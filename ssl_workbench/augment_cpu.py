@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/augment_cpu.html.md"""
 
 # %% ../nbs/02b_augment_cpu.ipynb #9a83e1c3
 from __future__ import annotations
-import math, os
+import math
 
 import numpy as np
 import torch
