@@ -27,9 +27,9 @@ from .train import METHODS, OPTIMIZERS, DATASETS, TrainConfig, apply_overrides, 
 __all__ = ['mosaic_png', 'read_pid', 'pid_alive', 'run_status', 'stderr_tail', 'read_curves', 'progress_eta', 'pretrain_command',
            'launch_config', 'launch_run', 'stop_run', 'run_summary', 'list_runs', 'tuned_recipe', 'from_tuner',
            'runs_table_html', 'TrainingLauncher', 'training_launcher', 'cosine_knn', 'umap_2d', 'warm_up_umap',
-           'knn_correct', 'kmeans_clusters', 'in_selection', 'run_normalize', 'checkpoint_of', 'EmbeddingPanel',
-           'EmbeddingExplorer', 'embedding_explorer', 'top_k', 'retrieval_failures', 'time_query', 'RetrievalExplorer',
-           'retrieval_explorer']
+           'knn_correct', 'kmeans_clusters', 'layout_selections', 'in_selection', 'run_normalize', 'checkpoint_of',
+           'EmbeddingPanel', 'EmbeddingExplorer', 'embedding_explorer', 'top_k', 'retrieval_failures', 'time_query',
+           'RetrievalExplorer', 'retrieval_explorer']
 
 # %% ../nbs/61_widgets.ipynb #3b4add88
 def mosaic_png(images: np.ndarray, # uint8 (N, H, W, C)
@@ -536,6 +536,10 @@ def _polygon_contains(vertices: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.
         inside ^= crosses & (x < x_at)
     return inside
 
+def layout_selections(layout) -> list[dict]:
+    "The box/lasso selections drawn on a figure, as dicts (from the layout's JSON, which a browser relayout updates)."
+    return list(layout.to_plotly_json().get("selections") or [])
+
 def in_selection(x, y, # point coordinates (N,), (N,)
                  selection: dict, # one entry of a plotly figure's `layout.selections` (rect or lasso path)
                 ) -> np.ndarray:
@@ -646,8 +650,10 @@ class EmbeddingExplorer(widgets.VBox):
         fig = go.FigureWidget()
         p_i = len(getattr(self, "figures", []))
         # selections also reach Python through layout.selections (a relayout): the per-trace selection event can be
-        # merged away by ipywidgets' message throttling when a hover event follows it, this one cannot
-        fig.layout.on_change(lambda layout, selections, p=p_i: _guarded(lambda: self._on_layout_select(p, selections), self.status)(), "selections")
+        # merged away by ipywidgets' message throttling when a hover event follows it, this one cannot. The value
+        # is read from the layout's JSON: after a relayout from the browser, plotly's `layout.selections` objects
+        # stay empty (plotly 6-7) while the JSON holds the drawn path.
+        fig.layout.on_change(lambda layout, _, p=p_i: _guarded(lambda: self._on_layout_select(p, layout_selections(layout)), self.status)(), "selections")
         fig.update_layout(width=520, height=460, dragmode="lasso", margin=dict(l=10, r=10, t=40, b=10),
                           xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False), legend=dict(font=dict(size=9)))
         return fig
