@@ -652,7 +652,7 @@ class EmbeddingExplorer(widgets.VBox):
         # selections also reach Python through layout.selections (a relayout): the per-trace selection event can be
         # merged away by ipywidgets' message throttling when a hover event follows it, this one cannot. The value
         # is read from the layout's JSON: after a relayout from the browser, plotly's `layout.selections` objects
-        # stay empty (plotly 6-7) while the JSON holds the drawn path.
+        # stay empty (seen with plotly 7.1) while the JSON holds the drawn path.
         fig.layout.on_change(lambda layout, _, p=p_i: _guarded(lambda: self._on_layout_select(p, layout_selections(layout)), self.status)(), "selections")
         fig.update_layout(width=520, height=460, dragmode="lasso", margin=dict(l=10, r=10, t=40, b=10),
                           xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False), legend=dict(font=dict(size=9)))
