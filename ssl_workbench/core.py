@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1437138d
 from __future__ import annotations
-import json, os, random, shutil, subprocess, tempfile
+import html, json, math, os, pickle, random, re, shutil, subprocess, tempfile, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -15,9 +15,11 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['get_device', 'available_devices', 'seed_everything', 'rng_state', 'set_rng_state', 'RunDir', 'atomic_write',
-           'atomic_write_text', 'atomic_copy', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir',
-           'png_bytes', 'png_data_uri', 'decode_data_uri']
+__all__ = ['get_device', 'available_devices', 'seed_everything', 'rng_state', 'set_rng_state', 'RunDir', 'RunLockedError',
+           'RunLock', 'run_is_locked', 'atomic_write', 'fsync_dir', 'atomic_write_text', 'atomic_copy',
+           'clean_stale_temps', 'process_start_time', 'write_pid_file', 'read_pid_file', 'remove_pid_file',
+           'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir', 'UnsafeOrCorruptFile',
+           'safe_torch_load', 'html_text', 'png_bytes', 'png_data_uri', 'decode_data_uri']
 
 # %% ../nbs/00_core.ipynb #e9996c56
 def get_device(device: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", "mps"; None picks the best available
@@ -96,6 +98,39 @@ class RunDir:
         for d in (self.root, self.checkpoints, self.eval_dir): d.mkdir(parents=True, exist_ok=True)
         return self
 
+# %% ../nbs/00_core.ipynb #51dc40d5
+class RunLockedError(RuntimeError):
+    "Another live process holds the run directory."
+
+class RunLock:
+    "An exclusive OS lock on `<run>/.lock`, held while a run writes its directory (context manager)."
+    def __init__(self, root: str | Path): self.path, self._fd = Path(root)/".lock", None
+    def acquire(self) -> "RunLock":
+        import fcntl
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise RunLockedError(f"{self.path.parent}: in use by a live run ({holder}); wait for it, stop it, "
+                                 "or choose another --out") from None
+        os.ftruncate(fd, 0); os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
+        self._fd = fd
+        return self
+    def release(self):
+        if self._fd is None: return
+        import fcntl
+        fcntl.flock(self._fd, fcntl.LOCK_UN); os.close(self._fd); self._fd = None
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()
+
+def run_is_locked(root: str | Path) -> bool:
+    "Whether a live process holds the run directory `root` (does not take the lock)."
+    if not (Path(root)/".lock").exists(): return False
+    try: RunLock(root).acquire().release(); return False
+    except RunLockedError: return True
+
 # %% ../nbs/00_core.ipynb #91729ba4
 def _umask() -> int:
     mask = os.umask(0); os.umask(mask); return mask
@@ -115,7 +150,16 @@ def atomic_write(path: str | Path, # the file to write or replace
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(path.parent)
     return path
+
+def fsync_dir(folder: str | Path):
+    "Flush a folder's entry table to disk, so a rename inside it survives a power cut (no-op where unsupported)."
+    try: fd = os.open(folder, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass  # some filesystems (and Windows) do not fsync folders
+    finally: os.close(fd)
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     "Write a text file atomically."
@@ -135,7 +179,49 @@ def atomic_copy(src: str | Path, # an existing file
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    fsync_dir(dst.parent)
     return dst
+
+# %% ../nbs/00_core.ipynb #92b818d2
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[A-Za-z0-9_]{6,}\.tmp$")
+
+def clean_stale_temps(*folders: str | Path) -> list[Path]:
+    "Remove the temporary files an interrupted `atomic_write`/`atomic_copy` left in `folders`; return them."
+    removed = []
+    for folder in folders:
+        if not Path(folder).is_dir(): continue
+        for p in Path(folder).iterdir():
+            if p.is_file() and _TEMP_NAME.match(p.name):
+                p.unlink(missing_ok=True); removed.append(p)
+    return sorted(removed)
+
+# %% ../nbs/00_core.ipynb #4c2d5d2d
+def process_start_time(pid: int) -> int | None:
+    "When process `pid` started (clock ticks since boot, from /proc), or None when there is no such process."
+    try: fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError): return None
+    return None if fields[0] == "Z" else int(fields[19])  # field 22 of stat; a zombie has ended
+
+def write_pid_file(path: str | Path, pid: int) -> Path:
+    "Record `pid` with its start time, so a later reader can tell it from a process that reuses the number."
+    return atomic_write_text(path, json.dumps({"pid": int(pid), "start_time": process_start_time(pid)}))
+
+def read_pid_file(path: str | Path) -> int | None:
+    "The pid recorded in `path` if that very process is still alive, else None."
+    try: rec = json.loads(Path(path).read_text())
+    except (OSError, ValueError): return None
+    if not isinstance(rec, dict) or not isinstance(rec.get("pid"), int): return None
+    start = process_start_time(rec["pid"])
+    if start is None or (rec.get("start_time") is not None and start != rec["start_time"]): return None
+    return rec["pid"]
+
+def remove_pid_file(path: str | Path, pids: Iterable[int]) -> bool:
+    "Delete `path` if it names one of `pids` (a run removes its own pid file when it ends)."
+    try: rec = json.loads(Path(path).read_text())
+    except (OSError, ValueError): return False
+    if isinstance(rec, dict) and rec.get("pid") in set(pids):
+        Path(path).unlink(missing_ok=True); return True
+    return False
 
 # %% ../nbs/00_core.ipynb #482f2d21
 def _to_jsonable(v):
@@ -182,6 +268,36 @@ def cache_dir(*parts: str) -> Path:
     base = Path(env) if env else (project_root()/"data"/"cache" if project_root() else Path.home()/".cache"/"ssl_workbench")
     d = base.joinpath(*parts); d.mkdir(parents=True, exist_ok=True)
     return d
+
+# %% ../nbs/00_core.ipynb #075c98d8
+class UnsafeOrCorruptFile(ValueError):
+    "A tensors file that must not, or cannot, be loaded."
+
+def safe_torch_load(path: str | Path, # the file
+                    what: str = "checkpoint", # what the file should be, for messages ("teacher checkpoint", ...)
+                   ):
+    "`torch.load(path, weights_only=True)` on the CPU, with errors that name the file and the problem."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{what}={str(path)!r}: no such file")
+    try: return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        text = str(e)
+        if any(w in text for w in ("Unsupported global", "GLOBAL", "Unsupported class", "not an allowed global")):
+            first = next((l.strip() for l in text.splitlines() if "GLOBAL" in l or "Unsupported" in l), "")
+            raise UnsafeOrCorruptFile(
+                f"refusing to load {what} {path}: it contains pickled Python objects that could run code when "
+                f"loaded (torch.load weights_only=True rejected it: {first}). Only load files you trust; "
+                "ssl_workbench files hold tensors and plain data only.") from None
+        raise UnsafeOrCorruptFile(f"{path} is not a readable {what} (truncated or corrupt?): "
+                                  f"{text.splitlines()[0] if text else type(e).__name__}") from None
+    except (RuntimeError, EOFError, ValueError, OSError) as e:
+        raise UnsafeOrCorruptFile(f"{path} is not a readable {what} (truncated or corrupt?): "
+                                  f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+
+# %% ../nbs/00_core.ipynb #585935fa
+def html_text(value) -> str:
+    "`str(value)` escaped for HTML text and attribute values."
+    return html.escape(str(value), quote=True)
 
 # %% ../nbs/00_core.ipynb #9ce3d8e4
 def png_bytes(image: np.ndarray, # uint8 (H, W, C) or (H, W)

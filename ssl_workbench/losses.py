@@ -22,11 +22,24 @@ def rank_and_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
+class _GatherWithGrad(torch.autograd.Function):
+    "all_gather forward; backward sums each slice's gradient over the processes and returns this rank's slice."
+    @staticmethod
+    def forward(ctx, x):
+        out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+        dist.all_gather(out, x.contiguous())
+        ctx.n, ctx.rank = x.shape[0], dist.get_rank()
+        return torch.cat(out, dim=0)
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.contiguous()
+        dist.all_reduce(grad)  # every process's loss depends on every slice: sum their gradients
+        return grad[ctx.rank * ctx.n:(ctx.rank + 1) * ctx.n]
+
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
     "Concatenate `x` from every process along dim 0, keeping the autograd graph (identity in one process)."
     if rank_and_world()[1] == 1: return x
-    import torch.distributed.nn.functional as dist_nn  # all_gather whose backward sums the gradients back
-    return torch.cat(dist_nn.all_gather(x), dim=0)
+    return _GatherWithGrad.apply(x)
 
 @torch.no_grad()
 def gather_no_grad(x: torch.Tensor) -> torch.Tensor:

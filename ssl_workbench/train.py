@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/train.html.md"""
 
 # %% ../nbs/05_train.ipynb #cd8fb0a6
 from __future__ import annotations
-import contextlib, copy, dataclasses, math, os, pickle, signal, sys, time, typing
+import contextlib, copy, dataclasses, fnmatch, math, os, shutil, signal, sys, time, typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -16,18 +16,20 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from .core import (RunDir, append_jsonl, atomic_copy, atomic_write, atomic_write_text, get_device, git_commit,
-                                read_jsonl, rng_state, seed_everything, set_rng_state)
+from .core import (RunDir, RunLock, UnsafeOrCorruptFile, append_jsonl, atomic_copy, atomic_write,
+                                atomic_write_text, clean_stale_temps, get_device, git_commit, read_jsonl,
+                                remove_pid_file, rng_state, safe_torch_load, seed_everything, set_rng_state)
 from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap, wrap_ddp
 from .evaluate import knn_accuracy
 
 # %% auto #0
-__all__ = ['METHODS', 'OPTIMIZERS', 'LR_SCALING', 'CHECKPOINT_FORMAT', 'DataConfig', 'AugmentConfig', 'ModelConfig',
-           'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig', 'RunConfig', 'TrainConfig', 'config_to_dict',
-           'config_from_dict', 'save_config', 'load_config', 'apply_overrides', 'ConfigError', 'validate_config',
-           'scale_lr', 'warmup_cosine', 'momentum_schedule', 'LARS', 'param_groups', 'build_optimizer', 'set_lr',
-           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'derive_seed', 'epoch_permutation', 'batch_indices',
-           'step_generator', 'ToyMethod', 'ToyRecipe', 'extract_features', 'NonFiniteLossError', 'TrainingOutOfMemory',
+__all__ = ['METHODS', 'OPTIMIZERS', 'LR_SCALING', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED', 'DataConfig', 'AugmentConfig',
+           'ModelConfig', 'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig', 'RunConfig', 'TrainConfig',
+           'config_to_dict', 'config_from_dict', 'save_config', 'load_config', 'apply_overrides', 'ConfigError',
+           'validate_config', 'scale_lr', 'warmup_cosine', 'momentum_schedule', 'LARS', 'param_groups',
+           'build_optimizer', 'set_lr', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'restore_checkpoint',
+           'ResumeConfigError', 'resume_changes', 'derive_seed', 'epoch_permutation', 'batch_indices', 'step_generator',
+           'ToyMethod', 'ToyRecipe', 'extract_features', 'NonFiniteLossError', 'TrainingOutOfMemory',
            'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit', 'load_method',
            'method_from_checkpoint']
 
@@ -238,6 +240,16 @@ def _check_types(cfg: TrainConfig) -> list[str]:
         for name, typ in _section_types(cls).items():
             v = getattr(section, name)
             if not _type_ok(v, typ): out.append(f"{s}.{name}={v!r}: expected {_type_name(typ)}")
+    return out + _nonfinite_numbers(asdict(cfg))
+
+def _nonfinite_numbers(d, prefix: str = "") -> list[str]:
+    "A problem for every inf or NaN anywhere in the config, nested dicts and lists included."
+    items = d.items() if isinstance(d, dict) else enumerate(d) if isinstance(d, (list, tuple)) else ()
+    out = []
+    for k, v in items:
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, float) and not math.isfinite(v): out.append(f"{key}={v}: must be a finite number")
+        elif isinstance(v, (dict, list, tuple)): out += _nonfinite_numbers(v, key)
     return out
 
 # %% ../nbs/05_train.ipynb #b09edf3b
@@ -438,23 +450,59 @@ def load_checkpoint(path: str | Path, # a file written by `save_checkpoint`
                    ) -> dict:
     "Read a checkpoint safely (`weights_only=True`); optionally load it into `model` and `optimizer`."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"checkpoint={str(path)!r}: no such file")
-    try: ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        if not any(w in str(e) for w in ("Unsupported global", "GLOBAL", "Unsupported class", "not an allowed global")):
-            raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt?): {str(e).splitlines()[0]}") from None
-        first = next((l.strip() for l in str(e).splitlines() if "GLOBAL" in l or "Unsupported" in l), "")
-        raise CheckpointError(f"refusing to load {path}: it contains pickled Python objects that could run code "
-                              f"when loaded (torch.load weights_only=True rejected it: {first}). Only load "
-                              "checkpoints you trust; ssl_workbench checkpoints hold tensors and plain data only.") from None
-    except (RuntimeError, EOFError) as e:
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupt?): {e}") from None
+    try: ckpt = safe_torch_load(path, "checkpoint")
+    except UnsafeOrCorruptFile as e: raise CheckpointError(str(e)) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not an ssl_workbench checkpoint (format={ckpt.get('format') if isinstance(ckpt, dict) else type(ckpt).__name__!r})")
-    if model is not None: unwrap(model).load_state_dict(ckpt["model"])
-    if optimizer is not None and ckpt.get("optimizer") is not None: optimizer.load_state_dict(ckpt["optimizer"])
+        found = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise CheckpointError(f"{path} is not an ssl_workbench checkpoint (format={found!r})")
+    return restore_checkpoint(ckpt, model, optimizer, restore_rng, path)
+
+def restore_checkpoint(ckpt: dict, # read by `load_checkpoint`
+                       model: nn.Module | None = None, optimizer: torch.optim.Optimizer | None = None,
+                       restore_rng: bool = False, path: str | Path = "checkpoint", # for messages
+                      ) -> dict:
+    "Load a checkpoint already in memory into `model`, `optimizer` and the global RNGs."
+    try:
+        if model is not None: unwrap(model).load_state_dict(ckpt["model"])
+        if optimizer is not None and ckpt.get("optimizer") is not None: optimizer.load_state_dict(ckpt["optimizer"])
+    except (RuntimeError, KeyError, ValueError) as e:
+        raise CheckpointError(f"{path} does not fit this model/optimiser (was it written with another config?): "
+                              f"{str(e).splitlines()[0]}") from None
     if restore_rng: set_rng_state(_unpack_rng(ckpt["rng"]))
     return ckpt
+
+# %% ../nbs/05_train.ipynb #fa5d38af
+RESUME_ALLOWED = ("schedule.epochs", "schedule.steps", "schedule.max_steps", "schedule.minutes", "eval.*",
+                  "run.out", "run.device", "run.amp", "run.compile", "run.channels_last", "run.ckpt_every",
+                  "run.log_every", "run.progress", "run.tensorboard", "run.dist_timeout_s",
+                  "data.on_device", "data.download")
+
+class ResumeConfigError(ConfigError):
+    "A resume whose config differs from the checkpoint's in fields that change the experiment."
+
+def _fields(d: dict) -> dict:
+    "{'section.field': value} of a config dict (one level deep: hparams and recipes compare whole)."
+    return {f"{s}.{k}": v for s, sec in d.items() if isinstance(sec, dict) for k, v in sec.items()}
+
+def resume_changes(old: dict | None, # the checkpoint's config (`config_to_dict`), None when it has none
+                   new: TrainConfig, # the config of the resumed run
+                   done_steps: int, # steps in the checkpoint
+                   total_steps: int, # the new schedule's length
+                   where: str | Path = "checkpoint", # for messages
+                  ) -> list[str]:
+    "The allowed changes as 'key: old -> new' lines; raises `ResumeConfigError` listing the refused ones."
+    if not old: return []
+    before, after = _fields(old), _fields(config_to_dict(new))
+    diff = [k for k in after if k in before and before[k] != after[k]]
+    allowed = [k for k in diff if any(fnmatch.fnmatch(k, pat) for pat in RESUME_ALLOWED)]
+    line = lambda k: f"{k}: {before[k]!r} -> {after[k]!r}"
+    refused = [line(k) for k in diff if k not in allowed]
+    if total_steps < done_steps:
+        refused.append(f"schedule: {total_steps} steps in all is fewer than the {done_steps} already done")
+    if refused:
+        raise ResumeConfigError([f"cannot resume {where} with a changed config (start a new run with another "
+                                 "--out, or undo these changes):"] + refused)
+    return [line(k) for k in allowed]
 
 # %% ../nbs/05_train.ipynb #4e8e12ac
 def derive_seed(*parts: int) -> int:
@@ -671,6 +719,13 @@ class RunLogger:
         if self.bar is not None: self.bar.close()
         if self.writer is not None: self.writer.close()
 
+def _discard_history(run: RunDir) -> int:
+    "A fresh start in a folder whose earlier run died before its first checkpoint: drop its metrics and events."
+    old = read_jsonl(run.metrics)
+    run.metrics.unlink(missing_ok=True)
+    shutil.rmtree(run.root/"tensorboard", ignore_errors=True)
+    return len(old)
+
 def _truncate_metrics(path: Path, step: int):
     "Drop step/epoch records after `step` (written after the checkpoint a resume starts from)."
     records = [r for r in read_jsonl(path) if r.get("kind") == "event" or r.get("step", 0) <= step]
@@ -713,16 +768,24 @@ def fit(cfg: TrainConfig, # the run's config (validated first)
     problems = validate_config(cfg, injected)
     if problems: raise ConfigError(problems)
     run = RunDir(cfg.run.out)
-    if resume == "auto": resume = run.last.exists()
-    if resume and not run.last.exists(): raise FileNotFoundError(f"nothing to resume: {run.last} does not exist")
-    if not resume and run.last.exists():
-        raise FileExistsError(f"run.out={cfg.run.out!r} already holds a checkpoint; resume it (--resume) or choose another --out")
-    info = init_distributed(cfg.run.device, cfg.run.dist_timeout_s)
-    try: return _fit(cfg, info, run, method, data, recipe, eval_data, bool(resume), stop or StopFlag())
-    except torch.distributed.DistBackendError as e:
-        raise RuntimeError(f"rank {info.rank}: lost contact with another process (did a rank crash or get killed?): "
-                           f"{str(e).splitlines()[0]}") from e
-    finally: cleanup_distributed()
+    lock = RunLock(run.root).acquire() if int(os.environ.get("RANK", "0")) == 0 else None  # one writer per run
+    try:
+        if lock is not None: clean_stale_temps(run.root, run.checkpoints, run.eval_dir)
+        if resume == "auto": resume = run.last.exists()
+        if resume and not run.last.exists(): raise FileNotFoundError(f"nothing to resume: {run.last} does not exist")
+        if not resume and run.last.exists():
+            raise FileExistsError(f"run.out={cfg.run.out!r} already holds a checkpoint; resume it (--resume) "
+                                  "or choose another --out")
+        info = init_distributed(cfg.run.device, cfg.run.dist_timeout_s)
+        try: return _fit(cfg, info, run, method, data, recipe, eval_data, bool(resume), stop or StopFlag())
+        except torch.distributed.DistBackendError as e:
+            raise RuntimeError(f"rank {info.rank}: lost contact with another process (did a rank crash or get "
+                               f"killed?): {str(e).splitlines()[0]}") from e
+        finally: cleanup_distributed()
+    finally:
+        if lock is not None:
+            remove_pid_file(run.root/"pid", (os.getpid(), os.getppid()))  # the launcher's record of this run
+            lock.release()
 
 # %% ../nbs/05_train.ipynb #50052550
 def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDir:
@@ -742,20 +805,26 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     peak_lr = scale_lr(cfg.optim.lr, B, cfg.optim.scaling)
     final_lr = peak_lr * cfg.schedule.final_lr_fraction
     optimizer = build_optimizer(model, cfg.optim, peak_lr)
-    state = _State()
+    state, changes = _State(), []
     if resume:
-        ck = load_checkpoint(run.last, model, optimizer, restore_rng=True)
+        ck = load_checkpoint(run.last)
+        changes = resume_changes(ck.get("config"), cfg, ck["step"], total, run.last)
+        restore_checkpoint(ck, model, optimizer, restore_rng=True, path=run.last)
         state = _State(ck["step"], ck.get("best_score", -math.inf), *ck.get("epoch_loss", (0.0, 0)))
     net = wrap_ddp(model, info, cfg.run.sync_batchnorm and getattr(model, "sync_batchnorm", True))
     if cfg.run.compile: net = torch.compile(net)
     knn = _KnnProbe(cfg, recipe, images, labels, eval_data, info) if cfg.eval.knn_every else None
 
+    discarded = 0
     if info.is_main:
         run.create(); save_config(cfg, run.config)
         if resume: _truncate_metrics(run.metrics, state.step)
+        else: discarded = _discard_history(run)
     log = RunLogger(run, info.is_main, total, state.step, cfg.run.progress, cfg.run.tensorboard)
     log.log(dict(kind="event", event="resumed" if resume else "started", step=state.step, world_size=W,
-                 device=str(device), total_steps=total, peak_lr=peak_lr, git=git_commit() if info.is_main else None))
+                 device=str(device), total_steps=total, peak_lr=peak_lr, git=git_commit() if info.is_main else None,
+                 **({"discarded_records": discarded} if discarded else {})))
+    if changes: log.log(dict(kind="event", event="config_changed", step=state.step, changes=changes))
 
     def checkpoint(path, copies=()):
         "Save the state to `path` (main process), then make each of `copies` a copy of it."
