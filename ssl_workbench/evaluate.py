@@ -473,9 +473,9 @@ def protocol_differences(cards: list[dict]) -> dict[str, list]:
 # %% ../nbs/50_evaluate.ipynb #f8b8c5f6
 def main_metric(result: dict) -> str:
     "The headline metric of a result: 'accuracy', else 'recall@1', else the first numeric key."
-    for k in ("accuracy", "recall@1"):
-        if k in result: return k
-    return next(k for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
+    numeric = [k for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not numeric: raise ValueError(f"result has no numeric metric (keys: {', '.join(map(str, result)) or 'none'})")
+    return next((k for k in ("accuracy", "recall@1") if k in numeric), numeric[0])
 
 def results_rows(results: dict[str, dict]) -> list[dict]:
     "One row per result: name, protocol, metric, value, baselines and gains (fractions)."
@@ -486,6 +486,7 @@ def results_rows(results: dict[str, dict]) -> list[dict]:
                "value": res[metric]}
         for b in ("random_init", "raw_pixels"):
             bv = (base.get(b) or {}).get(metric) if isinstance(base.get(b), dict) else base.get(b)
+            if not isinstance(bv, (int, float)) or isinstance(bv, bool): bv = None  # a baseline is a number or absent
             row[b], row[f"gain_{b}"] = bv, (res[metric] - bv if bv is not None else None)
         rows.append(row)
     return rows

@@ -16,7 +16,7 @@ import plotly.offline
 from plotly.subplots import make_subplots
 from PIL import Image
 
-from .core import RunDir, atomic_write, atomic_write_text, cache_dir, png_data_uri
+from .core import RunDir, atomic_write, atomic_write_text, cache_dir, html_text, png_data_uri
 from .evaluate import check_images, image_batches, mixed_protocol_note, nearest_neighbours, results_rows
 
 # %% auto #0
@@ -94,13 +94,16 @@ def thumbnail_uris(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
 def results_table_html(results: dict[str, dict]) -> str:
     "An HTML table of results (name -> `evaluate` result) with baselines, gains and protocol cards."
     if not results: return "<p>No evaluation results yet.</p>"
-    pct = lambda v: "–" if v is None else f"{100 * v:.1f}"
-    gain = lambda v: "–" if v is None else f'<span class="{"pos" if v > 0 else "neg"}">{100 * v:+.1f}</span>'
+    num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    pct = lambda v: "–" if v is None else f"{100 * v:.1f}" if num(v) else html_text(v)  # every cell is text
+    gain = lambda v: "–" if v is None else f'<span class="{"pos" if v > 0 else "neg"}">{100 * v:+.1f}</span>' if num(v) \
+        else html_text(v)
     rows = []
     for r in results_rows(results):
         card = results[r["name"]].get("card")
-        card_html = f"<details><summary>card</summary><pre>{html.escape(json.dumps(card, indent=1))}</pre></details>" if card else ""
-        rows.append(f"<tr><td>{html.escape(str(r['name']))}</td><td>{html.escape(str(r['protocol']))}</td><td>{r['metric']}</td>"
+        card_html = (f"<details><summary>card</summary><pre>{html_text(json.dumps(card, indent=1, default=str))}</pre>"
+                     "</details>") if card else ""
+        rows.append(f"<tr><td>{html_text(r['name'])}</td><td>{html_text(r['protocol'])}</td><td>{html_text(r['metric'])}</td>"
                     f"<td><b>{pct(r['value'])}</b></td><td>{pct(r['random_init'])}</td><td>{pct(r['raw_pixels'])}</td>"
                     f"<td>{gain(r['gain_random_init'])}</td><td>{gain(r['gain_raw_pixels'])}</td><td>{card_html}</td></tr>")
     head = ("<tr><th>result</th><th>protocol</th><th>metric</th><th>value (%)</th><th>random init (%)</th><th>raw pixels (%)</th>"

@@ -15,7 +15,7 @@ import torch
 from .core import RunDir, atomic_write_text, read_jsonl
 from .data import load_dataset
 from .evaluate import (PROTOCOLS, DEFAULT_NORMALIZE, check_label_fraction, checkpoint_hash, evaluate,
-                                    extract_features)
+                                    extract_features, main_metric)
 from .models import create_backbone
 from .report import retrieval_examples, umap_embed, write_report
 from .train import CheckpointError, TrainConfig, load_checkpoint, load_config, config_from_dict, method_from_checkpoint
@@ -111,8 +111,16 @@ def evaluate_run(run: str | Path, # a run directory
 
 # %% ../nbs/56_run_eval.ipynb #683698b0
 def load_results(run: str | Path) -> dict[str, dict]:
-    "Every saved evaluation of a run: protocol name -> result."
-    return {p.stem: json.loads(p.read_text()) for p in sorted(RunDir(run).eval_dir.glob("*.json"))}
+    "Every saved evaluation of a run: protocol name -> result; a file that is not one is named in the error."
+    out = {}
+    for p in sorted(RunDir(run).eval_dir.glob("*.json")):
+        try: result = json.loads(p.read_text())
+        except (OSError, ValueError) as e: raise ValueError(f"{p}: not a readable evaluation result ({e})") from None
+        if not isinstance(result, dict): raise ValueError(f"{p}: expected a JSON object, got {type(result).__name__}")
+        try: main_metric(result)
+        except ValueError as e: raise ValueError(f"{p}: {e}; re-run `ssl-workbench eval` or remove the file") from None
+        out[p.stem] = result
+    return out
 
 def report_run(run: str | Path, # a run directory
                max_points: int = 2000, # test images embedded and drawn

@@ -17,7 +17,7 @@ from PIL import Image
 
 from .augment import (STRONG_OPS, PRESETS, AugmentConfig, Pipeline, make_config, config_to_yaml,
                                    config_from_yaml, resized_crop, to_float_batch)
-from .core import png_bytes, png_data_uri, decode_data_uri
+from .core import decode_data_uri, html_text, png_bytes, png_data_uri
 
 # %% auto #0
 __all__ = ['ISOLATE_OPTIONS', 'isolate_config', 'render_views', 'grid_image', 'make_control', 'control_to_value', 'AugmentTuner',
@@ -211,7 +211,7 @@ class AugmentTuner(widgets.VBox):
         self._box.children = list(self.controls.values())
 
     def _message(self, text: str, error: bool = False):
-        self.w_status.value = f"<span style='color:{'#b00' if error else '#555'}'>{text}</span>"
+        self.w_status.value = f"<span style='color:{'#b00' if error else '#555'}'>{html_text(text)}</span>"  # names, errors: text
 
 # %% ../nbs/60_tuner.ipynb #53301898
 def augment_tuner(images: torch.Tensor | None = None, # (N, C, H, W) uint8 images to show, or None to pick a dataset

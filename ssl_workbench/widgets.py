@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/widgets.html.md"""
 
 # %% ../nbs/61_widgets.ipynb #9999a892
 from __future__ import annotations
-import copy, html, io, json, os, shlex, signal, subprocess, sys, threading, time
+import copy, io, json, os, shlex, signal, subprocess, sys, threading, time
 from pathlib import Path
 from typing import Callable
 
@@ -19,8 +19,9 @@ import yaml
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from .core import (RunDir, atomic_write, atomic_write_text, available_devices, cache_dir, get_device, png_bytes,
-                                 project_root, read_jsonl)
+from .core import (RunDir, atomic_write, atomic_write_text, available_devices, cache_dir, get_device,
+                                html_text, png_bytes, project_root, read_jsonl, read_pid_file, run_is_locked,
+                                write_pid_file)
 from .train import METHODS, OPTIMIZERS, DATASETS, TrainConfig, apply_overrides, config_to_dict, load_config, save_config, validate_config
 
 # %% auto #0
@@ -53,10 +54,8 @@ def mosaic_png(images: np.ndarray, # uint8 (N, H, W, C)
 def _rundir(run) -> RunDir: return run if isinstance(run, RunDir) else RunDir(Path(run))
 
 def read_pid(run: str | Path) -> int | None:
-    "The process id written by `launch_run`, or None."
-    p = _rundir(run).root/"pid"
-    try: return int(p.read_text().strip())
-    except (OSError, ValueError): return None
+    "The process `launch_run` started for `run`, while that very process (pid and start time) is alive; else None."
+    return read_pid_file(_rundir(run).root/"pid")
 
 def pid_alive(pid: int | None) -> bool:
     "Whether process `pid` exists and is not a zombie."
@@ -70,7 +69,7 @@ def pid_alive(pid: int | None) -> bool:
 def run_status(run: str | Path) -> str:
     "'running' | 'finished' | 'stopped' | 'crashed' | 'new' for a run directory."
     run = _rundir(run)
-    if pid_alive(read_pid(run)): return "running"
+    if pid_alive(read_pid(run)) or run_is_locked(run.root): return "running"  # the lock also finds CLI runs
     events = [r.get("event") for r in read_jsonl(run.metrics) if r.get("kind") == "event"]  # read after the pid check: no race with the run's last write
     if events and events[-1] in ("finished", "stopped"): return events[-1]
     if events or (run.root/"pid").exists(): return "crashed"
@@ -155,7 +154,10 @@ def launch_run(cfg: TrainConfig, # validated config; `cfg.run.out` is the run di
               ) -> subprocess.Popen:
     "Start pretraining as a detached background process; logs and pid go to the run directory."
     cfg = launch_config(cfg, devices)
-    run = RunDir(Path(cfg.run.out).resolve()); run.root.mkdir(parents=True, exist_ok=True)
+    run = RunDir(Path(cfg.run.out).resolve())
+    if read_pid(run) is not None or run_is_locked(run.root):  # before touching its logs or its pid file
+        raise RuntimeError(f"run {run.name!r} is still running ({run.root}); stop it first or pick another name")
+    run.root.mkdir(parents=True, exist_ok=True)
     cfg.run.out = str(run.root)
     if not resume: save_config(cfg, run.root/"launch.yaml")
     argv, env = pretrain_command(cfg, devices, resume)
@@ -163,13 +165,13 @@ def launch_run(cfg: TrainConfig, # validated config; `cfg.run.out` is the run di
     with open(run.root/"stdout.log", mode) as out, open(run.root/"stderr.log", mode) as err:
         proc = popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(project_root() or Path.cwd()),
                      env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-    atomic_write_text(run.root/"pid", str(proc.pid))
+    write_pid_file(run.root/"pid", proc.pid)  # with the start time: a reused pid is never taken for the run
     atomic_write_text(run.root/"command.txt", shlex.join(argv) + "\n")
     return proc
 
 def stop_run(run: str | Path) -> bool:
     "Ask a running run to stop (SIGTERM: checkpoint, then exit); False when it is not running."
-    pid = read_pid(run)
+    pid = read_pid(run)  # None unless the recorded process (pid and start time) is alive: never a stranger
     if not pid_alive(pid): return False
     os.kill(pid, signal.SIGTERM)
     return True
@@ -237,31 +239,29 @@ def _backbone_names() -> list[str]:
         return list_backbones()
     except ImportError: return ["small_convnet"]
 
-def _html_escape(s) -> str: return html.escape(str(s), quote=False)
-
 def _fmt(v, pct=False) -> str:
     if v is None: return "–"
     if isinstance(v, float): return f"{100 * v:.1f}%" if pct else f"{v:.4g}"
-    return _html_escape(v)
+    return html_text(v)
 
 def runs_table_html(rows: list[dict]) -> str:
     "The runs table as HTML (one row per run; evaluations as 'protocol: metric')."
     head = "".join(f"<th>{h}</th>" for h in ("run", "status", "method", "data", "backbone", "epochs", "step", "loss", "kNN", "evaluations"))
     body = []
     for r in rows:
-        evals = "; ".join(f"{_html_escape((e.get('card') or {}).get('protocol', e.get('protocol', e['file'])))}: "
+        evals = "; ".join(f"{html_text((e.get('card') or {}).get('protocol', e.get('protocol', e['file'])))}: "
                           f"{_fmt(e.get('accuracy', e.get('recall@1')), pct=True)}" for e in r["evals"])
         step = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else str(r["step"])
         cells = [r["name"], r["status"], r["method"], r["data"], r["backbone"], r["epochs"], step, _fmt(r["loss"]),
                  _fmt(r["knn_acc"], pct=True), evals or "–"]
-        body.append(f"<tr class='swb-run-row swb-status-{r['status']}'>" + "".join(f"<td>{_fmt(c) if not isinstance(c, str) else _html_escape(c)}</td>" for c in cells) + "</tr>")
+        body.append(f"<tr class='swb-run-row swb-status-{r['status']}'>" + "".join(f"<td>{_fmt(c) if not isinstance(c, str) else html_text(c)}</td>" for c in cells) + "</tr>")
     return f"<table class='swb-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>" if body else "<i>no runs yet</i>"
 
 def _guarded(fn: Callable, status: widgets.HTML) -> Callable:
     "A button handler running `fn()` that shows an exception in `status` instead of losing it in the kernel log."
     def handler(_=None):
         try: return fn()
-        except Exception as e: status.value = f"<span class='swb-error' style='color:#b00020'>{type(e).__name__}: {_html_escape(e)}</span>"
+        except Exception as e: status.value = f"<span class='swb-error' style='color:#b00020'>{type(e).__name__}: {html_text(e)}</span>"
     return handler
 
 def _eta_text(seconds: float | None) -> str:
@@ -364,8 +364,8 @@ class TrainingLauncher(widgets.VBox):
 
     def _show_messages(self, problems: list[str], ok: str = ""):
         if problems: self.messages.value = ("<div class='swb-invalid' style='color:#b00020'><b>Config problems:</b><ul>"
-                                            + "".join(f"<li>{_html_escape(p)}</li>" for p in problems) + "</ul></div>")
-        else: self.messages.value = f"<span style='color:green'>{_html_escape(ok)}</span>" if ok else ""
+                                            + "".join(f"<li>{html_text(p)}</li>" for p in problems) + "</ul></div>")
+        else: self.messages.value = f"<span style='color:green'>{html_text(ok)}</span>" if ok else ""
 
     def start(self) -> Path | None:
         "Validate and launch the run; returns its directory (None when the config is invalid)."
@@ -425,10 +425,10 @@ class TrainingLauncher(widgets.VBox):
             self.progress.max, self.progress.value = max(total, 1), min(done, max(total, 1))
             status = run_status(run.root)
             self.eta.value = f"{done}/{total or '?'} steps · " + (_eta_text(eta) if status == "running" else status)
-            self.status.value = f"<b>{_html_escape(run.name)}</b>: <span class='swb-run-status'>{status}</span> · {_html_escape(run.root)}"
+            self.status.value = f"<b>{html_text(run.name)}</b>: <span class='swb-run-status'>{status}</span> · {html_text(run.root)}"
             tail = stderr_tail(run.root) if status == "crashed" else ""
             self.error.value = (f"<div class='swb-crash' style='color:#b00020'><b>The run crashed.</b> Last lines of stderr.log:"
-                                f"<pre>{_html_escape(tail)}</pre></div>") if status == "crashed" else ""
+                                f"<pre>{html_text(tail)}</pre></div>") if status == "crashed" else ""
 
     def refresh_runs(self):
         "Re-read the runs folder: table, picker, and the details of the attached run."
@@ -439,8 +439,8 @@ class TrainingLauncher(widgets.VBox):
         run = self.run_dir
         if run is not None and (run.config.exists() or (run.root/"launch.yaml").exists()):
             text = (run.config if run.config.exists() else run.root/"launch.yaml").read_text()
-            cards = "".join(f"<pre>{_html_escape(json.dumps(e.get('card', e), indent=1, default=str))}</pre>" for e in _eval_results(run))
-            self.details.value = f"<b>{_html_escape(run.name)}: config</b><pre>{_html_escape(text)}</pre>" + (f"<b>protocol cards</b>{cards}" if cards else "")
+            cards = "".join(f"<pre>{html_text(json.dumps(e.get('card', e), indent=1, default=str))}</pre>" for e in _eval_results(run))
+            self.details.value = f"<b>{html_text(run.name)}: config</b><pre>{html_text(text)}</pre>" + (f"<b>protocol cards</b>{cards}" if cards else "")
 
     def _start_polling(self):
         if self._thread is not None and self._thread.is_alive(): return
@@ -457,7 +457,7 @@ class TrainingLauncher(widgets.VBox):
                     for fn in self.on_finished: fn(self.run_dir.root)
                     break
             except Exception as e:  # a poller must not die silently: show why it stopped
-                self.error.value = f"<pre>refresh failed: {_html_escape(repr(e))}</pre>"; break
+                self.error.value = f"<pre>refresh failed: {html_text(repr(e))}</pre>"; break
 
     def close(self):
         self._halt.set()
@@ -643,7 +643,7 @@ class EmbeddingExplorer(widgets.VBox):
     def _warm_up(self):
         self.status.value = "<i>preparing UMAP in the background (numba compiles once per kernel) ...</i>"
         try: warm_up_umap()
-        except Exception as e: self.status.value = f"UMAP warm-up failed: {_html_escape(e)}"; return
+        except Exception as e: self.status.value = f"UMAP warm-up failed: {html_text(e)}"; return
         if "preparing UMAP" in self.status.value: self.status.value = "<i>UMAP ready</i>"
 
     def _new_figure(self) -> go.FigureWidget:
@@ -687,7 +687,7 @@ class EmbeddingExplorer(widgets.VBox):
             try: spec = load_config(RunDir(runs[0]).config).data.spec
             except (FileNotFoundError, ValueError): spec = "digits"
         t0 = time.perf_counter()
-        self.status.value = f"loading {spec}/{self.split.value} ..."
+        self.status.value = f"loading {html_text(spec)}/{html_text(self.split.value)} ..."
         ds = self._load_data(spec, self.split.value)
         idx = self._subset(ds, self.max_points.value)
         images = ds.images[idx]  # (N, H, W, C)
@@ -696,16 +696,17 @@ class EmbeddingExplorer(widgets.VBox):
         batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()  # (N, C, H, W)
         panels, norms = [], [run_normalize(run) for run in runs]
         for run, norm in zip(runs, norms):
-            self.status.value = f"features of {run.name} ..."
+            self.status.value = f"features of {html_text(run.name)} ..."
             ckpt = checkpoint_of(run)
             key = f"{run.name}-{checkpoint_hash(ckpt)}" if ckpt is not None else None
             feats = extract_features(self.backbone(run), batch, device=self.device, normalize=norm,
                                      cache_key=key, split=f"{spec}-{self.split.value}")
-            self.status.value = f"UMAP of {run.name} ({len(feats)} points) ..."
+            self.status.value = f"UMAP of {html_text(run.name)} ({len(feats)} points) ..."
             panels.append(EmbeddingPanel(run.name, feats, np.asarray(self._embed(feats)), labels, idx))
         self.panels, self._normalize = panels, norms[0]
         self.redraw()
-        self.status.value = f"{len(idx)} images of {spec}/{self.split.value}, {len(panels)} checkpoint(s) in {time.perf_counter() - t0:.1f} s"
+        self.status.value = (f"{len(idx)} images of {html_text(spec)}/{html_text(self.split.value)}, "
+                             f"{len(panels)} checkpoint(s) in {time.perf_counter() - t0:.1f} s")
         return panels
 
     def _groups(self, panel: EmbeddingPanel) -> list[tuple[str, np.ndarray]]:
@@ -722,14 +723,15 @@ class EmbeddingExplorer(widgets.VBox):
     def redraw(self):
         "Draw every panel with the current colouring (one trace per colour group)."
         for p_i, (panel, fig) in enumerate(zip(self.panels, self.figures)):
-            traces = [go.Scatter(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers", name=name,
+            traces = [go.Scatter(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers", name=html_text(name),
                                  marker=dict(size=5, color="#d62728" if name == "kNN wrong" else _palette(g_i), opacity=0.8),
-                                 customdata=panel.indices[rows], hovertemplate="#%{customdata}<extra>" + name + "</extra>")
+                                 customdata=panel.indices[rows],
+                                 hovertemplate="#%{customdata}<extra>" + html_text(name) + "</extra>")
                       for g_i, (name, rows) in enumerate(self._groups(panel))]
             fig.data = []
             fig.layout.selections = ()
             fig.add_traces(traces)
-            fig.layout.title = f"{panel.name}: {len(panel.indices)} points"
+            fig.layout.title = f"{html_text(panel.name)}: {len(panel.indices)} points"
             for t_i, trace in enumerate(fig.data):  # plotly drops callback exceptions silently: show them in the status line
                 trace.on_hover(lambda tr, pts, st, p=p_i: _guarded(lambda: self._on_hover(tr, pts, p), self.status)())
                 trace.on_click(lambda tr, pts, st, p=p_i: _guarded(lambda: self._on_click(tr, pts, p), self.status)())
@@ -772,7 +774,7 @@ class EmbeddingExplorer(widgets.VBox):
         scale = self.thumb_scale or max(1, 96 // max(img.shape[:2]))
         self.hover_image.value = png_bytes(img, scale)
         label = self.labels[r]
-        self.hover_label.value = f"#{index}: <b>{_html_escape(self.classes[label] if 0 <= label < len(self.classes) else label)}</b>"
+        self.hover_label.value = f"#{index}: <b>{html_text(self.classes[label] if 0 <= label < len(self.classes) else label)}</b>"
 
     def show_selection(self, indices: np.ndarray, limit: int = 64):
         "Show the images of dataset indices `indices` as a mosaic gallery."
@@ -899,7 +901,7 @@ class RetrievalExplorer(widgets.VBox):
             lab = None if self.labels is None else int(self.labels[i])
             same = "" if query_label is None or lab is None else ("color:green" if lab == query_label else "color:#b00020")
             img = widgets.Image(value=self._thumb(self.images[i]), format="png", width=self.thumb_px, height=self.thumb_px)
-            txt = widgets.HTML(f"<span style='{same}'>#{i} {_html_escape(self._name(lab))}<br>{s:.3f}</span>")
+            txt = widgets.HTML(f"<span style='{same}'>#{i} {html_text(self._name(lab))}<br>{s:.3f}</span>")
             cards.append(widgets.VBox([img, txt], layout=widgets.Layout(margin="2px")).add_class("swb-result"))
         self.results.children = cards
         self.last = (scores, idx)
@@ -911,7 +913,7 @@ class RetrievalExplorer(widgets.VBox):
         if self.index.value != index: self.index.value = index
         scores, idx = top_k(self.features[index], self.gallery, self.k.value, exclude=index)
         lab = None if self.labels is None else int(self.labels[index])
-        self._show(self.images[index], f"query #{index} {_html_escape(self._name(lab))}", scores, idx, lab)
+        self._show(self.images[index], f"query #{index} {html_text(self._name(lab))}", scores, idx, lab)
         return scores, idx
 
     def query_image_array(self, image: np.ndarray, # uint8 (H, W, C), any size
@@ -930,7 +932,7 @@ class RetrievalExplorer(widgets.VBox):
         if not value: return
         item = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
         try: self.query_image_array(np.asarray(Image.open(io.BytesIO(bytes(item["content"]))).convert("RGB")))
-        except Exception as e: self.status.value = f"<span style='color:#b00020'>{_html_escape(e)}</span>"
+        except Exception as e: self.status.value = f"<span style='color:#b00020'>{html_text(e)}</span>"
 
     def find_failures(self) -> np.ndarray:
         "List the queries whose top-1 neighbour has another label."

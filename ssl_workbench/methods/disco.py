@@ -12,6 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..core import safe_torch_load
 from ..models import create_backbone, SimCLRProjectionHead, MoCoV2ProjectionHead, check_views
 from ..losses import moco_infonce, disco_distill, collapse_diagnostics
 from .mocov2 import MoCoV2
@@ -74,7 +75,9 @@ def load_teacher(source: nn.Module | dict | str | Path, # one of our methods, it
     if source is None: raise ValueError("teacher=None: DisCo needs a teacher (a method, a state_dict, a checkpoint path or an nn.Module)")
     if isinstance(source, (str, Path)):
         if not Path(source).is_file(): raise FileNotFoundError(f"teacher={str(source)!r}: no such checkpoint file")
-        source = torch.load(source, map_location="cpu", weights_only=True)
+        source = safe_torch_load(source, "teacher checkpoint")  # our error, never torch's weights_only=False hint
+        if not isinstance(source, dict):
+            raise ValueError(f"teacher checkpoint: expected a state_dict or checkpoint dict, got {type(source).__name__}")
     if isinstance(source, dict): teacher = _teacher_from_state(source, backbone, image_size, in_chans)
     elif isinstance(source, nn.Module):
         if hasattr(source, "backbone") and hasattr(source, "projection_head"):  # one of our methods: query encoder only

@@ -16,7 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
-from ..core import get_device
+from ..core import get_device, html_text
 from .models import TASK_KEYS, FourTowerNet, EarlyFusionNet, task_batch, task_scores, to_tensor
 from .render import VIEWS
 from .tasks import I2P_POSES, difference_image, pixel_difference
@@ -274,7 +274,8 @@ class SPARE3DViewer(widgets.VBox):
         "Features, 2-D coordinates and cluster scores of `object_views`; draws the map."
         if self.object_views is None: return None
         try: backbone = self.embedding_module()
-        except (TypeError, ValueError) as e: self.embed_status.value = f"<span style='color:#c0392b'>{e}</span>"; return None
+        except (TypeError, ValueError) as e:
+            self.embed_status.value = f"<span style='color:#c0392b'>{html_text(e)}</span>"; return None
         images, object_ids, pose_ids = self.object_views
         self.embed_status.value = f"<i>embedding {len(images)} drawings ...</i>"
         self.features = view_features(backbone, images, device=self.device)
