@@ -30,7 +30,7 @@ __all__ = ['METHODS', 'OPTIMIZERS', 'LR_SCALING', 'CHECKPOINT_FORMAT', 'RESUME_A
            'build_optimizer', 'set_lr', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'restore_checkpoint',
            'ResumeConfigError', 'resume_changes', 'derive_seed', 'epoch_permutation', 'batch_indices', 'step_generator',
            'ToyMethod', 'ToyRecipe', 'extract_features', 'NonFiniteLossError', 'TrainingOutOfMemory',
-           'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit', 'load_method',
+           'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit', 'check_rank0_budget', 'load_method',
            'method_from_checkpoint']
 
 # %% ../nbs/05_train.ipynb #b9c39e36
@@ -814,6 +814,7 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     net = wrap_ddp(model, info, cfg.run.sync_batchnorm and getattr(model, "sync_batchnorm", True))
     if cfg.run.compile: net = torch.compile(net)
     knn = _KnnProbe(cfg, recipe, images, labels, eval_data, info) if cfg.eval.knn_every else None
+    check_rank0_budget(knn, model, cfg, info)  # before any step: the other ranks wait for rank 0's probe
 
     discarded = 0
     if info.is_main:
@@ -877,7 +878,9 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
                 rec.update({k: s for k, v in logs.items() if (s := _scalar(v)) is not None})
                 log.log(rec)
             log.advance(loss=loss_value, lr=lr)
-            if state.step % steps_per_epoch == 0: _end_epoch(state, state.step // steps_per_epoch, knn, model, log, checkpoint, run)
+            if state.step % steps_per_epoch == 0:
+                _end_epoch(state, state.step // steps_per_epoch, knn, model, log, checkpoint, run)
+                if info.distributed: torch.distributed.barrier()  # the others wait here, not inside a step
             elif cfg.run.ckpt_every and state.step % cfg.run.ckpt_every == 0: checkpoint(run.last)
             if cfg.schedule.max_steps is not None and state.step >= cfg.schedule.max_steps: reason = "max_steps"
             if stop_all: reason = stop.requested or ("minutes" if over_time else "another rank")
@@ -892,6 +895,20 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     return run
 
 # %% ../nbs/05_train.ipynb #740a0718
+def check_rank0_budget(knn, model, cfg: TrainConfig, info: DistInfo) -> float:
+    "Refuse (on every rank) an online kNN that would keep the other ranks waiting past half the collective timeout."
+    if not info.distributed: return 0.0
+    est = knn.estimate_seconds(model) if knn is not None and info.is_main else 0.0
+    t = torch.tensor([est], dtype=torch.float64, device=info.device)
+    torch.distributed.all_reduce(t)  # every rank learns rank 0's estimate, so all raise together
+    est = float(t.item())
+    if est > 0.5 * cfg.run.dist_timeout_s:
+        raise ConfigError([f"eval.knn_every={cfg.eval.knn_every}: the online kNN takes about {est:.0f} s on rank 0 "
+                           f"while the other ranks wait; more than half of run.dist_timeout_s={cfg.run.dist_timeout_s:g}. "
+                           "Lower eval.knn_train_size / eval.knn_test_size, raise run.dist_timeout_s, or set "
+                           "eval.knn_every=0 and evaluate afterwards (`ssl-workbench eval`)"])
+    return est
+
 class _KnnProbe:
     "The online weighted-kNN monitor (main process only)."
     def __init__(self, cfg, recipe, images, labels, eval_data, info):
@@ -911,6 +928,14 @@ class _KnnProbe:
         self.test_images, self.test_labels = test_images, test_labels.to(info.device)
         self.transform, self.ready = _eval_transform(recipe, images), True
 
+    def estimate_seconds(self, model, n: int = 256) -> float:
+        "Seconds one probe will take, timed on `n` bank images and scaled to the bank plus the test set."
+        if not self.ready: return 0.0
+        x = self.bank_images[:n]
+        t0 = time.perf_counter()
+        extract_features(unwrap(model).backbone, x, self.transform, device=self.info.device)
+        return (time.perf_counter() - t0) * (len(self.bank_images) + len(self.test_images)) / max(1, len(x))
+
     def __call__(self, model) -> float | None:
         if not self.ready: return None
         backbone = unwrap(model).backbone
@@ -921,8 +946,9 @@ class _KnnProbe:
 def _end_epoch(state: _State, epoch: int, knn, model, log: RunLogger, checkpoint, run: RunDir):
     "Epoch record, online kNN when due, best.pt when the score improved, then last.pt."
     rec = dict(kind="epoch", epoch=epoch, step=state.step, loss=state.epoch_loss_sum / max(1, state.epoch_loss_count))
+    t0 = time.perf_counter()
     acc = knn(model) if knn is not None and epoch % knn.cfg.knn_every == 0 else None
-    if acc is not None: rec["knn_acc"] = acc
+    if acc is not None: rec["knn_acc"], rec["knn_seconds"] = acc, round(time.perf_counter() - t0, 3)
     log.log(rec)
     score = acc if acc is not None else -rec["loss"]
     state.epoch_loss_sum, state.epoch_loss_count = 0.0, 0

@@ -328,12 +328,27 @@ def check_site(site: Path, check_fragments: bool = False) -> list[str]:
 
 # ---------------------------------------------------------------- main
 
+SITE_MARKER = ".ssl_workbench_docs"  # written into every built site: the folder may be replaced by the next build
+
+
+def check_output_folder(out: Path) -> None:
+    "Refuse to replace `out` unless it is missing, empty, or a previous docs build (it is deleted before the move)."
+    out = Path(out)
+    if not out.exists(): return
+    if not out.is_dir(): raise DocsError(f"docs: --out {out} is a file, not a docs folder; choose another --out")
+    if (out/SITE_MARKER).exists() or not any(out.iterdir()): return
+    if (out/"index.html").is_file() and (out/"site_libs").is_dir(): return  # a build from before the marker
+    raise DocsError(f"docs: --out {out} holds files that are not a previous docs build (no {SITE_MARKER}); "
+                    "it would be deleted, so choose an empty or new folder")
+
+
 def build(out: Path | None = None, force: bool = False, use_quarto: bool | None = None) -> Path:
     "Build the site into `out` (default: doc_path from pyproject.toml). Returns the output folder."
     from nbdev.config import get_config
     cfg = get_config()
     os.chdir(cfg.config_path)
     out = Path(out).absolute() if out else Path(cfg.doc_path)
+    check_output_folder(out)  # before any work, and before anything is deleted
     if use_quarto is None: use_quarto = shutil.which("quarto") is not None
     t0 = time.time()
     if use_quarto:
@@ -356,6 +371,7 @@ def build(out: Path | None = None, force: bool = False, use_quarto: bool | None 
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(site), str(out))
         if not use_quarto: shutil.rmtree(site.parent.parent, ignore_errors=True)  # the staging temp dir
+    (out/SITE_MARKER).write_text("built by tools/build_docs.py; `make docs` may replace this folder\n")
     n = len(list(out.rglob("*.html")))
     print(f"docs: {n} pages in {out} ({'Quarto' if use_quarto else 'smalldocs'}) in {time.time()-t0:.1f}s")
     return out

@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/spare3d_tasks.html.md"""
 
 # %% ../../nbs/71_spare3d_tasks.ipynb #f42cd3be
 from __future__ import annotations
-import argparse, glob, json, math, multiprocessing as mp, os, signal, sys, threading, time
+import argparse, glob, json, math, multiprocessing as mp, os, re, signal, sys, threading, time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -158,12 +158,21 @@ def _check_int(name: str, value: Any, low: int) -> int:
 
 def _shard_path(out: Path, task: str, shard: int) -> Path: return out / f"{task}-{shard:05d}.npz"
 
+def _our_meta(path: Path) -> dict:
+    "A `meta.json` this module wrote; anything else (another tool's file, not JSON) is refused, never overwritten."
+    try: meta = json.loads(path.read_text())
+    except (OSError, ValueError): meta = None
+    cfg = meta.get("config") if isinstance(meta, dict) else None
+    if not (isinstance(cfg, dict) and cfg.get("task") in TASKS and "format_version" in cfg):
+        raise ValueError(f"{path}: a meta.json that is not a SPARE3D task set's; generate into another directory")
+    return meta
+
 def _check_out_dir(out: Path, config: dict) -> None:
     "Refuse a directory holding another task's shards or the same task made with other settings."
     tasks_here = {Path(p).name.split("-")[0] for p in glob.glob(str(out / "*-[0-9][0-9][0-9][0-9][0-9].npz"))}
     meta_path = out / "meta.json"
     if meta_path.exists():
-        old = json.loads(meta_path.read_text()).get("config", {})
+        old = _our_meta(meta_path).get("config", {})
         tasks_here.add(old.get("task"))
         if old.get("task") == config["task"]:
             changed = [k for k in ("backend", "size", "seed", "shard_size", "hidden_style", "views") if old.get(k) != config[k]]
@@ -280,11 +289,19 @@ def read_meta(out_dir: str | Path) -> dict[str, Any]:
     if not path.exists(): raise FileNotFoundError(f"out_dir={str(out_dir)!r}: no meta.json; generate a set there first")
     return json.loads(path.read_text())
 
+def _shard_file(out_dir: Path, task: str, name) -> Path:
+    "The shard `name` listed in meta.json, confined to `out_dir` (no paths, no other task's files)."
+    if not (isinstance(name, str) and re.fullmatch(rf"{re.escape(task)}-[0-9]{{5}}\.npz", name)):
+        raise ValueError(f"{out_dir / 'meta.json'}: shard name {name!r} is not a {task} shard of this set "
+                         f"(expected {task}-NNNNN.npz inside {out_dir})")
+    return out_dir / name
+
 def iter_task(out_dir: str | Path) -> Iterator[dict[str, np.ndarray]]:
     "Yield each shard of a generated set as a dict of arrays."
-    meta = read_meta(out_dir)
-    for name in meta.get("shards") or sorted(Path(p).name for p in glob.glob(str(Path(out_dir) / f"{meta['config']['task']}-*.npz"))):
-        path = Path(out_dir) / name
+    out_dir = Path(out_dir); meta = read_meta(out_dir); task = meta["config"]["task"]
+    names = meta.get("shards") or sorted(Path(p).name for p in glob.glob(str(out_dir / f"{task}-*.npz")))
+    for name in names:
+        path = _shard_file(out_dir, task, name)
         if not path.exists(): continue
         with np.load(path) as z: yield {k: z[k] for k in z.files if k != "failures"}
 
