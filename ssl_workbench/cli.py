@@ -55,7 +55,7 @@ def add_pretrain_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, default=None, metavar="FILE", help="YAML config to start from (default: none)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt (default: off)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the method (default: off)")
-    p.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="disable bf16 autocast on CUDA (default: on)")
+    p.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="disable bf16 autocast (default: on for CUDA and CPUs with native bf16)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar (default: shown)")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="any config field, e.g. optim.lr=0.5 (default: none)")
     p.set_defaults(func=run_pretrain)

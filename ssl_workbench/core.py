@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['get_device', 'available_devices', 'seed_everything', 'rng_state', 'set_rng_state', 'RunDir', 'RunLockedError',
-           'RunLock', 'run_is_locked', 'atomic_write', 'fsync_dir', 'atomic_write_text', 'atomic_copy',
-           'clean_stale_temps', 'process_start_time', 'write_pid_file', 'read_pid_file', 'remove_pid_file',
-           'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir', 'UnsafeOrCorruptFile',
-           'safe_torch_load', 'html_text', 'png_bytes', 'png_data_uri', 'decode_data_uri']
+__all__ = ['get_device', 'available_devices', 'cpu_has_native_bf16', 'training_autocast', 'seed_everything', 'rng_state',
+           'set_rng_state', 'RunDir', 'RunLockedError', 'RunLock', 'run_is_locked', 'atomic_write', 'fsync_dir',
+           'atomic_write_text', 'atomic_copy', 'clean_stale_temps', 'process_start_time', 'write_pid_file',
+           'read_pid_file', 'remove_pid_file', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir',
+           'UnsafeOrCorruptFile', 'safe_torch_load', 'html_text', 'png_bytes', 'png_data_uri', 'decode_data_uri']
 
 # %% ../nbs/00_core.ipynb #e9996c56
 def get_device(device: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", "mps"; None picks the best available
@@ -44,6 +44,21 @@ def available_devices() -> list[str]:
     "Names of the devices a run can use here, best first (the launcher's device picker)."
     cuda = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     return cuda + ["cpu"]
+
+# %% ../nbs/00_core.ipynb #d7cfaf0b
+def cpu_has_native_bf16() -> bool:
+    "Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); read from /proc/cpuinfo (False elsewhere)."
+    try: flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError: return False
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+def training_autocast(device: torch.device, # where the step runs
+                      enabled: bool = True, # the run's `amp` switch
+                     ):
+    "bf16 autocast on CUDA and on CPUs with native bf16; a no-op context elsewhere (or when not `enabled`)."
+    import contextlib
+    fast = device.type == "cuda" or (device.type == "cpu" and cpu_has_native_bf16())
+    return torch.autocast(device.type, dtype=torch.bfloat16) if enabled and fast else contextlib.nullcontext()
 
 # %% ../nbs/00_core.ipynb #347122f7
 def seed_everything(seed: int) -> torch.Generator:

@@ -6,15 +6,15 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/losses.html.md"""
 
 # %% ../nbs/04_losses.ipynb #1ee5a934
 from __future__ import annotations
-import math
+import functools, math
 
 import torch
 import torch.nn.functional as F
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['rank_and_world', 'gather_with_grad', 'gather_no_grad', 'check_temperature', 'nt_xent', 'moco_infonce', 'ddm',
-           'disco_distill', 'collapse_diagnostics']
+__all__ = ['rank_and_world', 'gather_with_grad', 'gather_no_grad', 'check_temperature', 'fp32_logits', 'nt_xent', 'moco_infonce',
+           'ddm', 'disco_distill', 'collapse_diagnostics']
 
 # %% ../nbs/04_losses.ipynb #687becc4
 def rank_and_world() -> tuple[int, int]:
@@ -67,7 +67,19 @@ def _check_queue(queue: torch.Tensor, dim: int):
     _check_2d("queue", queue)
     if queue.shape[1] != dim: raise ValueError(f"queue has dimension {queue.shape[1]} (shape {tuple(queue.shape)}), but the embeddings have {dim}")
 
+# %% ../nbs/04_losses.ipynb #a252cf6c
+def fp32_logits(loss_fn):
+    "Decorator: run `loss_fn` with autocast off and its floating-point tensor arguments in float32."
+    @functools.wraps(loss_fn)
+    def wrapper(*args, **kwargs):
+        device = next((a.device.type for a in args if isinstance(a, torch.Tensor)), "cpu")
+        cast = lambda v: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+        with torch.autocast(device, enabled=False):
+            return loss_fn(*map(cast, args), **{k: cast(v) for k, v in kwargs.items()})
+    return wrapper
+
 # %% ../nbs/04_losses.ipynb #e36eb4b6
+@fp32_logits
 def nt_xent(z1: torch.Tensor, # (N, D) projections of the first views
             z2: torch.Tensor, # (N, D) projections of the second views; row i pairs with z1[i]
             temperature: float = 0.5, # tau; 0.5 is SimCLR's CIFAR-10 optimum (App. B.9), 0.1 for ImageNet
@@ -86,6 +98,7 @@ def nt_xent(z1: torch.Tensor, # (N, D) projections of the first views
     return (loss_1 + loss_2) / 2
 
 # %% ../nbs/04_losses.ipynb #52e8349e
+@fp32_logits
 def moco_infonce(q: torch.Tensor, # (N, D) query projections (with gradient)
                  k: torch.Tensor, # (N, D) key projections from the momentum encoder (no gradient)
                  queue: torch.Tensor, # (K, D) negative keys
@@ -108,6 +121,7 @@ def moco_infonce(q: torch.Tensor, # (N, D) query projections (with gradient)
     return F.cross_entropy(torch.cat([l_pos, l_neg], dim=1) / temperature, labels)
 
 # %% ../nbs/04_losses.ipynb #11ba429a
+@fp32_logits
 def ddm(q_weak: torch.Tensor, # (N, D) weak-view query projections (the target; detached here)
         q_strong: torch.Tensor, # (N, D) strong-view query projections (with gradient)
         keys: torch.Tensor, # (M, D) current keys of the (gathered) batch
@@ -125,6 +139,7 @@ def ddm(q_weak: torch.Tensor, # (N, D) weak-view query projections (the target; 
     return -(p_weak * log_p_strong).sum(dim=1).mean()
 
 # %% ../nbs/04_losses.ipynb #0fe12310
+@fp32_logits
 def disco_distill(student_z: torch.Tensor, # (N, D) student projections (with gradient)
                   teacher_z: torch.Tensor, # (N, D) teacher projections (detached here)
                  ) -> torch.Tensor:

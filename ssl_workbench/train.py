@@ -17,7 +17,7 @@ import yaml
 from torch import nn
 
 from .core import (RunDir, RunLock, UnsafeOrCorruptFile, append_jsonl, atomic_copy, atomic_write,
-                                atomic_write_text, clean_stale_temps, get_device, git_commit, read_jsonl,
+                                atomic_write_text, clean_stale_temps, get_device, git_commit, read_jsonl, training_autocast,
                                 remove_pid_file, rng_state, safe_torch_load, seed_everything, set_rng_state)
 from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap, wrap_ddp
 from .evaluate import knn_accuracy
@@ -99,7 +99,7 @@ class RunConfig:
     out: str = "runs/default"     # run directory
     seed: int = 0                 # seeds model init, data order and augmentation
     device: str | None = None     # cpu | cuda | cuda:1 | mps; None: best available
-    amp: bool = True              # bf16 autocast on CUDA (no-op on CPU)
+    amp: bool = True              # bf16 autocast on CUDA and on CPUs with native bf16 (AVX-512 BF16, AMX)
     compile: bool = False         # torch.compile the method
     channels_last: bool = True    # channels-last memory format for images and conv weights
     ckpt_every: int = 0           # also write checkpoints/last.pt every N steps (0: only at epoch ends and the end)
@@ -836,7 +836,7 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
                                            warmup_steps=warmup, peak_lr=peak_lr, final_lr=final_lr))
             for c in copies: atomic_copy(path, c)   # serialised once: best.pt is the same bytes as last.pt
 
-    amp = torch.autocast(device.type, dtype=torch.bfloat16) if cfg.run.amp and device.type == "cuda" else contextlib.nullcontext()
+    amp = training_autocast(device, cfg.run.amp)  # bf16 on CUDA and on CPUs with native bf16, else float32
     t_begin, perm, perm_epoch, reason = time.perf_counter(), None, -1, None
     model.train()
     with stop.installed():
