@@ -7,6 +7,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/train.html.md"""
 # %% ../nbs/05_train.ipynb #cd8fb0a6
 from __future__ import annotations
 import contextlib, copy, dataclasses, fnmatch, math, os, shutil, signal, sys, time, typing
+from typing import Any
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -23,15 +24,15 @@ from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap
 from .evaluate import knn_accuracy
 
 # %% auto #0
-__all__ = ['METHODS', 'OPTIMIZERS', 'LR_SCALING', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED', 'DataConfig', 'AugmentConfig',
-           'ModelConfig', 'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig', 'RunConfig', 'TrainConfig',
-           'config_to_dict', 'config_from_dict', 'save_config', 'load_config', 'apply_overrides', 'ConfigError',
-           'validate_config', 'scale_lr', 'warmup_cosine', 'momentum_schedule', 'LARS', 'param_groups',
-           'build_optimizer', 'set_lr', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'restore_checkpoint',
-           'ResumeConfigError', 'resume_changes', 'derive_seed', 'epoch_permutation', 'batch_indices', 'step_generator',
-           'ToyMethod', 'ToyRecipe', 'extract_features', 'NonFiniteLossError', 'TrainingOutOfMemory',
-           'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit', 'check_rank0_budget', 'load_method',
-           'method_from_checkpoint']
+__all__ = ['METHODS', 'OPTIMIZERS', 'LR_SCALING', 'DEFAULT_WARMUP_EPOCHS', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED', 'DataConfig',
+           'AugmentConfig', 'ModelConfig', 'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig', 'RunConfig',
+           'TrainConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config', 'apply_overrides',
+           'ConfigError', 'validate_config', 'scale_lr', 'warmup_cosine', 'momentum_schedule', 'resolve_warmup',
+           'Schedule', 'TimeBudget', 'LARS', 'param_groups', 'build_optimizer', 'set_lr', 'CheckpointError',
+           'save_checkpoint', 'load_checkpoint', 'restore_checkpoint', 'ResumeConfigError', 'resume_changes',
+           'derive_seed', 'epoch_permutation', 'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe',
+           'extract_features', 'NonFiniteLossError', 'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag',
+           'as_image_tensors', 'RunLogger', 'fit', 'check_rank0_budget', 'load_method', 'method_from_checkpoint']
 
 # %% ../nbs/05_train.ipynb #b9c39e36
 @dataclass
@@ -78,10 +79,10 @@ class ScheduleConfig:
     "How long, and the learning-rate shape."
     epochs: int = 100             # passes over the data (ignored when `steps` is set)
     steps: int | None = None      # total optimiser steps; overrides `epochs`
-    warmup_epochs: float = 10.0   # linear warmup length, epochs (converted to steps)
+    warmup_epochs: float | None = None  # linear warmup, epochs; None: 10 epochs or 10 % of the run if shorter
     final_lr_fraction: float = 0.0  # cosine ends at lr * this
     max_steps: int | None = None  # stop (with a checkpoint) after this many steps without changing the schedule
-    minutes: float | None = None  # stop (with a checkpoint) after this much wall time
+    minutes: float | None = None  # wall-clock budget: sets `steps` from measured throughput so the schedule ends on time
 
 @dataclass
 class EvalConfig:
@@ -302,9 +303,10 @@ def validate_config(cfg: TrainConfig, # the config to check
     need(o.grad_clip is None or o.grad_clip > 0, f"optim.grad_clip={o.grad_clip}: must be positive or None")
     need(s.steps is not None or s.epochs > 0, f"schedule.epochs={s.epochs}: must be positive")
     need(s.steps is None or s.steps > 0, f"schedule.steps={s.steps}: must be positive or None")
-    need(s.warmup_epochs >= 0, f"schedule.warmup_epochs={s.warmup_epochs}: must be >= 0")
-    need(s.steps is not None or s.warmup_epochs < s.epochs or s.warmup_epochs == 0,
-         f"schedule.warmup_epochs={s.warmup_epochs}: must be shorter than schedule.epochs={s.epochs}")
+    w = s.warmup_epochs
+    need(w is None or w >= 0, f"schedule.warmup_epochs={w}: must be >= 0")
+    need(w is None or s.steps is not None or s.minutes is not None or w < s.epochs or w == 0,
+         f"schedule.warmup_epochs={w}: must be shorter than schedule.epochs={s.epochs}")
     need(0 <= s.final_lr_fraction <= 1, f"schedule.final_lr_fraction={s.final_lr_fraction}: must be in [0, 1]")
     need(s.max_steps is None or s.max_steps > 0, f"schedule.max_steps={s.max_steps}: must be positive or None")
     need(s.minutes is None or s.minutes > 0, f"schedule.minutes={s.minutes}: must be positive or None")
@@ -349,6 +351,77 @@ def momentum_schedule(progress: float, # training progress in [0, 1]
                      ) -> float:
     "EMA momentum rising from `base` to `final` on a cosine (BYOL)."
     return final - (final - base) * (math.cos(math.pi * progress) + 1) / 2
+
+# %% ../nbs/05_train.ipynb #f08280d8
+DEFAULT_WARMUP_EPOCHS = 10.0  # SimCLR §B.1: 10 warmup epochs, 10 % of its shortest schedule
+
+def resolve_warmup(warmup_epochs: float | None, # the config's value; None: the default rule
+                   steps_per_epoch: int, total: int, # the run's shape, in optimiser steps
+                  ) -> tuple[int, str | None]:
+    "(warmup steps, a notice when the default was shortened): None means min(10 epochs, 10 % of the run)."
+    if warmup_epochs is None:
+        default, tenth = round(DEFAULT_WARMUP_EPOCHS * steps_per_epoch), round(0.1 * total)
+        if default <= tenth: return default, None
+        return tenth, (f"schedule: warmup shortened from {DEFAULT_WARMUP_EPOCHS:g} epochs ({default} steps) to 10 % "
+                       f"of this {total}-step run ({tenth} steps); set schedule.warmup_epochs to choose")
+    steps = round(warmup_epochs * steps_per_epoch)
+    if steps and steps >= total:
+        raise ConfigError([f"schedule.warmup_epochs={warmup_epochs:g}: {steps} warmup steps, not shorter than the "
+                           f"run ({total} steps)"])
+    return steps, None
+
+@dataclass
+class Schedule:
+    "The run's length and learning rate: linear warmup, then cosine to `final_lr`, in optimiser steps."
+    steps_per_epoch: int
+    total: int
+    warmup: int
+    peak_lr: float
+    final_lr: float = 0.0
+    def lr(self, step: int) -> float: return warmup_cosine(step, self.total, self.warmup, self.peak_lr, self.final_lr)
+    def as_dict(self) -> dict: return dict(name="warmup_cosine", total_steps=self.total, warmup_steps=self.warmup,
+                                           peak_lr=self.peak_lr, final_lr=self.final_lr)
+
+# %% ../nbs/05_train.ipynb #50e22dcc
+class TimeBudget:
+    "Chooses a run's total steps from measured throughput so that its schedule ends when `minutes` run out."
+    def __init__(self, minutes: float, # the training budget
+                 start_step: int = 0, # steps already done (0 for a fresh run)
+                 skip: int = 3, window: int = 10, # untimed warm-up steps, then timed steps
+                 eval_s_per_step: float = 0.0, # the run's own evaluation (online kNN), amortised per step
+                 drift: float = 0.1, # re-plan when the re-measured throughput differs by more than this
+                 clock=time.perf_counter):
+        self.budget_s, self.start, self.skip, self.window = 60 * minutes, start_step, skip, window
+        self.eval_s_per_step, self.drift, self.clock, self.t0 = eval_s_per_step, drift, clock, clock()
+        self.rate = self.t_mark = self.plan_step = self.plan_t = self.recheck_step = None
+
+    def elapsed(self) -> float: return self.clock() - self.t0
+    def over(self, grace: float = 1.1) -> bool: return self.elapsed() > grace * self.budget_s
+
+    def _total(self, step: int, now: float, seconds_per_step: float) -> int:
+        return step + max(1, math.floor((self.budget_s - now) / seconds_per_step))
+
+    def after_step(self, step: int, # steps done so far
+                  ) -> int | None:
+        "A new total number of steps when one is decided at this step, else None."
+        done, now = step - self.start, self.elapsed()
+        if done == self.skip: self.t_mark = now
+        if self.rate is None and done == self.skip + self.window:
+            self.rate = self.window / max(now - self.t_mark, 1e-9)
+            total = self._total(step, now, 1 / self.rate + self.eval_s_per_step)
+            self.plan_step, self.plan_t = step, now
+            self.recheck_step = step + max(1, round(0.3 * (total - step)))
+            return total
+        if step == self.recheck_step:
+            rate = (step - self.plan_step) / max(now - self.plan_t, 1e-9)
+            if abs(rate / self.rate - 1) > self.drift:  # this rate already includes any evaluation since the plan
+                self.rate = rate; return self._total(step, now, 1 / rate)
+        return None
+
+    def is_decision_step(self, step: int) -> bool:
+        "Whether `after_step(step)` may decide (the steps at which DDP ranks must agree)."
+        done = step - self.start
+        return done == self.skip + self.window or step == self.recheck_step
 
 # %% ../nbs/05_train.ipynb #589997d5
 class LARS(torch.optim.Optimizer):
@@ -710,6 +783,10 @@ class RunLogger:
                 if k not in ("kind", "step", "epoch") and isinstance(v, (int, float)) and not isinstance(v, bool):
                     self.writer.add_scalar(f"{prefix}/{k}", v, record["step"])
 
+    def set_total(self, total: int):
+        "The progress bar's length after the time budget chose the run's length."
+        if self.bar is not None: self.bar.total = total; self.bar.refresh()
+
     def advance(self, n: int = 1, **postfix):
         if self.bar is not None:
             self.bar.update(n)
@@ -739,12 +816,6 @@ class _State:
     best_score: float = -math.inf
     epoch_loss_sum: float = 0.0
     epoch_loss_count: int = 0
-
-def _schedule(cfg: TrainConfig, n_images: int) -> tuple[int, int, int]:
-    "(steps_per_epoch, total_steps, warmup_steps)."
-    steps_per_epoch = n_images // cfg.data.batch_size
-    total = cfg.schedule.steps or cfg.schedule.epochs * steps_per_epoch
-    return steps_per_epoch, total, min(round(cfg.schedule.warmup_epochs * steps_per_epoch), max(total - 1, 0))
 
 def _sync(loss: torch.Tensor, stop: bool, info: DistInfo) -> tuple[float, bool]:
     "Mean loss over ranks and whether any rank wants to stop (one all-reduce; none in one process)."
@@ -787,6 +858,89 @@ def fit(cfg: TrainConfig, # the run's config (validated first)
             remove_pid_file(run.root/"pid", (os.getpid(), os.getppid()))  # the launcher's record of this run
             lock.release()
 
+# %% ../nbs/05_train.ipynb #5e22083f
+def _make_schedule(cfg: TrainConfig, n_images: int, peak_lr: float) -> tuple[Schedule, str | None]:
+    "The run's schedule from the config (`steps`, else `epochs`), with the warmup rule applied."
+    spe = n_images // cfg.data.batch_size
+    total = cfg.schedule.steps or cfg.schedule.epochs * spe
+    warmup, notice = resolve_warmup(cfg.schedule.warmup_epochs, spe, total)
+    return Schedule(spe, total, warmup, peak_lr, peak_lr * cfg.schedule.final_lr_fraction), notice
+
+def _keep_planned_steps(cfg: TrainConfig, ck: dict):
+    "A budgeted run resumes with the number of steps its budget chose (it is in the checkpoint's config)."
+    planned = ((ck.get("config") or {}).get("schedule") or {}).get("steps")
+    if cfg.schedule.minutes is not None and cfg.schedule.steps is None and planned: cfg.schedule.steps = planned
+
+def _agree(value: int, info: DistInfo) -> int:
+    "Rank 0's `value` on every rank (identity in one process)."
+    if not info.distributed: return value
+    t = torch.tensor([value], dtype=torch.int64, device=info.device)
+    torch.distributed.broadcast(t, src=0)
+    return int(t.item())
+
+def _replan(budget: TimeBudget, sched: Schedule, cfg: TrainConfig, step: int, info: DistInfo) -> bool:
+    "At a decision step, set the schedule's total (and warmup) from the budget; True when it changed."
+    decide, first = budget.is_decision_step(step), budget.plan_step is None
+    proposal = budget.after_step(step)  # every step: the budget times its measurement window
+    if not decide: return False
+    total = _agree(proposal or -1, info)
+    if total < 0: return False
+    if first: budget.recheck_step = step + max(1, round(0.3 * (total - step)))  # from the agreed total
+    sched.total = max(total, step + 1)
+    sched.warmup, _ = resolve_warmup(cfg.schedule.warmup_epochs, sched.steps_per_epoch, sched.total)
+    cfg.schedule.steps = sched.total  # config.yaml, checkpoints and the protocol card record the choice
+    return True
+
+# %% ../nbs/05_train.ipynb #588b828c
+@dataclass
+class _Parts:
+    "What one training step needs (built once by `_fit`)."
+    cfg: TrainConfig
+    info: DistInfo
+    images: torch.Tensor
+    recipe: Any
+    model: nn.Module      # the plain method (checkpoints, `after_step`)
+    net: nn.Module        # what the step calls: DDP / compiled wrapper of `model`
+    optimizer: torch.optim.Optimizer
+    amp: Any              # the autocast context
+    perm: torch.Tensor | None = None
+    perm_epoch: int = -1
+
+def _batch(p: _Parts, step: int, steps_per_epoch: int) -> list[torch.Tensor]:
+    "The views of this rank's slice of step `step`'s global batch (a pure function of seed and step)."
+    B, W, dev = p.cfg.data.batch_size, p.info.world_size, p.info.device
+    epoch, i = divmod(step, steps_per_epoch)
+    if epoch != p.perm_epoch: p.perm, p.perm_epoch = epoch_permutation(len(p.images), p.cfg.run.seed, epoch), epoch
+    x = p.images[batch_indices(p.perm, i, B, p.info.rank, W).to(p.images.device)].to(dev, non_blocking=True)
+    views = p.recipe(x, step_generator(p.cfg.run.seed, step, p.info.rank, dev))
+    if len(views) != getattr(p.model, "n_views", len(views)):
+        raise ValueError(f"the recipe made {len(views)} views but the method expects {p.model.n_views}")
+    if p.cfg.run.channels_last:
+        views = [v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for v in views]
+    return views
+
+def _train_step(p: _Parts, views: list, lr: float, stop: StopFlag, over_time: bool, log: "RunLogger", step: int):
+    "Forward, finite check, backward, optimiser step: (mean loss over ranks, logs, grad norm, any rank stopping)."
+    set_lr(p.optimizer, lr)
+    try:
+        with p.amp: loss, logs = p.net(views)
+        loss_value, stop_all = _sync(loss, stop.requested is not None or over_time, p.info)  # a Stop during the forward counts
+        if not math.isfinite(loss_value):
+            msg = nonfinite_report(step + 1, lr, loss, logs, views, p.model)
+            log.log(dict(kind="event", event="nonfinite", step=step + 1, lr=lr, message=msg)); log.close()
+            raise NonFiniteLossError(msg)
+        p.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        clip = p.cfg.optim.grad_clip
+        grad_norm = nn.utils.clip_grad_norm_(p.model.parameters(), clip) if clip else None
+        p.optimizer.step()
+    except torch.OutOfMemoryError:
+        B, W = p.cfg.data.batch_size, p.info.world_size
+        raise TrainingOutOfMemory(f"out of memory on {p.info.device} at data.batch_size={B} ({B // W} per process); "
+                                  f"try --batch-size {max(W, B // 2)} (lr scales with it), run.amp=true, "
+                                  "or a smaller backbone") from None
+    return loss_value, logs, grad_norm, stop_all
+
 # %% ../nbs/05_train.ipynb #50052550
 def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDir:
     seed_everything(cfg.run.seed)
@@ -794,105 +948,104 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     B, W = cfg.data.batch_size, info.world_size
     if B % W: raise ValueError(f"data.batch_size={B}: must be divisible by the number of processes ({W})")
     if len(images) < B: raise ValueError(f"data.batch_size={B}: larger than the dataset ({len(images)} images)")
-    steps_per_epoch, total, warmup = _schedule(cfg, len(images))
     method = method if method is not None else _create_method(cfg)
     recipe = recipe if recipe is not None else _create_recipe(cfg)
     if cfg.augment.recipe is None: cfg.augment.recipe = _recipe_dict(recipe)  # config.yaml records the views used
-    device, cl = info.device, cfg.run.channels_last
+    device = info.device
     if cfg.data.on_device: images = images.to(device)
     model = method.to(device)
-    if cl: model = model.to(memory_format=torch.channels_last)
+    if cfg.run.channels_last: model = model.to(memory_format=torch.channels_last)
     peak_lr = scale_lr(cfg.optim.lr, B, cfg.optim.scaling)
-    final_lr = peak_lr * cfg.schedule.final_lr_fraction
     optimizer = build_optimizer(model, cfg.optim, peak_lr)
-    state, changes = _State(), []
+    state, changes, ck = _State(), [], load_checkpoint(run.last) if resume else None
+    if resume: _keep_planned_steps(cfg, ck)
+    sched, notice = _make_schedule(cfg, len(images), peak_lr)
     if resume:
-        ck = load_checkpoint(run.last)
-        changes = resume_changes(ck.get("config"), cfg, ck["step"], total, run.last)
+        changes = resume_changes(ck.get("config"), cfg, ck["step"], sched.total, run.last)
         restore_checkpoint(ck, model, optimizer, restore_rng=True, path=run.last)
         state = _State(ck["step"], ck.get("best_score", -math.inf), *ck.get("epoch_loss", (0.0, 0)))
     net = wrap_ddp(model, info, cfg.run.sync_batchnorm and getattr(model, "sync_batchnorm", True))
     if cfg.run.compile: net = torch.compile(net)
     knn = _KnnProbe(cfg, recipe, images, labels, eval_data, info) if cfg.eval.knn_every else None
-    check_rank0_budget(knn, model, cfg, info)  # before any step: the other ranks wait for rank 0's probe
+    probe_s = check_rank0_budget(knn, model, cfg, info)  # before any step: the other ranks wait for rank 0's probe
+    budget = None
+    if cfg.schedule.minutes is not None:
+        if knn is not None and not probe_s and info.is_main: probe_s = knn.estimate_seconds(model)
+        per_step = _agree_float(probe_s, info) / (sched.steps_per_epoch * cfg.eval.knn_every) if knn else 0.0
+        budget = TimeBudget(cfg.schedule.minutes, state.step, eval_s_per_step=per_step)
+        if cfg.schedule.steps is not None: budget.recheck_step = -1  # a fixed length: the budget only stops it
 
     discarded = 0
     if info.is_main:
         run.create(); save_config(cfg, run.config)
         if resume: _truncate_metrics(run.metrics, state.step)
         else: discarded = _discard_history(run)
-    log = RunLogger(run, info.is_main, total, state.step, cfg.run.progress, cfg.run.tensorboard)
+        if notice and not resume: print(notice, file=sys.stderr)
+    log = RunLogger(run, info.is_main, sched.total, state.step, cfg.run.progress, cfg.run.tensorboard)
     log.log(dict(kind="event", event="resumed" if resume else "started", step=state.step, world_size=W,
-                 device=str(device), total_steps=total, peak_lr=peak_lr, git=git_commit() if info.is_main else None,
-                 **({"discarded_records": discarded} if discarded else {})))
+                 device=str(device), total_steps=sched.total, peak_lr=peak_lr, warmup_steps=sched.warmup,
+                 git=git_commit() if info.is_main else None,
+                 **({"discarded_records": discarded} if discarded else {}), **({"notice": notice} if notice else {})))
     if changes: log.log(dict(kind="event", event="config_changed", step=state.step, changes=changes))
 
     def checkpoint(path, copies=()):
         "Save the state to `path` (main process), then make each of `copies` a copy of it."
         if info.is_main:
-            save_checkpoint(path, model, optimizer, step=state.step, epoch=state.step // steps_per_epoch, config=cfg,
-                            best_score=state.best_score, epoch_loss=(state.epoch_loss_sum, state.epoch_loss_count),
-                            scheduler=dict(name="warmup_cosine", step=state.step, total_steps=total,
-                                           warmup_steps=warmup, peak_lr=peak_lr, final_lr=final_lr))
+            save_checkpoint(path, model, optimizer, step=state.step, epoch=state.step // sched.steps_per_epoch,
+                            config=cfg, best_score=state.best_score,
+                            epoch_loss=(state.epoch_loss_sum, state.epoch_loss_count),
+                            scheduler=dict(sched.as_dict(), step=state.step))
             for c in copies: atomic_copy(path, c)   # serialised once: best.pt is the same bytes as last.pt
 
-    amp = training_autocast(device, cfg.run.amp)  # bf16 on CUDA and on CPUs with native bf16, else float32
-    t_begin, perm, perm_epoch, reason = time.perf_counter(), None, -1, None
+    parts = _Parts(cfg, info, images, recipe, unwrap(model), net, optimizer, training_autocast(device, cfg.run.amp))
+    planned = budget is not None and cfg.schedule.steps is None
+    reason = None
     model.train()
     with stop.installed():
-        for step in range(state.step, total):
-            t0 = time.perf_counter()
-            epoch, i = divmod(step, steps_per_epoch)
-            if epoch != perm_epoch: perm, perm_epoch = epoch_permutation(len(images), cfg.run.seed, epoch), epoch
-            x = images[batch_indices(perm, i, B, info.rank, W).to(images.device)].to(device, non_blocking=True)
-            views = recipe(x, step_generator(cfg.run.seed, step, info.rank, device))
-            if len(views) != getattr(unwrap(model), "n_views", len(views)):
-                raise ValueError(f"the recipe made {len(views)} views but the method expects {unwrap(model).n_views}")
-            if cl: views = [v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for v in views]
-            lr = warmup_cosine(step, total, warmup, peak_lr, final_lr)
-            set_lr(optimizer, lr)
-            try:
-                with amp: loss, logs = net(views)
-                over_time = cfg.schedule.minutes is not None and time.perf_counter() - t_begin > 60 * cfg.schedule.minutes
-                loss_value, stop_all = _sync(loss, stop.requested is not None or over_time, info)
-                if not math.isfinite(loss_value):
-                    msg = nonfinite_report(step + 1, lr, loss, logs, views, model)
-                    log.log(dict(kind="event", event="nonfinite", step=step + 1, lr=lr, message=msg)); log.close()
-                    raise NonFiniteLossError(msg)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                grad_norm = nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip) if cfg.optim.grad_clip else None
-                optimizer.step()
-            except torch.OutOfMemoryError:
-                raise TrainingOutOfMemory(f"out of memory on {device} at data.batch_size={B} ({B // W} per process); "
-                                          f"try --batch-size {max(W, B // 2)} (lr scales with it), run.amp=true, "
-                                          "or a smaller backbone") from None
-            unwrap(model).after_step((step + 1) / total)
+        while state.step < sched.total:
+            t0, step = time.perf_counter(), state.step
+            views = _batch(parts, step, sched.steps_per_epoch)
+            lr = sched.lr(step)
+            over_time = budget is not None and budget.over(1.1 if planned else 1.0)
+            loss_value, logs, grad_norm, stop_all = _train_step(parts, views, lr, stop, over_time, log, step)
+            parts.model.after_step((step + 1) / sched.total)
             state.step = step + 1
             state.epoch_loss_sum += loss_value; state.epoch_loss_count += 1
-            dt = time.perf_counter() - t0
-            if state.step % cfg.run.log_every == 0 or state.step == total:
-                rec = dict(kind="step", step=state.step, epoch=state.step / steps_per_epoch, loss=loss_value, lr=lr,
-                           images_per_s=B / dt)
+            if budget is not None and _replan(budget, sched, cfg, state.step, info):
+                log.set_total(sched.total)
+                log.log(dict(kind="event", event="schedule_planned", step=state.step, total_steps=sched.total,
+                             warmup_steps=sched.warmup, minutes=cfg.schedule.minutes,
+                             steps_per_s=round(budget.rate, 3)))
+                if info.is_main: save_config(cfg, run.config)
+            if state.step % cfg.run.log_every == 0 or state.step == sched.total:
+                rec = dict(kind="step", step=state.step, epoch=state.step / sched.steps_per_epoch, loss=loss_value,
+                           lr=lr, images_per_s=B / (time.perf_counter() - t0))
                 if grad_norm is not None: rec["grad_norm"] = grad_norm
                 rec.update({k: s for k, v in logs.items() if (s := _scalar(v)) is not None})
                 log.log(rec)
             log.advance(loss=loss_value, lr=lr)
-            if state.step % steps_per_epoch == 0:
-                _end_epoch(state, state.step // steps_per_epoch, knn, model, log, checkpoint, run)
+            if state.step % sched.steps_per_epoch == 0:
+                _end_epoch(state, state.step // sched.steps_per_epoch, knn, model, log, checkpoint, run)
                 if info.distributed: torch.distributed.barrier()  # the others wait here, not inside a step
             elif cfg.run.ckpt_every and state.step % cfg.run.ckpt_every == 0: checkpoint(run.last)
             if cfg.schedule.max_steps is not None and state.step >= cfg.schedule.max_steps: reason = "max_steps"
             if stop_all: reason = stop.requested or ("minutes" if over_time else "another rank")
-            if reason and state.step < total:
-                checkpoint(run.last)
-                log.log(dict(kind="event", event="stopped", reason=reason, step=state.step))
-                break
-        else:
-            if state.step % steps_per_epoch: checkpoint(run.last)
-            log.log(dict(kind="event", event="finished", step=state.step))
+            if reason and state.step < sched.total: break
+    if reason and state.step < sched.total:
+        checkpoint(run.last)
+        log.log(dict(kind="event", event="stopped", reason=reason, step=state.step))
+    else:
+        if state.step % sched.steps_per_epoch: checkpoint(run.last)
+        log.log(dict(kind="event", event="finished", step=state.step))
     log.close()
     return run
+
+def _agree_float(value: float, info: DistInfo) -> float:
+    "Rank 0's float `value` on every rank."
+    if not info.distributed: return value
+    t = torch.tensor([value], dtype=torch.float64, device=info.device)
+    torch.distributed.broadcast(t, src=0)
+    return float(t.item())
 
 # %% ../nbs/05_train.ipynb #740a0718
 def check_rank0_budget(knn, model, cfg: TrainConfig, info: DistInfo) -> float:

@@ -264,6 +264,13 @@ def _guarded(fn: Callable, status: widgets.HTML) -> Callable:
         except Exception as e: status.value = f"<span class='swb-error' style='color:#b00020'>{type(e).__name__}: {html_text(e)}</span>"
     return handler
 
+def _warmup_value(text: str) -> float | None:
+    "The warmup field: empty is the default rule (None), else a number of epochs."
+    text = text.strip()
+    if not text or text.lower() in ("auto", "none"): return None
+    try: return float(text)
+    except ValueError: raise ValueError(f"warmup ep.={text!r}: a number of epochs, or empty for the default") from None
+
 def _eta_text(seconds: float | None) -> str:
     if seconds is None: return "ETA –"
     m, s = divmod(int(round(seconds)), 60); h, m = divmod(m, 60)
@@ -295,7 +302,12 @@ class TrainingLauncher(widgets.VBox):
         self.batch_size = W(widgets.IntText(value=cfg.data.batch_size, description="batch", layout=lay), "swb-batch")
         self.optimizer = W(widgets.Dropdown(options=list(OPTIMIZERS), value=cfg.optim.name, description="optimiser", layout=lay), "swb-optimizer")
         self.lr = W(widgets.FloatText(value=cfg.optim.lr, description="lr (per 256)", layout=lay), "swb-lr")
-        self.warmup = W(widgets.FloatText(value=cfg.schedule.warmup_epochs, description="warmup ep.", layout=lay), "swb-warmup")
+        w0 = cfg.schedule.warmup_epochs
+        self.warmup = W(widgets.Text(value="" if w0 is None else f"{w0:g}", placeholder="auto: 10 ep. or 10 %",
+                                     description="warmup ep.", layout=lay), "swb-warmup")
+        self.minutes = W(widgets.FloatText(value=cfg.schedule.minutes or 0, description="minutes",
+                                           tooltip="a time budget: the run's length is chosen to end on time (0: off)",
+                                           layout=lay), "swb-minutes")
         self.image_size = W(widgets.IntText(value=cfg.augment.image_size, description="image size", layout=lay), "swb-image-size")
         self.knn_every = W(widgets.IntText(value=cfg.eval.knn_every, description="kNN every", layout=lay), "swb-knn-every")
         self.use_tuned = W(widgets.Checkbox(value=augment_source is not None, disabled=augment_source is None,
@@ -330,7 +342,7 @@ class TrainingLauncher(widgets.VBox):
         self.refresh_button.on_click(_guarded(lambda: (self.refresh(), self.refresh_runs()), self.messages))
         self.attach_button.on_click(_guarded(lambda: self.run_picker.value and self.attach(self.runs_root/self.run_picker.value), self.messages))
         form = widgets.HBox([widgets.VBox([self.name, self.method, self.data, self.limit, self.backbone, self.epochs, self.batch_size]),
-                             widgets.VBox([self.optimizer, self.lr, self.warmup, self.image_size, self.knn_every, self.use_tuned, self.devices]),
+                             widgets.VBox([self.optimizer, self.lr, self.warmup, self.minutes, self.image_size, self.knn_every, self.use_tuned, self.devices]),
                              widgets.VBox([self.extra])])
         past = widgets.Accordion([widgets.VBox([widgets.HBox([self.run_picker, self.attach_button]), self.runs_html, self.details])], titles=("past runs",))
         super().__init__([widgets.HTML("<b>Training launcher</b>"), form,
@@ -345,7 +357,9 @@ class TrainingLauncher(widgets.VBox):
         cfg.method.name, cfg.data.spec, cfg.model.backbone = self.method.value, self.data.value.strip(), self.backbone.value
         cfg.data.limit = self.limit.value or None
         cfg.schedule.epochs, cfg.data.batch_size, cfg.optim.name, cfg.optim.lr = self.epochs.value, self.batch_size.value, self.optimizer.value, self.lr.value
-        cfg.schedule.warmup_epochs, cfg.augment.image_size, cfg.eval.knn_every = self.warmup.value, self.image_size.value, self.knn_every.value
+        cfg.augment.image_size, cfg.eval.knn_every = self.image_size.value, self.knn_every.value
+        cfg.schedule.warmup_epochs = _warmup_value(self.warmup.value)
+        cfg.schedule.minutes = self.minutes.value or None  # the same time budget as `--minutes`
         if self.use_tuned.value and self.augment_source is not None: cfg.augment.recipe = self.augment_source(cfg)
         apply_overrides(cfg, [l.strip() for l in self.extra.value.splitlines() if l.strip() and not l.strip().startswith("#")])
         name = self.name.value.strip() or f"{cfg.method.name}-{cfg.data.spec.split(':')[0]}-{time.strftime('%Y%m%d-%H%M%S')}"
