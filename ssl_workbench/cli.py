@@ -1,4 +1,4 @@
-"""The `ssl-workbench` command: `pretrain` now, with room for `eval`, `report`, `quickstart` and `spare3d`.
+"""The `ssl-workbench` command: `pretrain`, `quickstart`, `eval`, `report` and `spare3d generate`.
 
 Docs: https://ssl-workbench.github.io/ssl_workbench/cli.html.md"""
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, os, sys
 from pathlib import Path
 
-from .core import RunDir, read_jsonl
+from .core import RunDir, RunLockedError, read_jsonl
 from .train import (METHODS, OPTIMIZERS, ConfigError, NonFiniteLossError, TrainConfig, TrainingOutOfMemory,
                                  apply_overrides, fit, load_config, validate_config)
 
@@ -88,7 +88,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
         _say(f"ssl-workbench pretrain: {len(problems)} problem(s) in the config:\n" + "\n".join(f"  - {p}" for p in problems))
         return 2
     try: run = fit(cfg, resume=args.resume)
-    except (ConfigError, FileExistsError, FileNotFoundError, ValueError) as e: _say(f"ssl-workbench pretrain: error: {e}"); return 2
+    except (ConfigError, FileExistsError, FileNotFoundError, ValueError, RunLockedError) as e:
+        _say(f"ssl-workbench pretrain: error: {e}"); return 2
     except NonFiniteLossError as e: _say(f"ssl-workbench pretrain: {e}"); return 3
     except TrainingOutOfMemory as e: _say(f"ssl-workbench pretrain: {e}"); return 4
     last = next((r for r in reversed(read_jsonl(run.metrics)) if r.get("kind") == "event"), {})
@@ -116,7 +117,8 @@ def add_quickstart_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--data", default="drawings", help="'drawings' (generated SPARE3D-style line drawings, no download; default), "
                                                       "or a dataset: cifar10 | cifar100 | stl10 | digits | imagefolder:PATH")
     p.add_argument("--minutes", type=_positive_float, default=2.5, help="pretraining budget in minutes (default: 2.5)")
-    p.add_argument("--out", default="runs/quickstart", help="run directory (default: runs/quickstart)")
+    p.add_argument("--out", default=None, help="run directory (default: runs/quickstart; an earlier run there is "
+                                                "moved aside to runs/quickstart.1, .2, ...)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--device", default=None, help="cpu | cuda | ... (default: best available)")
     p.add_argument("--download", action="store_true", help="let torchvision download CIFAR/STL (default: off)")
@@ -128,7 +130,8 @@ def run_quickstart(args: argparse.Namespace) -> int:
     from ssl_workbench.quickstart import format_summary, quickstart
     extra = {"download": True} if args.download and args.data not in ("drawings", "spare3d") else {}
     try: s = quickstart(args.data, args.out, args.minutes, args.seed, device=args.device, **extra)
-    except (ValueError, FileNotFoundError, FileExistsError, ConfigError) as e: return _fail("quickstart", e)
+    except (ValueError, FileNotFoundError, FileExistsError, ConfigError, RunLockedError) as e:
+        return _fail("quickstart", e)
     print(format_summary(s))
     return 0
 

@@ -6,14 +6,15 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/quickstart.html.md"""
 
 # %% ../nbs/80_quickstart.ipynb #56340714
 from __future__ import annotations
-import json, time
+import json, os, sys, time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from .augment import make_pipeline, config_to_dict as augment_to_dict
-from .core import RunDir, atomic_write, atomic_write_text, cache_dir, read_jsonl
+from .core import (RunDir, RunLockedError, atomic_write, atomic_write_text, cache_dir, read_jsonl,
+                                run_is_locked)
 from .evaluate import (extract_features, knn_accuracy, protocol_card, random_init_backbone,
                                     raw_pixel_features, retrieval_metrics)
 from .methods.registry import create_method
@@ -24,8 +25,8 @@ from .spare3d.tasks import make_object_views_dataset
 from .train import TrainConfig, apply_overrides, fit, load_method
 
 # %% auto #0
-__all__ = ['HELD_OUT_POSES', 'drawings_data', 'MultiViewRecipe', 'view_identification', 'evaluate_drawings',
-           'quickstart_drawings', 'quickstart_photos', 'quickstart', 'format_summary']
+__all__ = ['HELD_OUT_POSES', 'DEFAULT_OUT', 'drawings_data', 'MultiViewRecipe', 'view_identification', 'evaluate_drawings',
+           'quickstart_drawings', 'quickstart_photos', 'fresh_run_dir', 'quickstart', 'format_summary']
 
 # %% ../nbs/80_quickstart.ipynb #206833b1
 HELD_OUT_POSES = ("7", "8")  # never seen in pretraining: the evaluation's query views
@@ -142,7 +143,7 @@ def _summary(run, results, report, steps, seconds, t_data=0.0) -> dict:
 
 # %% ../nbs/80_quickstart.ipynb #ba53d96a
 def quickstart_photos(data: str, out="runs/quickstart", minutes: float = 2.5, seed: int = 0, device=None,
-                      backbone: str = "small_convnet", batch_size: int = 256, eval_limit: int | None = 10000,
+                      backbone: str = "small_convnet", batch_size: int = 256, eval_limit: int | None = None,
                       download: bool = False) -> dict:
     "SimCLR on a named dataset within `minutes`, then kNN and retrieval against the baselines, and the report."
     t0 = time.time(); out = Path(out)
@@ -159,10 +160,27 @@ def quickstart_photos(data: str, out="runs/quickstart", minutes: float = 2.5, se
     return _summary(run, results, report, steps, time.time() - t0)
 
 # %% ../nbs/80_quickstart.ipynb #ea398d3b
+DEFAULT_OUT = Path("runs/quickstart")
+
+def fresh_run_dir(out: str | Path) -> tuple[Path, str | None]:
+    "`out`, emptied for a new run: an earlier run there is moved aside to `out.1`, `out.2`, ... (with a notice)."
+    out = Path(out)
+    if not out.exists() or not any(out.iterdir()): return out, None
+    if run_is_locked(out): raise RunLockedError(f"{out}: a run is still writing there; wait for it or pass --out")
+    n = 1
+    while out.with_name(f"{out.name}.{n}").exists(): n += 1
+    aside = out.with_name(f"{out.name}.{n}")
+    os.replace(out, aside)
+    return out, f"quickstart: the previous run in {out} was moved to {aside}"
+
 def quickstart(data: str = "drawings", # 'drawings' (generated, no download) or a dataset name: cifar10, imagefolder:PATH, ...
-               out="runs/quickstart", minutes: float = 2.5, seed: int = 0, device=None, **kwargs) -> dict:
+               out=None, # run directory; None: runs/quickstart, an earlier run there moved aside to runs/quickstart.N
+               minutes: float = 2.5, seed: int = 0, device=None, **kwargs) -> dict:
     "Run the quickstart on generated drawings or on a named dataset; returns the summary."
     if not isinstance(minutes, (int, float)) or minutes <= 0: raise ValueError(f"minutes={minutes!r}: must be > 0")
+    if out is None:
+        out, notice = fresh_run_dir(DEFAULT_OUT)
+        if notice: print(notice, file=sys.stderr)
     if data in ("drawings", "spare3d"): return quickstart_drawings(out, minutes, seed, device=device, **kwargs)
     return quickstart_photos(data, out, minutes, seed, device=device, **kwargs)
 
