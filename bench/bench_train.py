@@ -1,24 +1,30 @@
-"""Training throughput (images/s): our SimCLR through `ssl_workbench.train.fit` (batched tensor augmentation on the
-training device) versus lightly's SimCLR (SimCLRTransform on PIL images in a 2-worker DataLoader, SimCLRProjectionHead,
-NTXentLoss), same backbone, batch 256, same optimiser (our LARS), 32 px, in one run on this machine.
+"""Training throughput (images/s): our SimCLR through `ssl_workbench.train.fit` against lightly's SimCLR as a lightly
+user runs it (SimCLRTransform on PIL images in a DataLoader with 2 workers, SimCLRProjectionHead, NTXentLoss), same
+backbone, batch 256, same optimiser (our LARS), 32 px, in one run on this machine.
 
-Run: `python -m bench.bench_train` (or through bench/run_all.py). Env: BENCH_TRAIN_STEPS=small,resnet timed steps.
+Honest timing: `WARMUP` untimed steps, then `ROUNDS` interleaved rounds of `TIMED` steps per contender (the order
+alternates each round), so both sides see the same machine state; the result is the median and the best of the
+per-step rates (>= 30 timed steps per contender). The same run measures each CPU speed lever on the small ConvNet
+(`levers`): float32 contiguous, channels-last, bf16 autocast (only where the CPU has native bf16), torch.compile,
+and prefetching the next batch's views in a thread.
+
+Run: `python -m bench.bench_train` (or through bench/run_all.py). Env: BENCH_TRAIN_ROUNDS (3), BENCH_TRAIN_TIMED
+(10 per round), BENCH_TRAIN_RESNET (1: also ResNet-18), BENCH_TRAIN_LEVERS (1).
 """
 from __future__ import annotations
-import os, platform, tempfile, time
-from pathlib import Path
+import os, platform, statistics, tempfile, time
 
-import numpy as np
 import torch
 from torch import nn
 
-BATCH, SIZE, N_IMAGES = 256, 32, 1024
+BATCH, SIZE, N_IMAGES = 256, 32, 2048
 LR = 0.3  # base per 256 images, linear scaling, LARS (the same for both)
 
 
 def _machine() -> dict:
+    from ssl_workbench.core import cpu_has_native_bf16
     return dict(processor=platform.processor() or platform.machine(), torch_threads=torch.get_num_threads(),
-                cpu_count=os.cpu_count(), torch=str(torch.__version__),
+                cpu_count=os.cpu_count(), torch=str(torch.__version__), native_bf16=cpu_has_native_bf16(),
                 cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
 
 
@@ -28,20 +34,12 @@ def _images() -> torch.Tensor:
 
 
 def _our_method(backbone_name: str):
-    from ssl_workbench.models import create_backbone
-    try:
-        from ssl_workbench.methods.registry import create_method, default_recipe
-        return create_method("simclr", backbone=backbone_name, image_size=SIZE), default_recipe("simclr", SIZE)
-    except ImportError:  # before the registry lands: the same parts by hand
-        from ssl_workbench.augment import ViewRecipe, make_augment_config
-        from ssl_workbench.methods.simclr import SimCLR
-        backbone, dim = create_backbone(backbone_name, image_size=SIZE)
-        return SimCLR(backbone, dim), ViewRecipe([(make_augment_config("simclr_cifar"), 2)])
+    from ssl_workbench.methods.registry import create_method, default_recipe
+    return create_method("simclr", backbone=backbone_name, image_size=SIZE), default_recipe("simclr", SIZE)
 
 
-def ours(backbone_name: str, warmup: int, timed: int, device: str = "cpu", amp: bool = True,
-         channels_last: bool = True) -> float:
-    "images/s of `fit` over the timed steps (after `warmup` steps)."
+def ours(backbone_name: str, warmup: int, timed: int, device: str = "cpu", **overrides) -> list[float]:
+    "Seconds per step of `fit` for the `timed` steps after `warmup` (overrides: amp, channels_last, compile, ...)."
     from ssl_workbench.core import read_jsonl
     from ssl_workbench.train import TrainConfig, apply_overrides, fit
     torch.manual_seed(0)
@@ -49,10 +47,10 @@ def ours(backbone_name: str, warmup: int, timed: int, device: str = "cpu", amp: 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = apply_overrides(TrainConfig(), [
             f"out={tmp}/run", f"device={device}", f"batch_size={BATCH}", f"steps={warmup + timed}", "warmup_epochs=0",
-            f"optim.lr={LR}", "progress=false", "tensorboard=false", f"amp={amp}", f"channels_last={channels_last}"])
+            f"optim.lr={LR}", "progress=false", "tensorboard=false", *[f"{k}={v}" for k, v in overrides.items()]])
         run = fit(cfg, method, _images(), recipe)
         steps = [r for r in read_jsonl(run.metrics) if r["kind"] == "step"][warmup:]
-    return len(steps) * BATCH / sum(BATCH / r["images_per_s"] for r in steps)
+    return [BATCH / r["images_per_s"] for r in steps]
 
 
 class _PILDataset(torch.utils.data.Dataset):
@@ -64,8 +62,8 @@ class _PILDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.images[i]))
 
 
-def lightly_simclr(backbone_name: str, warmup: int, timed: int, device: str = "cpu") -> float:
-    "images/s of lightly's SimCLR in the loop of lightly's examples/pytorch/simclr.py."
+def lightly_simclr(backbone_name: str, warmup: int, timed: int, device: str = "cpu") -> list[float]:
+    "Seconds per step of lightly's SimCLR in the loop of lightly's examples/pytorch/simclr.py."
     from lightly.loss import NTXentLoss
     from lightly.models.modules import SimCLRProjectionHead
     from lightly.transforms import SimCLRTransform
@@ -79,39 +77,82 @@ def lightly_simclr(backbone_name: str, warmup: int, timed: int, device: str = "c
                                          drop_last=True, num_workers=2, persistent_workers=True)
     criterion = NTXentLoss(temperature=0.5)
     optimizer = build_optimizer(model, OptimConfig(name="lars"), scale_lr(LR, BATCH))
-    done, t_start = 0, None
+    times, done, t0 = [], 0, time.perf_counter()
     while done < warmup + timed:
         for views in loader:  # [view0 (B, C, H, W), view1]
-            if done == warmup: t_start = time.perf_counter()
             x0, x1 = views[0].to(device), views[1].to(device)
             loss = criterion(model(x0), model(x1))
             optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
             loss.item()
-            done += 1
+            t1 = time.perf_counter()
+            if done >= warmup: times.append(t1 - t0)
+            t0, done = t1, done + 1
             if done == warmup + timed: break
-    return timed * BATCH / (time.perf_counter() - t_start)
+    return times
+
+
+def _rates(seconds: list[float]) -> dict:
+    rates = [BATCH / s for s in seconds]
+    return dict(median=round(statistics.median(rates), 1), best=round(max(rates), 1), steps=len(rates))
+
+
+def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3) -> dict:
+    "Ours vs lightly in interleaved rounds (the order alternates): median and best images/s, and their ratios."
+    a, b = [], []
+    t0 = time.perf_counter()
+    for r in range(rounds):
+        for side in (("ours", "lightly") if r % 2 == 0 else ("lightly", "ours")):
+            if side == "ours": a += ours(backbone_name, warmup, timed)
+            else: b += lightly_simclr(backbone_name, warmup, timed)
+    ra, rb = _rates(a), _rates(b)
+    return dict(ours_images_per_s=ra, lightly_images_per_s=rb, ratio_median=round(ra["median"] / rb["median"], 2),
+                ratio_best=round(ra["best"] / rb["best"], 2), rounds=rounds, warmup_steps=warmup,
+                wall_s=round(time.perf_counter() - t0, 1))
+
+
+LEVERS = {  # name -> fit overrides, each on top of the float32 contiguous baseline
+    "fp32, contiguous": dict(channels_last=False, amp=False),
+    "channels-last": dict(channels_last=True, amp=False),
+    "channels-last + bf16 autocast": dict(channels_last=True, amp=True),
+    "channels-last + torch.compile": dict(channels_last=True, amp=False, compile=True),
+    "channels-last + prefetch views": dict(channels_last=True, amp=False, prefetch=True),
+}
+
+
+def levers(backbone_name: str = "small_convnet", timed: int = 15, warmup: int = 3) -> dict:
+    "images/s of our small-ConvNet SimCLR step with each speed lever (compile: its first steps are the warmup)."
+    from ssl_workbench.core import cpu_has_native_bf16
+    out = {}
+    for name, kw in LEVERS.items():
+        if kw.get("amp") and not cpu_has_native_bf16():
+            out[name] = "skipped: this CPU has no native bf16 (emulated bf16 measured ~9x slower than float32 here)"
+            continue
+        t0 = time.perf_counter()
+        r = _rates(ours(backbone_name, warmup + (5 if kw.get("compile") else 0), timed, **kw))
+        out[name] = dict(r, wall_s=round(time.perf_counter() - t0, 1))
+    base = out["fp32, contiguous"]["median"]
+    for v in out.values():
+        if isinstance(v, dict): v["vs_fp32_contiguous"] = round(v["median"] / base, 2)
+    return out
 
 
 def main() -> dict:
-    "Ours vs lightly for small_convnet and resnet18 at 32 px, batch 256, on this machine's CPU."
-    small, res = (int(s) for s in os.environ.get("BENCH_TRAIN_STEPS", "3,1").split(","))
+    "Ours vs lightly for small_convnet (and resnet18) at 32 px, batch 256, plus the levers table, on this CPU."
+    rounds, timed = int(os.environ.get("BENCH_TRAIN_ROUNDS", "3")), int(os.environ.get("BENCH_TRAIN_TIMED", "10"))
     results = dict(machine=_machine(), batch_size=BATCH, image_size=SIZE, device="cpu", optimizer="lars",
                    notes="ours: fit() with batched augmentation in the training process; lightly: SimCLRTransform "
                          "(PIL) in a DataLoader with 2 workers. Same backbone and optimiser; heads: ours SimCLR v1 "
-                         "(hidden=feat_dim, BN), lightly SimCLRProjectionHead(feat_dim, feat_dim, 128).",
-                   runs={})
-    for name, warmup, timed in (("small_convnet", 1, small), ("resnet18", 1, res)):
-        t0 = time.perf_counter(); a = ours(name, warmup, timed)
-        t1 = time.perf_counter(); b = lightly_simclr(name, warmup, timed)
-        t2 = time.perf_counter()
-        results["runs"][name] = dict(ours_images_per_s=round(a, 1), lightly_images_per_s=round(b, 1),
-                                     ratio=round(a / b, 2), timed_steps=timed, warmup_steps=warmup,
-                                     wall_s=dict(ours=round(t1 - t0, 1), lightly=round(t2 - t1, 1)))
+                         "(hidden=feat_dim, BN), lightly SimCLRProjectionHead(feat_dim, feat_dim, 128). Per-step "
+                         "rates over interleaved rounds; median and best.", runs={})
+    results["runs"]["small_convnet"] = compare("small_convnet", rounds, timed)
+    if os.environ.get("BENCH_TRAIN_RESNET", "1") == "1":
+        results["runs"]["resnet18"] = compare("resnet18", rounds, timed)
+    if os.environ.get("BENCH_TRAIN_LEVERS", "1") == "1": results["levers_small_convnet"] = levers()
     return results
 
 
 def gpu_main(backbones=("small_convnet", "resnet18"), warmup: int = 5, timed: int = 20) -> dict:
-    "On CUDA: our SimCLR images/s with bf16 autocast and channels-last each on and off (plus lightly for reference)."
+    "On CUDA: our SimCLR images/s with bf16 autocast, channels-last and torch.compile (plus lightly for reference)."
     if not torch.cuda.is_available(): return dict(machine=_machine(), skipped="no CUDA device")
     torch.backends.cudnn.benchmark = True
     results = dict(machine=_machine(), batch_size=BATCH, image_size=SIZE, device="cuda", runs={})
@@ -119,9 +160,10 @@ def gpu_main(backbones=("small_convnet", "resnet18"), warmup: int = 5, timed: in
         row = {}
         for amp in (False, True):
             for cl in (False, True):
-                row[f"bf16={'on' if amp else 'off'},channels_last={'on' if cl else 'off'}"] = round(
-                    ours(name, warmup, timed, device="cuda", amp=amp, channels_last=cl), 1)
-        row["lightly_fp32_2_workers"] = round(lightly_simclr(name, 2, 8, device="cuda"), 1)
+                row[f"bf16={'on' if amp else 'off'},channels_last={'on' if cl else 'off'}"] = _rates(
+                    ours(name, warmup, timed, device="cuda", amp=amp, channels_last=cl))
+        row["bf16,channels_last,compiled"] = _rates(ours(name, warmup + 10, timed, device="cuda", compile=True))
+        row["lightly_fp32_2_workers"] = _rates(lightly_simclr(name, 2, 8, device="cuda"))
         results["runs"][name] = row
     return results
 

@@ -103,6 +103,7 @@ class RunConfig:
     amp: bool = True              # bf16 autocast on CUDA and on CPUs with native bf16 (AVX-512 BF16, AMX)
     compile: bool = False         # torch.compile the method
     channels_last: bool = True    # channels-last memory format for images and conv weights
+    prefetch: bool = False        # make the next step's views in a thread while this step computes
     ckpt_every: int = 0           # also write checkpoints/last.pt every N steps (0: only at epoch ends and the end)
     log_every: int = 1            # a metrics.jsonl line every N steps
     progress: bool = True         # tqdm progress bar
@@ -546,7 +547,7 @@ def restore_checkpoint(ckpt: dict, # read by `load_checkpoint`
 
 # %% ../nbs/05_train.ipynb #fa5d38af
 RESUME_ALLOWED = ("schedule.epochs", "schedule.steps", "schedule.max_steps", "schedule.minutes", "eval.*",
-                  "run.out", "run.device", "run.amp", "run.compile", "run.channels_last", "run.ckpt_every",
+                  "run.out", "run.device", "run.amp", "run.compile", "run.channels_last", "run.prefetch", "run.ckpt_every",
                   "run.log_every", "run.progress", "run.tensorboard", "run.dist_timeout_s",
                   "data.on_device", "data.download")
 
@@ -919,6 +920,21 @@ def _batch(p: _Parts, step: int, steps_per_epoch: int) -> list[torch.Tensor]:
         views = [v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for v in views]
     return views
 
+class _Prefetcher:
+    "Views for step s; with `enabled`, step s+1's are made in a thread while step s computes (same views)."
+    def __init__(self, parts: _Parts, steps_per_epoch: int, enabled: bool):
+        self.parts, self.spe, self.pending = parts, steps_per_epoch, None
+        self.pool = __import__("concurrent.futures").futures.ThreadPoolExecutor(1) if enabled else None
+    def views(self, step: int, total: int) -> list:
+        ready = self.pending
+        out = ready[1].result() if ready is not None and ready[0] == step else _batch(self.parts, step, self.spe)
+        self.pending = (step + 1, self.pool.submit(_batch, self.parts, step + 1, self.spe)) \
+            if self.pool is not None and step + 1 < total else None
+        return out
+    def __enter__(self): return self
+    def __exit__(self, *exc):
+        if self.pool is not None: self.pool.shutdown(wait=True, cancel_futures=True)
+
 def _train_step(p: _Parts, views: list, lr: float, stop: StopFlag, over_time: bool, log: "RunLogger", step: int):
     "Forward, finite check, backward, optimiser step: (mean loss over ranks, logs, grad norm, any rank stopping)."
     set_lr(p.optimizer, lr)
@@ -999,12 +1015,12 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
 
     parts = _Parts(cfg, info, images, recipe, unwrap(model), net, optimizer, training_autocast(device, cfg.run.amp))
     planned = budget is not None and cfg.schedule.steps is None
-    reason = None
+    reason, ahead = None, _Prefetcher(parts, sched.steps_per_epoch, cfg.run.prefetch)
     model.train()
-    with stop.installed():
+    with stop.installed(), ahead:
         while state.step < sched.total:
             t0, step = time.perf_counter(), state.step
-            views = _batch(parts, step, sched.steps_per_epoch)
+            views = ahead.views(step, sched.total)
             lr = sched.lr(step)
             over_time = budget is not None and budget.over(1.1 if planned else 1.0)
             loss_value, logs, grad_norm, stop_all = _train_step(parts, views, lr, stop, over_time, log, step)
