@@ -279,15 +279,14 @@ def _decode_rows(cache_file: str, paths: list[str], size, workers: int, desc: st
     starts = list(range(0, len(paths), DECODE_CHUNK))
     chunks = [paths[s:s + DECODE_CHUNK] for s in starts]
     args = ([cache_file] * len(starts), starts, chunks, [size] * len(starts))
-    reasons = []
+    pool = ProcessPoolExecutor(workers) if workers > 1 and len(starts) > 1 else None
     bar = tqdm(total=len(paths), desc=printable(desc), unit="img", disable=len(paths) < 1000, mininterval=1.0)
-    with bar:
-        if workers <= 1 or len(starts) < 2: results = map(_decode_chunk, *args)
-        else: ex = ProcessPoolExecutor(workers); results = ex.map(_decode_chunk, *args)
-        try:
-            for r in results: reasons.extend(r); bar.update(len(r))
-        finally:
-            if workers > 1 and len(starts) >= 2: ex.shutdown(cancel_futures=True)
+    reasons = []
+    try:
+        for r in (pool.map if pool else map)(_decode_chunk, *args): reasons.extend(r); bar.update(len(r))
+    finally:
+        bar.close()
+        if pool: pool.shutdown(cancel_futures=True)
     return reasons
 
 # %% ../nbs/01_data.ipynb #0ed482d7
