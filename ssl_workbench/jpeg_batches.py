@@ -6,6 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/jpeg_batches.html.md"""
 
 # %% ../nbs/01a_jpeg_batches.ipynb #b3249fd3
 from __future__ import annotations
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
@@ -70,9 +71,9 @@ def decode_batch(data: list[torch.Tensor], # each a file's bytes (uint8, 1-D)
     return torch.stack([fit_tensor(img, size) for img in out])
 
 # %% ../nbs/01a_jpeg_batches.ipynb #418fec0f
-def _decode_collate(size):
-    def collate(items): return decode_batch([b for b, _ in items], size), torch.tensor([y for _, y in items])
-    return collate
+def _decode_collate(items, size):
+    "DataLoader collate on the CPU: decode the batch in the worker."
+    return decode_batch([b for b, _ in items], size), torch.tensor([y for _, y in items])
 
 def _bytes_collate(items): return [b for b, _ in items], torch.tensor([y for _, y in items])
 
@@ -91,7 +92,7 @@ def jpeg_batches(files: JpegFiles,
     on_gpu = device is not None and torch.device(device).type == "cuda"
     loader = torch.utils.data.DataLoader(files, batch_size=batch_size, shuffle=shuffle, generator=generator,
                                          drop_last=drop_last, num_workers=workers, persistent_workers=False,
-                                         collate_fn=_bytes_collate if on_gpu else _decode_collate(hw))
+                                         collate_fn=_bytes_collate if on_gpu else partial(_decode_collate, size=hw))
     for x, y in loader:
         if on_gpu: yield decode_batch(x, hw, device), y.to(device)
         else: yield (x, y) if device is None else (x.to(device), y.to(device))
