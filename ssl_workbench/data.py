@@ -207,7 +207,7 @@ def folder_cache_key(files: list[Path], size, extra: str = "") -> str:
 # %% ../nbs/01_data.ipynb #b653f18c
 def decode_files(files: list[Path],
                  size: int | tuple[int, int] | SizePolicy | None = None, # a given size (see `size_policy`)
-                 workers: int | None = None, # decoding threads; None: all cores, at most 4
+                 workers: int | None = None, # decoding processes; None: all cores, at most 4
                  desc: str = "decoding",
                  image_size: int | None = None, # training view size, for the default policy
                 ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
@@ -391,6 +391,9 @@ def load_imagefolder(path: str | Path, split: str = "train",
                          f"(expected {printable(path)}/<class>/<image files>)")
     folder = dirs.get(split, path) if dirs else path
     files, labels = list_image_files(folder, classes)
+    if not dirs and split != "all":  # split the files, not the pixels: each split its own memory-mapped cache
+        idx = seeded_split(labels, split, seed=split_seed)
+        files, labels = [files[i] for i in idx], labels[idx]
     if not files:
         raise ValueError(f"imagefolder:{printable(folder)}: no image files ({', '.join(IMAGE_EXTENSIONS)}) "
                          "in its class folders")
@@ -401,9 +404,7 @@ def load_imagefolder(path: str | Path, split: str = "train",
         raise ValueError(f"imagefolder:{printable(folder)}: none of the {len(files)} files could be read")
     name = name or f"imagefolder:{printable(path)}"
     shown = [printable(c) for c in classes]
-    ds = ImageDataset(images, labels[kept], shown, name, split, skipped, policy.as_dict(), key)
-    if dirs or split == "all": return ds
-    return ds.subset(seeded_split(ds.labels, split, seed=split_seed))
+    return ImageDataset(images, labels[kept], shown, name, split, skipped, policy.as_dict(), key)
 
 def _report_skipped(skipped, folder, strict):
     if not skipped: return

@@ -111,3 +111,11 @@ def test_feature_cache_follows_a_changed_file(tmp_path):
     before = images_fingerprint(_quiet_load(tmp_path/"p", "all", size=16))
     Image.new("RGB", (16, 16), "white").save(d/"001.png"); os.utime(d/"001.png", ns=(1, 1))
     assert images_fingerprint(_quiet_load(tmp_path/"p", "all", size=16)) != before
+
+
+def test_a_split_of_a_folder_stays_memory_mapped(tmp_path):
+    "Without train/test folders the 90/10 split is drawn over the files: neither split is copied into RAM."
+    folder = make_photo_folder(tmp_path/"p", [(64, 48)] * 20, classes=2)
+    tr, te = _quiet_load(folder, "train", size=16), _quiet_load(folder, "test", size=16)
+    assert isinstance(tr.images, np.memmap) and isinstance(te.images, np.memmap)
+    assert (len(tr), len(te)) == (18, 2)
