@@ -84,15 +84,16 @@ def jpeg_batches(files: JpegFiles,
                  shuffle: bool = True,
                  generator: torch.Generator | None = None, # fixes the order
                  drop_last: bool = True,
-                 device=None, # 'cuda': workers read bytes, the GPU decodes; None: CPU workers decode
+                 device="auto", # 'cuda': workers read bytes, the GPU decodes; None/'cpu': CPU workers decode
                  workers: int = 2, # DataLoader worker processes
                 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     "Yield (uint8 (B, 3, H, W), int64 labels) batches decoded from the JPEG bytes, batch by batch."
     hw = size_policy(size, image_size).size
+    if device == "auto": device = "cuda" if torch.cuda.is_available() else None  # nvJPEG where there is a GPU
     on_gpu = device is not None and torch.device(device).type == "cuda"
+    collate = _bytes_collate if on_gpu else partial(_decode_collate, size=hw)
     loader = torch.utils.data.DataLoader(files, batch_size=batch_size, shuffle=shuffle, generator=generator,
-                                         drop_last=drop_last, num_workers=workers, persistent_workers=False,
-                                         collate_fn=_bytes_collate if on_gpu else partial(_decode_collate, size=hw))
+                                         drop_last=drop_last, num_workers=workers, collate_fn=collate)
     for x, y in loader:
         if on_gpu: yield decode_batch(x, hw, device), y.to(device)
         else: yield (x, y) if device is None else (x.to(device), y.to(device))
