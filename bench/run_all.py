@@ -1,6 +1,8 @@
 """Run every benchmark (bench/bench_*.py), each side by side with the peer a user would otherwise pick.
 
 Each module has `main() -> dict`; its result is written to bench/results/<name>.json with the machine it ran on.
+Every bench/bench_*.py is found by name; bench_photos is the photo-folder decode (throughput and peak RSS),
+bench_jpeg_batches the per-batch JPEG decode.
 Usage: python -m bench.run_all [name ...]    (e.g. `python -m bench.run_all data augment`)
 """
 import importlib, json, platform, sys, time, traceback

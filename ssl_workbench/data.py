@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #5eae7002
 from __future__ import annotations
-import hashlib, io, json, os, warnings
+import hashlib, io, json, math, os, tempfile, warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +20,12 @@ from tqdm.auto import tqdm
 from .core import atomic_write, atomic_write_text, cache_dir
 
 # %% auto #0
-__all__ = ['TORCHVISION_DATASETS', 'BUILTIN_DATASETS', 'IMAGE_EXTENSIONS', 'CACHE_VERSION', 'SPLIT_ALIASES',
-           'MAX_IN_MEMORY_BYTES', 'DatasetSpec', 'parse_dataset_spec', 'data_root', 'ImageDataset', 'to_rgb_array',
-           'fit_to_size', 'read_image', 'list_classes', 'list_image_files', 'folder_cache_key', 'decode_files',
-           'make_messy_folder', 'class_balanced_subset', 'spread_subset', 'seeded_split', 'load_imagefolder',
-           'load_torchvision', 'load_digits', 'load_dataset', 'iterate_batches']
+__all__ = ['TORCHVISION_DATASETS', 'BUILTIN_DATASETS', 'IMAGE_EXTENSIONS', 'CACHE_SCALE', 'DEFAULT_IMAGE_SIZE', 'RESIZE_METHOD',
+           'CACHE_VERSION', 'DECODE_CHUNK', 'SPLIT_ALIASES', 'MAX_IN_MEMORY_BYTES', 'DatasetSpec', 'parse_dataset_spec',
+           'data_root', 'ImageDataset', 'to_rgb_array', 'fit_to_size', 'read_image', 'printable', 'list_classes',
+           'list_image_files', 'cache_side', 'SizePolicy', 'size_policy', 'folder_cache_key', 'decode_files',
+           'make_messy_folder', 'make_photo', 'make_photo_folder', 'class_balanced_subset', 'spread_subset',
+           'seeded_split', 'load_imagefolder', 'load_torchvision', 'load_digits', 'load_dataset', 'iterate_batches']
 
 # %% ../nbs/01_data.ipynb #fa41a81f
 TORCHVISION_DATASETS = ("cifar10", "cifar100", "stl10")
@@ -57,11 +58,15 @@ def data_root(root: str | Path | None = None) -> Path:
 class ImageDataset(torch.utils.data.Dataset):
     "Images as a uint8 array (N, H, W, C) with int64 labels (-1 = unlabelled)."
     def __init__(self, images: np.ndarray, labels: np.ndarray, classes: list[str], name: str = "", split: str = "",
-                 skipped: list | None = None):
+                 skipped: list | None = None,
+                 size_policy: dict | None = None, # how folder images were fitted (`SizePolicy.as_dict`)
+                 content_key: str | None = None, # the pixels' identity (decode cache key), for feature caches
+                ):
         if images.ndim != 4 or images.dtype != np.uint8: raise ValueError(f"images: expected uint8 (N, H, W, C), got {images.dtype} {images.shape}")
         if len(labels) != len(images): raise ValueError(f"labels: {len(labels)} labels for {len(images)} images")
         self.images, self.labels, self.classes = images, np.asarray(labels, dtype=np.int64), list(classes)
         self.name, self.split, self.skipped = name, split, list(skipped or [])
+        self.size_policy, self.content_key = size_policy, content_key
         self._tensor = None
     def __len__(self): return len(self.images)
     def __getitem__(self, i): return torch.from_numpy(np.ascontiguousarray(self.images[i].transpose(2, 0, 1))), int(self.labels[i])
@@ -79,7 +84,12 @@ class ImageDataset(torch.utils.data.Dataset):
     def subset(self, indices) -> "ImageDataset":
         "A new dataset holding `indices` (in memory)."
         idx = np.asarray(indices, dtype=np.int64)
-        return ImageDataset(np.ascontiguousarray(self.images[idx]), self.labels[idx], self.classes, self.name, self.split, self.skipped)
+        return ImageDataset(np.ascontiguousarray(self.images[idx]), self.labels[idx], self.classes, self.name,
+                            self.split, self.skipped, self.size_policy, _subset_key(self.content_key, idx))
+
+def _subset_key(key: str | None, idx: np.ndarray) -> str | None:
+    "The content key of rows `idx` of the images keyed `key`."
+    return None if key is None else hashlib.sha256(key.encode() + idx.tobytes()).hexdigest()[:20]
 
 # %% ../nbs/01_data.ipynb #42d71103
 def to_rgb_array(img: Image.Image) -> np.ndarray:
@@ -106,9 +116,16 @@ def fit_to_size(img: Image.Image, size: tuple[int, int]) -> Image.Image:
     return img.crop((left, top, left + w, top + h))
 
 # %% ../nbs/01_data.ipynb #7792be25
+def _draft(img: Image.Image, size: tuple[int, int] | None) -> None:
+    "Let libjpeg decode a large JPEG at 1/2, 1/4 or 1/8 scale, never below what `fit_to_size` needs."
+    if size is None or img.format != "JPEG": return
+    s = max(size[0] / img.height, size[1] / img.width)
+    if s <= 0.5: img.draft(None, (math.ceil(img.width * s), math.ceil(img.height * s)))
+
 def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
     "Decode one image file to uint8 RGB (H, W, 3), fitted to `size` (H, W) when given. Raises on unreadable files."
     with Image.open(path) as img:
+        _draft(img, size)  # 4000x3000 -> 500x375 for a 256-pixel cache: 64x less memory and work
         img.load()  # decode now: truncated and corrupt files fail here, not mid-epoch
         if size is not None and (img.height, img.width) != tuple(size): img = fit_to_size(img.convert("RGBA") if img.mode in ("LA", "PA") else img, size)
         return to_rgb_array(img)
@@ -118,7 +135,11 @@ def _try_read(args) -> tuple[np.ndarray | None, str | None]:
     path, size = args
     try: return read_image(path, size), None
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        return None, f"{type(e).__name__}: {e}"
+        return None, printable(f"{type(e).__name__}: {e}")
+
+def printable(text) -> str:
+    "`text` (a str or path) safe to print and to write as UTF-8: bytes of a non-UTF-8 file name become \\xNN."
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 # %% ../nbs/01_data.ipynb #1b620a77
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -133,63 +154,140 @@ def list_image_files(folder: Path, classes: list[str]) -> tuple[list[Path], np.n
     for i, c in enumerate(classes):
         d = Path(folder)/c
         found = sorted(p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS) if d.is_dir() else []
-        if not found: empty.append(c)
+        if not found: empty.append(printable(c))
         files += found; labels += [i] * len(found)
-    if empty: warnings.warn(f"{folder}: {len(empty)} class folder(s) without images: {', '.join(empty[:10])}")
+    if empty:
+        names = ", ".join(empty[:10])
+        warnings.warn(printable(f"{folder}: {len(empty)} class folder(s) without images: {names}"))
     return files, np.asarray(labels, dtype=np.int64)
 
+# %% ../nbs/01_data.ipynb #370f2131
+CACHE_SCALE = 8 / 7  # cache side / view side: ImageNet's 256 -> 224; FFCV's max-resolution idea
+DEFAULT_IMAGE_SIZE = 32  # the trainer's default view size (`augment.image_size`)
+RESIZE_METHOD = "shorter side to fit, bicubic (large JPEGs first DCT-scaled by libjpeg), centre crop"
+
+def cache_side(image_size: int) -> int:
+    "Side of the cached images for training views of `image_size` pixels: 8/7 larger, rounded (224 -> 256)."
+    return max(int(image_size), round(image_size * CACHE_SCALE))
+
+@dataclass(frozen=True)
+class SizePolicy:
+    "How folder images are fitted to one size: shorter side resized to fit (H, W), centre crop."
+    size: tuple[int, int]  # (H, W) of every cached image
+    source: str            # why this size: 'data.size' or 'image_size=N x 8/7'
+    method: str = RESIZE_METHOD
+    def as_dict(self) -> dict: return {"size": list(self.size), "source": self.source, "method": self.method}
+
+def size_policy(size: int | tuple[int, int] | None = None, # a given size (`data.size`): wins when set
+                image_size: int | None = None, # the training view size; None: `DEFAULT_IMAGE_SIZE`
+               ) -> SizePolicy:
+    "The size policy: `size` when given, else a square of `cache_side(image_size)`."
+    if isinstance(size, SizePolicy): return size
+    if size is not None:
+        hw = (size, size) if isinstance(size, (int, np.integer)) else tuple(size)
+        if len(hw) != 2 or not all(isinstance(v, (int, np.integer)) and v > 0 for v in hw):
+            raise ValueError(f"size={size!r}: expected a positive int or (H, W)")
+        return SizePolicy((int(hw[0]), int(hw[1])), "data.size")
+    n = DEFAULT_IMAGE_SIZE if image_size is None else image_size
+    if not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"image_size={image_size!r}: expected a positive int")
+    s = cache_side(n)
+    return SizePolicy((s, s), f"image_size={n} x 8/7" + (" (default)" if image_size is None else ""))
+
 # %% ../nbs/01_data.ipynb #1d3f34fb
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the size policy and JPEG draft decoding
 
 def folder_cache_key(files: list[Path], size, extra: str = "") -> str:
     "Hash of the file list with sizes and mtimes, the target size and `extra`: changes when the folder does."
     h = hashlib.sha1(f"v{CACHE_VERSION}|{size}|{extra}".encode())
-    for p in files:
-        st = p.stat(); h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    for p in files:  # names as bytes: a non-UTF-8 name cannot be encoded as text, but is a valid file
+        st = p.stat(); h.update(os.fsencode(p) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:20]
 
-def _first_size(files: list[Path]) -> tuple[int, int] | None:
-    "(H, W) of the first readable image."
-    for p in files:
-        try:
-            with Image.open(p) as im: im.load(); return (im.height, im.width)
-        except Exception: continue
-    return None
-
 # %% ../nbs/01_data.ipynb #b653f18c
-def decode_files(files: list[Path], size: int | tuple[int, int] | None = None, workers: int | None = None,
-                 desc: str = "decoding") -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
-    "Decode `files` into a uint8 (N_ok, H, W, 3) array (cached); return it, the kept indices and the skipped (path, reason)."
-    size = (size, size) if isinstance(size, int) else (tuple(size) if size is not None else _first_size(files))
-    if size is None: raise ValueError(f"none of the {len(files)} files could be read as an image (first: {files[0] if files else None})")
-    key = folder_cache_key(files, size)
+def decode_files(files: list[Path],
+                 size: int | tuple[int, int] | SizePolicy | None = None, # a given size (see `size_policy`)
+                 workers: int | None = None, # decoding processes; None: all cores, at most 4
+                 desc: str = "decoding",
+                 image_size: int | None = None, # training view size, for the default policy
+                ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+    "Decode `files` into a cached uint8 (N_ok, H, W, 3) memory map; return it, kept indices, skipped files."
+    return _decode_cached(files, size_policy(size, image_size), workers, desc)[:3]
+
+def _decode_cached(files, policy: SizePolicy, workers=None, desc="decoding"):
+    "(images, kept, skipped, cache key): from the cache, else decoded into it."
+    key = folder_cache_key(files, policy.size, policy.method)
     d = cache_dir("decoded"); data_f, meta_f = d/f"{key}.u8", d/f"{key}.json"
     if meta_f.exists() and data_f.exists():
         meta = json.loads(meta_f.read_text())
-        images = np.memmap(data_f, np.uint8, "r", shape=tuple(meta["shape"]))
-        return images, np.asarray(meta["kept"], dtype=np.int64), [tuple(s) for s in meta["skipped"]]
-    return _decode_into_cache(files, size, workers, desc, data_f, meta_f)
+        kept, skipped = np.asarray(meta["kept"], dtype=np.int64), [tuple(s) for s in meta["skipped"]]
+        return _open_cache(data_f, meta["shape"]), kept, skipped, key
+    return *_decode_into_cache(files, policy, workers, desc, data_f, meta_f), key
 
-def _decode_into_cache(files, size, workers, desc, data_f, meta_f):
-    h, w = size
-    buf = np.empty((len(files), h, w, 3), np.uint8)
-    kept, skipped = [], []
+def _open_cache(data_f, shape) -> np.ndarray:
+    shape = tuple(shape)
+    return np.memmap(data_f, np.uint8, "r", shape=shape) if shape[0] else np.zeros(shape, np.uint8)
+
+# %% ../nbs/01_data.ipynb #61fe3838
+def _decode_chunk(cache_file: str, row0: int, paths: list[str], size: tuple[int, int]) -> list[str | None]:
+    "Decode `paths` into rows `row0`, `row0 + 1`, ... of `cache_file`; per file None, or why it was skipped."
+    row, reasons = size[0] * size[1] * 3, []
+    fd = os.open(cache_file, os.O_WRONLY)
+    try:
+        for i, p in enumerate(paths):
+            arr, reason = _try_read((p, size))
+            if arr is not None: os.pwrite(fd, np.ascontiguousarray(arr).data, (row0 + i) * row)
+            reasons.append(reason)
+    finally: os.close(fd)
+    return reasons
+
+def _close_gaps(fd: int, ok: list[bool], row: int) -> None:
+    "Move the decoded rows down over the skipped ones, in order (so nothing is overwritten early)."
+    dst = 0
+    for src, good in enumerate(ok):
+        if not good: continue
+        if src != dst: os.pwrite(fd, os.pread(fd, row, src * row), dst * row)
+        dst += 1
+
+# %% ../nbs/01_data.ipynb #55e88e06
+DECODE_CHUNK = 64  # files per task: small enough to balance the workers, large enough to amortise scheduling
+
+def _decode_into_cache(files, policy: SizePolicy, workers, desc, data_f, meta_f):
+    "Decode `files` in `workers` processes straight into the cache file; write its metadata; map it."
+    size, row = policy.size, policy.size[0] * policy.size[1] * 3
     workers = workers if workers is not None else min(4, os.cpu_count() or 1)
-    jobs = [(str(p), size) for p in files]
-    results = _map(_try_read, jobs, workers, desc)
-    for i, (arr, reason) in enumerate(results):
-        if arr is None: skipped.append((str(files[i]), reason)); continue
-        buf[len(kept)] = arr; kept.append(i)
-    images = buf[:len(kept)]
-    atomic_write(data_f, lambda f: f.write(images.tobytes()))
-    atomic_write_text(meta_f, json.dumps({"shape": list(images.shape), "kept": kept, "skipped": skipped}))
-    return np.memmap(data_f, np.uint8, "r", shape=images.shape) if len(kept) else images, np.asarray(kept, dtype=np.int64), skipped
+    fd, tmp = tempfile.mkstemp(dir=data_f.parent, prefix=f".{data_f.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644); os.ftruncate(fd, len(files) * row)
+        reasons = _decode_rows(tmp, [str(p) for p in files], size, workers, desc)
+        _close_gaps(fd, [r is None for r in reasons], row)
+        os.ftruncate(fd, sum(r is None for r in reasons) * row); os.fsync(fd); os.close(fd); fd = None
+        os.replace(tmp, data_f)
+    except BaseException:
+        if fd is not None: os.close(fd)
+        if os.path.exists(tmp): os.unlink(tmp)
+        raise
+    kept = [i for i, r in enumerate(reasons) if r is None]
+    skipped = [(printable(files[i]), r) for i, r in enumerate(reasons) if r is not None]
+    shape = [len(kept), *size, 3]
+    meta = {"shape": shape, "kept": kept, "skipped": skipped, "policy": policy.as_dict()}
+    atomic_write_text(meta_f, json.dumps(meta))
+    return _open_cache(data_f, shape), np.asarray(kept, dtype=np.int64), skipped
 
-def _map(fn, jobs, workers, desc):
-    "Map `fn` over `jobs` in order, in `workers` processes (in-process for small jobs), with a progress bar."
-    bar = dict(total=len(jobs), desc=desc, unit="img", disable=len(jobs) < 2000, mininterval=1.0)
-    if workers <= 1 or len(jobs) < 2000: return [fn(j) for j in tqdm(jobs, **bar)]
-    with ProcessPoolExecutor(workers) as ex: return list(tqdm(ex.map(fn, jobs, chunksize=256), **bar))
+def _decode_rows(cache_file: str, paths: list[str], size, workers: int, desc: str) -> list[str | None]:
+    "Decode each path into its row of `cache_file`, chunk by chunk, in `workers` processes, with progress."
+    starts = list(range(0, len(paths), DECODE_CHUNK))
+    chunks = [paths[s:s + DECODE_CHUNK] for s in starts]
+    args = ([cache_file] * len(starts), starts, chunks, [size] * len(starts))
+    pool = ProcessPoolExecutor(workers) if workers > 1 and len(starts) > 1 else None
+    bar = tqdm(total=len(paths), desc=printable(desc), unit="img", disable=len(paths) < 1000, mininterval=1.0)
+    reasons = []
+    try:
+        for r in (pool.map if pool else map)(_decode_chunk, *args): reasons.extend(r); bar.update(len(r))
+    finally:
+        bar.close()
+        if pool: pool.shutdown(cancel_futures=True)
+    return reasons
 
 # %% ../nbs/01_data.ipynb #0ed482d7
 def make_messy_folder(root: str | Path, size: int = 16, seed: int = 0) -> Path:
@@ -209,6 +307,25 @@ def make_messy_folder(root: str | Path, size: int = 16, seed: int = 0) -> Path:
     b = io.BytesIO(); rgb().save(b, "PNG"); raw = bytearray(b.getvalue()); raw[40:] = bytes(len(raw) - 40); (root/"dogs"/"corrupt.png").write_bytes(bytes(raw))
     (root/"cats"/"notes.jpg").write_text("this is not an image")
     (root/"cats"/"empty.jpg").write_bytes(b"")
+    return root
+
+# %% ../nbs/01_data.ipynb #fc1e4716
+def make_photo(width: int, height: int, rng: np.random.Generator) -> Image.Image:
+    "A photo-like RGB image: a bicubic upscale of a tiny random image, plus a little grain."
+    tiny = rng.integers(0, 256, (max(2, height // 64), max(2, width // 64), 3), dtype=np.uint8)
+    small = Image.fromarray(tiny)
+    pixels = np.asarray(small.resize((width, height), Image.BICUBIC)).copy()
+    pixels += rng.integers(0, 12, (height, width, 1), dtype=np.uint8)  # wraps at 255: rare specks
+    return Image.fromarray(pixels)
+
+def make_photo_folder(root: str | Path, # created: root/<class>/<i>.jpg
+                      sizes: list[tuple[int, int]], # (width, height) of each photo, in order
+                      classes: int = 2, seed: int = 0, quality: int = 90) -> Path:
+    "Write JPEG photos of the given sizes, dealt over `classes` class folders (for tests and benchmarks)."
+    root, rng = Path(root), np.random.default_rng(seed)
+    for i, (w, h) in enumerate(sizes):
+        d = root/f"class_{i % classes}"; d.mkdir(parents=True, exist_ok=True)
+        make_photo(w, h, rng).save(d/f"{i:05d}.jpg", quality=quality)
     return root
 
 # %% ../nbs/01_data.ipynb #b9c1afb8
@@ -257,31 +374,44 @@ def seeded_split(labels: np.ndarray, split: str, test_fraction: float = 0.1, see
     return np.setdiff1d(np.arange(len(labels)), test)
 
 # %% ../nbs/01_data.ipynb #e9bcd156
-def load_imagefolder(path: str | Path, split: str = "train", size=None, strict: bool = False, workers=None,
-                     split_seed: int = 0, name: str | None = None) -> ImageDataset:
+def load_imagefolder(path: str | Path, split: str = "train",
+                     size=None, # int or (H, W); None: derived from `image_size` (see `size_policy`)
+                     strict: bool = False, workers=None, split_seed: int = 0, name: str | None = None,
+                     image_size: int | None = None, # the training view size, for the default size policy
+                    ) -> ImageDataset:
     "Load a class-per-folder tree (with train/test sub-folders, or split 90/10) through the decode cache."
     path = Path(path).expanduser()
-    if not path.is_dir(): raise FileNotFoundError(f"imagefolder:{path}: no such folder")
+    if not path.is_dir(): raise FileNotFoundError(f"imagefolder:{printable(path)}: no such folder")
     split = SPLIT_ALIASES.get(split, split)
     if split not in ("train", "test", "all"): raise ValueError(f"split={split!r}: use 'train', 'test' (or 'val') or 'all'")
     dirs = _split_dirs(path)
     classes = list_classes(*(dirs.values() or [path])) if dirs else list_classes(path)
-    if not classes: raise ValueError(f"imagefolder:{path}: no class sub-folders (expected {path}/<class>/<image files>)")
+    if not classes:
+        raise ValueError(f"imagefolder:{printable(path)}: no class sub-folders "
+                         f"(expected {printable(path)}/<class>/<image files>)")
     folder = dirs.get(split, path) if dirs else path
     files, labels = list_image_files(folder, classes)
-    if not files: raise ValueError(f"imagefolder:{folder}: no image files ({', '.join(IMAGE_EXTENSIONS)}) in its class folders")
-    images, kept, skipped = decode_files(files, size, workers, desc=f"decoding {folder.name}")
+    if not dirs and split != "all":  # split the files, not the pixels: each split its own memory-mapped cache
+        idx = seeded_split(labels, split, seed=split_seed)
+        files, labels = [files[i] for i in idx], labels[idx]
+    if not files:
+        raise ValueError(f"imagefolder:{printable(folder)}: no image files ({', '.join(IMAGE_EXTENSIONS)}) "
+                         "in its class folders")
+    policy = size_policy(size, image_size)
+    images, kept, skipped, key = _decode_cached(files, policy, workers, desc=f"decoding {folder.name}")
     _report_skipped(skipped, folder, strict)
-    if not len(kept): raise ValueError(f"imagefolder:{folder}: none of the {len(files)} files could be read")
-    ds = ImageDataset(images, labels[kept], classes, name or f"imagefolder:{path}", split, skipped)
-    if dirs or split == "all": return ds
-    return ds.subset(seeded_split(ds.labels, split, seed=split_seed))
+    if not len(kept):
+        raise ValueError(f"imagefolder:{printable(folder)}: none of the {len(files)} files could be read")
+    name = name or f"imagefolder:{printable(path)}"
+    shown = [printable(c) for c in classes]
+    return ImageDataset(images, labels[kept], shown, name, split, skipped, policy.as_dict(), key)
 
 def _report_skipped(skipped, folder, strict):
     if not skipped: return
     listing = "\n".join(f"  {p}: {r}" for p, r in skipped[:20]) + ("\n  ..." if len(skipped) > 20 else "")
-    if strict: raise ValueError(f"{folder}: {len(skipped)} unreadable file(s) (strict=True):\n{listing}")
-    warnings.warn(f"{folder}: skipped {len(skipped)} unreadable file(s):\n{listing}")
+    if strict:
+        raise ValueError(printable(f"{folder}: {len(skipped)} unreadable file(s) (strict=True):\n{listing}"))
+    warnings.warn(printable(f"{folder}: skipped {len(skipped)} unreadable file(s):\n{listing}"))
 
 # %% ../nbs/01_data.ipynb #877a08f4
 _TV_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python", "stl10": "stl10_binary"}
@@ -325,17 +455,19 @@ def load_digits(split: str = "train", size=None, split_seed: int = 0) -> ImageDa
 # %% ../nbs/01_data.ipynb #8b3abb54
 def load_dataset(spec: str | DatasetSpec, # 'cifar10' | 'cifar100' | 'stl10' | 'digits' | 'imagefolder:PATH'
                  split: str = "train", # 'train' | 'test' (alias 'val'); stl10 also 'unlabeled'
-                 size: int | tuple[int, int] | None = None, # resize policy for folders: shorter side to size, centre crop
+                 size: int | tuple[int, int] | None = None, # folders: shorter side to fit this, centre crop
                  download: bool = False, # allow torchvision to download CIFAR/STL
                  strict: bool = False, # fail (naming the files) instead of skipping unreadable images
                  root: str | Path | None = None, # data root; default $SSL_WORKBENCH_DATA or data/
+                 image_size: int | None = None, # training view size: without `size`, cached at 8/7 of it
                 ) -> ImageDataset:
-    "Load a dataset by name; folders are decoded once into a uint8 cache."
+    "Load a dataset by name; folders are decoded once into a uint8 cache sized by `size_policy`."
     s = parse_dataset_spec(spec)
-    if s.kind == "imagefolder": return load_imagefolder(s.path, split, size, strict)
+    if s.kind == "imagefolder": return load_imagefolder(s.path, split, size, strict, image_size=image_size)
     if s.kind == "digits": return load_digits(split, size)
     if s.kind == "cifar10" and _split_dirs(data_root(root)/"cifar10-jpeg"):
-        return load_imagefolder(data_root(root)/"cifar10-jpeg", split, size or 32, strict, name="cifar10")
+        policy = size_policy(size) if size is not None else SizePolicy((32, 32), "CIFAR-10's own size")
+        return load_imagefolder(data_root(root)/"cifar10-jpeg", split, policy, strict, name="cifar10")
     return load_torchvision(s.kind, split, root, download)
 
 # %% ../nbs/01_data.ipynb #95ac1fd1

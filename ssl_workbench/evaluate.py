@@ -89,13 +89,33 @@ def module_hash(module: nn.Module) -> str:
         h.update(v.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes() if v.numel() else b"")
     return h.hexdigest()[:16]
 
-def images_fingerprint(images, samples: int = 256) -> str:
-    "A cheap fingerprint of an image set: its shape plus `samples` evenly spaced images."
+def images_fingerprint(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
+                       samples: int | None = None, # None: every image; else only this many, evenly spaced
+                      ) -> str:
+    "A fingerprint of an image set's shape and content: a folder dataset's decode key, else a pixel hash."
     n, c, h, w = check_images(images)
-    idx = np.unique(np.linspace(0, n - 1, min(n, samples)).round().astype(np.int64)) if n else np.zeros(0, np.int64)
+    key = getattr(images, "content_key", None) if _is_dataset(images) else None
+    if key is not None and samples is None:
+        return hashlib.sha256(f"{(n, c, h, w)}|{key}".encode()).hexdigest()[:16]
+    memo = getattr(images, "_swb_fingerprint", None) if isinstance(images, torch.Tensor) else None
+    if memo is not None and memo[:2] == (images._version, samples): return memo[2]
+    idx = None if samples is None else np.unique(np.linspace(0, n - 1, min(n, samples)).round().astype(int))
     hasher = hashlib.sha256(str((n, c, h, w)).encode())
-    for b in image_batches(images, 256, indices=idx): hasher.update(b.numpy().tobytes())
-    return hasher.hexdigest()[:16]
+    for b in _nhwc_blocks(images, idx): hasher.update(b)
+    fp = hasher.hexdigest()[:16]
+    if isinstance(images, torch.Tensor): images._swb_fingerprint = (images._version, samples, fp)
+    return fp
+
+def _nhwc_blocks(images, idx=None, block: int = 1024) -> Iterator[np.ndarray]:
+    "Contiguous (B, H, W, C) uint8 blocks of `images` (rows `idx`): the layout `ImageDataset.tensor()` keeps."
+    arr = images.images if _is_dataset(images) else images
+    rows = range(len(arr)) if idx is None else idx
+    for i in range(0, len(rows), block):
+        sel = rows[i:i + block] if idx is not None else slice(i, i + block)
+        b = arr[sel]
+        if _is_dataset(images): yield np.ascontiguousarray(b)
+        elif isinstance(b, torch.Tensor): yield b.permute(0, 2, 3, 1).contiguous().numpy()
+        else: yield np.ascontiguousarray(b.transpose(0, 2, 3, 1))
 
 # %% ../nbs/50_evaluate.ipynb #defc5445
 def _feature_cache_path(cache_key: str, split: str | None, images, normalize) -> Path:
@@ -545,6 +565,7 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
              dataset: str | None = None, # for the card, e.g. 'cifar10'
              split: str = "test", train_split: str = "train", # for the card and the cache key
              pretraining: dict | None = None, # card fields: backbone, method, epochs, batch_size, augmentation, checkpoint
+             data_policy: dict | None = None, # how images were sized; default: `test_images.size_policy`
              **params) -> dict:
     "Run one evaluation protocol with its baselines on the same split; a JSON-ready result with a protocol card."
     if protocol not in PROTOCOLS: raise ValueError(f"protocol={protocol!r}: must be one of {PROTOCOLS}")
@@ -585,6 +606,13 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
     result["card"] = protocol_card(protocol, dataset or getattr(test_images, "name", None), split,
                                    None if protocol == "retrieval" else train_split, label_fraction,
                                    eval_params={**params, "normalize": normalize, "random_init": "make_backbone" if make_backbone else "reset_parameters"},
-                                   seed=seed, **(pretraining or {}))
+                                   seed=seed, **(pretraining or {}),
+                                   **_policy_field(data_policy, test_images))
     result["seconds"] = round(time.time() - start, 3)
     return result
+
+# %% ../nbs/50_evaluate.ipynb #ab0c44bf
+def _policy_field(data_policy, test_images) -> dict:
+    "The card's `data_policy` field (the folder size policy), when there is one."
+    policy = data_policy if data_policy is not None else getattr(test_images, "size_policy", None)
+    return {} if policy is None else {"data_policy": policy}

@@ -88,8 +88,9 @@ def evaluate_run(run: str | Path, # a run directory
     elif label_fraction is not None: raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
     run = RunDir(run); ckpt = run_checkpoint(run); cfg = run_config(run)
     backbone = load_run_backbone(run, device)
-    train_ds = load_dataset(cfg.data.spec, "train", size=cfg.data.size) if protocol != "retrieval" else None
-    test_ds = load_dataset(cfg.data.spec, cfg.eval.split or "test", size=cfg.data.size)
+    sized = dict(size=cfg.data.size, image_size=cfg.augment.image_size)  # the training run's size policy
+    train_ds = load_dataset(cfg.data.spec, "train", **sized) if protocol != "retrieval" else None
+    test_ds = load_dataset(cfg.data.spec, cfg.eval.split or "test", **sized)
     if protocol in ("knn", "linear", "linear_aug", "finetune") and not test_ds.has_labels:
         raise ValueError(f"protocol={protocol!r} needs labels, but {cfg.data.spec!r} split {test_ds.split!r} has none")
     tr_x, tr_y, n_tr = _subset(train_ds, limit_train, seed) if train_ds is not None else (None, None, 0)
@@ -102,7 +103,7 @@ def evaluate_run(run: str | Path, # a run directory
                       dataset=cfg.data.spec + (f" (train subset {n_tr}, test subset {n_te}, seed {seed})" if limit_train or limit_test else ""),
                       split=test_ds.split, pretraining=dict(backbone=cfg.model.backbone, method=cfg.method.name,
                       epochs=cfg.schedule.epochs, batch_size=cfg.data.batch_size, augmentation=cfg.augment.recipe,
-                      checkpoint=str(ckpt)), **params)
+                      checkpoint=str(ckpt)), data_policy=test_ds.size_policy, **params)
     if save:
         run.eval_dir.mkdir(parents=True, exist_ok=True)
         name = protocol if label_fraction is None else f"{protocol}_{label_fraction:g}"
@@ -131,7 +132,8 @@ def report_run(run: str | Path, # a run directory
     run = RunDir(run); cfg = run_config(run)
     backbone = load_run_backbone(run, device)
     if images is None:
-        test = load_dataset(cfg.data.spec, cfg.eval.split or "test", size=cfg.data.size)
+        test = load_dataset(cfg.data.spec, cfg.eval.split or "test", size=cfg.data.size,
+                            image_size=cfg.augment.image_size)
         images, labels, class_names = test.tensor(), test.labels, class_names or test.classes
     n = len(images); idx = np.sort(np.random.default_rng(seed).permutation(n)[:max_points])
     x = torch.as_tensor(images)[torch.as_tensor(idx)]
