@@ -40,7 +40,7 @@ class DataConfig:
     "What to train on."
     spec: str = "cifar10"         # dataset spec for `load_dataset`: cifar10 | cifar100 | stl10 | digits | imagefolder:PATH
     split: str = "train"          # split to pretrain on
-    size: int | None = None       # resize folder images: shorter side to `size`, centre crop (None: as stored)
+    size: int | None = None       # folder images: shorter side to `size`, centre crop (None: 8/7 of the view size)
     limit: int | None = None      # a seeded subset of `limit` images, spread over the classes (None: all)
     download: bool = False        # download torchvision datasets when missing
     batch_size: int = 256         # global batch (images per optimiser step, over all processes)
@@ -714,10 +714,11 @@ def as_image_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
     labels = torch.full((len(images),), -1, dtype=torch.long) if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
     return images, labels
 
-def _load_data(cfg: DataConfig, split: str | None = None, limit: int | None = None):
+def _load_data(cfg: DataConfig, split: str | None = None, limit: int | None = None, image_size: int | None = None):
     "The dataset named by `cfg` (a split; `limit` images spread over the classes, not the class-sorted first ones)."
     from ssl_workbench.data import load_dataset, spread_subset
-    ds = load_dataset(cfg.spec, split=split or cfg.split, size=cfg.size, download=cfg.download)
+    ds = load_dataset(cfg.spec, split=split or cfg.split, size=cfg.size, download=cfg.download,
+                      image_size=image_size)  # folders: cached at 8/7 of the view size unless `size` is given
     n = limit if limit is not None else cfg.limit
     return ds.subset(spread_subset(ds.labels, n)) if n is not None else ds
 
@@ -960,7 +961,7 @@ def _train_step(p: _Parts, views: list, lr: float, stop: StopFlag, over_time: bo
 # %% ../nbs/05_train.ipynb #50052550
 def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDir:
     seed_everything(cfg.run.seed)
-    images, labels = as_image_tensors(data if data is not None else _load_data(cfg.data))
+    images, labels = as_image_tensors(data if data is not None else _load_data(cfg.data, image_size=cfg.augment.image_size))
     B, W = cfg.data.batch_size, info.world_size
     if B % W: raise ValueError(f"data.batch_size={B}: must be divisible by the number of processes ({W})")
     if len(images) < B: raise ValueError(f"data.batch_size={B}: larger than the dataset ({len(images)} images)")
@@ -1087,7 +1088,8 @@ class _KnnProbe:
         labelled = (labels >= 0).nonzero().flatten()
         bank = labelled[torch.from_numpy(spread_subset(labels[labelled].numpy(), e.knn_train_size))] if len(labelled) else labelled
         if eval_data is None:
-            try: eval_data = _load_data(cfg.data, split=e.split, limit=e.knn_test_size)
+            try: eval_data = _load_data(cfg.data, split=e.split, limit=e.knn_test_size,
+                                        image_size=cfg.augment.image_size)
             except Exception as err: print(f"online kNN off: no {e.split!r} split ({err})", file=sys.stderr); return
         test_images, test_labels = as_image_tensors(eval_data)
         keep = torch.from_numpy(spread_subset(test_labels.numpy(), e.knn_test_size)) if len(test_labels) else test_labels
