@@ -103,6 +103,7 @@ def evaluate_run(run: str | Path, # a run directory
                       split=test_ds.split, pretraining=dict(backbone=cfg.model.backbone, method=cfg.method.name,
                       epochs=cfg.schedule.epochs, batch_size=cfg.data.batch_size, augmentation=cfg.augment.recipe,
                       checkpoint=str(ckpt)), **params)
+    result["card"]["init_from"] = getattr(cfg.model, "init_from", None)  # where the backbone started (None: random)
     if save:
         run.eval_dir.mkdir(parents=True, exist_ok=True)
         name = protocol if label_fraction is None else f"{protocol}_{label_fraction:g}"

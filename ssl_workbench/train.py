@@ -53,6 +53,7 @@ class AugmentConfig:
 class ModelConfig:
     "The encoder."
     backbone: str = "small_convnet"  # a name from `ssl_workbench.models.list_backbones()`
+    init_from: str | None = None  # start the backbone from weights: export folder, run, state dict file, torchvision:NAME
 
 @dataclass
 class MethodConfig:
@@ -611,6 +612,11 @@ def _create_recipe(cfg: TrainConfig):
     from ssl_workbench.methods.registry import default_recipe
     return default_recipe(cfg.method.name, cfg.augment.image_size, **cfg.method.hparams)
 
+def _init_from(method: nn.Module, cfg: TrainConfig) -> dict:
+    "Load `cfg.model.init_from` into the method's backbone (see `export.init_backbone`); the load report."
+    from ssl_workbench.export import init_backbone
+    return init_backbone(unwrap(method).backbone, cfg.model.init_from, cfg.data.download)
+
 def _recipe_dict(recipe) -> dict | None:
     "The recipe as a dict for config.yaml, when it is a ViewRecipe."
     try:
@@ -733,6 +739,7 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     if len(images) < B: raise ValueError(f"data.batch_size={B}: larger than the dataset ({len(images)} images)")
     steps_per_epoch, total, warmup = _schedule(cfg, len(images))
     method = method if method is not None else _create_method(cfg)
+    init_report = _init_from(method, cfg) if cfg.model.init_from and not resume else None
     recipe = recipe if recipe is not None else _create_recipe(cfg)
     if cfg.augment.recipe is None: cfg.augment.recipe = _recipe_dict(recipe)  # config.yaml records the views used
     device, cl = info.device, cfg.run.channels_last
@@ -756,6 +763,7 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     log = RunLogger(run, info.is_main, total, state.step, cfg.run.progress, cfg.run.tensorboard)
     log.log(dict(kind="event", event="resumed" if resume else "started", step=state.step, world_size=W,
                  device=str(device), total_steps=total, peak_lr=peak_lr, git=git_commit() if info.is_main else None))
+    if init_report: log.log(dict(kind="event", event="init_from", step=state.step, **init_report))
 
     def checkpoint(path, copies=()):
         "Save the state to `path` (main process), then make each of `copies` a copy of it."
