@@ -91,6 +91,8 @@ class EvalConfig:
     knn_train_size: int = 5000    # labelled training images used as the memory bank
     knn_test_size: int = 1000     # test images scored
     split: str = "test"           # split scored by the online kNN
+    snapshot_every: int = 0       # features of a fixed probe set every N epochs, in <out>/snapshots (0: never)
+    snapshot_size: int = 500      # images in the probe set (spread over the classes)
 
 @dataclass
 class RunConfig:
@@ -617,6 +619,12 @@ def _init_from(method: nn.Module, cfg: TrainConfig) -> dict:
     from ssl_workbench.export import init_backbone
     return init_backbone(unwrap(method).backbone, cfg.model.init_from, cfg.data.download)
 
+def _probe_snapshots(cfg: TrainConfig, run: RunDir, recipe, images, labels, info):
+    "The probe-set snapshot writer (`health.ProbeSnapshots`) when `eval.snapshot_every` > 0 (main process), else None."
+    if not cfg.eval.snapshot_every or not info.is_main: return None
+    from ssl_workbench.health import ProbeSnapshots
+    return ProbeSnapshots(run.root/"snapshots", images, labels, _eval_transform(recipe, images), cfg.eval.snapshot_size)
+
 def _recipe_dict(recipe) -> dict | None:
     "The recipe as a dict for config.yaml, when it is a ViewRecipe."
     try:
@@ -756,10 +764,12 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     net = wrap_ddp(model, info, cfg.run.sync_batchnorm and getattr(model, "sync_batchnorm", True))
     if cfg.run.compile: net = torch.compile(net)
     knn = _KnnProbe(cfg, recipe, images, labels, eval_data, info) if cfg.eval.knn_every else None
+    snaps = _probe_snapshots(cfg, run, recipe, images, labels, info)
 
     if info.is_main:
         run.create(); save_config(cfg, run.config)
         if resume: _truncate_metrics(run.metrics, state.step)
+    if snaps is not None and not resume: snaps(model, 0)  # the structure before any training
     log = RunLogger(run, info.is_main, total, state.step, cfg.run.progress, cfg.run.tensorboard)
     log.log(dict(kind="event", event="resumed" if resume else "started", step=state.step, world_size=W,
                  device=str(device), total_steps=total, peak_lr=peak_lr, git=git_commit() if info.is_main else None))
@@ -817,6 +827,8 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
                 log.log(rec)
             log.advance(loss=loss_value, lr=lr)
             if state.step % steps_per_epoch == 0: _end_epoch(state, state.step // steps_per_epoch, knn, model, log, checkpoint, run)
+            if snaps is not None and state.step % (steps_per_epoch * cfg.eval.snapshot_every) == 0:
+                snaps(model, state.step // steps_per_epoch)
             elif cfg.run.ckpt_every and state.step % cfg.run.ckpt_every == 0: checkpoint(run.last)
             if cfg.schedule.max_steps is not None and state.step >= cfg.schedule.max_steps: reason = "max_steps"
             if stop_all: reason = stop.requested or ("minutes" if over_time else "another rank")
