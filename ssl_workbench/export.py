@@ -22,7 +22,7 @@ from .train import CHECKPOINT_FORMAT, CheckpointError, TrainConfig, config_from_
 # %% auto #0
 __all__ = ['EXPORT_FORMATS', 'CARD_FORMAT', 'FORMAT_FILES', 'backbone_state', 'backbone_spec', 'Preprocess', 'torchvision_state',
            'timm_state', 'load_code', 'model_card', 'card_readme', 'export_run', 'read_card', 'load_backbone',
-           'tiny_run', 'torchvision_weights_path', 'init_state', 'init_backbone']
+           'tiny_run', 'torchvision_weights_path', 'init_state', 'init_backbone', 'add_export_button']
 
 # %% ../nbs/57_export.ipynb #87d5118a
 EXPORT_FORMATS = ("safetensors", "torchvision", "timm", "onnx")
@@ -335,3 +335,31 @@ def init_backbone(backbone: nn.Module, # changed in place
             "shape_mismatch": sorted(k for k in state if k in own and own[k].shape != state[k].shape),
             "unused": sorted(k for k in state if k not in own)[:20],
             "not_in_source": sorted(k for k in own if k not in state)[:20]}
+
+# %% ../nbs/57_export.ipynb #fe8e6055
+def add_export_button(explorer, # an `widgets.EmbeddingExplorer`
+                      out_root: str | Path | None = None, # default: <runs root>/exports
+                     ):
+    "Append a format picker and an Export button (for the run on screen) to the embedding explorer."
+    import html as _html
+    import ipywidgets as widgets
+    fmt = widgets.Dropdown(options=list(EXPORT_FORMATS), value="safetensors", description="format",
+                           layout=widgets.Layout(width="220px"))
+    button = widgets.Button(description="Export", icon="download", tooltip="export this run's backbone with its model card")
+    status = widgets.HTML("")
+    fmt.add_class("swb-export-format"); button.add_class("swb-export"); status.add_class("swb-export-status")
+    def export(_=None):
+        try:
+            if not explorer.run.value: raise ValueError("no run selected: pick a run with a checkpoint")
+            out = Path(out_root or explorer.runs_root/"exports")/f"{explorer.run.value}-{fmt.value}"
+            status.value = f"<i>exporting {_html.escape(explorer.run.value)} ...</i>"
+            folder = export_run(explorer.runs_root/explorer.run.value, out, fmt.value)
+            code = read_card(folder)["load_code"][fmt.value]
+            status.value = (f"<span class='swb-export-done'>exported to <code>{_html.escape(str(folder))}</code></span>"
+                            f"<pre>{_html.escape(code)}</pre>")
+        except Exception as e: status.value = f"<span style='color:#b00020'>{type(e).__name__}: {_html.escape(str(e))}</span>"
+    button.on_click(export)
+    box = widgets.VBox([widgets.HBox([fmt, button]), status])
+    explorer.children = (*explorer.children, box)
+    explorer.export_button, explorer.export_status, explorer.export_format = button, status, fmt
+    return box
