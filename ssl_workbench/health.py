@@ -220,7 +220,8 @@ class HealthPanel(widgets.VBox):
         W = lambda w, cls: (w.add_class(cls), w)[1]
         self.warnings = W(widgets.HTML(""), "swb-health-status")
         self.figure = go.FigureWidget()
-        self.snap_button = W(widgets.Button(description="Embedding snapshots", icon="film"), "swb-snapshot-compute")
+        self.snap_button = W(widgets.Button(description="Embedding snapshots", icon="film",
+                                            layout=widgets.Layout(width="200px")), "swb-snapshot-compute")
         self.slider = W(widgets.SelectionSlider(options=["–"], description="epoch", continuous_update=True), "swb-snapshot-slider")
         self.snap_figure = go.FigureWidget(layout=dict(width=420, height=380, margin=dict(l=10, r=10, t=30, b=10),
                                                        xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False)))

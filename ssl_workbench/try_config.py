@@ -27,7 +27,7 @@ __all__ = ['TINY_BUDGET', 'ARMS', 'MEASURED_SEED_STD', 'TrialBudget', 'trial_con
 class TrialBudget:
     "How much training one trial spends (per run: `epochs` over `limit` images)."
     data: str = "cifar10"        # dataset spec (the tuner's dataset)
-    limit: int = 2560            # training subset, spread over the classes
+    limit: int = 1536            # training subset, spread over the classes
     epochs: int = 2              # passes over the subset; the kNN is measured at the end
     batch_size: int = 128
     image_size: int = 32

@@ -67,7 +67,7 @@ def test_three_loops_in_the_browser(tmp_path):
         snap.scroll_into_view_if_needed(); snap.click()
         page.wait_for_function("() => [...document.querySelectorAll('.swb-snapshot-status')].some(e => /snapshots of/.test(e.textContent))",
                                timeout=300_000, polling=1000)
-        page.locator(".swb-health").first.scroll_into_view_if_needed()
+        page.locator(".swb-health").first.evaluate("e => e.scrollIntoView({block: 'start'})")
         screenshot(page, "loops_health")
 
         # 3. export from the explorer; the folder loads
