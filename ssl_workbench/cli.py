@@ -16,7 +16,8 @@ from .train import (METHODS, OPTIMIZERS, ConfigError, NonFiniteLossError, TrainC
 # %% auto #0
 __all__ = ['FLAGS', 'CHOICES', 'COMMANDS', 'add_pretrain_command', 'config_from_args', 'run_pretrain', 'add_quickstart_command',
            'run_quickstart', 'add_eval_command', 'run_eval_command', 'add_report_command', 'run_report_command',
-           'add_spare3d_command', 'run_spare3d_generate', 'build_parser', 'main']
+           'add_spare3d_command', 'run_spare3d_generate', 'add_export_command', 'run_export_command', 'build_parser',
+           'main']
 
 # %% ../nbs/90_cli.ipynb #57ac5809
 FLAGS = {  # option -> (section, field, type, help)
@@ -35,6 +36,8 @@ FLAGS = {  # option -> (section, field, type, help)
     "out": ("run", "out", str, "run directory"),
     "seed": ("run", "seed", int, "random seed"),
     "device": ("run", "device", str, "cpu | cuda | cuda:1 | mps (default: best available)"),
+    "init_from": ("model", "init_from", str, "start the backbone from weights: an export folder, a run, a state dict "
+                  "file, or torchvision:NAME[:WEIGHTS]"),
 }
 CHOICES = {"method": METHODS, "optimizer": OPTIMIZERS}
 
@@ -54,6 +57,8 @@ def add_pretrain_command(subparsers) -> argparse.ArgumentParser:
                        help=f"{text} (default: {default}; config {section}.{field_})")
     p.add_argument("--config", type=Path, default=None, metavar="FILE", help="YAML config to start from (default: none)")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt (default: off)")
+    p.add_argument("--download", action="store_true", default=None,
+                   help="allow downloads (torchvision datasets, --init-from torchvision:NAME weights) (default: off)")
     p.add_argument("--compile", action="store_true", default=None, help="torch.compile the method (default: off)")
     p.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="disable bf16 autocast (default: on for CUDA and CPUs with native bf16)")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar (default: shown)")
@@ -71,6 +76,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if getattr(args, name) is not None: setattr(getattr(cfg, section), field_, getattr(args, name))
     for name in ("compile", "amp", "progress"):
         if getattr(args, name) is not None: setattr(cfg.run, name, getattr(args, name))
+    if getattr(args, "download", None): cfg.data.download = True
     return apply_overrides(cfg, args.overrides)
 
 # %% ../nbs/90_cli.ipynb #ef9fb077
@@ -199,8 +205,31 @@ def run_spare3d_generate(args: argparse.Namespace) -> int:
     print(json.dumps({k: meta.get(k) for k in ("n_written", "n_failed", "failure_reasons", "seconds")}, default=str))
     return 0
 
+# %% ../nbs/90_cli.ipynb #03baae76
+def add_export_command(subparsers) -> argparse.ArgumentParser:
+    "Register `export`."
+    from ssl_workbench.export import EXPORT_FORMATS
+    p = subparsers.add_parser("export", help="write a run's backbone with a model card (safetensors, torchvision, timm, onnx)",
+                              description="Write the backbone of runs/NAME into --out with model_card.json and README.md "
+                                          "(results, protocol cards, config, seed, commit, augmentation hash, load code).")
+    p.add_argument("--run", required=True, help="run directory, e.g. runs/NAME")
+    p.add_argument("--out", required=True, help="export folder (created)")
+    p.add_argument("--format", default="safetensors", choices=EXPORT_FORMATS,
+                   help="file written besides backbone.safetensors (default: safetensors)")
+    p.set_defaults(func=run_export_command)
+    return p
+
+def run_export_command(args: argparse.Namespace) -> int:
+    "Export and print the folder."
+    from ssl_workbench.export import export_run
+    try: out = export_run(args.run, args.out, args.format)
+    except (ValueError, FileNotFoundError) as e: return _fail("export", e)
+    print(out)
+    return 0
+
 # %% ../nbs/90_cli.ipynb #fcb4f06c
-COMMANDS = [add_pretrain_command, add_quickstart_command, add_eval_command, add_report_command, add_spare3d_command]
+COMMANDS = [add_pretrain_command, add_quickstart_command, add_eval_command, add_report_command, add_spare3d_command,
+            add_export_command]
 
 def build_parser() -> argparse.ArgumentParser:
     "The `ssl-workbench` argument parser with every registered subcommand."

@@ -21,7 +21,8 @@ from .evaluate import check_images, image_batches, mixed_protocol_note, nearest_
 
 # %% auto #0
 __all__ = ['HOVER_JS', 'PAGE_CSS', 'knn_graph', 'umap_embed', 'thumbnail_uris', 'results_table_html', 'training_curves_figure',
-           'embedding_figure', 'retrieval_examples', 'retrieval_html', 'report_html', 'write_report']
+           'series_records', 'run_scalars', 'scalars_table_html', 'embedding_figure', 'loo_knn_correct',
+           'retrieval_examples', 'retrieval_html', 'plotlyjs_script', 'report_html', 'write_report']
 
 # %% ../nbs/55_report.ipynb #cb17efb2
 def _array_hash(a: np.ndarray, *extra) -> str:
@@ -133,6 +134,29 @@ def training_curves_figure(metrics: list[dict], # records of metrics.jsonl
     fig.update_layout(height=260 * rows, margin=dict(l=40, r=20, t=40, b=30))
     return fig
 
+# %% ../nbs/55_report.ipynb #63d3c584
+def series_records(metrics: list[dict], # records of metrics.jsonl
+                  ) -> list[dict]:
+    "The time-series records: steps (records without a kind count as steps), plus epoch-only quantities such as kNN."
+    steps = [m for m in metrics if m.get("kind", "step") == "step"]
+    step_keys = {k for m in steps for k in m} - set(_AXIS_KEYS)
+    epochs = [{k: v for k, v in m.items() if k not in step_keys} for m in metrics if m.get("kind") == "epoch"]
+    return steps + [e for e in epochs if set(e) - set(_AXIS_KEYS) - {"kind"}]
+
+def run_scalars(metrics: list[dict]) -> dict:
+    "Run-level values from the `started` / `resumed` events (the latest wins): world_size, device, total_steps, peak_lr, git."
+    out = {}
+    for m in metrics:
+        if m.get("kind") == "event" and m.get("event") in ("started", "resumed"):
+            out.update({k: v for k, v in m.items() if k not in ("kind", "event", "step") and isinstance(v, (int, float, str))})
+    return out
+
+def scalars_table_html(metrics: list[dict]) -> str:
+    "The run-level scalars as a small two-column table ('' when there are none)."
+    fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(fmt(v))}</td></tr>" for k, v in run_scalars(metrics).items())
+    return f"<table class='scalars'>{rows}</table>" if rows else ""
+
 # %% ../nbs/55_report.ipynb #3b8d7957
 HOVER_JS = """
 var gd = document.getElementById('{plot_id}');
@@ -140,7 +164,7 @@ gd.on('plotly_hover', function(ev) {
   var p = ev.points[0]; if (!p || !p.customdata) return;
   var img = document.getElementById('hover-image');
   img.src = p.customdata[0]; img.style.visibility = 'visible';
-  document.getElementById('hover-caption').textContent = p.data.name + ' (#' + p.customdata[1] + ')';
+  document.getElementById('hover-caption').textContent = (p.customdata[2] || p.data.name) + ' (#' + p.customdata[1] + ')';
 });
 """
 
@@ -149,23 +173,39 @@ def embedding_figure(embedding_2d, # (N, 2)
                      thumbnails: list[str] | None = None, # N data URIs (or None)
                      class_names: list[str] | None = None,
                      indices=None, # which points to draw (default all)
+                     correct=None, # (N,) bool: leave-one-out kNN right; used for colour when labels are many
+                     max_legend: int = 20, # more distinct labels than this: colour by `correct` (when given)
                     ) -> go.Figure:
-    "A scatter of the 2-D embedding coloured by label; `customdata` = [thumbnail URI, index] per point."
+    "A scatter of the 2-D embedding coloured by label (or kNN right/wrong); `customdata` = [thumbnail, index, label name]."
     emb, labels = np.asarray(embedding_2d), np.asarray(labels)
     if emb.ndim != 2 or emb.shape[1] != 2: raise ValueError(f"embedding_2d: expected (N, 2), got {emb.shape}")
     if len(labels) != len(emb): raise ValueError(f"labels: {len(labels)} labels for {len(emb)} points")
     if thumbnails is not None and len(thumbnails) != len(emb): raise ValueError(f"thumbnails: {len(thumbnails)} for {len(emb)} points")
     idx = np.arange(len(emb)) if indices is None else np.asarray(indices)
+    label_name = lambda c: "unlabelled" if c < 0 else (class_names[c] if class_names is not None and c < len(class_names) else str(c))
+    if correct is not None and len(np.unique(labels[idx])) > max_legend:
+        ok = np.asarray(correct, dtype=bool)
+        groups = [(f"kNN right ({ok[idx].mean():.0%})", idx[ok[idx]], "#1f77b4"), ("kNN wrong", idx[~ok[idx]], "#d62728")]
+    else: groups = [(label_name(c), idx[labels[idx] == c], None) for c in np.unique(labels[idx])]
     fig = go.Figure()
-    for c in np.unique(labels[idx]):
-        sel = idx[labels[idx] == c]
-        name = "unlabelled" if c < 0 else (class_names[c] if class_names is not None and c < len(class_names) else str(c))
-        custom = [[thumbnails[i] if thumbnails is not None else "", int(i)] for i in sel]
+    for name, sel, colour in groups:
+        custom = [[thumbnails[i] if thumbnails is not None else "", int(i), html.escape(label_name(labels[i]))] for i in sel]
         fig.add_trace(go.Scatter(x=emb[sel, 0], y=emb[sel, 1], mode="markers", name=name, customdata=custom,
-                                   marker=dict(size=5, opacity=0.8), hovertemplate=f"{html.escape(name)} #%{{customdata[1]}}<extra></extra>"))
+                                 marker=dict(size=5, opacity=0.8, **({"color": colour} if colour else {})),
+                                 hovertemplate=f"%{{customdata[2]}} #%{{customdata[1]}}<extra>{html.escape(name)}</extra>"))
     fig.update_layout(height=600, margin=dict(l=20, r=20, t=30, b=20), legend=dict(itemsizing="constant"),
                       xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
     return fig
+
+# %% ../nbs/55_report.ipynb #9c857b66
+def loo_knn_correct(features, # (N, D)
+                    labels, # (N,) int labels
+                    k: int = 10, temperature: float = 0.1) -> np.ndarray:
+    "(N,) bool: whether a weighted kNN vote among the other points gets each point's label right."
+    from ssl_workbench.evaluate import weighted_vote
+    y = torch.as_tensor(np.asarray(labels)).long()
+    sims, nn_idx = nearest_neighbours(torch.as_tensor(np.asarray(features)).float(), None, k=min(k, len(y) - 1), device="cpu")
+    return (weighted_vote(sims, y[nn_idx], int(y.max()) + 1, temperature) == y).numpy()
 
 # %% ../nbs/55_report.ipynb #14941eb4
 def retrieval_examples(features, # (N, D)
@@ -208,21 +248,46 @@ figure.query img { border-color: #333; } figure.hit img { border-color: #2a2; } 
 figcaption { font-size: 11px; text-align: center; }
 """
 
+def _plotlyjs_gzip_b64() -> str:
+    "plotly.js, gzip-compressed and base64-encoded (cached per plotly version)."
+    path = cache_dir("report")/f"plotly-{plotly.__version__}.js.gz.b64"
+    if not path.exists():
+        import gzip
+        data = base64.b64encode(gzip.compress(plotly.offline.get_plotlyjs().encode(), 9, mtime=0)).decode()
+        atomic_write_text(path, data)
+    return path.read_text()
+
+def plotlyjs_script() -> str:
+    "A <script> that unpacks the embedded, gzip-compressed plotly.js in the browser; `window.PLOTLY_READY` resolves after."
+    return ("<script type='text/javascript'>window.PLOTLY_READY = (async function() {"
+            f"const b = Uint8Array.from(atob('{_plotlyjs_gzip_b64()}'), c => c.charCodeAt(0));"
+            "const js = await new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream('gzip'))).text();"
+            "const s = document.createElement('script'); s.text = js; document.head.appendChild(s);"
+            "})();</script>")
+
 def _figure_div(fig: go.Figure | None, post_script: str | None = None) -> str:
+    "A div and a script that draws `fig` once plotly.js is unpacked; `{plot_id}` in `post_script` is the div's id."
     if fig is None: return "<p>Nothing to plot.</p>"
-    return fig.to_html(include_plotlyjs=False, full_html=False, post_script=post_script, config={"displaylogo": False, "responsive": True})
+    div_id = f"plot-{hashlib.sha1(fig.to_json().encode()).hexdigest()[:12]}"
+    spec = fig.to_json().replace("</", "<\\/")  # no '</script>' inside the script
+    height = fig.layout.height or 450
+    post = (post_script or "").replace("{plot_id}", div_id)
+    config = json.dumps({"displaylogo": False, "responsive": True})
+    return (f'<div id="{div_id}" class="plotly-graph-div" style="height:{height}px; width:100%;"></div>'
+            f"<script type='text/javascript'>window.PLOTLY_READY.then(function() {{ var fig = {spec}; "
+            f"Plotly.newPlot('{div_id}', fig.data, fig.layout, {config}).then(function() {{ {post} }}); }});</script>")
 
 def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, labels, thumbnails: list[str] | None,
                 retrieval_examples: list[dict] | None, class_names: list[str] | None = None,
-                max_points: int = 2000, seed: int = 0, subtitle: str = "") -> str:
+                max_points: int = 2000, seed: int = 0, subtitle: str = "", correct=None) -> str:
     "The report page as one self-contained HTML string."
     parts = [f"<h1>{html.escape(title)}</h1><p class='sub'>{html.escape(subtitle)}</p>",
              "<h2>Evaluation</h2>", results_table_html(results),
-             "<h2>Training curves</h2>", _figure_div(training_curves_figure(metrics))]
+             "<h2>Training curves</h2>", scalars_table_html(metrics), _figure_div(training_curves_figure(series_records(metrics)))]
     if embedding_2d is not None:
         n = len(embedding_2d)
         idx = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False)) if n > max_points else None
-        fig = embedding_figure(embedding_2d, labels, thumbnails, class_names, idx)
+        fig = embedding_figure(embedding_2d, labels, thumbnails, class_names, idx, correct=correct)
         shown = n if idx is None else len(idx)
         parts += [f"<h2>Test embeddings (UMAP, {shown} of {n} points; hover for the image)</h2>",
                   "<div class='embedding'><div id='hover-panel'><img id='hover-image' alt=''><div id='hover-caption'>hover a point</div></div>"
@@ -232,7 +297,7 @@ def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, la
                   retrieval_html(retrieval_examples, thumbnails, labels, class_names)]
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
             f"<title>{html.escape(title)}</title><style>{PAGE_CSS}</style>"
-            f"<script type='text/javascript'>{plotly.offline.get_plotlyjs()}</script></head><body>"
+            f"{plotlyjs_script()}</head><body>"
             + "".join(parts) + "</body></html>")
 
 # %% ../nbs/55_report.ipynb #953ddc7a
@@ -247,14 +312,19 @@ def write_report(run_dir, # the run directory (its name titles the page)
                  class_names: list[str] | None = None,
                  max_points: int = 2000, # UMAP points drawn (seeded subsample)
                  seed: int = 0,
-                 title: str | None = None) -> Path:
+                 title: str | None = None,
+                 correct=None, # (N,) bool leave-one-out kNN right/wrong: the UMAP colour when labels are many
+                 thumb_px: int = 160, # thumbnails larger than this (the hover panel's width) are shrunk to it
+                ) -> Path:
     "Write a self-contained (offline) HTML report of a run; returns its path."
     run = RunDir(run_dir)
     if embedding_2d is not None and labels is None: raise ValueError("labels=None: the embedding needs its labels (use -1 for unlabelled)")
-    if thumbnails is not None and not isinstance(thumbnails, list): thumbnails = thumbnail_uris(thumbnails)
+    if thumbnails is not None and not isinstance(thumbnails, list):
+        side = max(check_images(thumbnails)[-2:])
+        thumbnails = thumbnail_uris(thumbnails, size=thumb_px if side > thumb_px else None)
     if thumbnails is not None and embedding_2d is not None and len(thumbnails) != len(embedding_2d):
         raise ValueError(f"thumbnails: {len(thumbnails)} for {len(embedding_2d)} embedding points")
     subtitle = f"run {run.root} · written {time.strftime('%Y-%m-%d %H:%M:%S')}"
     page = report_html(title or f"ssl_workbench report: {run.name}", results or {}, metrics or [], embedding_2d, labels,
-                       thumbnails, retrieval_examples, class_names, max_points, seed, subtitle)
+                       thumbnails, retrieval_examples, class_names, max_points, seed, subtitle, correct)
     return atomic_write_text(Path(out) if out is not None else run.report, page)

@@ -102,8 +102,10 @@ def evaluate_run(run: str | Path, # a run directory
                       cache_key=f"{checkpoint_hash(ckpt)}-{n_tr}-{n_te}-{seed}",
                       dataset=cfg.data.spec + (f" (train subset {n_tr}, test subset {n_te}, seed {seed})" if limit_train or limit_test else ""),
                       split=test_ds.split, pretraining=dict(backbone=cfg.model.backbone, method=cfg.method.name,
-                      epochs=cfg.schedule.epochs, batch_size=cfg.data.batch_size, augmentation=cfg.augment.recipe,
+                      epochs=cfg.schedule.epochs, steps=cfg.schedule.steps, minutes=cfg.schedule.minutes,
+                      batch_size=cfg.data.batch_size, augmentation=cfg.augment.recipe,
                       checkpoint=str(ckpt)), data_policy=test_ds.size_policy, **params)
+    result["card"]["init_from"] = getattr(cfg.model, "init_from", None)  # where the backbone started (None: random)
     if save:
         run.eval_dir.mkdir(parents=True, exist_ok=True)
         name = protocol if label_fraction is None else f"{protocol}_{label_fraction:g}"
@@ -140,6 +142,9 @@ def report_run(run: str | Path, # a run directory
     y = None if labels is None else np.asarray(labels)[idx]
     feats = extract_features(backbone, x, device=device, normalize=run_normalization(cfg))
     emb = umap_embed(feats.numpy(), seed=seed) if len(x) >= 20 else None
+    from ssl_workbench.report import loo_knn_correct
+    correct = loo_knn_correct(feats, y) if emb is not None and y is not None and (np.asarray(y) >= 0).all() else None
     return write_report(run.root, load_results(run.root), read_jsonl(run.metrics), embedding_2d=emb, labels=y, thumbnails=x,
+                        correct=correct,
                         retrieval_examples=retrieval_examples(feats, n_queries=6, k=8, seed=seed), class_names=class_names,
                         max_points=max_points, seed=seed)

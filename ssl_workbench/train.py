@@ -56,6 +56,7 @@ class AugmentConfig:
 class ModelConfig:
     "The encoder."
     backbone: str = "small_convnet"  # a name from `ssl_workbench.models.list_backbones()`
+    init_from: str | None = None  # start the backbone from weights: export folder, run, state dict file, torchvision:NAME
 
 @dataclass
 class MethodConfig:
@@ -93,6 +94,8 @@ class EvalConfig:
     knn_train_size: int = 5000    # labelled training images used as the memory bank
     knn_test_size: int = 1000     # test images scored
     split: str = "test"           # split scored by the online kNN
+    snapshot_every: int = 0       # features of a fixed probe set every N epochs, in <out>/snapshots (0: never)
+    snapshot_size: int = 500      # images in the probe set (spread over the classes)
 
 @dataclass
 class RunConfig:
@@ -734,6 +737,17 @@ def _create_recipe(cfg: TrainConfig):
     from ssl_workbench.methods.registry import default_recipe
     return default_recipe(cfg.method.name, cfg.augment.image_size, **cfg.method.hparams)
 
+def _init_from(method: nn.Module, cfg: TrainConfig) -> dict:
+    "Load `cfg.model.init_from` into the method's backbone (see `export.init_backbone`); the load report."
+    from ssl_workbench.export import init_backbone
+    return init_backbone(unwrap(method).backbone, cfg.model.init_from, cfg.data.download)
+
+def _probe_snapshots(cfg: TrainConfig, run: RunDir, recipe, images, labels, info):
+    "The probe-set snapshot writer (`health.ProbeSnapshots`) when `eval.snapshot_every` > 0 (main process), else None."
+    if not cfg.eval.snapshot_every or not info.is_main: return None
+    from ssl_workbench.health import ProbeSnapshots
+    return ProbeSnapshots(run.root/"snapshots", images, labels, _eval_transform(recipe, images), cfg.eval.snapshot_size)
+
 def _recipe_dict(recipe) -> dict | None:
     "The recipe as a dict for config.yaml, when it is a ViewRecipe."
     try:
@@ -966,6 +980,7 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     if B % W: raise ValueError(f"data.batch_size={B}: must be divisible by the number of processes ({W})")
     if len(images) < B: raise ValueError(f"data.batch_size={B}: larger than the dataset ({len(images)} images)")
     method = method if method is not None else _create_method(cfg)
+    init_report = _init_from(method, cfg) if cfg.model.init_from and not resume else None
     recipe = recipe if recipe is not None else _create_recipe(cfg)
     if cfg.augment.recipe is None: cfg.augment.recipe = _recipe_dict(recipe)  # config.yaml records the views used
     device = info.device
@@ -991,6 +1006,7 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
         per_step = _agree_float(probe_s, info) / (sched.steps_per_epoch * cfg.eval.knn_every) if knn else 0.0
         budget = TimeBudget(cfg.schedule.minutes, state.step, eval_s_per_step=per_step)
         if cfg.schedule.steps is not None: budget.recheck_step = -1  # a fixed length: the budget only stops it
+    snaps = _probe_snapshots(cfg, run, recipe, images, labels, info)
 
     discarded = 0
     if info.is_main:
@@ -1004,6 +1020,8 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
                  git=git_commit() if info.is_main else None,
                  **({"discarded_records": discarded} if discarded else {}), **({"notice": notice} if notice else {})))
     if changes: log.log(dict(kind="event", event="config_changed", step=state.step, changes=changes))
+    if snaps is not None and not resume: snaps(model, 0)  # the structure before any training
+    if init_report: log.log(dict(kind="event", event="init_from", step=state.step, **init_report))
 
     def checkpoint(path, copies=()):
         "Save the state to `path` (main process), then make each of `copies` a copy of it."
@@ -1045,6 +1063,8 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
                 _end_epoch(state, state.step // sched.steps_per_epoch, knn, model, log, checkpoint, run)
                 if info.distributed: torch.distributed.barrier()  # the others wait here, not inside a step
             elif cfg.run.ckpt_every and state.step % cfg.run.ckpt_every == 0: checkpoint(run.last)
+            if snaps is not None and state.step % (sched.steps_per_epoch * cfg.eval.snapshot_every) == 0:
+                snaps(model, state.step // sched.steps_per_epoch)
             if cfg.schedule.max_steps is not None and state.step >= cfg.schedule.max_steps: reason = "max_steps"
             if stop_all: reason = stop.requested or ("minutes" if over_time else "another rank")
             if reason and state.step < sched.total: break

@@ -161,6 +161,11 @@ class AugmentTuner(widgets.VBox):
         if self.w_pipeline.value != name: self.w_pipeline.value = name
         self._build_controls(); self.render()
 
+    def set_config(self, config: AugmentConfig):
+        "Replace the whole config (e.g. one restored from the try-this-config history); rebuilds the controls."
+        self.config = config
+        self._build_controls(); self.render()
+
     def set_param(self, name: str, value: Any) -> bool:
         "Change one config field; an invalid value is reported and leaves the config unchanged."
         try: self.config = dataclasses.replace(self.config, **{name: control_to_value(name, value)})
