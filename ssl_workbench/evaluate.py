@@ -466,6 +466,8 @@ def protocol_card(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' 
                   method: str | None = None, # pretraining method, e.g. 'simclr'
                   epochs: int | float | None = None, # pretraining epochs
                   batch_size: int | None = None, # pretraining batch
+                  steps: int | None = None, # pretraining steps (a time budget's choice is recorded here)
+                  minutes: float | None = None, # pretraining time budget, if any
                   augmentation: Any = None, # pretraining augmentation config (hashed)
                   eval_params: dict | None = None, # evaluation hyperparameters (k, T, lr, ...)
                   seed: int = 0,
@@ -474,7 +476,8 @@ def protocol_card(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' 
     "A JSON-ready record of how a number was produced."
     card = {"protocol": protocol, "dataset": dataset, "split": split, "train_split": train_split,
             "label_fraction": label_fraction, "backbone": backbone, "method": method,
-            "pretrain_epochs": epochs, "pretrain_batch_size": batch_size, "augmentation_hash": config_hash(augmentation),
+            "pretrain_epochs": epochs, "pretrain_steps": steps, "pretrain_minutes": minutes,
+            "pretrain_batch_size": batch_size, "augmentation_hash": config_hash(augmentation),
             "eval": dict(sorted((eval_params or {}).items())), "seed": seed, "checkpoint": checkpoint,
             "version": ssl_workbench.__version__, "git_commit": git_commit(project_root() or "."), **extra}
     return json.loads(json.dumps(card, default=str))  # tuples become lists: the card equals its JSON round trip
@@ -572,7 +575,8 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
     if protocol == "finetune": label_fraction = check_label_fraction(0.1 if label_fraction is None else label_fraction)
     elif label_fraction is not None: raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
     if not isinstance(backbone, nn.Module): raise TypeError(f"backbone: expected an nn.Module, got {type(backbone).__name__}")
-    unknown = set(pretraining or {}) - {"backbone", "method", "epochs", "batch_size", "augmentation", "checkpoint"}
+    unknown = set(pretraining or {}) - {"backbone", "method", "epochs", "steps", "minutes", "batch_size", "augmentation",
+                                        "checkpoint"}
     if unknown: raise ValueError(f"pretraining: unknown card fields {sorted(unknown)}")
     n_test = check_images(test_images, "test_images")[0]
     test_y = check_labels(test_labels, n_test, "test_labels", test_images)

@@ -887,12 +887,12 @@ def _keep_planned_steps(cfg: TrainConfig, ck: dict):
     planned = ((ck.get("config") or {}).get("schedule") or {}).get("steps")
     if cfg.schedule.minutes is not None and cfg.schedule.steps is None and planned: cfg.schedule.steps = planned
 
-def _agree(value: int, info: DistInfo) -> int:
-    "Rank 0's `value` on every rank (identity in one process)."
+def _agree(value: int | float, info: DistInfo) -> int | float:
+    "Rank 0's `value` on every rank, of the same type (identity in one process)."
     if not info.distributed: return value
-    t = torch.tensor([value], dtype=torch.int64, device=info.device)
+    t = torch.tensor([float(value)], dtype=torch.float64, device=info.device)  # exact for ints below 2**53
     torch.distributed.broadcast(t, src=0)
-    return int(t.item())
+    return type(value)(t.item())
 
 def _replan(budget: TimeBudget, sched: Schedule, cfg: TrainConfig, step: int, info: DistInfo) -> bool:
     "At a decision step, set the schedule's total (and warmup) from the budget; True when it changed."
@@ -1003,7 +1003,7 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     budget = None
     if cfg.schedule.minutes is not None:
         if knn is not None and not probe_s and info.is_main: probe_s = knn.estimate_seconds(model)
-        per_step = _agree_float(probe_s, info) / (sched.steps_per_epoch * cfg.eval.knn_every) if knn else 0.0
+        per_step = _agree(float(probe_s), info) / (sched.steps_per_epoch * cfg.eval.knn_every) if knn else 0.0
         budget = TimeBudget(cfg.schedule.minutes, state.step, eval_s_per_step=per_step)
         if cfg.schedule.steps is not None: budget.recheck_step = -1  # a fixed length: the budget only stops it
     snaps = _probe_snapshots(cfg, run, recipe, images, labels, info)
@@ -1076,13 +1076,6 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
         log.log(dict(kind="event", event="finished", step=state.step))
     log.close()
     return run
-
-def _agree_float(value: float, info: DistInfo) -> float:
-    "Rank 0's float `value` on every rank."
-    if not info.distributed: return value
-    t = torch.tensor([value], dtype=torch.float64, device=info.device)
-    torch.distributed.broadcast(t, src=0)
-    return float(t.item())
 
 # %% ../nbs/05_train.ipynb #740a0718
 def check_rank0_budget(knn, model, cfg: TrainConfig, info: DistInfo) -> float:

@@ -1,5 +1,6 @@
 """Headless tests of the workbench widgets (ssl_workbench.widgets): set values, call the handlers, check figures and data.
 No kernel or browser: the same Python callbacks the buttons call. One test launches a real tiny pretraining subprocess."""
+import html
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def test_invalid_config_shows_messages_not_traceback(tmp_path):
     assert "swb-invalid" in msg and "schedule.epochs=0" in msg and "data.batch_size=-4" in msg
     tl.epochs.value, tl.batch_size.value = 1, 32
     tl.extra.value = "optim.lr=abc"                     # malformed override: a message, not an exception
-    assert tl.validate() and "optim.lr='abc'" in tl.messages.value
+    assert tl.validate() and "optim.lr='abc'" in html.unescape(tl.messages.value)  # shown as text, quotes escaped
     tl.start_button.click()                             # the button path never raises either
     assert calls == [] and "optim.lr" in tl.messages.value
     tl.extra.value, tl.name.value = "optim.weight_decay=1e-4", "ok"
