@@ -30,7 +30,7 @@ clean-check: install
 	@bash tools/check_unchanged.sh nbs -- $(BIN)/nbdev-clean
 
 pytest: install
-	$(BIN)/python -m pytest tests/ -ra
+	$(BIN)/python -m pytest tests/ -ra --durations=15
 
 nbtest: install
 	$(BIN)/nbdev-test --n-workers 2 --timing
