@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import ssl_workbench
-from .core import RunDir, atomic_write, atomic_write_text, git_commit, project_root, read_jsonl
+from .core import RunDir, atomic_write, atomic_write_text, git_commit, html_text, project_root, read_jsonl
 from .evaluate import checkpoint_hash, config_hash
 from .models import CIFAR_STEM_MAX_SIZE, create_backbone
 from .train import CHECKPOINT_FORMAT, CheckpointError, TrainConfig, config_from_dict, load_checkpoint
@@ -341,7 +341,6 @@ def add_export_button(explorer, # an `widgets.EmbeddingExplorer`
                       out_root: str | Path | None = None, # default: <runs root>/exports
                      ):
     "Append a format picker and an Export button (for the run on screen) to the embedding explorer."
-    import html as _html
     import ipywidgets as widgets
     fmt = widgets.Dropdown(options=list(EXPORT_FORMATS), value="safetensors", description="format",
                            layout=widgets.Layout(width="220px"))
@@ -352,12 +351,12 @@ def add_export_button(explorer, # an `widgets.EmbeddingExplorer`
         try:
             if not explorer.run.value: raise ValueError("no run selected: pick a run with a checkpoint")
             out = Path(out_root or explorer.runs_root/"exports")/f"{explorer.run.value}-{fmt.value}"
-            status.value = f"<i>exporting {_html.escape(explorer.run.value)} ...</i>"
+            status.value = f"<i>exporting {html_text(explorer.run.value)} ...</i>"
             folder = export_run(explorer.runs_root/explorer.run.value, out, fmt.value)
             code = read_card(folder)["load_code"][fmt.value]
-            status.value = (f"<span class='swb-export-done'>exported to <code>{_html.escape(str(folder))}</code></span>"
-                            f"<pre>{_html.escape(code)}</pre>")
-        except Exception as e: status.value = f"<span style='color:#b00020'>{type(e).__name__}: {_html.escape(str(e))}</span>"
+            status.value = (f"<span class='swb-export-done'>exported to <code>{html_text(str(folder))}</code></span>"
+                            f"<pre>{html_text(code)}</pre>")
+        except Exception as e: status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
     button.on_click(export)
     box = widgets.VBox([widgets.HBox([fmt, button]), status])
     explorer.children = (*explorer.children, box)

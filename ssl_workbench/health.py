@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/health.html.md"""
 
 # %% ../nbs/62_health.ipynb #8fa13c55
 from __future__ import annotations
-import html, json, math
+import json, math
 from dataclasses import dataclass, asdict
 from pathlib import Path
 from typing import Callable
@@ -17,7 +17,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import RunDir, atomic_write, atomic_write_text, read_jsonl
+from .core import RunDir, atomic_write, atomic_write_text, html_text, read_jsonl
 
 # %% auto #0
 __all__ = ['HEALTH_KEYS', 'CAUSES', 'SYMPTOMS', 'HEALTH_PANELS', 'health_series', 'HealthThresholds', 'health_warnings',
@@ -206,9 +206,9 @@ def collapsing_run(out: str | Path, steps: int = 20, snapshot_every: int = 2) ->
 def warnings_html(warnings: list[dict]) -> str:
     "The warnings as HTML (a green line when there are none)."
     if not warnings: return "<div class='swb-health-ok' style='color:#2e7d32'>No collapse warning.</div>"
-    items = "".join(f"<li class='swb-health-warning swb-health-{w['kind']}'><b>{html.escape(w['symptom'])}</b> at step "
-                    f"{w['step']} (value {w['value']:.3g}; threshold: {html.escape(w['threshold'])}): "
-                    f"{html.escape(w['causes'])}</li>" for w in warnings)
+    items = "".join(f"<li class='swb-health-warning swb-health-{w['kind']}'><b>{html_text(w['symptom'])}</b> at step "
+                    f"{w['step']} (value {w['value']:.3g}; threshold: {html_text(w['threshold'])}): "
+                    f"{html_text(w['causes'])}</li>" for w in warnings)
     return f"<div class='swb-health-warnings' style='color:#b00020'><ul>{items}</ul></div>"
 
 class HealthPanel(widgets.VBox):
@@ -236,7 +236,7 @@ class HealthPanel(widgets.VBox):
 
     def _guard(self, fn):
         try: fn()
-        except Exception as e: self.snap_status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html.escape(str(e))}</span>"
+        except Exception as e: self.snap_status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
 
     def refresh(self, run: str | Path | None = None) -> list[dict]:
         "Re-read the run's metrics: warnings and curves. Returns the warnings."

@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/report.html.md"""
 
 # %% ../nbs/55_report.ipynb #4b30a309
 from __future__ import annotations
-import base64, hashlib, html, io, json, time, warnings
+import base64, hashlib, io, json, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -110,7 +110,7 @@ def results_table_html(results: dict[str, dict]) -> str:
     head = ("<tr><th>result</th><th>protocol</th><th>metric</th><th>value (%)</th><th>random init (%)</th><th>raw pixels (%)</th>"
             "<th>gain vs random (pp)</th><th>gain vs pixels (pp)</th><th>protocol card</th></tr>")
     note = mixed_protocol_note(results)
-    return f'<table class="results">{head}{"".join(rows)}</table>' + (f'<p class="note">{html.escape(note)}</p>' if note else "")
+    return f'<table class="results">{head}{"".join(rows)}</table>' + (f'<p class="note">{html_text(note)}</p>' if note else "")
 
 # %% ../nbs/55_report.ipynb #32c2d5bd
 _AXIS_KEYS = ("step", "epoch", "time", "wall_time", "seconds", "progress")
@@ -154,7 +154,7 @@ def run_scalars(metrics: list[dict]) -> dict:
 def scalars_table_html(metrics: list[dict]) -> str:
     "The run-level scalars as a small two-column table ('' when there are none)."
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(fmt(v))}</td></tr>" for k, v in run_scalars(metrics).items())
+    rows = "".join(f"<tr><th>{html_text(k)}</th><td>{html_text(fmt(v))}</td></tr>" for k, v in run_scalars(metrics).items())
     return f"<table class='scalars'>{rows}</table>" if rows else ""
 
 # %% ../nbs/55_report.ipynb #3b8d7957
@@ -189,10 +189,10 @@ def embedding_figure(embedding_2d, # (N, 2)
     else: groups = [(label_name(c), idx[labels[idx] == c], None) for c in np.unique(labels[idx])]
     fig = go.Figure()
     for name, sel, colour in groups:
-        custom = [[thumbnails[i] if thumbnails is not None else "", int(i), html.escape(label_name(labels[i]))] for i in sel]
+        custom = [[thumbnails[i] if thumbnails is not None else "", int(i), html_text(label_name(labels[i]))] for i in sel]
         fig.add_trace(go.Scatter(x=emb[sel, 0], y=emb[sel, 1], mode="markers", name=name, customdata=custom,
                                  marker=dict(size=5, opacity=0.8, **({"color": colour} if colour else {})),
-                                 hovertemplate=f"%{{customdata[2]}} #%{{customdata[1]}}<extra>{html.escape(name)}</extra>"))
+                                 hovertemplate=f"%{{customdata[2]}} #%{{customdata[1]}}<extra>{html_text(name)}</extra>"))
     fig.update_layout(height=600, margin=dict(l=20, r=20, t=30, b=20), legend=dict(itemsizing="constant"),
                       xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
     return fig
@@ -225,10 +225,10 @@ def retrieval_html(examples: list[dict], thumbnails: list[str], labels, class_na
     rows = []
     for ex in examples:
         q = ex["query"]
-        cells = [f'<figure class="query"><img src="{thumbnails[q]}"><figcaption>{html.escape(name(q))}</figcaption></figure>']
+        cells = [f'<figure class="query"><img src="{thumbnails[q]}"><figcaption>{html_text(name(q))}</figcaption></figure>']
         for j in ex["neighbours"]:
             ok = "hit" if labels[j] == labels[q] else "miss"
-            cells.append(f'<figure class="{ok}"><img src="{thumbnails[j]}" title="#{j} {html.escape(name(j))}"></figure>')
+            cells.append(f'<figure class="{ok}"><img src="{thumbnails[j]}" title="#{j} {html_text(name(j))}"></figure>')
         rows.append(f'<div class="retrieval-row">{"".join(cells)}</div>')
     return "".join(rows) or "<p>No retrieval examples.</p>"
 
@@ -281,7 +281,7 @@ def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, la
                 retrieval_examples: list[dict] | None, class_names: list[str] | None = None,
                 max_points: int = 2000, seed: int = 0, subtitle: str = "", correct=None) -> str:
     "The report page as one self-contained HTML string."
-    parts = [f"<h1>{html.escape(title)}</h1><p class='sub'>{html.escape(subtitle)}</p>",
+    parts = [f"<h1>{html_text(title)}</h1><p class='sub'>{html_text(subtitle)}</p>",
              "<h2>Evaluation</h2>", results_table_html(results),
              "<h2>Training curves</h2>", scalars_table_html(metrics), _figure_div(training_curves_figure(series_records(metrics)))]
     if embedding_2d is not None:
@@ -296,7 +296,7 @@ def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, la
         parts += ["<h2>Nearest-neighbour retrieval (query first; green: same label)</h2>",
                   retrieval_html(retrieval_examples, thumbnails, labels, class_names)]
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title><style>{PAGE_CSS}</style>"
+            f"<title>{html_text(title)}</title><style>{PAGE_CSS}</style>"
             f"{plotlyjs_script()}</head><body>"
             + "".join(parts) + "</body></html>")
 

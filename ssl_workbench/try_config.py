@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/try_config.html.md"""
 
 # %% ../nbs/63_try_config.ipynb #9cd3fe61
 from __future__ import annotations
-import copy, html, json, math, os, subprocess, threading, time
+import copy, json, math, os, subprocess, threading, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Callable
@@ -14,9 +14,9 @@ from typing import Callable
 import numpy as np
 import ipywidgets as widgets
 
-from .core import RunDir, read_jsonl
+from .core import RunDir, html_text, read_jsonl
 from .train import TrainConfig
-from .widgets import launch_run, pid_alive, read_pid, run_status, stderr_tail, stop_run, tuned_recipe
+from .widgets import launch_run, read_pid, run_status, stderr_tail, stop_run, tuned_recipe
 
 # %% auto #0
 __all__ = ['TINY_BUDGET', 'ARMS', 'MEASURED_SEED_STD', 'TrialBudget', 'trial_config', 'trial_configs', 'knn_difference',
@@ -146,7 +146,7 @@ class ConfigTrial:
         self.seconds = time.perf_counter() - self.started
         self._notify()
 
-    def _alive(self) -> list[str]: return [o for o in self.launched if pid_alive(read_pid(o))]
+    def _alive(self) -> list[str]: return [o for o in self.launched if read_pid(o) is not None]
 
     def _finish(self):
         if self._cancel.is_set(): self.state = "cancelled"; return
@@ -207,7 +207,7 @@ class TryConfigPanel(widgets.VBox):
 
     def _guard(self, fn):
         try: fn()
-        except Exception as e: self.status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html.escape(str(e))}</span>"
+        except Exception as e: self.status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
 
     def budget(self) -> TrialBudget:
         "The budget: the given one, else the default on the tuner's dataset."
@@ -248,7 +248,7 @@ class TryConfigPanel(widgets.VBox):
             self.history.append({"config": copy.deepcopy(trial.tuned), "result": trial.result, "seconds": trial.seconds})
             self._draw_history()
         elif trial.state == "cancelled": self.status.value = "<span class='swb-try-cancelled'>cancelled</span>"
-        else: self.status.value = f"<span style='color:#b00020'>failed: {html.escape(str(trial.error))}</span>"
+        else: self.status.value = f"<span style='color:#b00020'>failed: {html_text(str(trial.error))}</span>"
 
     def _draw_history(self):
         head = widgets.HTML("<table class='swb-table'><tr><th>#</th><th>config</th><th>kNN tuned</th><th>kNN baseline</th>"
@@ -256,7 +256,7 @@ class TryConfigPanel(widgets.VBox):
         rows = []
         for i, h in enumerate(self.history):
             r = h["result"]
-            text = (f"<code>#{i + 1}</code> {html.escape(config_summary(h['config'], self.baseline()))}: tuned "
+            text = (f"<code>#{i + 1}</code> {html_text(config_summary(h['config'], self.baseline()))}: tuned "
                     f"{_pts(float(np.mean(r['tuned'])))} %, baseline {_pts(float(np.mean(r['baseline'])))} %, "
                     f"Δ {_pts(r['diff'], True)} ± {_pts(r['band'])}")
             b = widgets.Button(description="Restore", icon="undo", layout=widgets.Layout(width="100px"))

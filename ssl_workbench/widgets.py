@@ -69,7 +69,7 @@ def pid_alive(pid: int | None) -> bool:
 def run_status(run: str | Path) -> str:
     "'running' | 'finished' | 'stopped' | 'crashed' | 'new' for a run directory."
     run = _rundir(run)
-    if pid_alive(read_pid(run)) or run_is_locked(run.root): return "running"  # the lock also finds CLI runs
+    if read_pid(run) is not None or run_is_locked(run.root): return "running"  # the lock also finds CLI runs
     events = [r.get("event") for r in read_jsonl(run.metrics) if r.get("kind") == "event"]  # read after the pid check: no race with the run's last write
     if events and events[-1] in ("finished", "stopped"): return events[-1]
     if events or (run.root/"pid").exists(): return "crashed"
@@ -172,7 +172,7 @@ def launch_run(cfg: TrainConfig, # validated config; `cfg.run.out` is the run di
 def stop_run(run: str | Path) -> bool:
     "Ask a running run to stop (SIGTERM: checkpoint, then exit); False when it is not running."
     pid = read_pid(run)  # None unless the recorded process (pid and start time) is alive: never a stranger
-    if not pid_alive(pid): return False
+    if pid is None: return False
     os.kill(pid, signal.SIGTERM)
     return True
 
@@ -398,7 +398,7 @@ class TrainingLauncher(widgets.VBox):
 
     def _is_alive(self) -> bool:
         if self.process is not None and hasattr(self.process, "poll") and self.process.poll() is None: return True
-        return self.run_dir is not None and pid_alive(read_pid(self.run_dir))
+        return self.run_dir is not None and read_pid(self.run_dir) is not None
 
     def stop(self) -> bool:
         "Ask the attached run to checkpoint and exit."
