@@ -24,7 +24,7 @@ from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap
 from .evaluate import knn_accuracy
 
 # %% auto #0
-__all__ = ['METHODS', 'OPTIMIZERS', 'LR_SCALING', 'DEFAULT_WARMUP_EPOCHS', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED', 'DataConfig',
+__all__ = ['OPTIMIZERS', 'LR_SCALING', 'DEFAULT_WARMUP_EPOCHS', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED', 'DataConfig',
            'AugmentConfig', 'ModelConfig', 'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig', 'RunConfig',
            'TrainConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config', 'apply_overrides',
            'ConfigError', 'validate_config', 'scale_lr', 'warmup_cosine', 'momentum_schedule', 'resolve_warmup',
@@ -70,8 +70,10 @@ class OptimConfig:
     name: str = "lars"            # lars | sgd | adamw
     lr: float = 0.3               # base learning rate for a batch of 256 images (scaled by `scaling`)
     scaling: str = "linear"       # linear: lr*B/256 | sqrt: lr*sqrt(B/256) | none: lr
-    weight_decay: float = 1e-6    # L2 coefficient (BN and bias parameters are excluded)
+    weight_decay: float = 1e-6    # L2 coefficient (BN and bias parameters are excluded unless decay_norm_and_bias)
     momentum: float = 0.9         # classic momentum (lars, sgd); beta1 for adamw
+    beta2: float = 0.999          # adamw beta2 (MAE uses 0.95)
+    decay_norm_and_bias: bool = False  # also decay BN and bias parameters (MoCo's SGD decays every parameter)
     trust_coefficient: float = 0.001  # LARS eta
     grad_clip: float | None = None    # clip the global gradient norm to this (None: no clipping)
 
@@ -216,7 +218,7 @@ def _is_float(s: str) -> bool:
     except ValueError: return False
 
 # %% ../nbs/05_train.ipynb #8d853ee9
-METHODS = ("simclr", "mocov2", "clsa", "disco")
+from .methods.registry import METHODS  # the one method table: name -> class
 OPTIMIZERS = ("lars", "sgd", "adamw")
 LR_SCALING = ("linear", "sqrt", "none")
 from .data import BUILTIN_DATASETS as DATASETS  # the names `load_dataset` knows, besides imagefolder:PATH
@@ -464,24 +466,25 @@ class LARS(torch.optim.Optimizer):
 # %% ../nbs/05_train.ipynb #7cf3105e
 def param_groups(model: nn.Module, # the (unwrapped) method
                  weight_decay: float, # for weights
+                 decay_norm_and_bias: bool = False, # also decay BN and bias parameters (still no LARS adaptation)
                 ) -> list[dict]:
-    "Two groups: weights (decay, LARS adaptation) and BN/bias parameters (neither)."
+    "Two groups: weights (decay, LARS adaptation) and BN/bias parameters (no adaptation; decay if asked)."
     decay, exclude = [], []
     for p in model.parameters():
         if not p.requires_grad: continue
         (exclude if p.ndim <= 1 else decay).append(p)
     return [dict(params=decay, weight_decay=weight_decay, lars_exclude=False),
-            dict(params=exclude, weight_decay=0.0, lars_exclude=True)]
+            dict(params=exclude, weight_decay=weight_decay if decay_norm_and_bias else 0.0, lars_exclude=True)]
 
 def build_optimizer(model: nn.Module, # the (unwrapped) method
                     cfg: OptimConfig, # optimiser settings
                     lr: float, # the scaled peak learning rate
                    ) -> torch.optim.Optimizer:
     "The optimiser named by `cfg.name`, with BN and bias excluded from weight decay."
-    groups = param_groups(model, cfg.weight_decay)
+    groups = param_groups(model, cfg.weight_decay, cfg.decay_norm_and_bias)
     if cfg.name == "lars": return LARS(groups, lr=lr, momentum=cfg.momentum, trust_coefficient=cfg.trust_coefficient)
     if cfg.name == "sgd": return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum)
-    if cfg.name == "adamw": return torch.optim.AdamW(groups, lr=lr, betas=(cfg.momentum, 0.999))
+    if cfg.name == "adamw": return torch.optim.AdamW(groups, lr=lr, betas=(cfg.momentum, cfg.beta2))
     raise ValueError(f"optim.name={cfg.name!r}: expected one of {', '.join(OPTIMIZERS)}")
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float):
