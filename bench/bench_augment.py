@@ -24,7 +24,7 @@ THREADS = 1        # one core for every contender: the per-image peers are singl
 def load_images(n: int = N_IMAGES) -> tuple[torch.Tensor, str]:
     "n CIFAR-10 train images as uint8 (n, 3, 32, 32), balanced over classes; random images if the data is absent."
     from PIL import Image
-    root = Path(os.environ.get("SSL_WORKBENCH_DATA", "/work/shared/data"))/"cifar10-jpeg"/"train"
+    root = Path(os.environ.get("SSL_WORKBENCH_DATA", str(Path(__file__).resolve().parents[2]/"shared"/"data")))/"cifar10-jpeg"/"train"
     if not root.is_dir():
         g = torch.Generator().manual_seed(0)
         return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g), "random uint8 (CIFAR-10 not found)"

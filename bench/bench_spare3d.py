@@ -1,6 +1,6 @@
 """SPARE3D generator throughput: objects/min (11 views each) and T2I questions/min per backend, 2 worker processes.
 
-The reference ("peer") numbers are the probe's in ../shared/spec/spare3d.md §5 (2 processes, 128 px, shared 2-core
+The reference ("peer") numbers are a throughput probe of the official generator pipeline (2 processes, 128 px, shared 2-core
 machine): OpenCascade 368-465 objects/min and 71-151 T2I q/min; voxel 1,133-1,180 objects/min and 827-871 T2I q/min.
 """
 from __future__ import annotations

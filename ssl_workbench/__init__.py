@@ -1,3 +1,9 @@
+"""A notebook-first research workbench for self-supervised visual representation learning
+
+Modules:
+
+- `ssl_workbench.studies`: A study is a named set of arms (config overrides of one base config) × seeds, each an ordinary run directory, summarised with means, 95 % intervals, paired differences and verdicts derived from the intervals."""
+
 __version__ = "0.1.0"
 
 def load_backbone(folder, device="cpu"):

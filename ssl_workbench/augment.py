@@ -18,11 +18,11 @@ import yaml
 __all__ = ['FLOAT_DTYPES', 'JITTER_OPS', 'CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STRONG_OPS', 'BACKENDS',
            'PRESETS', 'CLSA_CROPS', 'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS', 'check_batch', 'to_float_batch', 'uniform',
            'bernoulli', 'sample_crop_boxes', 'resized_crop', 'rgb_to_grayscale', 'blend', 'adjust_brightness',
-           'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'blur_kernel_size', 'gaussian_blur', 'color_jitter',
-           'affine_matrix', 'affine_warp', 'min_filter', 'AugmentConfig', 'sample_params', 'Pipeline',
-           'normalize_batch', 'describe_params', 'make_augment_config', 'MultiCropConfig', 'MultiCropPipeline',
-           'make_config', 'build_pipeline', 'make_pipeline', 'list_pipelines', 'config_to_dict', 'config_from_dict',
-           'config_to_yaml', 'config_from_yaml', 'ViewRecipe']
+           'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'blur_kernel_size', 'sigma_kernel_size',
+           'gaussian_blur', 'color_jitter', 'affine_matrix', 'affine_warp', 'min_filter', 'AugmentConfig',
+           'sample_params', 'Pipeline', 'normalize_batch', 'describe_params', 'make_augment_config', 'MultiCropConfig',
+           'MultiCropPipeline', 'make_config', 'build_pipeline', 'make_pipeline', 'list_pipelines', 'config_to_dict',
+           'config_from_dict', 'config_to_yaml', 'config_from_yaml', 'ViewRecipe']
 
 # %% ../nbs/02_augment.ipynb #f1482568
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -193,6 +193,12 @@ def blur_kernel_size(side: int, # image side in pixels
     "SimCLR's kernel size rule: `side·fraction`, made odd (`radius·2 + 1`)."
     return int(side * fraction) // 2 * 2 + 1
 
+def sigma_kernel_size(sigma: float, # the largest σ the kernel must serve, pixels
+                      side: int, # image side in pixels (the kernel stays within the image)
+                     ) -> int:
+    "A kernel reaching 3σ each side (99.7 % of the Gaussian's mass), as large as the image allows: `2r + 1`."
+    return 2 * max(1, min(math.ceil(3 * sigma), side - 1)) + 1
+
 def gaussian_blur(x: torch.Tensor, # (B, C, H, W) float
                   sigma: torch.Tensor, # (B,) standard deviation in pixels
                   kernel_size: int, # odd, smaller than twice the image side
@@ -290,7 +296,7 @@ def min_filter(x: torch.Tensor, # (B, C, H, W) float
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 STRONG_OPS = ("AutoContrast", "Brightness", "Color", "Contrast", "Equalize", "Identity", "Posterize", "Rotate",
-              "Sharpness", "ShearX", "ShearY", "Solarize", "TranslateX", "TranslateY")  # CLSA's pool, methods.md §2.3
+              "Sharpness", "ShearX", "ShearY", "Solarize", "TranslateX", "TranslateY")  # CLSA's pool (maple-research-lab/CLSA RandAugment.py)
 
 @dataclass
 class AugmentConfig:
@@ -317,7 +323,8 @@ class AugmentConfig:
     gray_p: float = 0.2  # probability of converting to grayscale
     blur_p: float = 0.0  # probability of Gaussian blur
     blur_sigma: tuple = (0.1, 2.0)  # σ range in pixels
-    blur_kernel: int | None = None  # odd kernel size; None: 10 % of `size`, made odd (SimCLR)
+    blur_kernel: int | None = None  # odd kernel size; None: from `blur_support`
+    blur_support: str = "fraction"  # "fraction": 10 % of `size`, made odd (SimCLR); "sigma": 3σ each side (PIL, MoCo)
     strong_n: int = 0  # CLSA: number of ops drawn with replacement from `strong_ops` (0 = off)
     strong_p: float = 0.5  # CLSA: probability of applying each drawn op
     strong_magnitude: tuple = (1, 9)  # CLSA: integer magnitude range, inclusive
@@ -337,7 +344,9 @@ class AugmentConfig:
     @property
     def kernel_size(self) -> int:
         "The blur kernel actually used."
-        return self.blur_kernel if self.blur_kernel is not None else blur_kernel_size(self.size)
+        if self.blur_kernel is not None: return self.blur_kernel
+        if self.blur_support == "sigma": return sigma_kernel_size(max(self.blur_sigma), self.size)
+        return blur_kernel_size(self.size)
 
     def validate(self) -> "AugmentConfig":
         "Raise a ValueError naming the first bad field."
@@ -352,6 +361,8 @@ class AugmentConfig:
         if not 0 <= self.fill <= 1: raise ValueError(f"fill={self.fill}: must be in [0, 1]")
         if self.translate > 1: raise ValueError(f"translate={self.translate}: must be a fraction of the side in [0, 1]")
         if self.shear >= 90: raise ValueError(f"shear={self.shear}: must be below 90 degrees")
+        if self.blur_support not in ("fraction", "sigma"):
+            raise ValueError(f"blur_support={self.blur_support!r}: expected 'fraction' or 'sigma'")
         if self.blur_kernel is not None:
             _check_int("blur_kernel", self.blur_kernel, 1)
             if self.blur_kernel % 2 == 0: raise ValueError(f"blur_kernel={self.blur_kernel}: must be odd")
@@ -546,9 +557,9 @@ PRESETS: dict[str, dict] = {
                    mean=IMAGENET_MEAN, std=IMAGENET_STD),
     "simclr_cifar": dict(size=32, crop_scale=(0.08, 1.0), **_simclr_jitter(0.5), jitter_p=0.8, gray_p=0.2, blur_p=0.0),
     "mocov2": dict(size=32, crop_scale=(0.2, 1.0), brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, jitter_p=0.8,
-                   gray_p=0.2, blur_p=0.5),
+                   gray_p=0.2, blur_p=0.5, blur_support="sigma"),
     "clsa_strong": dict(size=32, crop_scale=(0.2, 1.0), brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, jitter_p=0.8,
-                        gray_p=0.2, blur_p=0.5, strong_n=5, strong_p=0.5, strong_magnitude=(1, 9)),
+                        gray_p=0.2, blur_p=0.5, blur_support="sigma", strong_n=5, strong_p=0.5, strong_magnitude=(1, 9)),
     "line_drawing": dict(size=64, crop_scale=(0.5, 1.0), crop_ratio=(0.9, 1.1), antialias=True, line_thicken=True,
                          flip_p=0.5, affine_p=0.5, degrees=10.0, translate=0.05, affine_scale=(0.9, 1.1), shear=5.0,
                          fill=1.0, jitter_p=0.0, gray_p=0.0, blur_p=0.0, normalize=False),
@@ -570,7 +581,7 @@ def make_augment_config(name: str, # a preset in `PRESETS`
 
 # %% ../nbs/02_augment.ipynb #98f8c718
 CLSA_CROPS = [(224, (0.2, 1.0)), (192, (0.172, 0.86)), (160, (0.143, 0.715)), (128, (0.114, 0.571)), (96, (0.086, 0.429))]
-CLSA_CROPS_CIFAR = [(32, (0.2, 1.0)), (28, (0.172, 0.86)), (24, (0.143, 0.715)), (18, (0.114, 0.571)), (14, (0.086, 0.429))]
+CLSA_CROPS_CIFAR = [(round(s * 32 / 224), r) for s, r in CLSA_CROPS]  # the 224-px table scaled: 32, 27, 23, 18, 14
 
 @dataclass
 class MultiCropConfig:

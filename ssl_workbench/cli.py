@@ -1,4 +1,4 @@
-"""The `ssl-workbench` command: `pretrain`, `quickstart`, `eval`, `report` and `spare3d generate`.
+"""The `ssl-workbench` command: `pretrain`, `quickstart`, `eval`, `report`, `export`, `study` and `spare3d generate`.
 
 Docs: https://ssl-workbench.github.io/ssl_workbench/cli.html.md"""
 
@@ -16,8 +16,8 @@ from .train import (METHODS, OPTIMIZERS, ConfigError, NonFiniteLossError, TrainC
 # %% auto #0
 __all__ = ['FLAGS', 'CHOICES', 'COMMANDS', 'add_pretrain_command', 'config_from_args', 'run_pretrain', 'add_quickstart_command',
            'run_quickstart', 'add_eval_command', 'run_eval_command', 'add_report_command', 'run_report_command',
-           'add_spare3d_command', 'run_spare3d_generate', 'add_export_command', 'run_export_command', 'build_parser',
-           'main']
+           'add_spare3d_command', 'run_spare3d_generate', 'add_export_command', 'run_export_command',
+           'add_study_command', 'run_study_command', 'show_study_command', 'build_parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #57ac5809
 FLAGS = {  # option -> (section, field, type, help)
@@ -52,6 +52,7 @@ def add_pretrain_command(subparsers) -> argparse.ArgumentParser:
                                      "method.hparams.temperature=0.2 run.amp=false eval.knn_every=10")
     for name, (section, field_, typ, text) in FLAGS.items():
         default = getattr(getattr(d, section), field_)
+        if default is None and section == "optim": default = "the method's recipe"
         p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=typ, default=None, choices=CHOICES.get(name),
                        metavar=None if name in CHOICES else name.upper(),
                        help=f"{text} (default: {default}; config {section}.{field_})")
@@ -227,9 +228,45 @@ def run_export_command(args: argparse.Namespace) -> int:
     print(out)
     return 0
 
+# %% ../nbs/90_cli.ipynb #394cee55
+def add_study_command(subparsers) -> argparse.ArgumentParser:
+    "Register `study run` and `study show`."
+    from ssl_workbench.studies import BUDGETS
+    p = subparsers.add_parser("study", help="run or show a study: arms x seeds with 95 % intervals")
+    sub = p.add_subparsers(dest="study_command", metavar="SUBCOMMAND", required=True)
+    r = sub.add_parser("run", help="run every unfinished arm x seed, then write the summary JSON")
+    s = sub.add_parser("show", help="print a study's summary tables")
+    for q in (r, s):
+        q.add_argument("name", help="a registered study, e.g. clsa_vs_mocov2")
+        q.add_argument("--budget", default="cpu", choices=BUDGETS, help="ci | cpu | gpu (default: cpu)")
+        q.add_argument("--root", default="runs/studies", help="run directories (default: runs/studies)")
+        q.add_argument("--out", default="studies", help="cpu/gpu summaries (default: studies)")
+    r.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the study's for the budget)")
+    r.add_argument("--arms", default=None, help="comma-separated arms to run (default: all)")
+    r.add_argument("--device", default=None, help="cpu | cuda | ... (default: best available)")
+    r.set_defaults(func=run_study_command); s.set_defaults(func=show_study_command)
+    return p
+
+def run_study_command(args: argparse.Namespace) -> int:
+    "Run the study and print its tables."
+    from ssl_workbench.studies import run_study, summary_table
+    arms = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else None
+    try: s = run_study(args.name, args.budget, args.seeds, arms, args.root, args.out, args.device)
+    except (ValueError, FileNotFoundError, ConfigError) as e: return _fail("study run", e)
+    if args.budget == "ci": print("(ci budget: a path check; these numbers are not findings)")
+    print(summary_table(s))
+    return 0
+
+def show_study_command(args: argparse.Namespace) -> int:
+    "Print the tables of a study's summary."
+    from ssl_workbench.studies import get_study, load_summary, summary_table
+    try: get_study(args.name); print(summary_table(load_summary(args.name, args.budget, args.root, args.out)))
+    except (ValueError, FileNotFoundError) as e: return _fail("study show", e)
+    return 0
+
 # %% ../nbs/90_cli.ipynb #fcb4f06c
 COMMANDS = [add_pretrain_command, add_quickstart_command, add_eval_command, add_report_command, add_spare3d_command,
-            add_export_command]
+            add_export_command, add_study_command]
 
 def build_parser() -> argparse.ArgumentParser:
     "The `ssl-workbench` argument parser with every registered subcommand."

@@ -17,7 +17,7 @@ __all__ = ['CIFAR_STEM_MAX_SIZE', 'BACKBONES', 'PooledFeatures', 'list_backbones
            'MoCoV2ProjectionHead', 'DisCoProjectionHead', 'check_views']
 
 # %% ../nbs/03_models.ipynb #93df2c37
-CIFAR_STEM_MAX_SIZE = 64  # images up to this many pixels get the 3x3 stride-1 stem and no max-pool
+CIFAR_STEM_MAX_SIZE = 32  # images up to this many pixels get the 3x3 stride-1 stem and no max-pool
 
 def _cifar_stem(resnet: nn.Module, in_chans: int) -> nn.Module:
     "Replace a torchvision ResNet's 7x7/2 conv + max-pool by a 3x3/1 conv (SimCLR App. B.9)."
@@ -101,7 +101,7 @@ def list_backbones() -> list[str]:
 
 # %% ../nbs/03_models.ipynb #0eaead77
 def create_backbone(name: str, # a key of `BACKBONES`, e.g. "resnet18", "small_convnet"
-                    image_size: int = 32, # input side in pixels; <= 64 switches on the CIFAR stem
+                    image_size: int = 32, # input side in pixels; <= 32 switches on the CIFAR stem
                     in_chans: int = 3, # input channels (1 for grayscale line drawings)
                    ) -> tuple[nn.Module, int]:
     "A randomly initialised backbone mapping `(B, in_chans, H, W)` to `(B, feat_dim)`, and `feat_dim`."

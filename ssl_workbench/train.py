@@ -24,15 +24,16 @@ from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap
 from .evaluate import knn_accuracy
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'LR_SCALING', 'DEFAULT_WARMUP_EPOCHS', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED', 'DataConfig',
-           'AugmentConfig', 'ModelConfig', 'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig', 'RunConfig',
-           'TrainConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config', 'apply_overrides',
-           'ConfigError', 'validate_config', 'scale_lr', 'warmup_cosine', 'momentum_schedule', 'resolve_warmup',
-           'Schedule', 'TimeBudget', 'LARS', 'param_groups', 'build_optimizer', 'set_lr', 'CheckpointError',
-           'save_checkpoint', 'load_checkpoint', 'restore_checkpoint', 'ResumeConfigError', 'resume_changes',
-           'derive_seed', 'epoch_permutation', 'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe',
-           'extract_features', 'NonFiniteLossError', 'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag',
-           'as_image_tensors', 'RunLogger', 'fit', 'check_rank0_budget', 'load_method', 'method_from_checkpoint']
+__all__ = ['GENERIC_TRAINING', 'OPTIMIZERS', 'LR_SCALING', 'DEFAULT_WARMUP_EPOCHS', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED',
+           'DataConfig', 'AugmentConfig', 'ModelConfig', 'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig',
+           'RunConfig', 'TrainConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config',
+           'apply_overrides', 'method_training_defaults', 'with_method_defaults', 'ConfigError', 'validate_config',
+           'scale_lr', 'warmup_cosine', 'momentum_schedule', 'resolve_warmup', 'Schedule', 'TimeBudget', 'LARS',
+           'param_groups', 'build_optimizer', 'set_lr', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
+           'restore_checkpoint', 'ResumeConfigError', 'resume_changes', 'derive_seed', 'epoch_permutation',
+           'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe', 'extract_features', 'NonFiniteLossError',
+           'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit',
+           'check_rank0_budget', 'load_method', 'method_from_checkpoint']
 
 # %% ../nbs/05_train.ipynb #b9c39e36
 @dataclass
@@ -61,19 +62,21 @@ class ModelConfig:
 @dataclass
 class MethodConfig:
     "The self-supervised method."
-    name: str = "simclr"          # simclr | mocov2 | clsa | disco
+    name: str = "simclr"          # a name from `ssl_workbench.methods.registry.list_methods()`
     hparams: dict = field(default_factory=dict)  # keyword arguments for `create_method` (temperature, queue_size, ...)
+    defaults_applied: list = field(default_factory=list)  # filled by `fit`: the fields that took the method's recipe
 
 @dataclass
 class OptimConfig:
     "Optimiser and learning rate."
-    name: str = "lars"            # lars | sgd | adamw
-    lr: float = 0.3               # base learning rate for a batch of 256 images (scaled by `scaling`)
-    scaling: str = "linear"       # linear: lr*B/256 | sqrt: lr*sqrt(B/256) | none: lr
-    weight_decay: float = 1e-6    # L2 coefficient (BN and bias parameters are excluded unless decay_norm_and_bias)
-    momentum: float = 0.9         # classic momentum (lars, sgd); beta1 for adamw
-    beta2: float = 0.999          # adamw beta2 (MAE uses 0.95)
-    decay_norm_and_bias: bool = False  # also decay BN and bias parameters (MoCo's SGD decays every parameter)
+    # None in the first seven fields: the method's own recipe (`method_training_defaults`), e.g. LARS for SimCLR
+    name: str | None = None       # lars | sgd | adamw
+    lr: float | None = None       # base learning rate for a batch of 256 images (scaled by `scaling`)
+    scaling: str | None = None    # linear: lr*B/256 | sqrt: lr*sqrt(B/256) | none: lr
+    weight_decay: float | None = None  # L2 coefficient (BN and bias excluded unless decay_norm_and_bias)
+    momentum: float | None = None # classic momentum (lars, sgd); beta1 for adamw
+    beta2: float | None = None    # adamw beta2 (MAE uses 0.95)
+    decay_norm_and_bias: bool | None = None  # also decay BN and bias parameters (MoCo's SGD decays every parameter)
     trust_coefficient: float = 0.001  # LARS eta
     grad_clip: float | None = None    # clip the global gradient norm to this (None: no clipping)
 
@@ -82,7 +85,7 @@ class ScheduleConfig:
     "How long, and the learning-rate shape."
     epochs: int = 100             # passes over the data (ignored when `steps` is set)
     steps: int | None = None      # total optimiser steps; overrides `epochs`
-    warmup_epochs: float | None = None  # linear warmup, epochs; None: 10 epochs or 10 % of the run if shorter
+    warmup_epochs: float | None = None  # linear warmup, epochs; None: the method's, else 10 or 10 % of a short run
     final_lr_fraction: float = 0.0  # cosine ends at lr * this
     max_steps: int | None = None  # stop (with a checkpoint) after this many steps without changing the schedule
     minutes: float | None = None  # wall-clock budget: sets `steps` from measured throughput so the schedule ends on time
@@ -217,6 +220,29 @@ def _is_float(s: str) -> bool:
     try: float(s); return True
     except ValueError: return False
 
+# %% ../nbs/05_train.ipynb #6e3621be
+GENERIC_TRAINING = {"optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9, beta2=0.999,
+                                  decay_norm_and_bias=False)}  # SimCLR's; for methods that declare no recipe
+
+def method_training_defaults(method) -> dict:
+    "The training recipe of `method` (a registry name, a method class or instance), over `GENERIC_TRAINING`."
+    cls = METHODS.get(method) if isinstance(method, str) else method if isinstance(method, type) else type(method)
+    own = getattr(cls, "default_training", None) or {}
+    return {"optim": {**GENERIC_TRAINING["optim"], **own.get("optim", {})}, "schedule": dict(own.get("schedule", {})),
+            "source": own.get("source", "SimCLR's LARS recipe (no recipe declared by the method)")}
+
+def with_method_defaults(cfg: TrainConfig, # not changed
+                         method=None, # the method object passed to `fit`, if any (else `cfg.method.name`)
+                        ) -> tuple[TrainConfig, list[str]]:
+    "A copy of `cfg` whose `None` optimiser/schedule fields take the method's recipe, and the keys it filled."
+    cfg, filled = copy.deepcopy(cfg), []
+    recipe = method_training_defaults(method if method is not None else cfg.method.name)
+    for section in ("optim", "schedule"):
+        for key, value in recipe[section].items():
+            if getattr(getattr(cfg, section), key) is None:
+                setattr(getattr(cfg, section), key, value); filled.append(f"{section}.{key}")
+    return cfg, filled
+
 # %% ../nbs/05_train.ipynb #8d853ee9
 from .methods.registry import METHODS  # the one method table: name -> class
 OPTIMIZERS = ("lars", "sgd", "adamw")
@@ -276,6 +302,7 @@ def validate_config(cfg: TrainConfig, # the config to check
                     injected: tuple = (), # parts the caller passes to `fit` directly: "method", "data", "recipe"
                    ) -> list[str]:
     "All problems with `cfg`, as readable strings (empty list: valid)."
+    if "method" in injected or cfg.method.name in METHODS: cfg = with_method_defaults(cfg)[0]
     problems = _check_types(cfg)
     if problems: return problems  # value checks below assume the types are right
     d, a, o, s, e, r = cfg.data, cfg.augment, cfg.optim, cfg.schedule, cfg.eval, cfg.run
@@ -552,7 +579,7 @@ def restore_checkpoint(ckpt: dict, # read by `load_checkpoint`
     return ckpt
 
 # %% ../nbs/05_train.ipynb #fa5d38af
-RESUME_ALLOWED = ("schedule.epochs", "schedule.steps", "schedule.max_steps", "schedule.minutes", "eval.*",
+RESUME_ALLOWED = ("method.defaults_applied", "schedule.epochs", "schedule.steps", "schedule.max_steps", "schedule.minutes", "eval.*",
                   "run.out", "run.device", "run.amp", "run.compile", "run.channels_last", "run.prefetch", "run.ckpt_every",
                   "run.log_every", "run.progress", "run.tensorboard", "run.dist_timeout_s",
                   "data.on_device", "data.download")
@@ -853,7 +880,7 @@ def fit(cfg: TrainConfig, # the run's config (validated first)
         stop: StopFlag | None = None, # call `stop.request()` from another thread to stop (with a checkpoint)
        ) -> RunDir:
     "Pretrain `method` and write the run directory; returns it."
-    cfg = copy.deepcopy(cfg)  # the caller's config is not changed
+    cfg, cfg.method.defaults_applied = with_method_defaults(cfg, method)  # a copy: the caller's config is unchanged
     injected = tuple(n for n, v in (("method", method), ("data", data), ("recipe", recipe)) if v is not None)
     problems = validate_config(cfg, injected)
     if problems: raise ConfigError(problems)

@@ -22,7 +22,8 @@ from plotly.subplots import make_subplots
 from .core import (RunDir, atomic_write, atomic_write_text, available_devices, cache_dir, get_device,
                                 html_text, png_bytes, project_root, read_jsonl, read_pid_file, run_is_locked,
                                 write_pid_file)
-from .train import METHODS, OPTIMIZERS, DATASETS, TrainConfig, apply_overrides, config_to_dict, load_config, save_config, validate_config
+from .train import (METHODS, OPTIMIZERS, DATASETS, TrainConfig, apply_overrides, config_to_dict, load_config,
+                                 method_training_defaults, save_config, validate_config, with_method_defaults)
 
 # %% auto #0
 __all__ = ['mosaic_png', 'read_pid', 'pid_alive', 'run_status', 'stderr_tail', 'read_curves', 'progress_eta', 'pretrain_command',
@@ -300,10 +301,13 @@ class TrainingLauncher(widgets.VBox):
         self.backbone = W(widgets.Dropdown(options=sorted(set(names) | {cfg.model.backbone}), value=cfg.model.backbone, description="backbone", layout=lay), "swb-backbone")
         self.epochs = W(widgets.IntText(value=cfg.schedule.epochs, description="epochs", layout=lay), "swb-epochs")
         self.batch_size = W(widgets.IntText(value=cfg.data.batch_size, description="batch", layout=lay), "swb-batch")
-        self.optimizer = W(widgets.Dropdown(options=list(OPTIMIZERS), value=cfg.optim.name, description="optimiser", layout=lay), "swb-optimizer")
-        self.lr = W(widgets.FloatText(value=cfg.optim.lr, description="lr (per 256)", layout=lay), "swb-lr")
+        shown = with_method_defaults(cfg)[0]  # optimiser fields left at None show the method's recipe
+        self.optimizer = W(widgets.Dropdown(options=list(OPTIMIZERS), value=shown.optim.name, description="optimiser",
+                                            layout=lay), "swb-optimizer")
+        self.lr = W(widgets.FloatText(value=shown.optim.lr, description="lr (per 256)", layout=lay), "swb-lr")
+        self.method.observe(self._show_method_defaults, names="value")
         w0 = cfg.schedule.warmup_epochs
-        self.warmup = W(widgets.Text(value="" if w0 is None else f"{w0:g}", placeholder="auto: 10 ep. or 10 %",
+        self.warmup = W(widgets.Text(value="" if w0 is None else f"{w0:g}", placeholder="auto: the method's",
                                      description="warmup ep.", layout=lay), "swb-warmup")
         self.minutes = W(widgets.FloatText(value=cfg.schedule.minutes or 0, description="minutes",
                                            tooltip="a time budget: the run's length is chosen to end on time (0: off)",
@@ -350,6 +354,11 @@ class TrainingLauncher(widgets.VBox):
                           self.messages, self.status, widgets.HBox([self.progress, self.eta]), self.error, self.curves, past])
         self.add_class("swb-launcher")
         self.refresh_runs()
+
+    def _show_method_defaults(self, change=None):
+        "A new method: show its own optimiser and learning rate (the fields stay editable)."
+        recipe = method_training_defaults(self.method.value)["optim"]
+        self.optimizer.value, self.lr.value = recipe["name"], recipe["lr"]
 
     def form_config(self) -> TrainConfig:
         "The `TrainConfig` the form describes (raises ValueError for a malformed override line)."

@@ -114,7 +114,8 @@ GATHER = textwrap.dedent('''
     (g * w).sum().backward()
     # every rank's loss uses every slice: the gradient reaching x is the sum over ranks of its slice of w
     expected = world * w[2 * rank:2 * rank + 2]
-    print(json.dumps({"rank": rank, "gathered": g.detach()[:, 0].tolist(), "ok": torch.equal(x.grad, expected)}))
+    row = {"rank": rank, "gathered": g.detach()[:, 0].tolist(), "ok": torch.equal(x.grad, expected)}
+    with open(f"rank{rank}.json", "w") as f: json.dump(row, f)  # one file per rank: stdout lines can interleave
     dist.destroy_process_group()
 ''')
 
@@ -124,9 +125,9 @@ def test_gather_with_grad_gradients_and_no_deprecation(tmp_path):
     cmd = [sys.executable, "-W", "error::FutureWarning", "-m", "torch.distributed.run", "--standalone",
            "--nproc_per_node=2", str(script)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=180,
-                         env=dict(_env(), PYTHONWARNINGS="error::FutureWarning"))
+                         env=dict(_env(), PYTHONWARNINGS="error::FutureWarning"), cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
-    rows = sorted((json.loads(l) for l in res.stdout.splitlines() if l.startswith("{")), key=lambda r: r["rank"])
+    rows = [json.loads((tmp_path/f"rank{r}.json").read_text()) for r in range(2)]
     assert [r["gathered"] for r in rows] == [[1.0, 1.0, 2.0, 2.0]] * 2
     assert all(r["ok"] for r in rows), rows
     assert "deprecated" not in res.stderr

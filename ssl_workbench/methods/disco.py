@@ -68,7 +68,7 @@ def _teacher_from_state(state: dict, backbone: str | None, image_size: int, in_c
 # %% ../../nbs/13_disco.ipynb #8864f945
 def load_teacher(source: nn.Module | dict | str | Path, # one of our methods, its state_dict / checkpoint path, or any image -> embedding module
                  backbone: str | None = None, # architecture name, needed for a state_dict or a path
-                 image_size: int = 32, # for building that architecture (CIFAR stem <= 64 px)
+                 image_size: int = 32, # for building that architecture (CIFAR stem <= 32 px)
                  in_chans: int = 3,
                 ) -> nn.Module:
     "A frozen copy of a teacher's query encoder (images -> embeddings), no parameter requiring grad."
@@ -96,7 +96,7 @@ class DisCo(MoCoV2):
                  image_size: int = 32, # input size, to build and probe the teacher
                  in_chans: int = 3,
                  hidden_dim: int = 2048, # student head hidden width: DisCo's bottleneck fix
-                 distill_weight: float = 1.0, # weight of each distillation term (official 1.0)
+                 distill_weight: float = 32.0, # x the per-image squared distance: the official weighting (see below)
                  contrastive_weight: float = 1.0, # weight of the student's MoCo loss (0 = official `--only-mse`)
                  teacher_batch_stats: bool = True, # teacher BN uses batch statistics in training (official behaviour)
                  **moco_kwargs): # passed to `MoCoV2`: out_dim, queue_size, momentum, temperature, ...
@@ -136,8 +136,9 @@ class DisCo(MoCoV2):
         k = self.key(x_k)  # (N, D) momentum encoder, no gradient
         with torch.no_grad(): t_q, t_k = self.teacher(x_q), self.teacher(x_k)  # (N, D) each
         loss_c = moco_infonce(q, k, self.queue.keys, self.temperature)
-        loss_d = disco_distill(q, t_q) + disco_distill(q_k, t_k)
-        loss = self.contrastive_weight * loss_c + self.distill_weight * loss_d
+        # official: a sum over a per-GPU batch of 32, gradients averaged over GPUs = 32 x the per-image mean
+        loss_d = (disco_distill(q, t_q) + disco_distill(q_k, t_k)) * (self.distill_weight / len(x_q))
+        loss = self.contrastive_weight * loss_c + loss_d
         self._stash_keys(k)
         logs = {"loss": loss.detach(), "loss_contrastive": loss_c.detach(), "loss_distill": loss_d.detach(),
                 "momentum": torch.tensor(self.momentum), **collapse_diagnostics(q, k)}

@@ -17,7 +17,7 @@ from ..models import MoCoV2ProjectionHead, check_views
 from ..losses import (moco_infonce, collapse_diagnostics, check_temperature, gather_no_grad, rank_and_world)
 
 # %% auto #0
-__all__ = ['Queue', 'ema_update', 'momentum_at', 'shuffled_forward', 'MoCoV2']
+__all__ = ['Queue', 'ema_update', 'momentum_at', 'shuffled_forward', 'split_forward', 'MoCoV2']
 
 # %% ../../nbs/11_mocov2.ipynb #baf9fe2a
 class Queue(nn.Module):
@@ -71,10 +71,26 @@ def shuffled_forward(encoder: nn.Module, # key encoder (no gradient)
     k_all = gather_no_grad(encoder(x_all[perm.view(world, -1)[rank]]))  # keys in shuffled order
     return k_all[torch.argsort(perm)].view(world, len(x), -1)[rank]  # (N, D), original order
 
+# %% ../../nbs/11_mocov2.ipynb #1363a330
+@torch.no_grad()
+def split_forward(encoder: nn.Module, # key encoder (no gradient), in training mode
+                  x: torch.Tensor, # (N, C, H, W) key images
+                  num_splits: int, # groups with their own batch-norm statistics
+                 ) -> torch.Tensor:
+    "`encoder(x)` with batch norm over `num_splits` contiguous groups of the batch (split BN, one process)."
+    splits = max(1, min(num_splits, len(x) // 2))  # BN in training mode needs two images per group
+    if splits == 1: return encoder(x)
+    return torch.cat([encoder(part) for part in torch.tensor_split(x, splits)])
+
 # %% ../../nbs/11_mocov2.ipynb #405e888a
 class MoCoV2(nn.Module):
     "MoCo v2: query encoder + momentum key encoder, InfoNCE against a queue of keys."
     n_views = 2
+    default_training = {  # the trainer's defaults for this method and those built on it (user settings win)
+        "optim": dict(name="sgd", lr=0.03, scaling="linear", weight_decay=1e-4, momentum=0.9, decay_norm_and_bias=True),
+        "schedule": dict(warmup_epochs=0.0),
+        "source": "facebookresearch/moco main_moco.py: SGD lr 0.03 for batch 256, momentum 0.9, wd 1e-4 on all "
+                  "parameters, --cos, no warmup (CLSA and DisCo train with the same settings)"}
     def __init__(self, backbone: nn.Module, # encoder: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
                  out_dim: int = 128, # embedding dimension (`--moco-dim`)
@@ -84,10 +100,12 @@ class MoCoV2(nn.Module):
                  momentum_schedule: str = "constant", # "constant" (official) or "cosine" (m -> 1 over training)
                  temperature: float = 0.2, # tau (`--moco-t`)
                  shuffle_bn: bool = True, # shuffle keys across DDP processes (no-op in one process)
+                 num_splits: int = 8, # one process: key-encoder BN over this many groups (lightly's benchmark); 1: off
                 ):
         super().__init__()
         check_temperature(temperature)
         if not 0 <= momentum <= 1: raise ValueError(f"momentum={momentum!r}: must be in [0, 1]")
+        if not isinstance(num_splits, int) or num_splits < 1: raise ValueError(f"num_splits={num_splits!r}: expected an int >= 1")
         if momentum_schedule not in ("constant", "cosine"):
             raise ValueError(f"momentum_schedule={momentum_schedule!r}: expected 'constant' or 'cosine'")
         self.backbone, self.projection_head = backbone, MoCoV2ProjectionHead(feat_dim, hidden_dim, out_dim)
@@ -95,7 +113,7 @@ class MoCoV2(nn.Module):
         for p in [*self.backbone_momentum.parameters(), *self.projection_head_momentum.parameters()]: p.requires_grad_(False)
         self.queue = Queue(queue_size, out_dim)
         self.temperature, self.base_momentum, self.momentum_schedule = temperature, momentum, momentum_schedule
-        self.momentum, self.shuffle_bn = momentum, shuffle_bn
+        self.momentum, self.shuffle_bn, self.num_splits = momentum, shuffle_bn, num_splits
         self.sync_batchnorm = not shuffle_bn  # read by the trainer: shuffle BN (official) or SyncBN under DDP, not both
         self._pending_keys = None
 
@@ -105,9 +123,12 @@ class MoCoV2(nn.Module):
 
     @torch.no_grad()
     def key(self, x: torch.Tensor) -> torch.Tensor:
-        "Momentum-encoder projection `(N, D)`, L2-normalised, no gradient (shuffle-BN under DDP)."
+        "Momentum-encoder projection `(N, D)`, L2-normalised, no gradient (shuffle-BN under DDP, split BN in one process)."
         encoder = lambda v: self.projection_head_momentum(self.backbone_momentum(v))
-        k = shuffled_forward(encoder, x) if self.shuffle_bn else encoder(x)
+        one_process = rank_and_world()[1] == 1
+        if self.shuffle_bn and not one_process: k = shuffled_forward(encoder, x)
+        elif one_process and self.training and self.num_splits > 1: k = split_forward(encoder, x, self.num_splits)
+        else: k = encoder(x)
         return F.normalize(k, dim=1)
 
     def _stash_keys(self, k: torch.Tensor):

@@ -40,7 +40,7 @@ def method_hparams(name: str) -> dict[str, object]:
 # %% ../../nbs/14_method_registry.ipynb #8ea6af85
 def create_method(name: str, # "simclr", "mocov2", "clsa" or "disco"
                   backbone: str = "small_convnet", # a name from `ssl_workbench.models.list_backbones()`
-                  image_size: int = 32, # training image side (<= 64 switches on the CIFAR stem)
+                  image_size: int = 32, # training image side (<= 32 switches on the CIFAR stem)
                   in_chans: int = 3, # input channels
                   **hparams, # method hyperparameters, see `method_hparams(name)`
                  ) -> nn.Module:

@@ -18,9 +18,9 @@ __all__ = ['projection_head', 'SimCLR']
 
 # %% ../../nbs/10_simclr.ipynb #7fcf4334
 def projection_head(kind: str, feat_dim: int, hidden_dim: int | None = None, out_dim: int = 128) -> nn.Module:
-    "SimCLR's head g by kind: 'mlp' (v1 head), 'linear' (one layer to `out_dim`) or 'none' (identity, z = h)."
+    "SimCLR's head g by kind: 'mlp' (v1 head), 'linear' (one layer to `out_dim` + BN, as v1) or 'none' (identity, z = h)."
     if kind == "mlp": return SimCLRProjectionHead(feat_dim, hidden_dim, out_dim)
-    if kind == "linear": return nn.Linear(feat_dim, out_dim, bias=False)
+    if kind == "linear": return nn.Sequential(nn.Linear(feat_dim, out_dim, bias=False), nn.BatchNorm1d(out_dim))  # v1: BN
     if kind == "none": return nn.Identity()
     raise ValueError(f"head={kind!r}: must be 'mlp', 'linear' or 'none'")
 
@@ -28,6 +28,10 @@ class SimCLR(nn.Module):
     "SimCLR: backbone + v1 projection head, trained with NT-Xent on two views."
     n_views = 2
     sync_batchnorm = True  # "global BN": the trainer converts BN to SyncBatchNorm under DDP
+    default_training = {  # the trainer's defaults for this method (user settings win)
+        "optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9),
+        "source": "SimCLR §B.1 and google-research/simclr lars_optimizer.py: LARS, lr 0.3·B/256, wd 1e-6, "
+                  "BN and bias excluded; 10 warmup epochs, then cosine"}
     def __init__(self, backbone: nn.Module, # encoder f: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
                  out_dim: int = 128, # z dimension
