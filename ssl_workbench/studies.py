@@ -21,12 +21,14 @@ from .core import RunDir, atomic_write_text, html_text
 from .data import load_dataset
 from .evaluate import extract_features, knn_accuracy
 from .run_eval import load_run_backbone, run_config, run_normalization
-from .train import TrainConfig, apply_overrides, fit
+from .train import (TrainConfig, apply_overrides, config_to_dict, fit, load_config,
+                                 with_method_defaults)
 
 # %% auto #0
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',
            'get_study', 'unit_config', 'score_knn', 'train_and_score', 'machine_info', 'git_commit', 'summary_path',
-           'run_study', 'collect_results', 'summarize', 'load_summary', 'summary_table', 'summary_figure']
+           'run_study', 'check_shared_run', 'arm_dir', 'collect_results', 'summarize', 'load_summary', 'summary_table',
+           'summary_figure']
 
 # %% ../nbs/58_studies.ipynb #033c14ba
 def t_interval(values, # one number per seed
@@ -56,6 +58,7 @@ class Arm:
     "One condition of a study: `key=value` overrides of the study's base config."
     name: str
     overrides: tuple = ()
+    shared: str | None = None  # "STUDY/ARM": the same config and seeds as that arm, so its run directories are reused
 
 @dataclass
 class Comparison:
@@ -175,8 +178,9 @@ def run_study(name: str, # a registered study
     units = [(arm, seed) for seed in range(n_seeds) for arm in chosen]  # seed-major: every arm has results early
     bar = tqdm(total=len(units), desc=f"study {name} ({budget})", disable=not progress, unit="run")
     for arm, seed in units:
-        run_dir = base/arm.name/f"seed-{seed}"
+        run_dir = arm_dir(root, name, arm)/f"seed-{seed}"
         bar.set_postfix_str(f"{arm.name} seed {seed}")
+        if arm.shared: check_shared_run(study, arm, seed, budget, run_dir, extra)
         if not (run_dir/"study_result.json").exists():
             t0 = time.time()
             metrics = (study.run_unit or train_and_score)(study, arm, seed, budget, run_dir, device, extra)
@@ -185,17 +189,32 @@ def run_study(name: str, # a registered study
                 dict(study=name, arm=arm.name, seed=seed, budget=budget, metrics=metrics, seconds=time.time() - t0)))
         bar.update(1)
     bar.close()
-    summary = summarize(study, budget, collect_results(base, study), n_seeds)
+    summary = summarize(study, budget, collect_results(root, study), n_seeds)
     path = summary_path(name, budget, root, out); path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(summary, indent=1))
     return summary
 
 # %% ../nbs/58_studies.ipynb #9cbc4501
-def collect_results(base: Path, study: Study) -> dict:
-    "{arm: {seed: result}} from the `study_result.json` files under `base`."
+def check_shared_run(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, extra=()):
+    "A shared arm's existing run must have been trained with exactly this arm's config (the output folder aside)."
+    if not (run_dir/"config.yaml").exists(): return
+    want = config_to_dict(with_method_defaults(unit_config(study, arm, seed, budget, run_dir, list(extra)))[0])
+    have = config_to_dict(load_config(run_dir/"config.yaml"))
+    diff = sorted(f"{s}.{k}" for s in want for k in want[s]
+                  if (s, k) not in (("run", "out"), ("method", "defaults_applied"))
+                  and want[s][k] is not None  # None: chosen by the run (the method's views, the warmup rule)
+                  and have.get(s, {}).get(k) != want[s][k])
+    if diff: raise ValueError(f"arm {arm.name!r} shares {run_dir}, but that run was trained with other values of {diff}")
+
+def arm_dir(root: Path | str, study: str, arm: Arm) -> Path:
+    "Where an arm's runs live: root/STUDY/ARM, or the directory of the arm it shares its runs with."
+    return Path(root)/(arm.shared or f"{study}/{arm.name}")
+
+def collect_results(root: Path | str, study: Study) -> dict:
+    "{arm: {seed: result}} from the `study_result.json` files of the study's arms."
     out = {}
     for arm in study.arms:
-        for f in sorted((base/arm.name).glob("seed-*/study_result.json")):
+        for f in sorted(arm_dir(root, study.name, arm).glob("seed-*/study_result.json")):
             r = json.loads(f.read_text()); out.setdefault(arm.name, {})[int(r["seed"])] = r
     return out
 

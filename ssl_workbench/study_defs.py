@@ -14,7 +14,7 @@ __all__ = ['CI_BASE', 'CPU_STEPS', 'CPU_BASE', 'CPU_SCORE', 'CI_SCORE', 'MOCO_CI
 # %% ../nbs/58a_study_defs.ipynb #4e3f3036
 CI_BASE = ("data.spec=digits", "data.batch_size=64", "schedule.steps=4", "augment.image_size=16",
            "model.backbone=small_convnet", "eval.knn_every=0")
-CPU_STEPS = 500
+CPU_STEPS = 300
 CPU_BASE = ("data.spec=cifar10", "data.batch_size=256", f"schedule.steps={CPU_STEPS}", "augment.image_size=32",
             "model.backbone=small_convnet", "eval.knn_every=0", "run.ckpt_every=50")
 CPU_SCORE = dict(limit_train=None, limit_test=None)  # the whole splits
