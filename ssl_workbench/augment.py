@@ -19,7 +19,7 @@ __all__ = ['FLOAT_DTYPES', 'JITTER_OPS', 'CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_ME
            'PRESETS', 'CLSA_CROPS', 'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS', 'check_batch', 'to_float_batch', 'uniform',
            'bernoulli', 'sample_crop_boxes', 'resized_crop', 'rgb_to_grayscale', 'blend', 'adjust_brightness',
            'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'blur_kernel_size', 'sigma_kernel_size',
-           'gaussian_blur', 'color_jitter', 'affine_matrix', 'affine_warp', 'min_filter', 'AugmentConfig',
+           'gaussian_blur', 'solarize', 'color_jitter', 'affine_matrix', 'affine_warp', 'min_filter', 'AugmentConfig',
            'sample_params', 'Pipeline', 'normalize_batch', 'describe_params', 'make_augment_config', 'MultiCropConfig',
            'MultiCropPipeline', 'make_config', 'build_pipeline', 'make_pipeline', 'list_pipelines', 'config_to_dict',
            'config_from_dict', 'config_to_yaml', 'config_from_yaml', 'ViewRecipe']
@@ -225,6 +225,16 @@ def gaussian_blur(x: torch.Tensor, # (B, C, H, W) float
     y = F.conv2d(y, k[:, None, None, :], groups=B * C)
     return y.reshape(B, C, H, W)
 
+# %% ../nbs/02_augment.ipynb #ba05a89d
+def solarize(x: torch.Tensor, # (B, C, H, W) float in [0, 1]
+             apply: torch.Tensor | None = None, # (B,) bool: which samples are solarized; None: all
+             threshold: float = 0.5, # pixels >= threshold are inverted
+            ) -> torch.Tensor:
+    "Invert the pixels at or above `threshold` (`1 - x`) in the samples `apply` selects."
+    mask = x >= threshold
+    if apply is not None: mask = mask & apply.to(x.device).view(-1, 1, 1, 1)
+    return torch.where(mask, 1 - x, x)
+
 # %% ../nbs/02_augment.ipynb #586cdb89
 JITTER_OPS = ("brightness", "contrast", "saturation", "hue")
 
@@ -325,6 +335,7 @@ class AugmentConfig:
     blur_sigma: tuple = (0.1, 2.0)  # σ range in pixels
     blur_kernel: int | None = None  # odd kernel size; None: from `blur_support`
     blur_support: str = "fraction"  # "fraction": 10 % of `size`, made odd (SimCLR); "sigma": 3σ each side (PIL, MoCo)
+    solarize_p: float = 0.0  # probability of solarization (x >= 0.5 -> 1 - x; BYOL, Barlow Twins, VICReg)
     strong_n: int = 0  # CLSA: number of ops drawn with replacement from `strong_ops` (0 = off)
     strong_p: float = 0.5  # CLSA: probability of applying each drawn op
     strong_magnitude: tuple = (1, 9)  # CLSA: integer magnitude range, inclusive
@@ -351,7 +362,8 @@ class AugmentConfig:
     def validate(self) -> "AugmentConfig":
         "Raise a ValueError naming the first bad field."
         _check_int("size", self.size, 1)
-        for n in ("flip_p", "vflip_p", "affine_p", "jitter_p", "gray_p", "blur_p", "strong_p"): _check_prob(n, getattr(self, n))
+        for n in ("flip_p", "vflip_p", "affine_p", "jitter_p", "gray_p", "blur_p", "solarize_p", "strong_p"):
+            _check_prob(n, getattr(self, n))
         _check_range("crop_scale", self.crop_scale, 0, 1, open_low=True)
         _check_range("crop_ratio", self.crop_ratio, 0, None, open_low=True)
         _check_range("affine_scale", self.affine_scale, 0, None, open_low=True)
@@ -421,6 +433,7 @@ def sample_params(config: AugmentConfig, # the pipeline's config
     p["gray"] = bernoulli(n, c.gray_p, g)
     p["blur"] = bernoulli(n, c.blur_p, g)
     p["sigma"] = uniform(n, *c.blur_sigma, g)
+    if c.solarize_p > 0: p["solarize"] = bernoulli(n, c.solarize_p, g)  # only when on: old streams unchanged
     if c.strong_n > 0:
         from ssl_workbench.augment_strong import sample_strong_params
         p.update(sample_strong_params(c, n, g))
@@ -467,8 +480,9 @@ class Pipeline:
         normalize = c.normalize if normalize is None else normalize
         if self._use_cpu_kernels(x, params):   # crop, flip, jitter, grayscale, blur [, normalise] per sample (augment_cpu)
             from ssl_workbench.augment_cpu import fused_views
-            x = fused_views(x, params, c, normalize=normalize and c.strong_n == 0)
-            return self._blur_strong_normalize(x, params, normalize, blur=False) if c.strong_n > 0 else x
+            later = c.strong_n > 0 or "solarize" in params  # stages the kernels do not cover
+            x = fused_views(x, params, c, normalize=normalize and not later)
+            return self._blur_strong_normalize(x, params, normalize, blur=False) if later else x
         x = to_float_batch(x, c.to_rgb)
         dev = x.device
         if c.line_thicken:
@@ -492,6 +506,7 @@ class Pipeline:
         if blur and params["blur"].any():
             idx = torch.nonzero(params["blur"])[:, 0].to(dev)
             x.index_copy_(0, idx, gaussian_blur(x.index_select(0, idx), params["sigma"].to(dev)[idx], c.kernel_size))
+        if "solarize" in params and params["solarize"].any(): x = solarize(x, params["solarize"])
         if c.strong_n > 0:
             from ssl_workbench.augment_strong import apply_strong
             x = apply_strong(x, params, c)
@@ -542,6 +557,7 @@ def describe_params(params: dict, # from `pipeline(x, return_params=True)`
         d["jitter"] = [(JITTER_OPS[o], round(float(params["factors"][i, o]), 4)) for o in params["order"][i].tolist()]
     d["gray"] = bool(params["gray"][i])
     if bool(params["blur"][i]): d["blur sigma"] = round(float(params["sigma"][i]), 4)
+    if "solarize" in params and bool(params["solarize"][i]): d["solarize"] = True
     if "strong_op" in params:
         from ssl_workbench.augment_strong import describe_strong
         d["strong"] = describe_strong(params, i, config.size if config is not None else 32)

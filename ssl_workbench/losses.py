@@ -1,4 +1,4 @@
-"""NT-Xent (SimCLR), MoCo's InfoNCE over a queue, CLSA's distributional divergence (DDM), DisCo's distillation loss, and the collapse diagnostics every method logs.
+"""NT-Xent (SimCLR), MoCo's InfoNCE over a queue, CLSA's distributional divergence (DDM), DisCo's distillation loss, BYOL's regression loss, Barlow Twins' and VICReg's redundancy-reduction losses, and the collapse diagnostics every method logs.
 
 Docs: https://ssl-workbench.github.io/ssl_workbench/losses.html.md"""
 
@@ -14,7 +14,8 @@ import torch.distributed as dist
 
 # %% auto #0
 __all__ = ['rank_and_world', 'gather_with_grad', 'gather_no_grad', 'check_temperature', 'fp32_logits', 'nt_xent', 'moco_infonce',
-           'ddm', 'disco_distill', 'collapse_diagnostics']
+           'ddm', 'disco_distill', 'negative_cosine', 'byol_loss', 'all_reduce_with_grad', 'check_coefficient',
+           'off_diagonal', 'barlow_twins_loss', 'vicreg_loss', 'collapse_diagnostics']
 
 # %% ../nbs/04_losses.ipynb #687becc4
 def rank_and_world() -> tuple[int, int]:
@@ -149,6 +150,104 @@ def disco_distill(student_z: torch.Tensor, # (N, D) student projections (with gr
         raise ValueError(f"teacher and student embedding sizes differ: student_z has {student_z.shape[1]}, teacher_z has {teacher_z.shape[1]}")
     _check_same_shape("student_z", student_z, "teacher_z", teacher_z)
     return (F.normalize(student_z, dim=1) - F.normalize(teacher_z.detach(), dim=1)).square().sum()
+
+# %% ../nbs/04_losses.ipynb #336be68e
+@fp32_logits
+def negative_cosine(p: torch.Tensor, # (N, D) predictions (with gradient)
+                    z: torch.Tensor, # (N, D) targets (detached here: stop-gradient)
+                   ) -> torch.Tensor:
+    "Mean negative cosine similarity -cos(p, sg(z)) (SimSiam's D; lightly's `NegativeCosineSimilarity`)."
+    _check_same_shape("p", p, "z", z)
+    return -F.cosine_similarity(p, z.detach(), dim=1).mean()
+
+@fp32_logits
+def byol_loss(p1: torch.Tensor, # (N, D) online predictions of view 1
+              p2: torch.Tensor, # (N, D) online predictions of view 2
+              z1: torch.Tensor, # (N, D) target projections of view 1 (detached here)
+              z2: torch.Tensor, # (N, D) target projections of view 2 (detached here)
+             ) -> torch.Tensor:
+    "BYOL's symmetrised loss: mean(2 - 2 cos(p1, z2)) + mean(2 - 2 cos(p2, z1)), in [0, 8]."
+    for name, t in (("p2", p2), ("z1", z1), ("z2", z2)): _check_same_shape("p1", p1, name, t)
+    return 4 + 2 * (negative_cosine(p1, z2) + negative_cosine(p2, z1))
+
+# %% ../nbs/04_losses.ipynb #d3a90367
+class _AllReduceWithGrad(torch.autograd.Function):
+    "all_reduce(sum) forward; backward all-reduces the gradient (each process's loss depends on every term)."
+    @staticmethod
+    def forward(ctx, x):
+        x = x.clone().contiguous()
+        dist.all_reduce(x)
+        return x
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone().contiguous()
+        dist.all_reduce(grad)
+        return grad
+
+def all_reduce_with_grad(x: torch.Tensor) -> torch.Tensor:
+    "Sum `x` over processes, keeping the autograd graph (identity in one process)."
+    if rank_and_world()[1] == 1: return x
+    return _AllReduceWithGrad.apply(x)
+
+def check_coefficient(value: float, name: str, positive: bool = False):
+    "Raise ValueError unless `value` is a finite number >= 0 (> 0 when `positive`)."
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (positive and value == 0):
+        kind = "positive" if positive else "non-negative"
+        raise ValueError(f"{name}={value!r}: must be a {kind} finite number")
+
+def off_diagonal(c: torch.Tensor) -> torch.Tensor:
+    "The off-diagonal entries of a square matrix, flattened (the official Barlow Twins / VICReg helper)."
+    n, m = c.shape
+    if n != m: raise ValueError(f"c: expected a square matrix, got {tuple(c.shape)}")
+    return c.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
+
+@fp32_logits
+def barlow_twins_loss(z1: torch.Tensor, # (N, D) projections of view 1
+                      z2: torch.Tensor, # (N, D) projections of view 2
+                      lambd: float = 0.0051, # weight of the off-diagonal terms (`--lambd`; paper 5e-3)
+                      standardize: bool = True, # batch-standardise here; False: z1, z2 already standardised
+                     ) -> torch.Tensor:
+    "Barlow Twins: sum_i (1 - C_ii)^2 + lambd * sum_{i != j} C_ij^2, C the global-batch cross-correlation."
+    check_coefficient(lambd, "lambd"); _check_same_shape("z1", z1, "z2", z2)
+    if standardize and z1.shape[0] < 2:
+        raise ValueError(f"z1: standardising needs a batch of at least 2, got {z1.shape[0]}")
+    if standardize: z1, z2 = (F.batch_norm(z, None, None, training=True, eps=1e-5) for z in (z1, z2))
+    n = z1.shape[0] * rank_and_world()[1]  # the global batch size (`args.batch_size` in the official code)
+    c = all_reduce_with_grad(z1.T @ z2 / n)  # (D, D)
+    return (torch.diagonal(c) - 1).square().sum() + lambd * off_diagonal(c).square().sum()
+
+# %% ../nbs/04_losses.ipynb #4e2188cc
+@fp32_logits
+def vicreg_loss(z1: torch.Tensor, # (N, D) expander outputs of view 1
+                z2: torch.Tensor, # (N, D) expander outputs of view 2
+                sim_coeff: float = 25.0, # lambda: invariance weight (`--sim-coeff`)
+                std_coeff: float = 25.0, # mu: variance weight (`--std-coeff`)
+                cov_coeff: float = 1.0, # nu: covariance weight (`--cov-coeff`)
+                std_target: float = 1.0, # gamma: target standard deviation of every dimension
+                eps: float = 1e-4, # added to the variance before the square root
+                return_terms: bool = False, # also return the unweighted invariance, variance, covariance
+               ):
+    "VICReg's loss: sim_coeff * MSE + std_coeff * variance hinge + cov_coeff * off-diagonal covariance."
+    for name, v in (("sim_coeff", sim_coeff), ("std_coeff", std_coeff), ("cov_coeff", cov_coeff)):
+        check_coefficient(v, name)
+    check_coefficient(std_target, "std_target", positive=True); check_coefficient(eps, "eps", positive=True)
+    _check_same_shape("z1", z1, "z2", z2)
+    invariance = F.mse_loss(z1, z2)  # this process's batch, as the official code
+    z1, z2 = gather_with_grad(z1), gather_with_grad(z2)  # (M, D): variance, covariance over the global batch
+    if z1.shape[0] < 2:
+        raise ValueError(f"z1: variance and covariance need a batch of at least 2, got {z1.shape[0]}")
+    def stats(z):
+        z = z - z.mean(dim=0)
+        std = torch.sqrt(z.var(dim=0) + eps)  # unbiased, as `x.var(dim=0)`
+        cov = z.T @ z / (z.shape[0] - 1)
+        return F.relu(std_target - std).mean(), off_diagonal(cov).square().sum() / z.shape[1]
+    (v1, c1), (v2, c2) = stats(z1), stats(z2)
+    variance, covariance = (v1 + v2) / 2, c1 + c2
+    loss = sim_coeff * invariance + std_coeff * variance + cov_coeff * covariance
+    if not return_terms: return loss
+    terms = {"invariance": invariance, "variance": variance, "covariance": covariance}
+    return loss, {k: v.detach() for k, v in terms.items()}
 
 # %% ../nbs/04_losses.ipynb #782b2bb0
 @torch.no_grad()

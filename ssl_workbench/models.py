@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/models.html.md"""
 
 # %% ../nbs/03_models.ipynb #9801e8f4
 from __future__ import annotations
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -14,7 +14,7 @@ import torchvision
 
 # %% auto #0
 __all__ = ['CIFAR_STEM_MAX_SIZE', 'BACKBONES', 'PooledFeatures', 'list_backbones', 'create_backbone', 'SimCLRProjectionHead',
-           'MoCoV2ProjectionHead', 'DisCoProjectionHead', 'check_views']
+           'MoCoV2ProjectionHead', 'DisCoProjectionHead', 'BNMLPHead', 'check_views']
 
 # %% ../nbs/03_models.ipynb #93df2c37
 CIFAR_STEM_MAX_SIZE = 32  # images up to this many pixels get the 3x3 stride-1 stem and no max-pool
@@ -140,6 +140,27 @@ class DisCoProjectionHead(MoCoV2ProjectionHead):
     "DisCo student head: the MoCo v2 MLP with its hidden layer widened to 2048."
     def __init__(self, in_dim: int, hidden_dim: int = 2048, out_dim: int = 128):
         super().__init__(in_dim, hidden_dim, out_dim)
+
+# %% ../nbs/03_models.ipynb #cc3d5f34
+class BNMLPHead(nn.Module):
+    "Linear → BN → ReLU for each hidden width, then Linear to `out_dim` (BYOL, Barlow Twins, VICReg heads)."
+    def __init__(self, in_dim: int, # input dimension
+                 hidden_dims: Sequence[int], # widths of the Linear+BN+ReLU blocks, e.g. (4096,)
+                 out_dim: int, # output dimension
+                 bias: bool = True, # biases in the hidden Linears
+                 last_bias: bool = True, # bias in the output Linear
+                 name: str = "head", # prefix for error messages (e.g. "proj_hidden_dim")
+                ):
+        super().__init__()
+        dims = [in_dim, *hidden_dims, out_dim]
+        if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
+            raise ValueError(f"{name}: widths {dims} (in, hidden..., out) must be positive integers")
+        layers = []
+        for a, b in zip(dims[:-2], dims[1:-1]):
+            layers += [nn.Linear(a, b, bias=bias), nn.BatchNorm1d(b), nn.ReLU(inplace=True)]
+        layers.append(nn.Linear(dims[-2], out_dim, bias=last_bias))
+        self.layers, self.out_dim = nn.Sequential(*layers), out_dim
+    def forward(self, h: torch.Tensor) -> torch.Tensor: return self.layers(h)  # (N, in_dim) -> (N, out_dim)
 
 # %% ../nbs/03_models.ipynb #4f37fd06
 def check_views(views, n_views: int, name: str = "views") -> None:

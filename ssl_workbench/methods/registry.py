@@ -15,13 +15,17 @@ from .simclr import SimCLR
 from .mocov2 import MoCoV2
 from .clsa import CLSA
 from .disco import DisCo
+from .byol import BYOL
+from .barlow_twins import BarlowTwins
+from .vicreg import VICReg
 from .. import augment
 
 # %% auto #0
 __all__ = ['METHODS', 'list_methods', 'method_hparams', 'create_method', 'default_recipe']
 
 # %% ../../nbs/14_method_registry.ipynb #d50e36a8
-METHODS: dict[str, type[nn.Module]] = {"simclr": SimCLR, "mocov2": MoCoV2, "clsa": CLSA, "disco": DisCo}
+METHODS: dict[str, type[nn.Module]] = {"simclr": SimCLR, "mocov2": MoCoV2, "clsa": CLSA, "disco": DisCo,
+                                       "byol": BYOL, "barlow_twins": BarlowTwins, "vicreg": VICReg}
 
 def list_methods() -> list[str]:
     "Names `create_method` accepts."
@@ -38,7 +42,7 @@ def method_hparams(name: str) -> dict[str, object]:
     return out
 
 # %% ../../nbs/14_method_registry.ipynb #8ea6af85
-def create_method(name: str, # "simclr", "mocov2", "clsa" or "disco"
+def create_method(name: str, # a key of `METHODS` ("simclr", "mocov2", ..., "byol", "barlow_twins", "vicreg")
                   backbone: str = "small_convnet", # a name from `ssl_workbench.models.list_backbones()`
                   image_size: int = 32, # training image side (<= 32 switches on the CIFAR stem)
                   in_chans: int = 3, # input channels
@@ -71,6 +75,13 @@ def default_recipe(name: str, # a method name
     if name == "simclr": return augment.ViewRecipe([(augment.make_config("simclr" if big else "simclr_cifar", size=image_size, **stats), 2)])
     weak = augment.make_config("mocov2", size=image_size, **stats)
     if name in ("mocov2", "disco"): return augment.ViewRecipe([(weak, 2)])
+    if name in ("byol", "barlow_twins", "vicreg"):  # BYOL App. B Table 6, also Barlow Twins and VICReg
+        base = dict(size=image_size, crop_scale=(0.08, 1.0), brightness=0.4, contrast=0.4, saturation=0.2,
+                    hue=0.1, jitter_p=0.8, gray_p=0.2, **stats)
+        preset = "simclr" if big else "simclr_cifar"
+        view1 = augment.make_config(preset, blur_p=1.0 if big else 0.0, solarize_p=0.0, **base)
+        view2 = augment.make_config(preset, blur_p=0.1 if big else 0.0, solarize_p=0.2, **base)
+        return augment.ViewRecipe([(view1, 1), (view2, 1)])
     n_weak, n_strong = hparams.get("n_weak", 1), hparams.get("n_strong", 1)
     crops = _scaled_crops(image_size)
     if not 1 <= n_weak <= len(crops) or not 1 <= n_strong <= len(crops):
