@@ -9,7 +9,7 @@ from __future__ import annotations
 from .studies import Arm, Comparison, Study, register_study
 
 # %% auto #0
-__all__ = ['CI_BASE', 'CPU_STEPS', 'CPU_BASE', 'CPU_SCORE', 'CI_SCORE', 'MOCO_CIFAR', 'clsa_vs_mocov2']
+__all__ = ['CI_BASE', 'CPU_STEPS', 'CPU_BASE', 'CPU_SCORE', 'CI_SCORE', 'MOCO_CIFAR', 'METHOD_ARMS', 'clsa_vs_mocov2', 'methods']
 
 # %% ../nbs/58a_study_defs.ipynb #4e3f3036
 CI_BASE = ("data.spec=digits", "data.batch_size=64", "schedule.steps=4", "augment.image_size=16",
@@ -33,3 +33,21 @@ def clsa_vs_mocov2() -> Study:
                  comparisons=[Comparison("clsa", "mocov2", name="CLSA > MoCo v2 (single crop)")],
                  score={"ci": CI_SCORE, "cpu": CPU_SCORE},
                  claim_source="CLSA Table 1: single-crop CLSA 69.4 vs MoCo v2 67.5/66.1 ImageNet linear top-1 at 200 epochs")
+
+# %% ../nbs/58a_study_defs.ipynb #0c64975a
+METHOD_ARMS = {"simclr": (), "byol": ("method.hparams.proj_hidden_dim=2048", "method.hparams.pred_hidden_dim=2048"),
+               "barlow_twins": ("method.hparams.proj_hidden_dim=2048", "method.hparams.out_dim=2048"),
+               "vicreg": ("method.hparams.proj_hidden_dim=2048", "method.hparams.out_dim=2048")}
+
+@register_study
+def methods() -> Study:
+    arms = [Arm(m, (f"method.name={m}", *o)) for m, o in METHOD_ARMS.items()]
+    arms.append(Arm("mocov2", ("method.name=mocov2", *MOCO_CIFAR), shared="clsa_vs_mocov2/mocov2"))
+    return Study(name="methods", title="SSL methods at the same budget", seeds=dict(ci=2, cpu=2, gpu=3),
+                 base={"ci": CI_BASE, "cpu": CPU_BASE,
+                       "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
+                               "model.backbone=resnet18", "eval.knn_every=0")},
+                 arms=arms, comparisons=[Comparison(a.name, "simclr") for a in arms if a.name != "simclr"],
+                 score={"ci": CI_SCORE, "cpu": CPU_SCORE},
+                 claim_source="no claim: a table of methods with intervals (lightly's and solo-learn's CIFAR benchmarks "
+                              "rank them after hundreds of epochs)")
