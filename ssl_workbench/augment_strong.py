@@ -43,8 +43,8 @@ def op_value(name: str, # an op of the pool
 
 # %% ../nbs/02a_augment_strong.ipynb #a9d5752a
 def to_levels(x: torch.Tensor) -> torch.Tensor:
-    "Float [0, 1] → integer levels 0..255 (torchvision's rule, `⌊x·255.999⌋`), as float."
-    return (x * 255.999).floor()
+    "Float [0, 1] → integer levels 0..255 (torchvision's `⌊x·255.999⌋`), as float; values just outside [0, 1] clamp."
+    return (x.clamp(0, 1) * 255.999).floor()
 
 def autocontrast(x: torch.Tensor) -> torch.Tensor:
     "Stretch each channel of each image to the full range (flat channels unchanged)."

@@ -252,7 +252,7 @@ def run_study_command(args: argparse.Namespace) -> int:
     from ssl_workbench.studies import run_study, summary_table
     arms = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else None
     try: s = run_study(args.name, args.budget, args.seeds, arms, args.root, args.out, args.device)
-    except (ValueError, FileNotFoundError, ConfigError) as e: return _fail("study run", e)
+    except (ValueError, FileNotFoundError, ConfigError, RuntimeError) as e: return _fail("study run", e)
     if args.budget == "ci": print("(ci budget: a path check; these numbers are not findings)")
     print(summary_table(s))
     return 0

@@ -17,7 +17,7 @@ import torch
 from scipy import stats
 from tqdm.auto import tqdm
 
-from .core import RunDir, atomic_write_text, html_text
+from .core import RunDir, atomic_write_text, read_jsonl
 from .data import load_dataset
 from .evaluate import extract_features, knn_accuracy
 from .run_eval import load_run_backbone, run_config, run_normalization
@@ -26,9 +26,9 @@ from .train import (TrainConfig, apply_overrides, config_to_dict, fit, load_conf
 
 # %% auto #0
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',
-           'get_study', 'unit_config', 'score_knn', 'train_and_score', 'machine_info', 'git_commit', 'summary_path',
-           'run_study', 'check_shared_run', 'arm_dir', 'collect_results', 'summarize', 'load_summary', 'summary_table',
-           'summary_figure']
+           'get_study', 'unit_config', 'score_knn', 'train_and_score', 'StudyInterrupted', 'check_finished',
+           'machine_info', 'git_commit', 'summary_path', 'run_study', 'check_shared_run', 'arm_dir', 'collect_results',
+           'summarize', 'load_summary', 'summary_table', 'summary_figure']
 
 # %% ../nbs/58_studies.ipynb #033c14ba
 def t_interval(values, # one number per seed
@@ -141,7 +141,19 @@ def score_knn(run_dir: Path, device=None, limit_train: int | None = None, limit_
 def train_and_score(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, device=None, extra=()) -> dict:
     "The default unit: `fit` (resumable) then `score_knn` with the budget's settings."
     fit(unit_config(study, arm, seed, budget, run_dir, list(extra)), resume="auto")
+    check_finished(run_dir)
     return score_knn(run_dir, device, **study.score.get(budget, {}))
+
+class StudyInterrupted(RuntimeError):
+    "A unit's run stopped before the end of its schedule (a signal, a deadline): the study stops, resumable."
+
+def check_finished(run_dir: Path):
+    "Raise `StudyInterrupted` unless the run's last session ended with its schedule complete."
+    events = [r for r in read_jsonl(RunDir(run_dir).metrics) if r.get("kind") == "event"
+              and r.get("event") in ("started", "stopped", "finished")]
+    if not events or events[-1]["event"] != "finished":
+        raise StudyInterrupted(f"{run_dir}: the run stopped before the end of its schedule; run the study again to "
+                               "resume it")
 
 # %% ../nbs/58_studies.ipynb #59566007
 def machine_info() -> dict:

@@ -1,18 +1,25 @@
-"""Execute every notebook in nbs/ with nbdev-test (cells flagged slow, gpu or notest are skipped), one test per
-notebook, so CI reports a pytest summary line and a failure names its notebook."""
-import os, subprocess, sys
+"""Execute every notebook in nbs/ (cells flagged slow, gpu or notest are skipped), one test per notebook, so CI
+reports a pytest summary line and a failure names its notebook.
+
+The notebooks run in this process, one after another, each in its own IPython shell (what `nbdev-test --n-workers 0`
+does): starting a fresh interpreter per notebook cost more than the notebooks themselves on the 2-core CI machine."""
+import warnings
 from pathlib import Path
 
 import pytest
+from nbdev.config import get_config
+from nbdev.test import test_nb
 
 ROOT = Path(__file__).resolve().parent.parent
 NBS = sorted(p for p in (ROOT/"nbs").rglob("*.ipynb")
              if not any(part.startswith(("_", ".")) for part in p.relative_to(ROOT/"nbs").parts))
+SKIP_FLAGS = str(get_config(ROOT).tst_flags).split()
 
 
 @pytest.mark.parametrize("nb", NBS, ids=[str(p.relative_to(ROOT/"nbs")) for p in NBS])
-def test_notebook_runs(nb: Path):
-    nbdev_test = Path(sys.executable).parent/"nbdev-test"
-    r = subprocess.run([str(nbdev_test), str(nb), "--n-workers", "0"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=900, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    assert r.returncode == 0, f"{nb.name} failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
+def test_notebook_runs(nb: Path, capfd):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ok, _ = test_nb(nb, skip_flags=SKIP_FLAGS, cell_timeout=900)
+    out, err = capfd.readouterr()
+    assert ok, f"{nb.name} failed:\n{out[-6000:]}\n{err[-6000:]}"
