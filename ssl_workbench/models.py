@@ -1,4 +1,4 @@
-"""Backbones by name (torchvision ResNets with the CIFAR stem, MobileNetV3, EfficientNet, VGG-16, a small CPU ConvNet) and the projection heads of SimCLR, MoCo v2 and DisCo.
+"""Backbones by name (torchvision ResNets with the CIFAR stem, MobileNetV3, EfficientNet, VGG-16, a small CPU ConvNet, ViT-Tiny/Small and any timm model) and the projection heads of SimCLR, MoCo v2 and DisCo.
 
 Docs: https://ssl-workbench.github.io/ssl_workbench/models.html.md"""
 
@@ -12,9 +12,12 @@ import torch
 from torch import nn
 import torchvision
 
+from .vit import VIT_SIZES, vit_backbone, timm_backbone
+
 # %% auto #0
-__all__ = ['CIFAR_STEM_MAX_SIZE', 'BACKBONES', 'PooledFeatures', 'list_backbones', 'create_backbone', 'SimCLRProjectionHead',
-           'MoCoV2ProjectionHead', 'DisCoProjectionHead', 'BNMLPHead', 'check_views']
+__all__ = ['CIFAR_STEM_MAX_SIZE', 'BACKBONES', 'PooledFeatures', 'list_backbones', 'is_backbone_name', 'is_vit_name',
+           'create_backbone', 'SimCLRProjectionHead', 'MoCoV2ProjectionHead', 'DisCoProjectionHead', 'BNMLPHead',
+           'check_views']
 
 # %% ../nbs/03_models.ipynb #93df2c37
 CIFAR_STEM_MAX_SIZE = 32  # images up to this many pixels get the 3x3 stride-1 stem and no max-pool
@@ -93,6 +96,8 @@ BACKBONES: dict[str, Callable[[int, int], tuple[nn.Module, int]]] = {
     "efficientnet_b0": _efficientnet_b0,
     "vgg16": _vgg16,
     "small_convnet": _small_convnet,
+    "vit_tiny": lambda image_size, in_chans: vit_backbone("vit_tiny", image_size, in_chans),
+    "vit_small": lambda image_size, in_chans: vit_backbone("vit_small", image_size, in_chans),
 }
 
 def list_backbones() -> list[str]:
@@ -100,14 +105,33 @@ def list_backbones() -> list[str]:
     return sorted(BACKBONES)
 
 # %% ../nbs/03_models.ipynb #0eaead77
-def create_backbone(name: str, # a key of `BACKBONES`, e.g. "resnet18", "small_convnet"
+def is_backbone_name(name) -> bool:
+    "Whether `create_backbone` knows `name`: a key of `BACKBONES`, a ViT with a patch size ('vit_tiny/8'), 'timm:NAME'."
+    if not isinstance(name, str): return False
+    base, slash, patch = name.partition("/")
+    return name in BACKBONES or (name.startswith("timm:") and len(name) > 5) or bool(slash and base in VIT_SIZES
+                                                                                   and patch.isdigit())
+
+def is_vit_name(name: str) -> bool:
+    "Whether backbone `name` is a Vision Transformer (ours, or a timm `vit_*`)."
+    return isinstance(name, str) and name.partition("/")[0].removeprefix("timm:").startswith(("vit_", "deit", "eva"))
+
+def create_backbone(name: str, # a key of `BACKBONES` ("resnet18", "vit_tiny"), "vit_tiny/8" or "timm:NAME"
                     image_size: int = 32, # input side in pixels; <= 32 switches on the CIFAR stem
                     in_chans: int = 3, # input channels (1 for grayscale line drawings)
                    ) -> tuple[nn.Module, int]:
     "A randomly initialised backbone mapping `(B, in_chans, H, W)` to `(B, feat_dim)`, and `feat_dim`."
-    if name not in BACKBONES: raise ValueError(f"name={name!r}: unknown backbone; choose one of {list_backbones()}")
+    if not isinstance(name, str): raise ValueError(f"name={name!r}: expected a backbone name")
+    base, slash, patch = name.partition("/")
+    known = name in BACKBONES or name.startswith("timm:") or (slash and base in VIT_SIZES)
+    if not known: raise ValueError(f"name={name!r}: unknown backbone; choose one of {list_backbones()}, "
+                                   "a ViT with a patch size such as 'vit_tiny/8', or 'timm:NAME'")
+    if slash and not patch.isdigit():
+        raise ValueError(f"name={name!r}: the patch size after '/' must be a positive int, e.g. 'vit_tiny/8'")
     if not isinstance(image_size, int) or image_size < 8: raise ValueError(f"image_size={image_size!r}: expected an int >= 8")
     if not isinstance(in_chans, int) or in_chans < 1: raise ValueError(f"in_chans={in_chans!r}: expected a positive int")
+    if name.startswith("timm:"): return timm_backbone(name[len("timm:"):], image_size, in_chans)
+    if slash: return vit_backbone(base, image_size, in_chans, patch_size=int(patch))
     return BACKBONES[name](image_size, in_chans)
 
 # %% ../nbs/03_models.ipynb #4d8e6442

@@ -244,7 +244,9 @@ def with_method_defaults(cfg: TrainConfig, # not changed
     return cfg, filled
 
 # %% ../nbs/05_train.ipynb #8d853ee9
-from .methods.registry import METHODS  # the one method table: name -> class
+from .methods.registry import METHODS, method_hparams  # the one method table: name -> class
+from .models import is_backbone_name, is_vit_name, list_backbones
+from .vit import default_patch_size
 OPTIMIZERS = ("lars", "sgd", "adamw")
 LR_SCALING = ("linear", "sqrt", "none")
 from .data import BUILTIN_DATASETS as DATASETS  # the names `load_dataset` knows, besides imagefolder:PATH
@@ -286,17 +288,9 @@ def _nonfinite_numbers(d, prefix: str = "") -> list[str]:
     return out
 
 # %% ../nbs/05_train.ipynb #b09edf3b
-def _backbones() -> list[str] | None:
-    try:
-        from ssl_workbench.models import list_backbones
-        return list_backbones()
-    except ImportError: return None
-
 def _method_hparams(name: str) -> dict | None:
-    try:
-        from ssl_workbench.methods.registry import method_hparams
-        return method_hparams(name)
-    except (ImportError, ValueError): return None
+    try: return method_hparams(name)
+    except ValueError: return None
 
 def validate_config(cfg: TrainConfig, # the config to check
                     injected: tuple = (), # parts the caller passes to `fit` directly: "method", "data", "recipe"
@@ -321,9 +315,15 @@ def validate_config(cfg: TrainConfig, # the config to check
     need(a.image_size >= 8, f"augment.image_size={a.image_size}: must be at least 8")
     if "method" not in injected:
         need(cfg.method.name in METHODS, f"method.name={cfg.method.name!r}: expected one of {', '.join(METHODS)}")
-        known = _backbones()
-        need(known is None or cfg.model.backbone in known,
-             f"model.backbone={cfg.model.backbone!r}: expected one of {', '.join(known or [])}")
+        need(is_backbone_name(cfg.model.backbone), f"model.backbone={cfg.model.backbone!r}: expected one of "
+             f"{', '.join(list_backbones())}, a ViT with a patch size (vit_tiny/8) or timm:NAME")
+        need(cfg.method.name != "mae" or is_vit_name(cfg.model.backbone), f"method.name='mae' needs a ViT backbone "
+             f"(vit_tiny, vit_small, timm:vit_*): masking drops patch tokens; model.backbone={cfg.model.backbone!r}")
+        base, _, patch = cfg.model.backbone.partition("/")
+        if base in ("vit_tiny", "vit_small"):
+            p = int(patch) if patch.isdigit() else default_patch_size(a.image_size)
+            need(a.image_size % p == 0, f"augment.image_size={a.image_size} is not divisible by the ViT patch size {p} "
+                 f"(model.backbone={cfg.model.backbone!r})")
         valid = _method_hparams(cfg.method.name)
         bad = sorted(set(cfg.method.hparams) - set(valid)) if valid is not None else []
         need(not bad, f"method.hparams: unknown {bad} for method {cfg.method.name!r}; valid: {sorted(valid or [])}")

@@ -18,14 +18,19 @@ from .disco import DisCo
 from .byol import BYOL
 from .barlow_twins import BarlowTwins
 from .vicreg import VICReg
+from .mocov3 import MoCoV3
+from .dino import DINO
+from .mae import MAE
 from .. import augment
+from ..vit import default_patch_size
 
 # %% auto #0
 __all__ = ['METHODS', 'list_methods', 'method_hparams', 'create_method', 'default_recipe']
 
 # %% ../../nbs/14_method_registry.ipynb #d50e36a8
 METHODS: dict[str, type[nn.Module]] = {"simclr": SimCLR, "mocov2": MoCoV2, "clsa": CLSA, "disco": DisCo,
-                                       "byol": BYOL, "barlow_twins": BarlowTwins, "vicreg": VICReg}
+                                       "byol": BYOL, "barlow_twins": BarlowTwins, "vicreg": VICReg,
+                                       "mocov3": MoCoV3, "dino": DINO, "mae": MAE}
 
 def list_methods() -> list[str]:
     "Names `create_method` accepts."
@@ -59,6 +64,11 @@ def create_method(name: str, # a key of `METHODS` ("simclr", "mocov2", ..., "byo
     return METHODS[name](net, feat_dim, **hparams)
 
 # %% ../../nbs/14_method_registry.ipynb #bd0dee39
+def _local_crop_size(image_size: int) -> int:
+    "DINO's local crop side: 96/224 of `image_size`, rounded to a multiple of that size's ViT patch."
+    p = default_patch_size(image_size)
+    return max(p, round(image_size * 96 / 224 / p) * p)
+
 def _scaled_crops(image_size: int) -> list[tuple[int, tuple[float, float]]]:
     "CLSA's crop table for `image_size`: ImageNet's above 64 px, CIFAR's otherwise, rescaled to `image_size`."
     base, table = (224, augment.CLSA_CROPS) if image_size > 64 else (32, augment.CLSA_CROPS_CIFAR)
@@ -82,6 +92,21 @@ def default_recipe(name: str, # a method name
         view1 = augment.make_config(preset, blur_p=1.0 if big else 0.0, solarize_p=0.0, **base)
         view2 = augment.make_config(preset, blur_p=0.1 if big else 0.0, solarize_p=0.2, **base)
         return augment.ViewRecipe([(view1, 1), (view2, 1)])
+    if name == "mocov3":  # main_moco.py: BYOL-style blur 1.0 / 0.1, crop-min 0.08, saturation 0.2
+        byol = dict(size=image_size, crop_scale=(0.08, 1.0), saturation=0.2, **stats)
+        return augment.ViewRecipe([(augment.make_config("mocov2", blur_p=1.0, **byol), 1),
+                                   (augment.make_config("mocov2", blur_p=0.1, **byol), 1)])
+    if name == "dino":  # DataAugmentationDINO: jitter 0.4/0.4/0.2/0.1; global blur 1.0 / 0.1, local blur 0.5
+        n_local, dino = hparams.get("n_local_crops", 8), dict(saturation=0.2, **stats)
+        views = [(augment.make_config("mocov2", size=image_size, crop_scale=(0.4, 1.0), blur_p=p, **dino), 1)
+                 for p in (1.0, 0.1)]  # --global_crops_scale 0.4 1
+        local = [(_local_crop_size(image_size), (0.05, 0.4))] * n_local
+        if n_local: views.append((augment.make_config("multicrop", base="mocov2", blur_p=0.5, crops=local, **dino), 1))
+        return augment.ViewRecipe(views)  # --local_crops_scale 0.05 0.4
+    if name == "mae":  # main_pretrain.py: RandomResizedCrop(scale=(0.2, 1.0)) + flip, no colour augmentation
+        crop = augment.make_config("mocov2", size=image_size, crop_scale=(0.2, 1.0), jitter_p=0.0, gray_p=0.0,
+                                   blur_p=0.0, **stats)
+        return augment.ViewRecipe([(crop, 1)])
     n_weak, n_strong = hparams.get("n_weak", 1), hparams.get("n_strong", 1)
     crops = _scaled_crops(image_size)
     if not 1 <= n_weak <= len(crops) or not 1 <= n_strong <= len(crops):
