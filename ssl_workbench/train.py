@@ -27,13 +27,13 @@ from .evaluate import knn_accuracy
 __all__ = ['GENERIC_TRAINING', 'OPTIMIZERS', 'LR_SCALING', 'DEFAULT_WARMUP_EPOCHS', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED',
            'DataConfig', 'AugmentConfig', 'ModelConfig', 'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig',
            'RunConfig', 'TrainConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config',
-           'apply_overrides', 'method_training_defaults', 'with_method_defaults', 'ConfigError', 'validate_config',
-           'scale_lr', 'warmup_cosine', 'momentum_schedule', 'resolve_warmup', 'Schedule', 'TimeBudget', 'LARS',
-           'param_groups', 'build_optimizer', 'set_lr', 'CheckpointError', 'save_checkpoint', 'load_checkpoint',
-           'restore_checkpoint', 'ResumeConfigError', 'resume_changes', 'derive_seed', 'epoch_permutation',
-           'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe', 'extract_features', 'NonFiniteLossError',
-           'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit',
-           'check_rank0_budget', 'load_method', 'method_from_checkpoint']
+           'apply_overrides', 'method_training_defaults', 'with_method_defaults', 'method_warmup_epochs', 'ConfigError',
+           'validate_config', 'scale_lr', 'warmup_cosine', 'momentum_schedule', 'resolve_warmup', 'Schedule',
+           'TimeBudget', 'LARS', 'param_groups', 'build_optimizer', 'set_lr', 'CheckpointError', 'save_checkpoint',
+           'load_checkpoint', 'restore_checkpoint', 'ResumeConfigError', 'resume_changes', 'derive_seed',
+           'epoch_permutation', 'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe', 'extract_features',
+           'NonFiniteLossError', 'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger',
+           'fit', 'check_rank0_budget', 'load_method', 'method_from_checkpoint']
 
 # %% ../nbs/05_train.ipynb #b9c39e36
 @dataclass
@@ -239,9 +239,15 @@ def with_method_defaults(cfg: TrainConfig, # not changed
     recipe = method_training_defaults(method if method is not None else cfg.method.name)
     for section in ("optim", "schedule"):
         for key, value in recipe[section].items():
+            if (section, key) == ("schedule", "warmup_epochs") and value:  # a default: shrinks for a short run
+                continue
             if getattr(getattr(cfg, section), key) is None:
                 setattr(getattr(cfg, section), key, value); filled.append(f"{section}.{key}")
     return cfg, filled
+
+def method_warmup_epochs(cfg: TrainConfig) -> float:
+    "The warmup that `schedule.warmup_epochs=None` stands for: the method's (e.g. 40 epochs for MAE), else 10."
+    return method_training_defaults(cfg.method.name)["schedule"].get("warmup_epochs") or DEFAULT_WARMUP_EPOCHS
 
 # %% ../nbs/05_train.ipynb #8d853ee9
 from .methods.registry import METHODS, method_hparams  # the one method table: name -> class
@@ -390,12 +396,13 @@ DEFAULT_WARMUP_EPOCHS = 10.0  # SimCLR §B.1: 10 warmup epochs, 10 % of its shor
 
 def resolve_warmup(warmup_epochs: float | None, # the config's value; None: the default rule
                    steps_per_epoch: int, total: int, # the run's shape, in optimiser steps
+                   default_epochs: float = DEFAULT_WARMUP_EPOCHS, # the method's warmup (10 for SimCLR, 40 for MAE)
                   ) -> tuple[int, str | None]:
-    "(warmup steps, a notice when the default was shortened): None means min(10 epochs, 10 % of the run)."
+    "(warmup steps, a notice when the default was shortened): None means min(default, 10 % of the run)."
     if warmup_epochs is None:
-        default, tenth = round(DEFAULT_WARMUP_EPOCHS * steps_per_epoch), round(0.1 * total)
+        default, tenth = round(default_epochs * steps_per_epoch), round(0.1 * total)
         if default <= tenth: return default, None
-        return tenth, (f"schedule: warmup shortened from {DEFAULT_WARMUP_EPOCHS:g} epochs ({default} steps) to 10 % "
+        return tenth, (f"schedule: warmup shortened from {default_epochs:g} epochs ({default} steps) to 10 % "
                        f"of this {total}-step run ({tenth} steps); set schedule.warmup_epochs to choose")
     steps = round(warmup_epochs * steps_per_epoch)
     if steps and steps >= total:
@@ -909,7 +916,7 @@ def _make_schedule(cfg: TrainConfig, n_images: int, peak_lr: float) -> tuple[Sch
     "The run's schedule from the config (`steps`, else `epochs`), with the warmup rule applied."
     spe = n_images // cfg.data.batch_size
     total = cfg.schedule.steps or cfg.schedule.epochs * spe
-    warmup, notice = resolve_warmup(cfg.schedule.warmup_epochs, spe, total)
+    warmup, notice = resolve_warmup(cfg.schedule.warmup_epochs, spe, total, method_warmup_epochs(cfg))
     return Schedule(spe, total, warmup, peak_lr, peak_lr * cfg.schedule.final_lr_fraction), notice
 
 def _keep_planned_steps(cfg: TrainConfig, ck: dict):
@@ -933,7 +940,8 @@ def _replan(budget: TimeBudget, sched: Schedule, cfg: TrainConfig, step: int, in
     if total < 0: return False
     if first: budget.recheck_step = step + max(1, round(0.3 * (total - step)))  # from the agreed total
     sched.total = max(total, step + 1)
-    sched.warmup, _ = resolve_warmup(cfg.schedule.warmup_epochs, sched.steps_per_epoch, sched.total)
+    sched.warmup, _ = resolve_warmup(cfg.schedule.warmup_epochs, sched.steps_per_epoch, sched.total,
+                                     method_warmup_epochs(cfg))
     cfg.schedule.steps = sched.total  # config.yaml, checkpoints and the protocol card record the choice
     return True
 
