@@ -253,6 +253,7 @@ def method_warmup_epochs(cfg: TrainConfig) -> float:
 from .methods.registry import METHODS, method_hparams  # the one method table: name -> class
 from .models import is_backbone_name, is_vit_name, list_backbones
 from .vit import default_patch_size
+from .augment import config_from_dict as augment_config_from_dict, config_to_dict as augment_config_to_dict
 OPTIMIZERS = ("lars", "sgd", "adamw")
 LR_SCALING = ("linear", "sqrt", "none")
 from .data import BUILTIN_DATASETS as DATASETS  # the names `load_dataset` knows, besides imagefolder:PATH
@@ -598,6 +599,14 @@ def _fields(d: dict) -> dict:
     "{'section.field': value} of a config dict (one level deep: hparams and recipes compare whole)."
     return {f"{s}.{k}": v for s, sec in d.items() if isinstance(sec, dict) for k, v in sec.items()}
 
+def _with_current_recipe(d: dict) -> dict:
+    "The config dict with its view recipe re-read by today's code: fields added since it was saved take their defaults."
+    recipe = (d.get("augment") or {}).get("recipe")
+    if not isinstance(recipe, dict) or "type" not in recipe: return d
+    try: recipe = augment_config_to_dict(augment_config_from_dict(recipe))
+    except (ValueError, KeyError, TypeError): return d  # not ours to normalise: compared as written
+    return {**d, "augment": {**d["augment"], "recipe": recipe}}
+
 def resume_changes(old: dict | None, # the checkpoint's config (`config_to_dict`), None when it has none
                    new: TrainConfig, # the config of the resumed run
                    done_steps: int, # steps in the checkpoint
@@ -606,7 +615,7 @@ def resume_changes(old: dict | None, # the checkpoint's config (`config_to_dict`
                   ) -> list[str]:
     "The allowed changes as 'key: old -> new' lines; raises `ResumeConfigError` listing the refused ones."
     if not old: return []
-    before, after = _fields(old), _fields(config_to_dict(new))
+    before, after = _fields(_with_current_recipe(old)), _fields(_with_current_recipe(config_to_dict(new)))
     diff = [k for k in after if k in before and before[k] != after[k]]
     allowed = [k for k in diff if any(fnmatch.fnmatch(k, pat) for pat in RESUME_ALLOWED)]
     line = lambda k: f"{k}: {before[k]!r} -> {after[k]!r}"
