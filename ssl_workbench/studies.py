@@ -28,7 +28,7 @@ from .train import (TrainConfig, apply_overrides, config_to_dict, fit, load_conf
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',
            'get_study', 'unit_config', 'score_knn', 'train_and_score', 'StudyInterrupted', 'check_finished',
            'machine_info', 'git_commit', 'summary_path', 'run_study', 'check_shared_run', 'arm_dir', 'collect_results',
-           'summarize', 'load_summary', 'summary_table', 'summary_figure']
+           'summarize', 'committed_studies', 'load_summary', 'summary_table', 'summary_figure']
 
 # %% ../nbs/58_studies.ipynb #033c14ba
 def t_interval(values, # one number per seed
@@ -255,8 +255,14 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int) -> dict:
                 seconds=sum(a["seconds"] for a in arms.values()), machine=machine_info(),
                 date=time.strftime("%Y-%m-%d %H:%M:%S"), git_commit=git_commit())
 
-def load_summary(name: str, budget: str = "cpu", root="runs/studies", out="studies", path: Path | str | None = None) -> dict:
-    "A study summary, checked to be this study's and of this format."
+def committed_studies() -> Path:
+    "The repository's `studies/` folder (next to the package in a source checkout): the summaries the docs show."
+    import ssl_workbench
+    return Path(ssl_workbench.__file__).resolve().parent.parent/"studies"
+
+def load_summary(name: str, budget: str = "cpu", root="runs/studies", out=None, path: Path | str | None = None) -> dict:
+    "A study summary (cpu/gpu: from the repository's `studies/` unless `out` says), checked to be this study's."
+    out = committed_studies() if out is None else out
     path = Path(path) if path is not None else summary_path(name, budget, root, out)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no summary for study {name!r} at budget {budget!r}; run "

@@ -221,6 +221,11 @@ def _is_float(s: str) -> bool:
     except ValueError: return False
 
 # %% ../nbs/05_train.ipynb #6e3621be
+from .methods.registry import METHODS, method_hparams  # the one method table: name -> class
+from .models import is_backbone_name, is_vit_name, list_backbones
+from .vit import default_patch_size
+from .augment import config_from_dict as augment_config_from_dict, config_to_dict as augment_config_to_dict
+
 GENERIC_TRAINING = {"optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9, beta2=0.999,
                                   decay_norm_and_bias=False)}  # SimCLR's; for methods that declare no recipe
 
@@ -250,10 +255,6 @@ def method_warmup_epochs(cfg: TrainConfig) -> float:
     return method_training_defaults(cfg.method.name)["schedule"].get("warmup_epochs") or DEFAULT_WARMUP_EPOCHS
 
 # %% ../nbs/05_train.ipynb #8d853ee9
-from .methods.registry import METHODS, method_hparams  # the one method table: name -> class
-from .models import is_backbone_name, is_vit_name, list_backbones
-from .vit import default_patch_size
-from .augment import config_from_dict as augment_config_from_dict, config_to_dict as augment_config_to_dict
 OPTIMIZERS = ("lars", "sgd", "adamw")
 LR_SCALING = ("linear", "sqrt", "none")
 from .data import BUILTIN_DATASETS as DATASETS  # the names `load_dataset` knows, besides imagefolder:PATH
@@ -303,7 +304,7 @@ def validate_config(cfg: TrainConfig, # the config to check
                     injected: tuple = (), # parts the caller passes to `fit` directly: "method", "data", "recipe"
                    ) -> list[str]:
     "All problems with `cfg`, as readable strings (empty list: valid)."
-    if "method" in injected or cfg.method.name in METHODS: cfg = with_method_defaults(cfg)[0]
+    cfg = with_method_defaults(cfg)[0]  # an unknown method name takes the generic recipe (and is reported below)
     problems = _check_types(cfg)
     if problems: return problems  # value checks below assume the types are right
     d, a, o, s, e, r = cfg.data, cfg.augment, cfg.optim, cfg.schedule, cfg.eval, cfg.run
@@ -516,6 +517,8 @@ def build_optimizer(model: nn.Module, # the (unwrapped) method
                     lr: float, # the scaled peak learning rate
                    ) -> torch.optim.Optimizer:
     "The optimiser named by `cfg.name`, with BN and bias excluded from weight decay."
+    unset = {k: v for k, v in GENERIC_TRAINING["optim"].items() if getattr(cfg, k) is None}
+    cfg = dataclasses.replace(cfg, **unset)  # fields left at None: the generic recipe (`fit` fills the method's first)
     groups = param_groups(model, cfg.weight_decay, cfg.decay_norm_and_bias)
     if cfg.name == "lars": return LARS(groups, lr=lr, momentum=cfg.momentum, trust_coefficient=cfg.trust_coefficient)
     if cfg.name == "sgd": return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum)
