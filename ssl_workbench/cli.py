@@ -232,7 +232,7 @@ def run_export_command(args: argparse.Namespace) -> int:
 def add_study_command(subparsers) -> argparse.ArgumentParser:
     "Register `study run` and `study show`."
     from ssl_workbench.studies import BUDGETS
-    p = subparsers.add_parser("study", help="run or show a study: arms x seeds with 95 % intervals")
+    p = subparsers.add_parser("study", help="run or show a study: arms x seeds with 95 %% intervals")
     sub = p.add_subparsers(dest="study_command", metavar="SUBCOMMAND", required=True)
     r = sub.add_parser("run", help="run every unfinished arm x seed, then write the summary JSON")
     s = sub.add_parser("show", help="print a study's summary tables")
