@@ -9,7 +9,7 @@ SPEC_HASH := $(shell cat pyproject.toml | md5sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(SPEC_HASH)
 export SSL_WORKBENCH_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
 
-.PHONY: install test demo lab docs bench sync-check clean-check nbtest pytest clean
+.PHONY: install test demo lab docs bench sync-check clean-check lint nbtest pytest clean
 
 install: $(STAMP)
 
@@ -20,14 +20,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -e ".[dev]"
 	touch $(STAMP)
 
-## test: sync check, clean check, then pytest (which executes every notebook and the tests/ suite)
-test: install sync-check clean-check pytest
+## test: sync check, clean check, lint, then pytest (which executes every notebook and the tests/ suite)
+test: install sync-check clean-check lint pytest
 
 sync-check: install
 	@bash tools/check_unchanged.sh ssl_workbench -- $(BIN)/nbdev-export
 
 clean-check: install
 	@bash tools/check_unchanged.sh nbs -- $(BIN)/nbdev-clean
+
+lint: install
+	$(BIN)/ruff check ssl_workbench tests tools bench
 
 pytest: install
 	$(BIN)/python -m pytest tests/ -ra --durations=15

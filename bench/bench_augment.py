@@ -56,7 +56,7 @@ def contenders(x: torch.Tensor, pil_images) -> dict:
             nonlocal it
             b = next(it, None)
             if b is None: it = iter(batches); b = next(it)
-            v1, v2 = pipe(b, g), pipe(b, g)
+            pipe(b, g), pipe(b, g)  # two views, as a training step makes
         return run
     light = SimCLRTransform(input_size=32, cj_strength=0.5, gaussian_blur=0.0)   # lightly's CIFAR settings
     tv = v2.Compose([v2.RandomResizedCrop(32, scale=(0.08, 1.0), antialias=True), v2.RandomHorizontalFlip(),
@@ -87,7 +87,7 @@ def ours_rate(x: torch.Tensor, device: str = "cpu") -> float:
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     def epoch():
         for i in range(0, len(x), BATCH):
-            b = x[i:i + BATCH]; v1, v2 = pipe(b, g), pipe(b, g)
+            b = x[i:i + BATCH]; pipe(b, g), pipe(b, g)
     return _rate(epoch, len(x), sync=sync)
 
 

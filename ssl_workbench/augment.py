@@ -8,7 +8,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/augment.html.md"""
 from __future__ import annotations
 import dataclasses, math, os
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F

@@ -6,10 +6,10 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1437138d
 from __future__ import annotations
-import html, json, math, os, pickle, random, re, shutil, subprocess, tempfile, time
+import html, json, os, pickle, random, re, shutil, subprocess, tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 import torch

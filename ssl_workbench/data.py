@@ -8,7 +8,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/data.html.md"""
 from __future__ import annotations
 import hashlib, io, json, math, os, tempfile, warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -17,7 +17,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .core import atomic_write, atomic_write_text, cache_dir
+from .core import atomic_write_text, cache_dir
 
 # %% auto #0
 __all__ = ['TORCHVISION_DATASETS', 'BUILTIN_DATASETS', 'IMAGE_EXTENSIONS', 'CACHE_SCALE', 'DEFAULT_IMAGE_SIZE', 'RESIZE_METHOD',

@@ -15,7 +15,7 @@ import torch.distributed as dist
 from torch import nn
 
 from .core import get_device
-from .losses import gather_with_grad, rank_and_world  # one implementation, shared with the losses
+from .losses import rank_and_world  # one implementation, shared with the losses
 
 # %% auto #0
 __all__ = ['DistInfo', 'init_distributed', 'cleanup_distributed', 'wrap_ddp', 'unwrap', 'all_reduce_mean', 'world_size', 'rank']

@@ -10,14 +10,13 @@ import datetime, json, os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 import ssl_workbench
 from .core import RunDir, atomic_write, atomic_write_text, git_commit, html_text, project_root, read_jsonl
 from .evaluate import checkpoint_hash, config_hash
 from .models import CIFAR_STEM_MAX_SIZE, create_backbone
-from .train import CHECKPOINT_FORMAT, CheckpointError, TrainConfig, config_from_dict, load_checkpoint
+from .train import CHECKPOINT_FORMAT, CheckpointError, TrainConfig, load_checkpoint
 
 # %% auto #0
 __all__ = ['EXPORT_FORMATS', 'CARD_FORMAT', 'FORMAT_FILES', 'backbone_state', 'backbone_spec', 'Preprocess', 'torchvision_state',
@@ -191,7 +190,6 @@ def export_run(run: str | Path, # a run directory with a checkpoint
                fmt: str = "safetensors", # one of EXPORT_FORMATS
               ) -> Path:
     "Write a run's backbone (safetensors + `fmt`), `model_card.json` and `README.md` into `out`."
-    from safetensors.torch import save_file
     from ssl_workbench.run_eval import run_checkpoint
     if fmt not in EXPORT_FORMATS: raise ValueError(f"format={fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
     run, out = RunDir(run), Path(out)

@@ -7,7 +7,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/health.html.md"""
 # %% ../nbs/62_health.ipynb #8fa13c55
 from __future__ import annotations
 import json, math
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -15,7 +15,6 @@ import numpy as np
 import torch
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from .core import RunDir, atomic_write, atomic_write_text, html_text, read_jsonl
 

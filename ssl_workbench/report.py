@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/report.html.md"""
 
 # %% ../nbs/55_report.ipynb #4b30a309
 from __future__ import annotations
-import base64, hashlib, io, json, time, warnings
+import base64, hashlib, json, time, warnings
 from pathlib import Path
 
 import numpy as np

@@ -18,7 +18,7 @@ from .evaluate import (PROTOCOLS, DEFAULT_NORMALIZE, check_label_fraction, check
                                     extract_features, main_metric)
 from .models import create_backbone
 from .report import retrieval_examples, umap_embed, write_report
-from .train import CheckpointError, TrainConfig, load_checkpoint, load_config, config_from_dict, method_from_checkpoint
+from .train import TrainConfig, load_checkpoint, load_config, config_from_dict, method_from_checkpoint
 
 # %% auto #0
 __all__ = ['run_checkpoint', 'run_config', 'load_run_backbone', 'run_normalization', 'evaluate_run', 'load_results', 'report_run']

@@ -354,7 +354,7 @@ def validate_config(cfg: TrainConfig, # the config to check
     need(e.knn_every >= 0, f"eval.knn_every={e.knn_every}: must be >= 0")
     need(e.knn_k > 0, f"eval.knn_k={e.knn_k}: must be positive")
     need(e.knn_temperature > 0, f"eval.knn_temperature={e.knn_temperature}: must be positive")
-    need(e.knn_train_size > 0 and e.knn_test_size > 0, f"eval.knn_train_size/knn_test_size: must be positive")
+    need(e.knn_train_size > 0 and e.knn_test_size > 0, "eval.knn_train_size/knn_test_size: must be positive")
     need(r.out != "", "run.out='': must name a directory")
     need(r.seed >= 0, f"run.seed={r.seed}: must be >= 0")
     need(r.ckpt_every >= 0, f"run.ckpt_every={r.ckpt_every}: must be >= 0")

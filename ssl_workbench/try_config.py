@@ -6,8 +6,8 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/try_config.html.md"""
 
 # %% ../nbs/63_try_config.ipynb #9cd3fe61
 from __future__ import annotations
-import copy, json, math, os, subprocess, threading, time
-from dataclasses import dataclass, field, asdict
+import copy, math, os, subprocess, threading, time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -251,8 +251,6 @@ class TryConfigPanel(widgets.VBox):
         else: self.status.value = f"<span style='color:#b00020'>failed: {html_text(str(trial.error))}</span>"
 
     def _draw_history(self):
-        head = widgets.HTML("<table class='swb-table'><tr><th>#</th><th>config</th><th>kNN tuned</th><th>kNN baseline</th>"
-                            "<th>Δ ± band</th></tr></table>")
         rows = []
         for i, h in enumerate(self.history):
             r = h["result"]

@@ -6,18 +6,17 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/tuner.html.md"""
 
 # %% ../nbs/60_tuner.ipynb #0dfde2f0
 from __future__ import annotations
-import copy, dataclasses, io, time
+import copy, dataclasses, time
 from typing import Any
 
 import numpy as np
 import torch
 import ipywidgets as widgets
 import plotly.graph_objects as go
-from PIL import Image
 
 from .augment import (STRONG_OPS, PRESETS, AugmentConfig, Pipeline, make_config, config_to_yaml,
-                                   config_from_yaml, resized_crop, to_float_batch)
-from .core import decode_data_uri, html_text, png_bytes, png_data_uri
+                                   resized_crop, to_float_batch)
+from .core import html_text, png_bytes, png_data_uri
 
 # %% auto #0
 __all__ = ['ISOLATE_OPTIONS', 'isolate_config', 'render_views', 'grid_image', 'make_control', 'control_to_value', 'AugmentTuner',

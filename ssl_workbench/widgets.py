@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 from .core import (RunDir, atomic_write, atomic_write_text, available_devices, cache_dir, get_device,
                                 html_text, png_bytes, project_root, read_jsonl, read_pid_file, run_is_locked,
                                 write_pid_file)
-from .train import (METHODS, OPTIMIZERS, DATASETS, TrainConfig, apply_overrides, config_to_dict, load_config,
+from .train import (METHODS, OPTIMIZERS, DATASETS, TrainConfig, apply_overrides, load_config,
                                  method_training_defaults, save_config, validate_config, with_method_defaults)
 
 # %% auto #0

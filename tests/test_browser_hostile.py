@@ -2,7 +2,6 @@
 embedding explorer, the launcher and the augmentation tuner in JupyterLab. ipywidgets sets `innerHTML`, and the
 page has kernel access, so any unescaped name would run script there. Checks: the names show as text, no element
 from them exists in the page, and the payload never ran. Screenshot: test-artifacts/hostile_names.png."""
-from pathlib import Path
 
 import nbformat
 import pytest

@@ -3,7 +3,6 @@ and Debian's chromium (helpers in tests/browser.py). Run all cells; move an augm
 change; start a tiny CPU run in the launcher, see the loss curve grow, and stop it (graceful checkpoint); compute the embedding
 explorer and see its points; hover a point and see its image; query the retrieval explorer.
 Screenshots: test-artifacts/workbench_{tuner,launcher,explorer,retrieval}.png."""
-from pathlib import Path
 
 import pytest
 

@@ -8,7 +8,7 @@ nbs/04_losses.ipynb; here we check that the distributed code paths give the sing
 - CLSA's contrastive form (batch keys of every rank as negatives, labels offset by rank) likewise;
 - MoCo's shuffle-BN returns each key in its original position, and the queue receives the keys of every rank.
 """
-import math, os, socket, tempfile
+import os, socket, tempfile
 
 import pytest
 import torch

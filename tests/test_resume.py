@@ -1,6 +1,6 @@
 """Exact resume: a run stopped or killed at any step and resumed gives the same loss trajectory as an uninterrupted
 run (CPU, tiny config, to 1e-6); SIGTERM writes a checkpoint and exits cleanly; a crafted checkpoint is refused."""
-import json, os, signal, subprocess, sys, textwrap, time
+import os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 
 import numpy as np

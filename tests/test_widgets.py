@@ -1,7 +1,7 @@
 """Headless tests of the workbench widgets (ssl_workbench.widgets): set values, call the handlers, check figures and data.
 No kernel or browser: the same Python callbacks the buttons call. One test launches a real tiny pretraining subprocess."""
 import html
-import json, os, signal, subprocess, sys, time
+import os, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np

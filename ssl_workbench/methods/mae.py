@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-import torch.nn.functional as F
 
 from ..models import check_views
 from ..vit import ViT, sincos_pos_embed

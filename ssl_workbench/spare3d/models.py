@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/spare3d_models.html.md"""
 
 # %% ../../nbs/72_spare3d_models.ipynb #6ab76139
 from __future__ import annotations
-import math, time
+import math
 from typing import Any
 
 import numpy as np

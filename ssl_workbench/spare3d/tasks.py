@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/spare3d_tasks.html.md"""
 
 # %% ../../nbs/71_spare3d_tasks.ipynb #f42cd3be
 from __future__ import annotations
-import argparse, glob, json, math, multiprocessing as mp, os, re, signal, sys, threading, time
+import argparse, glob, json, math, multiprocessing as mp, re, signal, sys, threading, time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator, Sequence
