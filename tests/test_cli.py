@@ -34,7 +34,7 @@ def test_bad_values_rejected_before_data_loads(tmp_path):
     for text in ["data.spec", "data.batch_size=-3", "model.backbone='nope'", "optim.lr=0", "warmup_epochs=500"]:
         assert text in res.stderr, text
     assert not out.exists()  # nothing written, nothing loaded
-    assert cli("pretrain", "--method", "byol", timeout=60).returncode == 2
+    assert cli("pretrain", "--method", "swav", timeout=60).returncode == 2
     res = cli("pretrain", "--resume", "--out", tmp_path/"missing", timeout=120)
     assert res.returncode == 2 and "nothing to resume" in res.stderr
 
