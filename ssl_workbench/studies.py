@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .core import RunDir, atomic_write_text, read_jsonl
 from .data import load_dataset
 from .evaluate import extract_features, knn_accuracy
-from .run_eval import load_run_backbone, run_config, run_normalization
+from .run_eval import _subset, load_run_backbone, run_config, run_normalization
 from .train import (TrainConfig, apply_overrides, config_to_dict, fit, load_config,
                                  with_method_defaults)
 
@@ -129,12 +129,9 @@ def score_knn(run_dir: Path, device=None, limit_train: int | None = None, limit_
     sized = dict(size=cfg.data.size, image_size=cfg.augment.image_size)
     feats = []
     for split, limit in (("train", limit_train), (cfg.eval.split or "test", limit_test)):
-        ds = load_dataset(cfg.data.spec, split, **sized)
-        idx = np.arange(len(ds)) if limit is None or limit >= len(ds) else \
-            np.sort(np.random.default_rng(0).permutation(len(ds))[:limit])
-        x = ds.tensor()[torch.as_tensor(idx)]
+        x, y, _ = _subset(load_dataset(cfg.data.spec, split, **sized), limit, 0)  # `evaluate_run`'s subset rule
         feats.append((extract_features(backbone, x, device=device, normalize=run_normalization(cfg)),
-                      torch.as_tensor(np.asarray(ds.labels)[idx])))
+                      torch.as_tensor(np.asarray(y))))
     (ftr, ytr), (fte, yte) = feats
     return {"knn": knn_accuracy(ftr, ytr, fte, yte, k=min(k, len(ftr)), temperature=temperature)[0]}
 

@@ -223,7 +223,7 @@ def _is_float(s: str) -> bool:
 # %% ../nbs/05_train.ipynb #6e3621be
 from .methods.registry import METHODS, method_hparams  # the one method table: name -> class
 from .models import is_backbone_name, is_vit_name, list_backbones
-from .vit import default_patch_size
+from .vit import VIT_SIZES, default_patch_size
 from .augment import config_from_dict as augment_config_from_dict, config_to_dict as augment_config_to_dict
 
 GENERIC_TRAINING = {"optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9, beta2=0.999,
@@ -328,7 +328,7 @@ def validate_config(cfg: TrainConfig, # the config to check
         need(cfg.method.name != "mae" or is_vit_name(cfg.model.backbone), f"method.name='mae' needs a ViT backbone "
              f"(vit_tiny, vit_small, timm:vit_*): masking drops patch tokens; model.backbone={cfg.model.backbone!r}")
         base, _, patch = cfg.model.backbone.partition("/")
-        if base in ("vit_tiny", "vit_small"):
+        if base in VIT_SIZES:
             p = int(patch) if patch.isdigit() else default_patch_size(a.image_size)
             need(a.image_size % p == 0, f"augment.image_size={a.image_size} is not divisible by the ViT patch size {p} "
                  f"(model.backbone={cfg.model.backbone!r})")

@@ -13,7 +13,7 @@ from torch import nn
 
 from ..models import BNMLPHead, check_views
 from ..losses import byol_loss, collapse_diagnostics
-from .mocov2 import ema_update, momentum_at
+from .mocov2 import momentum_at, momentum_step
 
 # %% auto #0
 __all__ = ['BYOL']
@@ -74,6 +74,4 @@ class BYOL(nn.Module):
     @torch.no_grad()
     def after_step(self, progress: float) -> None:
         "EMA-update the target encoder and projector with the decay at `progress` (cosine from base to 1)."
-        self.momentum = momentum_at(progress, self.base_momentum, self.momentum_schedule)
-        ema_update(self.backbone, self.backbone_momentum, self.momentum)
-        ema_update(self.projection_head, self.projection_head_momentum, self.momentum)
+        momentum_step(self, progress)

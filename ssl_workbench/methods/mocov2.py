@@ -17,7 +17,7 @@ from ..models import MoCoV2ProjectionHead, check_views
 from ..losses import (moco_infonce, collapse_diagnostics, check_temperature, gather_no_grad, rank_and_world)
 
 # %% auto #0
-__all__ = ['Queue', 'ema_update', 'momentum_at', 'shuffled_forward', 'split_forward', 'MoCoV2']
+__all__ = ['Queue', 'ema_update', 'momentum_step', 'momentum_at', 'shuffled_forward', 'split_forward', 'MoCoV2']
 
 # %% ../../nbs/11_mocov2.ipynb #baf9fe2a
 class Queue(nn.Module):
@@ -48,6 +48,15 @@ def ema_update(online: nn.Module, # the encoder trained by SGD
     "theta_target <- m * theta_target + (1 - m) * theta_online, for every parameter."
     for p_online, p_target in zip(online.parameters(), target.parameters(), strict=True):
         p_target.lerp_(p_online.detach(), 1.0 - momentum)
+
+def momentum_step(method: nn.Module, # has backbone, projection_head, their `*_momentum` copies, base_momentum, momentum_schedule
+                  progress: float, # fraction of training done, in [0, 1]
+                 ) -> float:
+    "Set `method.momentum` for `progress` and EMA-update its momentum backbone and projection head (MoCo, BYOL)."
+    method.momentum = momentum_at(progress, method.base_momentum, method.momentum_schedule)
+    ema_update(method.backbone, method.backbone_momentum, method.momentum)
+    ema_update(method.projection_head, method.projection_head_momentum, method.momentum)
+    return method.momentum
 
 def momentum_at(progress: float, # fraction of training done, in [0, 1]
                 base: float, # m at the start
@@ -146,8 +155,6 @@ class MoCoV2(nn.Module):
     @torch.no_grad()
     def after_step(self, progress: float) -> None:
         "Momentum-update the key encoder (momentum at `progress`) and enqueue the last keys."
-        self.momentum = momentum_at(progress, self.base_momentum, self.momentum_schedule)
-        ema_update(self.backbone, self.backbone_momentum, self.momentum)
-        ema_update(self.projection_head, self.projection_head_momentum, self.momentum)
+        momentum_step(self, progress)
         if self._pending_keys is not None: self.queue.enqueue(self._pending_keys)
         self._pending_keys = None

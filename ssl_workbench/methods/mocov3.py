@@ -16,7 +16,7 @@ from ..models import check_views
 from ..vit import ViT, sincos_pos_embed
 from ..losses import (collapse_diagnostics, check_temperature, fp32_logits, gather_no_grad,
                                   rank_and_world)
-from .mocov2 import ema_update, momentum_at
+from .mocov2 import momentum_step
 
 # %% auto #0
 __all__ = ['mocov3_mlp', 'mocov3_infonce', 'MoCoV3']
@@ -125,6 +125,4 @@ class MoCoV3(nn.Module):
     @torch.no_grad()
     def after_step(self, progress: float) -> None:
         "Momentum-update the momentum encoder with m at `progress` (cosine from `momentum` to 1 by default)."
-        self.momentum = momentum_at(progress, self.base_momentum, self.momentum_schedule)
-        ema_update(self.backbone, self.backbone_momentum, self.momentum)
-        ema_update(self.projection_head, self.projection_head_momentum, self.momentum)
+        momentum_step(self, progress)
