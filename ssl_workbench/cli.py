@@ -152,6 +152,10 @@ def add_eval_command(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--run", required=True, help="run directory, e.g. runs/NAME")
     p.add_argument("--protocol", default="knn", choices=PROTOCOLS, help="evaluation protocol (default: knn)")
     p.add_argument("--label-fraction", type=float, default=None, help="finetune only: labelled share in (0, 1] (default: 0.1)")
+    p.add_argument("--optimizer", choices=("sgd", "adamw"), default=None,
+                   help="finetune only: sgd (SimCLR B.5, default) or adamw (MAE's ViT recipe)")
+    p.add_argument("--layer-decay", type=float, default=None,
+                   help="finetune only, ViT: layer-wise lr decay (default with adamw: 0.75)")
     p.add_argument("--limit-train", type=int, default=None, help="seeded subset of the training split (default: all)")
     p.add_argument("--limit-test", type=int, default=None, help="seeded subset of the test split (default: all)")
     p.add_argument("--device", default=None, help="cpu | cuda | ... (default: best available)")
@@ -163,8 +167,11 @@ def run_eval_command(args: argparse.Namespace) -> int:
     "Evaluate and print the result as JSON."
     import json
     from ssl_workbench.run_eval import evaluate_run
+    tuning = {k: v for k, v in (("optimizer", args.optimizer), ("layer_decay", args.layer_decay)) if v is not None}
+    if tuning and args.protocol != "finetune":
+        return _fail("eval", ValueError(f"--{next(iter(tuning)).replace('_', '-')}: only the finetune protocol uses it"))
     try: r = evaluate_run(args.run, args.protocol, args.label_fraction, device=args.device, limit_train=args.limit_train,
-                          limit_test=args.limit_test, seed=args.seed)
+                          limit_test=args.limit_test, seed=args.seed, **tuning)
     except (ValueError, FileNotFoundError, TypeError) as e: return _fail("eval", e)
     print(json.dumps(r, indent=2, default=str))
     return 0

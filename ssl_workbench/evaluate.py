@@ -20,14 +20,16 @@ import ssl_workbench
 from .augment import CIFAR_MEAN, CIFAR_STD
 from .core import atomic_write, cache_dir, get_device, git_commit, project_root
 from .data import class_balanced_subset
+from .vit import ViT
 
 # %% auto #0
-__all__ = ['DEFAULT_NORMALIZE', 'PROTOCOL_FIELDS', 'PROTOCOLS', 'check_images', 'image_batches', 'to_float', 'checkpoint_hash',
-           'module_hash', 'images_fingerprint', 'extract_features', 'check_labels', 'weighted_vote', 'knn_classify',
-           'knn_accuracy', 'nearest_neighbours', 'retrieval_metrics', 'linear_probe', 'pixel_mean',
-           'raw_pixel_features', 'random_init_backbone', 'random_crop_flip', 'snapshot_state', 'sanity_check',
-           'linear_eval', 'check_label_fraction', 'finetune', 'config_hash', 'protocol_card', 'protocol_differences',
-           'main_metric', 'results_rows', 'mixed_protocol_note', 'results_table', 'evaluate']
+__all__ = ['DEFAULT_NORMALIZE', 'FINETUNE_OPTIMIZERS', 'PROTOCOL_FIELDS', 'PROTOCOLS', 'FINETUNE_RECIPE', 'check_images',
+           'image_batches', 'to_float', 'checkpoint_hash', 'module_hash', 'images_fingerprint', 'extract_features',
+           'check_labels', 'weighted_vote', 'knn_classify', 'knn_accuracy', 'nearest_neighbours', 'retrieval_metrics',
+           'linear_probe', 'pixel_mean', 'raw_pixel_features', 'random_init_backbone', 'random_crop_flip',
+           'snapshot_state', 'sanity_check', 'linear_eval', 'check_label_fraction', 'finetune_param_groups', 'finetune',
+           'config_hash', 'protocol_card', 'protocol_differences', 'main_metric', 'results_rows', 'mixed_protocol_note',
+           'results_table', 'evaluate']
 
 # %% ../nbs/50_evaluate.ipynb #73289ab1
 DEFAULT_NORMALIZE = (CIFAR_MEAN, CIFAR_STD)  # the augment pipelines' default
@@ -351,9 +353,16 @@ def sanity_check(module: nn.Module, reference: dict[str, torch.Tensor]):
     changed = [k for k, v in module.state_dict().items() if not torch.equal(v.detach().cpu(), reference[k])]
     if changed: raise RuntimeError(f"the frozen backbone changed during linear evaluation: {changed[:5]}")
 
+def _warmup_cosine(opt, total_steps: int, warmup_steps: int = 0):
+    "Each group's lr: linear warmup over `warmup_steps`, then a cosine to 0 at `total_steps`."
+    def factor(s):
+        if s < warmup_steps: return (s + 1) / warmup_steps
+        return 0.5 * (1 + math.cos(math.pi * min(s - warmup_steps, total_steps - warmup_steps) / max(1, total_steps - warmup_steps)))
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
+
 def _sgd_schedule(params, lr, momentum, weight_decay, total_steps):
     opt = torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=momentum > 0, weight_decay=weight_decay)
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / total_steps)))
+    return opt, _warmup_cosine(opt, total_steps)
 
 def _feature_dim(backbone, images, normalize, dev) -> int:
     b = next(image_batches(images, 2))
@@ -409,19 +418,53 @@ def check_label_fraction(label_fraction) -> float:
         raise ValueError(f"label_fraction={label_fraction!r}: must be in (0, 1] (e.g. 0.01 or 0.1)")
     return float(label_fraction)
 
+FINETUNE_OPTIMIZERS = ("sgd", "adamw")
+
+def finetune_param_groups(model: nn.Module, head: nn.Module, lr: float, weight_decay: float,
+                          layer_decay: float | None = None, # ViT only: lr x layer_decay^(L + 1 - layer)
+                          decay_norm_and_bias: bool = True, # False: no decay on 1-D params, CLS token, positions
+                         ) -> list[dict]:
+    "Optimiser parameter groups by (layer, decay): MAE's `param_groups_lrd` for ViTs, one lr for the rest."
+    if layer_decay is not None:
+        if not isinstance(model, ViT):
+            raise ValueError(f"layer_decay={layer_decay}: needs a ViT backbone (its blocks are the layers), "
+                             f"got {type(model).__name__}")
+        if isinstance(layer_decay, bool) or not 0 < layer_decay <= 1:
+            raise ValueError(f"layer_decay={layer_decay!r}: must be in (0, 1]")
+    ids = model.layer_ids() if isinstance(model, ViT) else {}
+    top = len(model.blocks) + 1 if ids else 0
+    exempt = set() if decay_norm_and_bias or not ids else {id(model.cls_token), id(model.pos_embed)}
+    groups: dict[tuple, dict] = {}
+    for p in [*model.parameters(), *head.parameters()]:
+        if not p.requires_grad: continue
+        layer = ids.get(id(p), top)
+        decay = weight_decay if decay_norm_and_bias or (p.ndim > 1 and id(p) not in exempt) else 0.0
+        scale = layer_decay ** (top - layer) if layer_decay else 1.0
+        g = groups.setdefault((layer, decay), dict(params=[], lr=lr * scale, weight_decay=decay, layer=layer))
+        g["params"].append(p)
+    return list(groups.values())
+
 def finetune(backbone: nn.Module, # copied; the caller's module is not changed
              train_images, train_labels, test_images, test_labels,
              label_fraction: float = 0.1, # share of each class that keeps its label
              epochs: int | None = None, # default 60 at <= 1 %, else 30 (SimCLR B.5)
              batch_size: int = 256,
-             lr: float | None = None, # default 0.05 * batch_size / 256
-             momentum: float = 0.9, # Nesterov
-             weight_decay: float = 0.0, # B.5: no regularisation
+             lr: float | None = None, # default 0.05 * batch_size / 256 (sgd), 5e-4 * batch_size / 256 (adamw)
+             momentum: float = 0.9, # Nesterov (sgd); AdamW's beta1
+             weight_decay: float | None = None, # default 0 (B.5: no regularisation) for sgd, 0.05 for adamw (MAE)
              padding: int | None = None,
              normalize: tuple | None = DEFAULT_NORMALIZE,
              device: str | torch.device | None = None,
-             seed: int = 0) -> dict:
+             seed: int = 0,
+             optimizer: str = "sgd", # "sgd" (SimCLR B.5) or "adamw" (MAE's ViT fine-tuning)
+             layer_decay: float | None = None, # ViT only; default 0.75 with adamw on a ViT, else none
+             warmup_epochs: float | None = None, # default 0 (sgd), 5 % of the epochs (adamw: MAE's 5 of 100)
+            ) -> dict:
     "Fine-tune backbone + linear head on a class-balanced labelled subset; {'accuracy', 'n_labelled', ...}."
+    if optimizer not in FINETUNE_OPTIMIZERS:
+        raise ValueError(f"optimizer={optimizer!r}: expected one of {', '.join(FINETUNE_OPTIMIZERS)}")
+    adamw = optimizer == "adamw"
+    if layer_decay is None and adamw and isinstance(backbone, ViT): layer_decay = 0.75
     fraction = check_label_fraction(label_fraction)
     n = check_images(train_images, "train_images")[0]
     y_all = check_labels(train_labels, n, "train_labels", train_images)
@@ -436,7 +479,13 @@ def finetune(backbone: nn.Module, # copied; the caller's module is not changed
     model.train()
     batch_size = min(batch_size, len(subset))
     steps = epochs * math.ceil(len(subset) / batch_size)
-    opt, sched = _sgd_schedule([*model.parameters(), *head.parameters()], lr or 0.05 * batch_size / 256, momentum, weight_decay, steps)
+    lr = lr or (5e-4 if adamw else 0.05) * batch_size / 256
+    weight_decay = (0.05 if adamw else 0.0) if weight_decay is None else weight_decay
+    groups = finetune_param_groups(model, head, lr, weight_decay, layer_decay, decay_norm_and_bias=not adamw)
+    opt = (torch.optim.AdamW(groups, lr=lr, betas=(momentum, 0.999)) if adamw else
+           torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=momentum > 0))
+    warmup_epochs = (0.05 * epochs if adamw else 0.0) if warmup_epochs is None else warmup_epochs
+    sched = _warmup_cosine(opt, steps, round(warmup_epochs * steps / epochs))
     for _ in range(epochs):
         for idx in subset[torch.randperm(len(subset), generator=g)].split(batch_size):
             if len(idx) == 1 and batch_size > 1: continue  # BatchNorm cannot train on a single image
@@ -446,7 +495,8 @@ def finetune(backbone: nn.Module, # copied; the caller's module is not changed
     features = extract_features(model, test_images, device=dev, normalize=normalize)
     with torch.no_grad(): preds = head(features.to(dev)).argmax(1).cpu()
     return {"accuracy": float((preds == y_test).float().mean()), "n_labelled": len(subset), "epochs": epochs, "steps": steps,
-            "train_loss": float(loss.detach()), "predictions": preds}
+            "train_loss": float(loss.detach()), "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
+            "layer_decay": layer_decay, "predictions": preds}
 
 # %% ../nbs/50_evaluate.ipynb #930e64bf
 PROTOCOL_FIELDS = ("protocol", "dataset", "split", "train_split", "label_fraction", "eval")
@@ -537,7 +587,8 @@ def results_table(results: dict[str, dict]) -> str:
 PROTOCOLS = ("knn", "linear", "linear_aug", "finetune", "retrieval")
 _DEFAULTS = {"knn": {"k": 200, "temperature": 0.1}, "linear": {"weight_decay": 1e-4, "max_iter": 100},
              "linear_aug": {"epochs": 90, "batch_size": 256, "momentum": 0.9, "weight_decay": 0.0},
-             "finetune": {"batch_size": 256, "momentum": 0.9, "weight_decay": 0.0}, "retrieval": {"ks": (1, 5, 10)}}
+             "finetune": {"batch_size": 256, "momentum": 0.9, "optimizer": "sgd"}, "retrieval": {"ks": (1, 5, 10)}}
+FINETUNE_RECIPE = ("optimizer", "lr", "weight_decay", "layer_decay")  # resolved by `finetune`, recorded on the card
 
 def _run_on_features(protocol, train_f, train_y, test_f, test_y, params, device) -> dict:
     if protocol == "knn": return {"accuracy": knn_accuracy(train_f, train_y, test_f, test_y, device=device, **params)[0]}
@@ -596,14 +647,17 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
                                                          device=dev, seed=seed, **params)["accuracy"]}
     else:
         run = lambda model, key: {k: v for k, v in finetune(model, train_images, train_y, test_images, test_y, label_fraction,
-                                  normalize=normalize, device=dev, seed=seed, **params).items() if k in ("accuracy", "n_labelled")}
+                                  normalize=normalize, device=dev, seed=seed, **params).items()
+                                  if k in ("accuracy", "n_labelled", *FINETUNE_RECIPE)}
     result = {"protocol": protocol, **run(backbone, cache_key)}
+    params |= {k: result.pop(k) for k in FINETUNE_RECIPE if k in result}  # the values used, not the defaults' None
     metric = main_metric(result)
     if baselines:
         random_model = random_init_backbone(make_backbone, like=backbone, seed=seed)
         random_key = f"random-init-{seed}-{module_hash(random_model)}" if cache_key is not None else None
         subset = torch.from_numpy(class_balanced_subset(train_y.numpy(), label_fraction, seed)) if protocol == "finetune" else None
-        result["baselines"] = {"random_init": {k: v for k, v in run(random_model, random_key).items() if k != "n_labelled"},
+        result["baselines"] = {"random_init": {k: v for k, v in run(random_model, random_key).items()
+                                               if k not in ("n_labelled", *FINETUNE_RECIPE)},
                                "raw_pixels": _pixel_baseline(protocol, train_images, train_y, test_images, test_y, subset,
                                                              params if protocol in ("knn", "retrieval") else {}, dev)}
         result["gain"] = {b: result[metric] - v[metric] for b, v in result["baselines"].items()}

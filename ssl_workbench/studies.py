@@ -59,6 +59,11 @@ class Arm:
     name: str
     overrides: tuple = ()
     shared: str | None = None  # "STUDY/ARM": the same config and seeds as that arm, so its run directories are reused
+    seeds: dict | None = None  # budget -> at most this many seeds for this arm (a costly single run); None: the study's
+
+    def n_seeds(self, budget: str, study_seeds: int) -> int:
+        "How many seeds this arm runs at `budget` when the study runs `study_seeds`."
+        return min(study_seeds, (self.seeds or {}).get(budget, study_seeds))
 
 @dataclass
 class Comparison:
@@ -94,7 +99,11 @@ class Study:
         if self.comparisons and n_seeds < 2:
             raise ValueError(f"seeds={n_seeds}: study {self.name!r} compares arms, which needs at least 2 seeds "
                              "(a paired interval needs two differences)")
-        for c in self.comparisons: self.arm(c.a), self.arm(c.b)
+        for c in self.comparisons:
+            for a in (self.arm(c.a), self.arm(c.b)):
+                if a.n_seeds(budget, n_seeds) < 2:
+                    raise ValueError(f"arm {a.name!r} runs {a.n_seeds(budget, n_seeds)} seed at budget {budget!r}, "
+                                     f"but comparison {c.name or c.a + ' > ' + c.b!r} needs at least 2")
 
 # %% ../nbs/58_studies.ipynb #4d3d7392
 STUDIES: dict[str, Callable[[], Study]] = {}
@@ -184,7 +193,8 @@ def run_study(name: str, # a registered study
     chosen = [study.arm(a) for a in arms] if arms else list(study.arms)
     base = Path(root)/name
     extra = study.prepare(study, budget, base, device) if study.prepare else []
-    units = [(arm, seed) for seed in range(n_seeds) for arm in chosen]  # seed-major: every arm has results early
+    units = [(arm, seed) for seed in range(n_seeds) for arm in chosen  # seed-major: every arm has results early
+             if seed < arm.n_seeds(budget, n_seeds)]
     bar = tqdm(total=len(units), desc=f"study {name} ({budget})", disable=not progress, unit="run")
     for arm, seed in units:
         run_dir = arm_dir(root, name, arm)/f"seed-{seed}"

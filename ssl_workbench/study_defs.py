@@ -9,7 +9,8 @@ from __future__ import annotations
 from .studies import Arm, Comparison, Study, register_study
 
 # %% auto #0
-__all__ = ['CI_BASE', 'CPU_STEPS', 'CPU_BASE', 'CPU_SCORE', 'CI_SCORE', 'MOCO_CIFAR', 'METHOD_ARMS', 'clsa_vs_mocov2', 'methods']
+__all__ = ['CI_BASE', 'CPU_STEPS', 'CPU_BASE', 'CPU_SCORE', 'CI_SCORE', 'MOCO_CIFAR', 'DINO_CIFAR', 'DINO_RESNET_RECIPE',
+           'METHOD_ARMS', 'clsa_vs_mocov2', 'methods']
 
 # %% ../nbs/58a_study_defs.ipynb #4e3f3036
 CI_BASE = ("data.spec=digits", "data.batch_size=64", "schedule.steps=4", "augment.image_size=16",
@@ -35,6 +36,9 @@ def clsa_vs_mocov2() -> Study:
                  claim_source="CLSA Table 1: single-crop CLSA 69.4 vs MoCo v2 67.5/66.1 ImageNet linear top-1 at 200 epochs")
 
 # %% ../nbs/58a_study_defs.ipynb #0c64975a
+DINO_CIFAR = ("method.hparams.out_dim=4096",)
+DINO_RESNET_RECIPE = ("optim.name=sgd", "optim.lr=0.03", "optim.weight_decay=1e-4", "optim.momentum=0.9",
+                      "optim.decay_norm_and_bias=false")
 METHOD_ARMS = {"simclr": (), "byol": ("method.hparams.proj_hidden_dim=2048", "method.hparams.pred_hidden_dim=2048"),
                "barlow_twins": ("method.hparams.proj_hidden_dim=2048", "method.hparams.out_dim=2048"),
                "vicreg": ("method.hparams.proj_hidden_dim=2048", "method.hparams.out_dim=2048")}
@@ -43,11 +47,18 @@ METHOD_ARMS = {"simclr": (), "byol": ("method.hparams.proj_hidden_dim=2048", "me
 def methods() -> Study:
     arms = [Arm(m, (f"method.name={m}", *o)) for m, o in METHOD_ARMS.items()]
     arms.append(Arm("mocov2", ("method.name=mocov2", *MOCO_CIFAR), shared="clsa_vs_mocov2/mocov2"))
+    arms.append(Arm("dino", ("method.name=dino", *DINO_CIFAR, *DINO_RESNET_RECIPE)))
+    arms.append(Arm("mocov3_vit_tiny", ("method.name=mocov3", "model.backbone=vit_tiny/8"), seeds=dict(cpu=1)))
     return Study(name="methods", title="SSL methods at the same budget", seeds=dict(ci=2, cpu=2, gpu=3),
                  base={"ci": CI_BASE, "cpu": CPU_BASE,
                        "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
                                "model.backbone=resnet18", "eval.knn_every=0")},
-                 arms=arms, comparisons=[Comparison(a.name, "simclr") for a in arms if a.name != "simclr"],
+                 arms=arms, comparisons=[Comparison(a.name, "simclr") for a in arms
+                                         if a.name not in ("simclr", "mocov3_vit_tiny")],
                  score={"ci": CI_SCORE, "cpu": CPU_SCORE},
                  claim_source="no claim: a table of methods with intervals (lightly's and solo-learn's CIFAR benchmarks "
                               "rank them after hundreds of epochs)")
+
+# %% ../nbs/58a_study_defs.ipynb #27f5300f
+from .spare3d.study import spare3d_study
+register_study(spare3d_study)

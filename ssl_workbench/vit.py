@@ -97,6 +97,12 @@ class ViT(nn.Module):
         "The final LayerNorm."
         return self.net.norm if self.backend == "timm" else self.net.encoder.ln
 
+    def layer_ids(self) -> dict[int, int]:
+        "`id(parameter) -> layer`: 0 for the patch embedding, CLS token and positions, i + 1 for block i, depth + 1 after."
+        ids = {id(p): 0 for p in (*self.patch_proj.parameters(), self.cls_token, self.pos_embed)}
+        for i, block in enumerate(self.blocks): ids.update({id(p): i + 1 for p in block.parameters()})
+        return ids | {id(p): len(self.blocks) + 1 for p in self.parameters() if id(p) not in ids}
+
     def embed_patches(self, x: torch.Tensor) -> torch.Tensor:
         "Patch tokens `(B, N, D)` of images `(B, C, H, W)`, without positions."
         t = self.net.patch_embed(x) if self.backend == "timm" else self.net.conv_proj(x)

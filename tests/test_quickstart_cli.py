@@ -35,6 +35,16 @@ def test_eval_and_report_commands(tmp_path):
     assert (tmp_path/"runs"/"d"/"eval"/"knn.json").exists()
     bad = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--label-fraction", "0", cwd=tmp_path)
     assert bad.returncode == 2 and "label_fraction=0" in bad.stderr
+    knn_adamw = sh("eval", "--run", "runs/d", "--protocol", "knn", "--optimizer", "adamw", cwd=tmp_path)
+    assert knn_adamw.returncode == 2 and "--optimizer: only the finetune protocol" in knn_adamw.stderr
+    cnn_decay = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--layer-decay", "0.75", "--limit-train", "300",
+                   "--limit-test", "100", cwd=tmp_path)
+    assert cnn_decay.returncode == 2 and "layer_decay=0.75: needs a ViT backbone" in cnn_decay.stderr
+    adamw = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--optimizer", "adamw", "--limit-train", "300",
+               "--limit-test", "100", cwd=tmp_path)
+    assert adamw.returncode == 0, adamw.stderr[-3000:]
+    card = json.loads(adamw.stdout)["card"]["eval"]  # the values used are on the card, not the defaults' None
+    assert (card["optimizer"], card["weight_decay"], card["layer_decay"]) == ("adamw", 0.05, None)
     missing = sh("eval", "--run", "runs/none", cwd=tmp_path)
     assert missing.returncode == 2 and "no such run directory" in missing.stderr
     rep = sh("report", "--run", "runs/d", "--max-points", "100", cwd=tmp_path)

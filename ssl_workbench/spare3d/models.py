@@ -18,13 +18,14 @@ from ..augment import make_pipeline
 from ..core import get_device, seed_everything
 from ..evaluate import module_hash, protocol_card
 from ..methods.registry import create_method
-from ..models import create_backbone
-from .tasks import PAIR_LABELS
+from ..models import PooledFeatures, create_backbone
+from .tasks import I2P_POSES, PAIR_LABELS, check_pose_ids
 
 # %% auto #0
-__all__ = ['TASK_KEYS', 'CHANCE', 'to_tensor', 'FourTowerNet', 'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss',
-           'EarlyFusionNet', 'task_batch', 'task_scores', 'task_loss', 'fit_spare3d', 'task_predictions',
-           'task_accuracy', 't2i_accuracy', 'drawings_of', 'fit_simclr_drawings', 'FrozenFeatureScorer',
+__all__ = ['POOLS', 'HEADS', 'INITS', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'to_tensor', 'spatial_tower', 'FourTowerNet',
+           'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss', 'EarlyFusionNet', 'PoseNet', 'pose_pretext_loss',
+           'task_batch', 'task_scores', 'task_loss', 'fit_spare3d', 'task_predictions', 'task_accuracy', 't2i_accuracy',
+           'pretext_accuracy', 'pose_accuracy', 'drawings_of', 'fit_simclr_drawings', 'FrozenFeatureScorer',
            'simclr_scorer', 'evaluate_spare3d', 'compare_spare3d']
 
 # %% ../../nbs/72_spare3d_models.ipynb #5df32b1d
@@ -36,30 +37,76 @@ def to_tensor(images: np.ndarray | torch.Tensor, # uint8 (..., H, W, 3) drawings
     return x.to(get_device(device)).movedim(-1, -3).float().div_(255)
 
 # %% ../../nbs/72_spare3d_models.ipynb #52e5ade4
+POOLS = ("flatten", "avg")
+HEADS = ("mlp", "linear")
+INITS = ("paper", "default")
+
+def spatial_tower(backbone: str, # a `create_backbone` name: 'vgg16' (paper), 'small_convnet', 'resnet18', ...
+                  image_size: int, # drawing side in pixels
+                  in_chans: int = 3,
+                  pool: str = "flatten", # 'flatten': the last feature map, flattened (Three2I_self); 'avg': pooled
+                 ) -> tuple[nn.Module, int]:
+    "A drawing encoder `(B, C, H, W) -> (B, width)` and its output width at `image_size`."
+    if pool not in POOLS: raise ValueError(f"pool={pool!r}: expected one of {POOLS}")
+    net, d = create_backbone(backbone, image_size=image_size, in_chans=in_chans)
+    if pool == "avg": return net, d
+    if isinstance(net, PooledFeatures): tower = nn.Sequential(net.features, nn.Flatten(1))  # VGG: `.features`
+    elif hasattr(net, "avgpool") and hasattr(net, "layer4"): net.avgpool = nn.Identity(); tower = net  # ResNet
+    else: raise ValueError(f"pool='flatten': backbone {backbone!r} ({type(net).__name__}) has no feature map to "
+                           "flatten; use pool='avg'")
+    with torch.no_grad(): width = tower.eval()(torch.zeros(2, in_chans, image_size, image_size)).shape[1]
+    return tower.train(), width
+
+def _init_paper(modules):
+    "N(0, 0.01) weights and zero biases for every Linear (the official heads' init)."
+    for m in modules:
+        if isinstance(m, nn.Linear): nn.init.normal_(m.weight, 0, 0.01); nn.init.zeros_(m.bias)
+
+def _check_choice(name, value, choices):
+    if value not in choices: raise ValueError(f"{name}={value!r}: expected one of {choices}")
+    return value
+
 class FourTowerNet(nn.Module):
-    "Towers for front, right, top and isometric; MLPs g1 (views), g2 (isometric) and h (pair score)."
-    def __init__(self, backbone: str = "small_convnet", # a `create_backbone` name: 'vgg16' (paper), 'resnet18', 'small_convnet'
+    "Towers for front, right, top and isometric; g1 (views), g2 (isometric) and h (pair score)."
+    def __init__(self, backbone: str = "small_convnet", # 'vgg16' (paper), 'small_convnet', 'resnet18', ...
                  image_size: int = 64, # drawing side in pixels
                  hidden_dim: int = 512, # width of g1, g2 and h (4096 in the paper)
-                 in_chans: int = 3):
+                 in_chans: int = 3,
+                 pool: str | None = None, # 'flatten' | 'avg'; None: 'avg' for ResNets (as the code), else 'flatten'
+                 head: str | None = None, # 'mlp' (ReLU, VGG variant) | 'linear'; None: 'linear' for ResNets
+                 init: str = "paper"): # 'paper': N(0, 0.01) heads; 'default': PyTorch's Linear init
         super().__init__()
-        towers = [create_backbone(backbone, image_size=image_size, in_chans=in_chans) for _ in range(4)]
+        resnet = backbone.startswith("resnet")
+        pool = _check_choice("pool", pool or ("avg" if resnet else "flatten"), POOLS)
+        head = _check_choice("head", head or ("linear" if resnet else "mlp"), HEADS)
+        towers = [spatial_tower(backbone, image_size, in_chans, pool) for _ in range(4)]
         self.towers = nn.ModuleList([t for t, _ in towers])  # f_θ1..θ4: front, right, top, isometric
         d = towers[0][1]
-        self.g1 = nn.Sequential(nn.Linear(3 * d, hidden_dim), nn.ReLU(inplace=True))
-        self.g2 = nn.Sequential(nn.Linear(d, hidden_dim), nn.ReLU(inplace=True))
-        self.h = nn.Sequential(nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, 1))
-        for m in [*self.g1, *self.g2, *self.h]:
-            if isinstance(m, nn.Linear): nn.init.normal_(m.weight, 0, 0.01); nn.init.zeros_(m.bias)
-        self.backbone_name, self.feat_dim = backbone, d
+        act = [nn.ReLU(inplace=True)] if head == "mlp" else []
+        self.g1 = nn.Sequential(nn.Linear(3 * d, hidden_dim), *act)
+        self.g2 = nn.Sequential(nn.Linear(d, hidden_dim), *act)
+        self.h = (nn.Sequential(nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, 1))
+                  if head == "mlp" else nn.Sequential(nn.Linear(2 * hidden_dim, 1)))
+        if _check_choice("init", init, INITS) == "paper": _init_paper([*self.g1, *self.g2, *self.h])
+        self.backbone_name, self.feat_dim, self.image_size = backbone, d, image_size
+        self.pool, self.head_kind = pool, head
+
+    def tower_features(self, k: int, x: torch.Tensor) -> torch.Tensor:
+        "Tower `k`'s features `(B, d)`; drawings of another size than the net was built for are refused."
+        f = self.towers[k](x)
+        if f.shape[1] != self.feat_dim:
+            raise ValueError(f"drawings of {x.shape[-1]} px give {f.shape[1]} features per tower ({self.backbone_name}, "
+                             f"pool={self.pool!r}), but g1/g2 expect {self.feat_dim} (built for {self.image_size} px); "
+                             f"build the net with image_size={x.shape[-1]}")
+        return f
 
     def encode_views(self, views: torch.Tensor) -> torch.Tensor:
         "b = g1(f(F) ‖ f(R) ‖ f(T)) for views `(B, 3, C, H, W)` -> `(B, hidden)`."
-        return self.g1(torch.cat([self.towers[k](views[:, k]) for k in range(3)], 1))
+        return self.g1(torch.cat([self.tower_features(k, views[:, k]) for k in range(3)], 1))
 
     def encode_isometric(self, iso: torch.Tensor) -> torch.Tensor:
         "a = g2(f(I)) for isometrics `(B, C, H, W)` -> `(B, hidden)`."
-        return self.g2(self.towers[3](iso))
+        return self.g2(self.tower_features(3, iso))
 
     def score(self, b: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         "Logit that views-code `b` and isometric-code `a` show the same object: `(B,)`."
@@ -111,12 +158,19 @@ def _check_task(task: str) -> str:
 class EarlyFusionNet(nn.Module):
     "SPARE3D's supervised baseline: candidate ‖ F ‖ R ‖ T (12 channels) -> one logit (T2I, P2I) or 4 pose logits (I2P)."
     def __init__(self, backbone: str = "small_convnet", image_size: int = 64,
-                 task: str = "t2i"): # 't2i', 'i2p' or 'p2i'
+                 task: str = "t2i", # 't2i', 'i2p' or 'p2i'
+                 pool: str | None = None, # 'flatten' | 'avg'; None: 'avg' for ResNets, else 'flatten' (VGG's 7x7 map)
+                 hidden_dim: int = 512): # the classifier's hidden width (VGG: 4096); ResNets: a single Linear
         super().__init__()
         self.task = _check_task(task)
-        self.backbone, d = create_backbone(backbone, image_size=image_size, in_chans=12)
+        resnet = backbone.startswith("resnet")
+        pool = _check_choice("pool", pool or ("avg" if resnet else "flatten"), POOLS)
+        self.backbone, d = spatial_tower(backbone, image_size, 12, pool)
+        self.mlp = (nn.Identity() if resnet else
+                    nn.Sequential(nn.Linear(d, hidden_dim), nn.ReLU(inplace=True), nn.Dropout()))
+        d = d if resnet else hidden_dim
         self.head = nn.Linear(d + (8 if task == "p2i" else 0), 4 if task == "i2p" else 1)
-        self.backbone_name = backbone
+        self.backbone_name, self.pool = backbone, pool
 
     def forward(self, views: torch.Tensor, # (B, 3, 3, H, W)
                 candidates: torch.Tensor, # (B, K, 3, H, W); I2P: the isometric as (B, 1, 3, H, W)
@@ -125,11 +179,66 @@ class EarlyFusionNet(nn.Module):
         "Logits `(B, K)`, or `(B, 4)` pose logits for I2P."
         B, K = candidates.shape[:2]
         stacked = torch.cat([candidates, views.flatten(1, 2).unsqueeze(1).expand(-1, K, -1, -1, -1)], 2)  # (B, K, 12, H, W)
-        h = self.backbone(stacked.flatten(0, 1))  # (B*K, d)
+        h = self.mlp(self.backbone(stacked.flatten(0, 1)))  # (B*K, d)
         if self.task == "p2i":
             if pose is None: raise ValueError("pose=None: the P2I baseline needs the asked pose (B,) in 1..8")
             h = torch.cat([h, F.one_hot(pose.long() - 1, 8).float().repeat_interleave(K, 0)], 1)  # (B*K, d + 8)
         return self.head(h).view(B, 4) if self.task == "i2p" else self.head(h).view(B, K)
+
+# %% ../../nbs/72_spare3d_models.ipynb #63d6da34
+class PoseNet(nn.Module):
+    "The pose pretext network (`SR`): F, R, T and an isometric -> logits over `n_poses` poses."
+    def __init__(self, backbone: str = "small_convnet", image_size: int = 64,
+                 hidden_dim: int = 512, # fcv, fca and classifier width (4096 in the paper)
+                 in_chans: int = 3,
+                 pool: str | None = None, # as `FourTowerNet`
+                 n_poses: int = 8, # poses 1..n_poses
+                 dropout: float = 0.5, # nn.Dropout() in the classifier
+                 normalize: bool = True, # L2-normalise each row of logits, as SR_trainer.py
+                 init: str = "paper"):
+        super().__init__()
+        pool = _check_choice("pool", pool or ("avg" if backbone.startswith("resnet") else "flatten"), POOLS)
+        if not 1 <= n_poses <= 20: raise ValueError(f"n_poses={n_poses!r}: the generator draws poses 1..20")
+        towers = [spatial_tower(backbone, image_size, in_chans, pool) for _ in range(4)]
+        self.towers = nn.ModuleList([t for t, _ in towers]); d = towers[0][1]
+        self.fcv = nn.Sequential(nn.Linear(3 * d, hidden_dim), nn.ReLU(inplace=True))
+        self.fca = nn.Sequential(nn.Linear(d, hidden_dim), nn.ReLU(inplace=True))
+        self.classifier = nn.Sequential(nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True),
+                                        nn.Dropout(dropout), nn.Linear(hidden_dim, n_poses))
+        if _check_choice("init", init, INITS) == "paper": _init_paper([*self.fcv, *self.fca, *self.classifier])
+        self.backbone_name, self.feat_dim, self.image_size, self.pool = backbone, d, image_size, pool
+        self.n_poses, self.normalize = n_poses, normalize
+
+    tower_features = FourTowerNet.tower_features
+
+    def encode_views(self, views: torch.Tensor) -> torch.Tensor:
+        "fcv(f(F) ‖ f(R) ‖ f(T)) for views `(B, 3, C, H, W)`."
+        return self.fcv(torch.cat([self.tower_features(k, views[:, k]) for k in range(3)], 1))
+
+    def pose_logits(self, v: torch.Tensor, # `encode_views(views)`
+                    iso: torch.Tensor) -> torch.Tensor:
+        "Logits `(B, n_poses)` that isometric `iso` `(B, C, H, W)` shows each pose (normalised if `normalize`)."
+        y = self.classifier(torch.cat([v, self.fca(self.tower_features(3, iso))], 1))
+        return F.normalize(y, dim=1) if self.normalize else y
+
+    def forward(self, views: torch.Tensor, iso: torch.Tensor) -> torch.Tensor:
+        return self.pose_logits(self.encode_views(views), iso)
+
+I2P_LOGITS = [p - 1 for p in I2P_POSES]  # poses 1, 2, 5, 6 -> logits 0, 1, 4, 5
+
+def pose_pretext_loss(model: PoseNet, views: torch.Tensor, # (B, 3, C, H, W)
+                      poses: torch.Tensor, # (B, P, C, H, W) isometrics
+                      pose_ids: torch.Tensor, # (B, P) their poses, 1..n_poses
+                     ) -> tuple[torch.Tensor, dict]:
+    "BCE of each pose drawing's logits against its one-hot pose (SR_trainer.py); logs the pose accuracy."
+    if int(pose_ids.min()) < 1 or int(pose_ids.max()) > model.n_poses:
+        raise ValueError(f"pose_ids: values {int(pose_ids.min())}..{int(pose_ids.max())}, the model knows 1..{model.n_poses}")
+    v = model.encode_views(views)
+    logits = torch.stack([model.pose_logits(v, poses[:, p]) for p in range(poses.shape[1])], 1)  # (B, P, n_poses)
+    target = F.one_hot(pose_ids.long() - 1, model.n_poses).float()
+    loss = F.binary_cross_entropy_with_logits(logits, target)
+    acc = (logits.argmax(2) == pose_ids.long() - 1).float().mean()
+    return loss, {"loss": loss.item(), "pose_accuracy": acc.item()}
 
 # %% ../../nbs/72_spare3d_models.ipynb #df41e2de
 def _batches(n: int, batch_size: int, generator: torch.Generator):
@@ -149,11 +258,21 @@ def task_scores(model: nn.Module, task: str, # 't2i', 'i2p' or 'p2i'
                 batch: dict[str, torch.Tensor], # from `task_batch`
                ) -> torch.Tensor:
     "The 4 logits per question `(B, 4)`: candidates (T2I, P2I) or poses 1, 2, 5, 6 (I2P)."
+    if isinstance(model, PoseNet): return _pose_task_scores(model, _check_task(task), batch)
     if _check_task(task) == "t2i": return t2i_scores(model, batch["views"], batch["candidates"])
     if getattr(model, "task", None) != task:
         raise TypeError(f"model: {type(model).__name__} has no {task} scorer; use EarlyFusionNet(task={task!r})")
     if task == "i2p": return model(batch["views"], batch["iso"][:, None])
     return model(batch["views"], batch["candidates"], batch["pose"])
+
+def _pose_task_scores(model: PoseNet, task: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    "I2P: the logits of poses 1, 2, 5, 6 (`Eval_I2P`); P2I: each candidate's logit at the asked pose (`Eval_P2I`)."
+    if task == "t2i": raise TypeError("model: PoseNet scores poses (i2p, p2i), not T2I; use FourTowerNet")
+    v = model.encode_views(batch["views"])
+    if task == "i2p": return model.pose_logits(v, batch["iso"])[:, I2P_LOGITS]
+    pose = torch.as_tensor(check_pose_ids(batch["pose"].cpu().numpy(), "pose"), device=v.device) - 1  # (B,)
+    return torch.stack([model.pose_logits(v, batch["candidates"][:, k]).gather(1, pose[:, None]).squeeze(1)
+                        for k in range(batch["candidates"].shape[1])], 1)
 
 def task_loss(task: str, scores: torch.Tensor, answer: torch.Tensor) -> torch.Tensor:
     "Cross-entropy over the 4 poses for I2P; BCE over the candidates for T2I and P2I (SPARE3D's losses)."
@@ -161,18 +280,23 @@ def task_loss(task: str, scores: torch.Tensor, answer: torch.Tensor) -> torch.Te
 
 def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatureScorer
                 data: dict[str, np.ndarray], # pair data (left, right) or task data (`TASK_KEYS`)
-                objective: str = "pretext", # 'pretext' (BCE over cross pairs), 't2i', 'i2p' or 'p2i'
+                objective: str = "pretext", # 'pretext' (cross pairs), 'pose' (SR), 't2i', 'i2p' or 'p2i'
                 steps: int = 100, batch_size: int = 8,
                 lr: float = 5e-5, # 5e-5 pretext, 2e-5 fine-tuning in the papers
                 device: str | torch.device | None = None, seed: int = 0) -> list[dict]:
     "Train `model` in place for `steps` Adam steps; returns the per-step logs."
-    if objective not in ("pretext", *TASK_KEYS): raise ValueError(f"objective={objective!r}: expected 'pretext' or one of {list(TASK_KEYS)}")
-    keys = ("left", "right") if objective == "pretext" else TASK_KEYS[objective]
+    pretexts = {"pretext": (("left", "right"), FourTowerNet), "pose": (("views", "poses", "pose_ids"), PoseNet)}
+    if objective not in (*pretexts, *TASK_KEYS):
+        raise ValueError(f"objective={objective!r}: expected one of {[*pretexts, *TASK_KEYS]}")
+    keys = pretexts[objective][0] if objective in pretexts else TASK_KEYS[objective]
     missing = [k for k in keys if k not in data]
     if missing: raise ValueError(f"data: objective={objective!r} needs keys {keys}; missing {missing}")
-    if objective == "pretext" and not isinstance(model, FourTowerNet): raise TypeError("objective='pretext' needs a FourTowerNet")
-    if objective in ("i2p", "p2i") and getattr(model, "task", None) != objective:
-        raise TypeError(f"model: {type(model).__name__} cannot be trained on {objective!r}; use EarlyFusionNet(task={objective!r})")
+    if objective in pretexts and not isinstance(model, pretexts[objective][1]):
+        raise TypeError(f"objective={objective!r} needs a {pretexts[objective][1].__name__}")
+    if objective == "pose": check_pose_ids(data["pose_ids"])
+    if objective in ("i2p", "p2i") and not isinstance(model, PoseNet) and getattr(model, "task", None) != objective:
+        raise TypeError(f"model: {type(model).__name__} cannot be trained on {objective!r}; use EarlyFusionNet(task={objective!r}) "
+                        "or a PoseNet")
     n = len(data[keys[0]])
     if n < batch_size: raise ValueError(f"batch_size={batch_size}: larger than the {n} items in data")
     device = get_device(device); model.to(device).train()
@@ -183,6 +307,9 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
         idx = idx.numpy()
         if objective == "pretext":
             loss, logs = pretext_loss(model, to_tensor(data["left"][idx], device), to_tensor(data["right"][idx], device))
+        elif objective == "pose":
+            loss, logs = pose_pretext_loss(model, to_tensor(data["views"][idx], device), to_tensor(data["poses"][idx], device),
+                                           torch.as_tensor(np.asarray(data["pose_ids"][idx]), device=device))
         else:
             batch = task_batch(data, idx, objective, device)
             scores = task_scores(model, objective, batch)
@@ -214,6 +341,32 @@ def t2i_accuracy(model: nn.Module, data: dict[str, np.ndarray], # T2I data: view
                  batch_size: int = 32, device: str | torch.device | None = None) -> float:
     "Fraction of T2I questions whose highest-scoring candidate is the answer (chance: 0.25)."
     return task_accuracy(model, data, "t2i", batch_size, device)
+
+@torch.no_grad()
+def pretext_accuracy(model: FourTowerNet, data: dict[str, np.ndarray], # pair data: left, right
+                     batch_size: int = 32, device: str | torch.device | None = None) -> float:
+    "Share of the 4 cross pairs per item scored on the right side of 0 (chance 0.5), e.g. on held-out objects."
+    device = get_device(device); was = model.training; model.to(device).eval()
+    target = torch.as_tensor(PAIR_LABELS, device=device)
+    hits = [((pretext_logits(model, to_tensor(data["left"][i:i + batch_size], device),
+                             to_tensor(data["right"][i:i + batch_size], device)) > 0).float() == target).float()
+            for i in range(0, len(data["left"]), batch_size)]
+    model.train(was)
+    return float(torch.cat(hits).mean())
+
+@torch.no_grad()
+def pose_accuracy(model: PoseNet, data: dict[str, np.ndarray], # pose data: views, poses, pose_ids
+                  batch_size: int = 16, device: str | torch.device | None = None) -> float:
+    "Share of pose drawings whose highest logit is their pose (chance 1 / n_poses), e.g. on held-out objects."
+    device = get_device(device); was = model.training; model.to(device).eval()
+    hits = []
+    for i in range(0, len(data["views"]), batch_size):
+        _, logs = pose_pretext_loss(model, to_tensor(data["views"][i:i + batch_size], device),
+                                    to_tensor(data["poses"][i:i + batch_size], device),
+                                    torch.as_tensor(np.asarray(data["pose_ids"][i:i + batch_size]), device=device))
+        hits.append((logs["pose_accuracy"], len(data["views"][i:i + batch_size])))
+    model.train(was)
+    return float(sum(a * n for a, n in hits) / sum(n for _, n in hits))
 
 # %% ../../nbs/72_spare3d_models.ipynb #8ced5249
 def drawings_of(data: dict[str, np.ndarray], # pair or task data

@@ -17,10 +17,10 @@ from .render import (BACKENDS, HIDDEN_STYLES, ORTHO_VIEWS, VIEWS, Backend, _chec
                                           get_backend, render_views, view_name)
 
 # %% auto #0
-__all__ = ['I2P_POSES', 'PAIR_LABELS', 'TASK_MAKERS', 'TASKS', 'FORMAT_VERSION', 'pixel_difference', 'make_t2i', 'make_i2p',
-           'make_p2i', 'make_pair', 'make_object_views', 'ItemTimeout', 'make_item', 'generate', 'read_meta',
-           'iter_task', 'load_task', 'generate_parser', 'cli_generate', 'make_object_views_dataset', 'plot_t2i',
-           'difference_image']
+__all__ = ['I2P_POSES', 'PAIR_LABELS', 'SR_POSES', 'TASK_MAKERS', 'TASKS', 'FORMAT_VERSION', 'pixel_difference', 'make_t2i',
+           'make_i2p', 'make_p2i', 'make_pair', 'make_object_views', 'check_pose_ids', 'make_sr', 'ItemTimeout',
+           'make_item', 'generate', 'read_meta', 'iter_task', 'load_task', 'generate_parser', 'cli_generate',
+           'make_object_views_dataset', 'plot_t2i', 'difference_image']
 
 # %% ../../nbs/71_spare3d_tasks.ipynb #1a5a20a3
 def pixel_difference(a: np.ndarray, b: np.ndarray, # uint8 (..., H, W, 3) drawings
@@ -112,8 +112,29 @@ def make_object_views(rng: np.random.Generator, # randomness source
     b = _backend(backend)
     return dict(views=render_views(b.make_object(rng), views, size, b, hidden_style=hidden_style))
 
+SR_POSES = tuple(range(1, 9))  # the pose pretext's isometric poses (SR_data reads 1.png ... 8.png)
+
+def check_pose_ids(pose_ids, name: str = "pose_ids") -> np.ndarray:
+    "Pose ids as int64, each in 1..20 (the poses the generator draws); a clear error otherwise."
+    ids = np.asarray(pose_ids)
+    if ids.dtype.kind not in "iu": raise ValueError(f"{name}: expected integer pose ids 1..20, got dtype {ids.dtype}")
+    bad = ids[(ids < 1) | (ids > 20)]
+    if bad.size: raise ValueError(f"{name}: pose id {int(bad.flat[0])} is outside 1..20")
+    return ids.astype(np.int64)
+
+def make_sr(rng: np.random.Generator, # randomness source
+            backend: str | Backend = "voxel", size: int = 128, hidden_style: str = "red",
+            poses: Sequence[int] = SR_POSES) -> dict[str, Any]:
+    "One pose-pretext item: `views` (3, H, W, 3) f/r/t, `poses` (P, H, W, 3) isometrics, `pose_ids` (P,)."
+    ids = check_pose_ids(poses, "poses")
+    b = _backend(backend)
+    images = render_views(b.make_object(rng), list(ORTHO_VIEWS) + [str(p) for p in ids], size, b,
+                          hidden_style=hidden_style)
+    return dict(views=images[:3], poses=images[3:], pose_ids=ids)
+
 # %% ../../nbs/71_spare3d_tasks.ipynb #1fac7f4b
-TASK_MAKERS = {"t2i": make_t2i, "i2p": make_i2p, "p2i": make_p2i, "pair": make_pair, "views": make_object_views}
+TASK_MAKERS = {"t2i": make_t2i, "i2p": make_i2p, "p2i": make_p2i, "pair": make_pair, "views": make_object_views,
+               "sr": make_sr}
 TASKS = tuple(TASK_MAKERS)
 
 class ItemTimeout(Exception):
@@ -227,7 +248,7 @@ def _make_pool(workers: int):
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return mp.get_context(method).Pool(workers, maxtasksperchild=200)
 
-def generate(task: str, # 't2i', 'i2p', 'p2i', 'pair' or 'views'
+def generate(task: str, # 't2i', 'i2p', 'p2i', 'pair', 'views' or 'sr' (pose pretext)
              n: int, # number of items (questions, pairs or objects)
              out: str | Path, # output directory (created; resumed if it holds this task's shards)
              backend: str = "voxel", # 'voxel' (numpy) or 'occ' (OpenCascade, `pip install cadquery-ocp-novtk`)
@@ -315,7 +336,7 @@ def load_task(out_dir: str | Path) -> dict[str, np.ndarray]:
 def generate_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     "Add the `spare3d generate` options to `parser` (or a new one)."
     p = parser or argparse.ArgumentParser(prog="ssl-workbench spare3d generate", description="Generate a SPARE3D-style task set.")
-    p.add_argument("--task", required=True, choices=TASKS, help="t2i, i2p, p2i, pair (contrastive pretext) or views")
+    p.add_argument("--task", required=True, choices=TASKS, help="t2i, i2p, p2i, pair (contrastive pretext), views or sr (pose pretext)")
     p.add_argument("--n", type=int, required=True, help="number of questions / pairs / objects")
     p.add_argument("--out", required=True, help="output directory (resumed if it holds this task)")
     p.add_argument("--backend", default="voxel", choices=BACKENDS, help="voxel (numpy) or occ (OpenCascade)")

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
 from ..core import get_device, html_text
-from .models import TASK_KEYS, FourTowerNet, EarlyFusionNet, task_batch, task_scores, to_tensor
+from .models import TASK_KEYS, FourTowerNet, EarlyFusionNet, PoseNet, task_batch, task_scores, to_tensor
 from .render import VIEWS
 from .tasks import I2P_POSES, difference_image, pixel_difference
 
@@ -77,7 +77,7 @@ def embedding_backbone(model: nn.Module, # FourTowerNet, SimCLR method, FrozenFe
                        tower: str = "isometric", # FourTowerNet tower: 'front', 'right', 'top' or 'isometric'
                       ) -> nn.Module:
     "The module that maps single drawings `(B, 3, H, W)` to features `(B, D)`."
-    if isinstance(model, FourTowerNet):
+    if isinstance(model, (FourTowerNet, PoseNet)):  # PoseNet's fourth tower reads the pose drawing
         if tower not in TOWERS: raise ValueError(f"tower={tower!r}: expected one of {list(TOWERS)}")
         return model.towers[TOWERS[tower]]
     if isinstance(model, EarlyFusionNet): raise TypeError("model: EarlyFusionNet takes 12-channel stacks and has no single-drawing embedding")
