@@ -92,14 +92,14 @@ def default_recipe(name: str, # a method name
         view1 = augment.make_config(preset, blur_p=1.0 if big else 0.0, solarize_p=0.0, **base)
         view2 = augment.make_config(preset, blur_p=0.1 if big else 0.0, solarize_p=0.2, **base)
         return augment.ViewRecipe([(view1, 1), (view2, 1)])
-    if name == "mocov3":  # main_moco.py: BYOL-style blur 1.0 / 0.1, crop-min 0.08, saturation 0.2
+    if name == "mocov3":  # main_moco.py: BYOL-style blur 1.0 / 0.1, solarize 0 / 0.2, crop-min 0.08, saturation 0.2
         byol = dict(size=image_size, crop_scale=(0.08, 1.0), saturation=0.2, **stats)
-        return augment.ViewRecipe([(augment.make_config("mocov2", blur_p=1.0, **byol), 1),
-                                   (augment.make_config("mocov2", blur_p=0.1, **byol), 1)])
-    if name == "dino":  # DataAugmentationDINO: jitter 0.4/0.4/0.2/0.1; global blur 1.0 / 0.1, local blur 0.5
-        n_local, dino = hparams.get("n_local_crops", 8), dict(saturation=0.2, **stats)
-        views = [(augment.make_config("mocov2", size=image_size, crop_scale=(0.4, 1.0), blur_p=p, **dino), 1)
-                 for p in (1.0, 0.1)]  # --global_crops_scale 0.4 1
+        return augment.ViewRecipe([(augment.make_config("mocov2", blur_p=1.0, solarize_p=0.0, **byol), 1),
+                                   (augment.make_config("mocov2", blur_p=0.1, solarize_p=0.2, **byol), 1)])
+    if name == "dino":  # DataAugmentationDINO: jitter 0.4/0.4/0.2/0.1; global blur 1.0 / 0.1 and solarize 0 / 0.2,
+        n_local, dino = hparams.get("n_local_crops", 8), dict(saturation=0.2, **stats)  # local blur 0.5
+        views = [(augment.make_config("mocov2", size=image_size, crop_scale=(0.4, 1.0), blur_p=p, solarize_p=s, **dino), 1)
+                 for p, s in ((1.0, 0.0), (0.1, 0.2))]  # --global_crops_scale 0.4 1
         local = [(_local_crop_size(image_size), (0.05, 0.4))] * n_local
         if n_local: views.append((augment.make_config("multicrop", base="mocov2", blur_p=0.5, crops=local, **dino), 1))
         return augment.ViewRecipe(views)  # --local_crops_scale 0.05 0.4

@@ -283,8 +283,11 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
                 objective: str = "pretext", # 'pretext' (cross pairs), 'pose' (SR), 't2i', 'i2p' or 'p2i'
                 steps: int = 100, batch_size: int = 8,
                 lr: float = 5e-5, # 5e-5 pretext, 2e-5 fine-tuning in the papers
-                device: str | torch.device | None = None, seed: int = 0) -> list[dict]:
+                device: str | torch.device | None = None, seed: int = 0,
+                different_objects: float = 0.0, # pretext only: share of pairs whose right object is another pair's
+               ) -> list[dict]:
     "Train `model` in place for `steps` Adam steps; returns the per-step logs."
+    if not 0 <= different_objects <= 1: raise ValueError(f"different_objects={different_objects!r}: must be in [0, 1]")
     pretexts = {"pretext": (("left", "right"), FourTowerNet), "pose": (("views", "poses", "pose_ids"), PoseNet)}
     if objective not in (*pretexts, *TASK_KEYS):
         raise ValueError(f"objective={objective!r}: expected one of {[*pretexts, *TASK_KEYS]}")
@@ -306,7 +309,12 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
     for step, idx in zip(range(steps), _batches(n, batch_size, generator)):
         idx = idx.numpy()
         if objective == "pretext":
-            loss, logs = pretext_loss(model, to_tensor(data["left"][idx], device), to_tensor(data["right"][idx], device))
+            right = data["right"][idx]
+            if different_objects:
+                swap = torch.rand(len(idx), generator=generator).numpy() < different_objects
+                others = (idx + 1 + torch.randint(n - 1, (len(idx),), generator=generator).numpy()) % n  # never idx
+                right = np.where(swap[:, None, None, None, None], data["left"][others], right)
+            loss, logs = pretext_loss(model, to_tensor(data["left"][idx], device), to_tensor(right, device))
         elif objective == "pose":
             loss, logs = pose_pretext_loss(model, to_tensor(data["views"][idx], device), to_tensor(data["poses"][idx], device),
                                            torch.as_tensor(np.asarray(data["pose_ids"][idx]), device=device))

@@ -46,12 +46,13 @@ def _task(task, s, seed, split=""):
     return _data(task, n, s, seed, STREAMS[task + split])
 
 # %% ../../nbs/74_spare3d_study.ipynb #d340075d
-def _fit(model, data, objective, s, seed, steps_key):
-    return fit_spare3d(model, data, objective, steps=s[steps_key], batch_size=s["batch_size"], lr=s["lr"], seed=seed)
+def _fit(model, data, objective, s, seed, steps_key, **kw):
+    return fit_spare3d(model, data, objective, steps=s[steps_key], batch_size=s["batch_size"], lr=s["lr"], seed=seed, **kw)
 
 def contrastive_unit(s: dict, seed: int) -> dict:
     net = FourTowerNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s.get("init", "paper"))
-    log = _fit(net, _task("pair", s, seed), "pretext", s, seed, "pretext_steps")
+    log = _fit(net, _task("pair", s, seed), "pretext", s, seed, "pretext_steps",
+               different_objects=s.get("different_objects", 0.0))
     test = _task("t2i", s, seed, "_test")
     out = dict(pretext_loss=float(np.mean([r["loss"] for r in log[-20:]])),
                pair_accuracy=pretext_accuracy(net, _task("pair", s, seed, "_test")),
@@ -103,13 +104,13 @@ def _kv(**kw) -> tuple: return tuple(f"{k}={json.dumps(v)}" for k, v in kw.items
 SPARE3D_BUDGETS = {
     "ci": _kv(backbone="small_convnet", size=32, hidden_dim=32, n_pairs=4, n_objects=4, n_questions=4, n_test=4,
               pretext_steps=2, finetune_steps=2, supervised_steps=2, simclr_steps=2, batch_size=2,
-              simclr_batch_size=8, lr=1e-3),
+              simclr_batch_size=8, lr=1e-3, different_objects=0.5),
     "cpu": _kv(backbone="small_convnet", size=32, hidden_dim=512, n_pairs=1000, n_objects=1000, n_questions=200,
                n_test=200, pretext_steps=300, finetune_steps=100, supervised_steps=300, simclr_steps=300,
-               batch_size=16, simclr_batch_size=64, lr=1e-3),
+               batch_size=16, simclr_batch_size=64, lr=1e-3, different_objects=0.5),
     "gpu": _kv(backbone="vgg16", size=200, hidden_dim=4096, n_pairs=5000, n_objects=5000, n_questions=1000,
                n_test=1000, pretext_steps=20000, finetune_steps=5000, supervised_steps=20000, simclr_steps=20000,
-               batch_size=30, simclr_batch_size=256, lr=5e-5),
+               batch_size=30, simclr_batch_size=256, lr=5e-5, different_objects=0.0),
 }
 
 def spare3d_study() -> Study:
