@@ -242,7 +242,7 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int) -> dict:
     seeds = range(n_seeds)
     arms = {}
     for arm, by_seed in results.items():
-        rows = [by_seed[s] for s in seeds if s in by_seed]
+        rows = [by_seed[s] for s in range(study.arm(arm).n_seeds(budget, n_seeds)) if s in by_seed]
         if not rows: continue
         metrics = sorted({m for r in rows for m in r["metrics"]})
         arms[arm] = dict(seeds=[r["seed"] for r in rows], seconds=sum(r["seconds"] for r in rows),
