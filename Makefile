@@ -4,7 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The venv is rebuilt whenever the dependency spec changes (never reuse a venv built for another spec).
+# The venv is rebuilt whenever the dependency spec changes (never reuse a venv built for another spec). The stamp's
+# name holds the hash of pyproject.toml's content, so a new spec means a missing stamp; the stamp has no file
+# prerequisite, because nbdev-export rewrites pyproject.toml (same content, new mtime) on every export.
 SPEC_HASH := $(shell cat pyproject.toml | md5sum | cut -c1-12)
 STAMP := $(VENV)/.installed-$(SPEC_HASH)
 export SSL_WORKBENCH_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
@@ -13,7 +15,7 @@ export SSL_WORKBENCH_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP):
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
