@@ -14,7 +14,7 @@ import torch
 
 from ssl_workbench.core import atomic_write_text
 from ssl_workbench.spare3d.models import FourTowerNet, fit_spare3d, pretext_accuracy, task_accuracy
-from ssl_workbench.spare3d.tasks import generate, load_task
+from ssl_workbench.spare3d.study import cached_task
 
 BASE = dict(pool="flatten", init="paper", head="mlp", lr=1e-3, size=32, n_pairs=1000, hidden_dim=512,
             different_objects=0.0)
@@ -34,17 +34,13 @@ VARIANTS = {  # one suspect changed per variant, against `flatten` (the official
 OUT = Path("studies/probes/spare3d_plateau.json")
 
 
-def pairs(n: int, size: int, seed: int, root: Path = Path("data/cache/spare3d_probe")) -> dict:
-    "Generated pair data, cached under the git-ignored data/ (resumes if interrupted)."
-    out = root/f"pairs-{size}px-seed{seed}-n{n}"
-    generate("pair", n, out, size=size, workers=1, seed=seed, shard_size=250)
-    return load_task(out)
+def pairs(n: int, size: int, seed: int) -> dict:
+    "Generated pair data (generator seed `seed`), cached under the git-ignored data cache."
+    return cached_task("pair", n, dict(size=size), 0, seed)
 
 
-def t2i_test(size: int, root: Path = Path("data/cache/spare3d_probe")) -> dict:
-    out = root/f"t2i-{size}px-seed3-n200"
-    generate("t2i", 200, out, size=size, workers=1, seed=3, shard_size=200)
-    return load_task(out)
+def t2i_test(size: int) -> dict:
+    return cached_task("t2i", 200, dict(size=size), 0, 3)
 
 
 def run_variant(name: str, steps: int, batch_size: int = 16, seed: int = 0) -> dict:

@@ -22,11 +22,11 @@ from ..models import PooledFeatures, create_backbone
 from .tasks import I2P_POSES, PAIR_LABELS, check_pose_ids
 
 # %% auto #0
-__all__ = ['POOLS', 'HEADS', 'INITS', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'to_tensor', 'spatial_tower', 'FourTowerNet',
-           'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss', 'EarlyFusionNet', 'PoseNet', 'pose_pretext_loss',
-           'task_batch', 'task_scores', 'task_loss', 'fit_spare3d', 'task_predictions', 'task_accuracy', 't2i_accuracy',
-           'pretext_accuracy', 'pose_accuracy', 'drawings_of', 'fit_simclr_drawings', 'FrozenFeatureScorer',
-           'simclr_scorer', 'evaluate_spare3d', 'compare_spare3d']
+__all__ = ['POOLS', 'HEADS', 'INITS', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'to_tensor', 'spatial_tower', 'default_pool',
+           'FourTowerNet', 'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss', 'EarlyFusionNet', 'PoseNet',
+           'pose_pretext_logits', 'pose_pretext_loss', 'task_batch', 'task_scores', 'task_loss', 'fit_spare3d',
+           'task_predictions', 'task_accuracy', 't2i_accuracy', 'pretext_accuracy', 'pose_accuracy', 'drawings_of',
+           'fit_simclr_drawings', 'FrozenFeatureScorer', 'simclr_scorer', 'evaluate_spare3d', 'compare_spare3d']
 
 # %% ../../nbs/72_spare3d_models.ipynb #5df32b1d
 def to_tensor(images: np.ndarray | torch.Tensor, # uint8 (..., H, W, 3) drawings
@@ -66,30 +66,18 @@ def _check_choice(name, value, choices):
     if value not in choices: raise ValueError(f"{name}={value!r}: expected one of {choices}")
     return value
 
-class FourTowerNet(nn.Module):
-    "Towers for front, right, top and isometric; g1 (views), g2 (isometric) and h (pair score)."
-    def __init__(self, backbone: str = "small_convnet", # 'vgg16' (paper), 'small_convnet', 'resnet18', ...
-                 image_size: int = 64, # drawing side in pixels
-                 hidden_dim: int = 512, # width of g1, g2 and h (4096 in the paper)
-                 in_chans: int = 3,
-                 pool: str | None = None, # 'flatten' | 'avg'; None: 'avg' for ResNets (as the code), else 'flatten'
-                 head: str | None = None, # 'mlp' (ReLU, VGG variant) | 'linear'; None: 'linear' for ResNets
-                 init: str = "paper"): # 'paper': N(0, 0.01) heads; 'default': PyTorch's Linear init
+def default_pool(backbone: str, pool: str | None) -> str:
+    "`pool`, or the official code's choice when None: 'avg' for ResNets, 'flatten' for VGG-style towers."
+    return _check_choice("pool", pool or ("avg" if backbone.startswith("resnet") else "flatten"), POOLS)
+
+class _FourTowers(nn.Module):
+    "Separate towers for front, right, top and one isometric, and the size check on their flattened width."
+    def __init__(self, backbone: str, image_size: int, in_chans: int, pool: str | None):
         super().__init__()
-        resnet = backbone.startswith("resnet")
-        pool = _check_choice("pool", pool or ("avg" if resnet else "flatten"), POOLS)
-        head = _check_choice("head", head or ("linear" if resnet else "mlp"), HEADS)
+        pool = default_pool(backbone, pool)
         towers = [spatial_tower(backbone, image_size, in_chans, pool) for _ in range(4)]
         self.towers = nn.ModuleList([t for t, _ in towers])  # f_θ1..θ4: front, right, top, isometric
-        d = towers[0][1]
-        act = [nn.ReLU(inplace=True)] if head == "mlp" else []
-        self.g1 = nn.Sequential(nn.Linear(3 * d, hidden_dim), *act)
-        self.g2 = nn.Sequential(nn.Linear(d, hidden_dim), *act)
-        self.h = (nn.Sequential(nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, 1))
-                  if head == "mlp" else nn.Sequential(nn.Linear(2 * hidden_dim, 1)))
-        if _check_choice("init", init, INITS) == "paper": _init_paper([*self.g1, *self.g2, *self.h])
-        self.backbone_name, self.feat_dim, self.image_size = backbone, d, image_size
-        self.pool, self.head_kind = pool, head
+        self.backbone_name, self.feat_dim, self.image_size, self.pool = backbone, towers[0][1], image_size, pool
 
     def tower_features(self, k: int, x: torch.Tensor) -> torch.Tensor:
         "Tower `k`'s features `(B, d)`; drawings of another size than the net was built for are refused."
@@ -99,6 +87,26 @@ class FourTowerNet(nn.Module):
                              f"pool={self.pool!r}), but g1/g2 expect {self.feat_dim} (built for {self.image_size} px); "
                              f"build the net with image_size={x.shape[-1]}")
         return f
+
+class FourTowerNet(_FourTowers):
+    "Towers for front, right, top and isometric; g1 (views), g2 (isometric) and h (pair score)."
+    def __init__(self, backbone: str = "small_convnet", # 'vgg16' (paper), 'small_convnet', 'resnet18', ...
+                 image_size: int = 64, # drawing side in pixels
+                 hidden_dim: int = 512, # width of g1, g2 and h (4096 in the paper)
+                 in_chans: int = 3,
+                 pool: str | None = None, # 'flatten' | 'avg'; None: 'avg' for ResNets (as the code), else 'flatten'
+                 head: str | None = None, # 'mlp' (ReLU, VGG variant) | 'linear'; None: 'linear' for ResNets
+                 init: str = "paper"): # 'paper': N(0, 0.01) heads; 'default': PyTorch's Linear init
+        super().__init__(backbone, image_size, in_chans, pool)
+        head = _check_choice("head", head or ("linear" if backbone.startswith("resnet") else "mlp"), HEADS)
+        d = self.feat_dim
+        act = [nn.ReLU(inplace=True)] if head == "mlp" else []
+        self.g1 = nn.Sequential(nn.Linear(3 * d, hidden_dim), *act)
+        self.g2 = nn.Sequential(nn.Linear(d, hidden_dim), *act)
+        self.h = (nn.Sequential(nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, 1))
+                  if head == "mlp" else nn.Sequential(nn.Linear(2 * hidden_dim, 1)))
+        if _check_choice("init", init, INITS) == "paper": _init_paper([*self.g1, *self.g2, *self.h])
+        self.head_kind = head
 
     def encode_views(self, views: torch.Tensor) -> torch.Tensor:
         "b = g1(f(F) ‖ f(R) ‖ f(T)) for views `(B, 3, C, H, W)` -> `(B, hidden)`."
@@ -164,7 +172,7 @@ class EarlyFusionNet(nn.Module):
         super().__init__()
         self.task = _check_task(task)
         resnet = backbone.startswith("resnet")
-        pool = _check_choice("pool", pool or ("avg" if resnet else "flatten"), POOLS)
+        pool = default_pool(backbone, pool)
         self.backbone, d = spatial_tower(backbone, image_size, 12, pool)
         self.mlp = (nn.Identity() if resnet else
                     nn.Sequential(nn.Linear(d, hidden_dim), nn.ReLU(inplace=True), nn.Dropout()))
@@ -186,7 +194,7 @@ class EarlyFusionNet(nn.Module):
         return self.head(h).view(B, 4) if self.task == "i2p" else self.head(h).view(B, K)
 
 # %% ../../nbs/72_spare3d_models.ipynb #63d6da34
-class PoseNet(nn.Module):
+class PoseNet(_FourTowers):
     "The pose pretext network (`SR`): F, R, T and an isometric -> logits over `n_poses` poses."
     def __init__(self, backbone: str = "small_convnet", image_size: int = 64,
                  hidden_dim: int = 512, # fcv, fca and classifier width (4096 in the paper)
@@ -196,20 +204,15 @@ class PoseNet(nn.Module):
                  dropout: float = 0.5, # nn.Dropout() in the classifier
                  normalize: bool = True, # L2-normalise each row of logits, as SR_trainer.py
                  init: str = "paper"):
-        super().__init__()
-        pool = _check_choice("pool", pool or ("avg" if backbone.startswith("resnet") else "flatten"), POOLS)
         if not 1 <= n_poses <= 20: raise ValueError(f"n_poses={n_poses!r}: the generator draws poses 1..20")
-        towers = [spatial_tower(backbone, image_size, in_chans, pool) for _ in range(4)]
-        self.towers = nn.ModuleList([t for t, _ in towers]); d = towers[0][1]
+        super().__init__(backbone, image_size, in_chans, pool)
+        d = self.feat_dim
         self.fcv = nn.Sequential(nn.Linear(3 * d, hidden_dim), nn.ReLU(inplace=True))
         self.fca = nn.Sequential(nn.Linear(d, hidden_dim), nn.ReLU(inplace=True))
         self.classifier = nn.Sequential(nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True),
                                         nn.Dropout(dropout), nn.Linear(hidden_dim, n_poses))
         if _check_choice("init", init, INITS) == "paper": _init_paper([*self.fcv, *self.fca, *self.classifier])
-        self.backbone_name, self.feat_dim, self.image_size, self.pool = backbone, d, image_size, pool
         self.n_poses, self.normalize = n_poses, normalize
-
-    tower_features = FourTowerNet.tower_features
 
     def encode_views(self, views: torch.Tensor) -> torch.Tensor:
         "fcv(f(F) ‖ f(R) ‖ f(T)) for views `(B, 3, C, H, W)`."
@@ -226,6 +229,13 @@ class PoseNet(nn.Module):
 
 I2P_LOGITS = [p - 1 for p in I2P_POSES]  # poses 1, 2, 5, 6 -> logits 0, 1, 4, 5
 
+def pose_pretext_logits(model: PoseNet, views: torch.Tensor, # (B, 3, C, H, W)
+                        poses: torch.Tensor, # (B, P, C, H, W) isometrics
+                       ) -> torch.Tensor:
+    "Logits `(B, P, n_poses)` of each pose drawing, the views encoded once."
+    v = model.encode_views(views)
+    return torch.stack([model.pose_logits(v, poses[:, p]) for p in range(poses.shape[1])], 1)
+
 def pose_pretext_loss(model: PoseNet, views: torch.Tensor, # (B, 3, C, H, W)
                       poses: torch.Tensor, # (B, P, C, H, W) isometrics
                       pose_ids: torch.Tensor, # (B, P) their poses, 1..n_poses
@@ -233,8 +243,7 @@ def pose_pretext_loss(model: PoseNet, views: torch.Tensor, # (B, 3, C, H, W)
     "BCE of each pose drawing's logits against its one-hot pose (SR_trainer.py); logs the pose accuracy."
     if int(pose_ids.min()) < 1 or int(pose_ids.max()) > model.n_poses:
         raise ValueError(f"pose_ids: values {int(pose_ids.min())}..{int(pose_ids.max())}, the model knows 1..{model.n_poses}")
-    v = model.encode_views(views)
-    logits = torch.stack([model.pose_logits(v, poses[:, p]) for p in range(poses.shape[1])], 1)  # (B, P, n_poses)
+    logits = pose_pretext_logits(model, views, poses)  # (B, P, n_poses)
     target = F.one_hot(pose_ids.long() - 1, model.n_poses).float()
     loss = F.binary_cross_entropy_with_logits(logits, target)
     acc = (logits.argmax(2) == pose_ids.long() - 1).float().mean()
@@ -367,14 +376,12 @@ def pose_accuracy(model: PoseNet, data: dict[str, np.ndarray], # pose data: view
                   batch_size: int = 16, device: str | torch.device | None = None) -> float:
     "Share of pose drawings whose highest logit is their pose (chance 1 / n_poses), e.g. on held-out objects."
     device = get_device(device); was = model.training; model.to(device).eval()
-    hits = []
-    for i in range(0, len(data["views"]), batch_size):
-        _, logs = pose_pretext_loss(model, to_tensor(data["views"][i:i + batch_size], device),
-                                    to_tensor(data["poses"][i:i + batch_size], device),
-                                    torch.as_tensor(np.asarray(data["pose_ids"][i:i + batch_size]), device=device))
-        hits.append((logs["pose_accuracy"], len(data["views"][i:i + batch_size])))
+    hits = [pose_pretext_logits(model, to_tensor(data["views"][i:i + batch_size], device),
+                                to_tensor(data["poses"][i:i + batch_size], device)).argmax(2).cpu()
+            == torch.as_tensor(check_pose_ids(data["pose_ids"][i:i + batch_size])) - 1
+            for i in range(0, len(data["views"]), batch_size)]
     model.train(was)
-    return float(sum(a * n for a, n in hits) / sum(n for _, n in hits))
+    return float(torch.cat(hits).float().mean())
 
 # %% ../../nbs/72_spare3d_models.ipynb #8ced5249
 def drawings_of(data: dict[str, np.ndarray], # pair or task data

@@ -19,8 +19,8 @@ from .tasks import generate, load_task
 from ..studies import Arm, Comparison, Study
 
 # %% auto #0
-__all__ = ['STREAMS', 'UNITS', 'SPARE3D_BUDGETS', 'settings_of', 'contrastive_unit', 'pose_unit', 'supervised_unit',
-           'simclr_unit', 'spare3d_unit', 'spare3d_study']
+__all__ = ['STREAMS', 'UNITS', 'SPARE3D_BUDGETS', 'settings_of', 'cached_task', 'contrastive_unit', 'pose_unit',
+           'supervised_unit', 'simclr_unit', 'spare3d_unit', 'spare3d_study']
 
 # %% ../../nbs/74_spare3d_study.ipynb #cddff5c0
 def settings_of(study: Study, arm: Arm, budget: str) -> dict:
@@ -32,8 +32,9 @@ def settings_of(study: Study, arm: Arm, budget: str) -> dict:
         except json.JSONDecodeError: out[key] = value
     return out
 
-def _data(task: str, n: int, s: dict, seed: int, stream: int) -> dict:
-    "`n` generated items of `task`, cached under the data cache; `stream` keeps train and test apart."
+def cached_task(task: str, n: int, s: dict, # settings: `size`, optional `backend`
+                seed: int, stream: int) -> dict:
+    "`n` generated items of `task` (generator seed 1000·seed + stream), cached under the data cache."
     out = cache_dir("spare3d_study", f"{task}-{s['size']}px-{s.get('backend', 'voxel')}-seed{seed}-{stream}-n{n}")
     generate(task, n, out, backend=s.get("backend", "voxel"), size=s["size"], workers=0,
              seed=1000 * seed + stream, shard_size=max(n, 1))
@@ -43,7 +44,7 @@ STREAMS = dict(pair=1, pair_test=2, t2i=3, t2i_test=4, sr=5, sr_test=6, i2p=7, i
 
 def _task(task, s, seed, split=""):
     n = {"pair": s["n_pairs"], "sr": s["n_objects"]}.get(task, s["n_questions"]) if not split else s["n_test"]
-    return _data(task, n, s, seed, STREAMS[task + split])
+    return cached_task(task, n, s, seed, STREAMS[task + split])
 
 # %% ../../nbs/74_spare3d_study.ipynb #d340075d
 def _fit(model, data, objective, s, seed, steps_key, **kw):
