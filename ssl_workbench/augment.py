@@ -16,13 +16,14 @@ import yaml
 
 # %% auto #0
 __all__ = ['FLOAT_DTYPES', 'JITTER_OPS', 'CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STRONG_OPS', 'BACKENDS',
-           'PRESETS', 'CLSA_CROPS', 'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS', 'check_batch', 'to_float_batch', 'uniform',
-           'bernoulli', 'sample_crop_boxes', 'resized_crop', 'rgb_to_grayscale', 'blend', 'adjust_brightness',
-           'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'blur_kernel_size', 'sigma_kernel_size',
-           'gaussian_blur', 'solarize', 'color_jitter', 'affine_matrix', 'affine_warp', 'min_filter', 'AugmentConfig',
-           'sample_params', 'Pipeline', 'normalize_batch', 'describe_params', 'make_augment_config', 'MultiCropConfig',
-           'MultiCropPipeline', 'make_config', 'build_pipeline', 'make_pipeline', 'list_pipelines', 'config_to_dict',
-           'config_from_dict', 'config_to_yaml', 'config_from_yaml', 'ViewRecipe']
+           'LATE_STAGES', 'PRESETS', 'CLSA_CROPS', 'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS', 'check_batch',
+           'to_float_batch', 'uniform', 'bernoulli', 'sample_crop_boxes', 'resized_crop', 'rgb_to_grayscale', 'blend',
+           'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'blur_kernel_size',
+           'sigma_kernel_size', 'gaussian_blur', 'solarize', 'rotate90', 'cutout', 'color_jitter', 'affine_matrix',
+           'affine_warp', 'min_filter', 'AugmentConfig', 'sample_params', 'Pipeline', 'normalize_batch',
+           'describe_params', 'make_augment_config', 'MultiCropConfig', 'MultiCropPipeline', 'make_config',
+           'build_pipeline', 'make_pipeline', 'list_pipelines', 'config_to_dict', 'config_from_dict', 'config_to_yaml',
+           'config_from_yaml', 'ViewRecipe']
 
 # %% ../nbs/02_augment.ipynb #f1482568
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -235,6 +236,34 @@ def solarize(x: torch.Tensor, # (B, C, H, W) float in [0, 1]
     if apply is not None: mask = mask & apply.to(x.device).view(-1, 1, 1, 1)
     return torch.where(mask, 1 - x, x)
 
+# %% ../nbs/02_augment.ipynb #8f025245
+def rotate90(x: torch.Tensor, # (B, C, H, W) square views
+             turns: torch.Tensor, # (B,) int in 0..3: quarter turns, counter-clockwise
+            ) -> torch.Tensor:
+    "Each sample turned by its own number of quarter turns (`torch.rot90` on the groups that share one)."
+    if x.shape[-1] != x.shape[-2]: raise ValueError(f"rotate90: views must be square, got {tuple(x.shape[-2:])}")
+    out = x.clone()
+    for k in (1, 2, 3):
+        idx = torch.nonzero(turns == k)[:, 0].to(x.device)
+        if len(idx): out[idx] = torch.rot90(x[idx], k, dims=(2, 3))
+    return out
+
+def cutout(x: torch.Tensor, # (B, C, H, W) float in [0, 1]
+           centres: torch.Tensor, # (B, 2) centre (row, column) as a fraction of the side, in [0, 1)
+           size: float, # square side as a fraction of the image side
+           apply: torch.Tensor, # (B,) bool: which samples get a square
+           fill: float = 0.5,
+          ) -> torch.Tensor:
+    "Fill one square per selected sample with `fill`; the square is clipped where it leaves the image."
+    b, _, h, w = x.shape
+    half = size / 2
+    rows = torch.arange(h, device=x.device).view(1, h, 1) + 0.5
+    cols = torch.arange(w, device=x.device).view(1, 1, w) + 0.5
+    c = centres.to(x.device)
+    inside = ((rows - c[:, 0].view(-1, 1, 1) * h).abs() < half * h) & ((cols - c[:, 1].view(-1, 1, 1) * w).abs() < half * w)
+    mask = (inside & apply.to(x.device).view(-1, 1, 1)).unsqueeze(1)  # (B, 1, H, W)
+    return x.masked_fill(mask, fill)
+
 # %% ../nbs/02_augment.ipynb #586cdb89
 JITTER_OPS = ("brightness", "contrast", "saturation", "hue")
 
@@ -336,6 +365,9 @@ class AugmentConfig:
     blur_kernel: int | None = None  # odd kernel size; None: from `blur_support`
     blur_support: str = "fraction"  # "fraction": 10 % of `size`, made odd (SimCLR); "sigma": 3σ each side (PIL, MoCo)
     solarize_p: float = 0.0  # probability of solarization (x >= 0.5 -> 1 - x; BYOL, Barlow Twins, VICReg)
+    rot90_p: float = 0.0  # probability of a quarter-turn rotation by 90, 180 or 270 degrees (ablations only)
+    cutout_p: float = 0.0  # probability of a cutout square (ablations only)
+    cutout_size: float = 0.5  # cutout square side, fraction of the view side (DeVries & Taylor: 16 of 32 px)
     strong_n: int = 0  # CLSA: number of ops drawn with replacement from `strong_ops` (0 = off)
     strong_p: float = 0.5  # CLSA: probability of applying each drawn op
     strong_magnitude: tuple = (1, 9)  # CLSA: integer magnitude range, inclusive
@@ -362,12 +394,14 @@ class AugmentConfig:
     def validate(self) -> "AugmentConfig":
         "Raise a ValueError naming the first bad field."
         _check_int("size", self.size, 1)
-        for n in ("flip_p", "vflip_p", "affine_p", "jitter_p", "gray_p", "blur_p", "solarize_p", "strong_p"):
+        for n in ("flip_p", "vflip_p", "affine_p", "jitter_p", "gray_p", "blur_p", "solarize_p", "rot90_p", "cutout_p",
+                  "strong_p"):
             _check_prob(n, getattr(self, n))
         _check_range("crop_scale", self.crop_scale, 0, 1, open_low=True)
         _check_range("crop_ratio", self.crop_ratio, 0, None, open_low=True)
         _check_range("affine_scale", self.affine_scale, 0, None, open_low=True)
         _check_range("blur_sigma", self.blur_sigma, 0, None, open_low=True)
+        if not 0 < self.cutout_size <= 1: raise ValueError(f"cutout_size={self.cutout_size!r}: must be in (0, 1]")
         for n in ("brightness", "contrast", "saturation", "degrees", "translate", "shear"): _check_nonneg(n, getattr(self, n))
         if not 0 <= self.hue <= 0.5: raise ValueError(f"hue={self.hue}: must be in [0, 0.5]")
         if not 0 <= self.fill <= 1: raise ValueError(f"fill={self.fill}: must be in [0, 1]")
@@ -434,6 +468,11 @@ def sample_params(config: AugmentConfig, # the pipeline's config
     p["blur"] = bernoulli(n, c.blur_p, g)
     p["sigma"] = uniform(n, *c.blur_sigma, g)
     if c.solarize_p > 0: p["solarize"] = bernoulli(n, c.solarize_p, g)  # only when on: old streams unchanged
+    if c.rot90_p > 0:
+        p["rot90"] = bernoulli(n, c.rot90_p, g) * torch.randint(1, 4, (n,), generator=g, device=_gen_device(g))
+    if c.cutout_p > 0:
+        p["cutout"] = bernoulli(n, c.cutout_p, g)
+        p["cutout_centre"] = torch.stack([uniform(n, 0.0, 1.0, g) for _ in range(2)], 1)
     if c.strong_n > 0:
         from ssl_workbench.augment_strong import sample_strong_params
         p.update(sample_strong_params(c, n, g))
@@ -441,6 +480,7 @@ def sample_params(config: AugmentConfig, # the pipeline's config
 
 # %% ../nbs/02_augment.ipynb #af994ced
 BACKENDS = ("auto", "torch", "numba")
+LATE_STAGES = ("solarize", "rot90", "cutout")  # applied after the fused CPU kernels, on float views
 
 def _check_backend(backend: str | None) -> str:
     backend = backend if backend is not None else os.environ.get("SSL_WORKBENCH_AUGMENT_BACKEND", "auto")
@@ -480,7 +520,7 @@ class Pipeline:
         normalize = c.normalize if normalize is None else normalize
         if self._use_cpu_kernels(x, params):   # crop, flip, jitter, grayscale, blur [, normalise] per sample (augment_cpu)
             from ssl_workbench.augment_cpu import fused_views
-            later = c.strong_n > 0 or "solarize" in params  # stages the kernels do not cover
+            later = c.strong_n > 0 or any(k in params for k in LATE_STAGES)  # stages the kernels do not cover
             x = fused_views(x, params, c, normalize=normalize and not later)
             return self._blur_strong_normalize(x, params, normalize, blur=False) if later else x
         x = to_float_batch(x, c.to_rgb)
@@ -507,6 +547,9 @@ class Pipeline:
             idx = torch.nonzero(params["blur"])[:, 0].to(dev)
             x.index_copy_(0, idx, gaussian_blur(x.index_select(0, idx), params["sigma"].to(dev)[idx], c.kernel_size))
         if "solarize" in params and params["solarize"].any(): x = solarize(x, params["solarize"])
+        if "rot90" in params and params["rot90"].any(): x = rotate90(x, params["rot90"])
+        if "cutout" in params and params["cutout"].any():
+            x = cutout(x, params["cutout_centre"], c.cutout_size, params["cutout"])
         if c.strong_n > 0:
             from ssl_workbench.augment_strong import apply_strong
             x = apply_strong(x, params, c)
@@ -558,6 +601,8 @@ def describe_params(params: dict, # from `pipeline(x, return_params=True)`
     d["gray"] = bool(params["gray"][i])
     if bool(params["blur"][i]): d["blur sigma"] = round(float(params["sigma"][i]), 4)
     if "solarize" in params and bool(params["solarize"][i]): d["solarize"] = True
+    if "rot90" in params and int(params["rot90"][i]): d["rotate"] = 90 * int(params["rot90"][i])
+    if "cutout" in params and bool(params["cutout"][i]): d["cutout centre"] = params["cutout_centre"][i].tolist()
     if "strong_op" in params:
         from ssl_workbench.augment_strong import describe_strong
         d["strong"] = describe_strong(params, i, config.size if config is not None else 32)

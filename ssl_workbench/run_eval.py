@@ -21,7 +21,8 @@ from .report import retrieval_examples, umap_embed, write_report
 from .train import TrainConfig, load_checkpoint, load_config, config_from_dict, method_from_checkpoint
 
 # %% auto #0
-__all__ = ['run_checkpoint', 'run_config', 'load_run_backbone', 'run_normalization', 'evaluate_run', 'load_results', 'report_run']
+__all__ = ['run_checkpoint', 'run_config', 'load_run_method', 'load_run_backbone', 'run_normalization', 'evaluate_run',
+           'load_results', 'report_run']
 
 # %% ../nbs/56_run_eval.ipynb #9b1c3351
 def run_checkpoint(run: str | Path | RunDir) -> Path:
@@ -40,8 +41,8 @@ def run_config(run: str | Path | RunDir) -> TrainConfig:
     return load_config(run.config)
 
 # %% ../nbs/56_run_eval.ipynb #8aa67d8e
-def load_run_backbone(run: str | Path | RunDir, device=None) -> torch.nn.Module:
-    "The pretrained backbone of a run, checked against the run's config."
+def load_run_method(run: str | Path | RunDir, device=None) -> torch.nn.Module:
+    "The pretrained method of a run (backbone, projection head, ...) in eval mode, checked against the run's config."
     run = run if isinstance(run, RunDir) else RunDir(run)
     ckpt, cfg = run_checkpoint(run), run_config(run)
     ck = load_checkpoint(ckpt)
@@ -52,7 +53,11 @@ def load_run_backbone(run: str | Path | RunDir, device=None) -> torch.nn.Module:
     try: method = method_from_checkpoint(ck, device=device or "cpu")
     except RuntimeError as e:
         raise ValueError(f"checkpoint {ckpt} does not fit backbone {cfg.model.backbone!r}: {str(e).splitlines()[0]}") from e
-    return method.backbone.eval()
+    return method.eval()
+
+def load_run_backbone(run: str | Path | RunDir, device=None) -> torch.nn.Module:
+    "The pretrained backbone of a run, checked against the run's config."
+    return load_run_method(run, device).backbone.eval()
 
 # %% ../nbs/56_run_eval.ipynb #abcbc7f4
 def run_normalization(cfg: TrainConfig) -> tuple | None:

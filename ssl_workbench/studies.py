@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .core import RunDir, atomic_write_text, read_jsonl
 from .data import load_dataset
 from .evaluate import extract_features, knn_accuracy
-from .run_eval import _subset, load_run_backbone, run_config, run_normalization
+from .run_eval import _subset, load_run_method, run_config, run_normalization
 from .train import (TrainConfig, apply_overrides, config_to_dict, fit, load_config,
                                  with_method_defaults)
 
@@ -72,6 +72,7 @@ class Comparison:
     b: str
     metric: str = "knn"
     name: str = ""
+    metric_b: str | None = None  # b's metric when it differs (e.g. h against z of the same arm); None: `metric`
 
 @dataclass
 class Study:
@@ -130,11 +131,19 @@ def unit_config(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, e
     cfg = apply_overrides(TrainConfig(), [*study.base[budget], *extra, *arm.overrides])
     return apply_overrides(cfg, [f"run.seed={seed}", f"run.out={run_dir}", "run.progress=false", "run.tensorboard=false"])
 
+def _project(head: torch.nn.Module, h: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
+    "z = g(h) for features already extracted (the head in eval mode, batched)."
+    device = next(head.parameters(), torch.zeros(())).device
+    with torch.no_grad(): return torch.cat([head(b.to(device)).float().cpu() for b in h.split(batch_size)])
+
 def score_knn(run_dir: Path, device=None, limit_train: int | None = None, limit_test: int | None = None,
-              k: int = 200, temperature: float = 0.1) -> dict:
+              k: int = 200, temperature: float = 0.1,
+              projected: bool = False, # also score z = g(h), the projection head's output, as `knn_z`
+             ) -> dict:
     "Weighted kNN accuracy of a run's backbone: test split against the training split (seeded subsets if limited)."
     cfg = run_config(run_dir)
-    backbone = load_run_backbone(run_dir, device)
+    method = load_run_method(run_dir, device)
+    backbone = method.backbone
     sized = dict(size=cfg.data.size, image_size=cfg.augment.image_size)
     feats = []
     for split, limit in (("train", limit_train), (cfg.eval.split or "test", limit_test)):
@@ -142,7 +151,12 @@ def score_knn(run_dir: Path, device=None, limit_train: int | None = None, limit_
         feats.append((extract_features(backbone, x, device=device, normalize=run_normalization(cfg)),
                       torch.as_tensor(np.asarray(y))))
     (ftr, ytr), (fte, yte) = feats
-    return {"knn": knn_accuracy(ftr, ytr, fte, yte, k=min(k, len(ftr)), temperature=temperature)[0]}
+    out = {"knn": knn_accuracy(ftr, ytr, fte, yte, k=min(k, len(ftr)), temperature=temperature)[0]}
+    if projected:
+        head = method.projection_head.eval()
+        out["knn_z"] = knn_accuracy(_project(head, ftr), ytr, _project(head, fte), yte, k=min(k, len(ftr)),
+                                    temperature=temperature)[0]
+    return out
 
 def train_and_score(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, device=None, extra=()) -> dict:
     "The default unit: `fit` (resumable) then `score_knn` with the budget's settings."
@@ -192,7 +206,7 @@ def run_study(name: str, # a registered study
     study.check(budget, n_seeds)
     chosen = [study.arm(a) for a in arms] if arms else list(study.arms)
     base = Path(root)/name
-    extra = study.prepare(study, budget, base, device) if study.prepare else []
+    extra, prepared = _prepare(study, budget, base, device)
     units = [(arm, seed) for seed in range(n_seeds) for arm in chosen  # seed-major: every arm has results early
              if seed < arm.n_seeds(budget, n_seeds)]
     bar = tqdm(total=len(units), desc=f"study {name} ({budget})", disable=not progress, unit="run")
@@ -208,12 +222,18 @@ def run_study(name: str, # a registered study
                 dict(study=name, arm=arm.name, seed=seed, budget=budget, metrics=metrics, seconds=time.time() - t0)))
         bar.update(1)
     bar.close()
-    summary = summarize(study, budget, collect_results(root, study), n_seeds)
+    summary = summarize(study, budget, collect_results(root, study), n_seeds, prepared)
     path = summary_path(name, budget, root, out); path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(summary, indent=1))
     return summary
 
 # %% ../nbs/58_studies.ipynb #9cbc4501
+def _prepare(study: Study, budget: str, base: Path, device) -> tuple[list, dict | None]:
+    "`study.prepare`'s overrides and what it reports for the summary (it returns a list, or (list, dict))."
+    if not study.prepare: return [], None
+    got = study.prepare(study, budget, base, device)
+    return (list(got[0]), got[1]) if isinstance(got, tuple) else (list(got), None)
+
 def check_shared_run(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, extra=()):
     "A shared arm's existing run must have been trained with exactly this arm's config (the output folder aside)."
     if not (run_dir/"config.yaml").exists(): return
@@ -237,7 +257,9 @@ def collect_results(root: Path | str, study: Study) -> dict:
             r = json.loads(f.read_text()); out.setdefault(arm.name, {})[int(r["seed"])] = r
     return out
 
-def summarize(study: Study, budget: str, results: dict, n_seeds: int) -> dict:
+def summarize(study: Study, budget: str, results: dict, n_seeds: int,
+              prepared: dict | None = None, # what `prepare` reports (e.g. the teacher's own score)
+             ) -> dict:
     "Per arm and metric: mean, std, 95 % interval, per-seed values, wall clock; per comparison: paired difference."
     seeds = range(n_seeds)
     arms = {}
@@ -252,11 +274,13 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int) -> dict:
     for c in study.comparisons:
         a, b = results.get(c.a, {}), results.get(c.b, {})
         shared = [s for s in seeds if s in a and s in b]
-        d = [a[s]["metrics"][c.metric] - b[s]["metrics"][c.metric] for s in shared]
+        d = [a[s]["metrics"][c.metric] - b[s]["metrics"][c.metric_b or c.metric] for s in shared]
         stat = t_interval(d) if d else dict(mean=None, std=None, ci=None, n=0)
         comps.append(dict(name=c.name or f"{c.a} > {c.b}", a=c.a, b=c.b, metric=c.metric, seeds=shared,
+                          **({} if c.metric_b is None else dict(metric_b=c.metric_b)),
                           difference=stat, verdict=verdict(stat["ci"])))
-    return dict(format=STUDY_FORMAT, study=study.name, title=study.title, budget=budget,
+    extra = {} if prepared is None else dict(prepared=prepared)
+    return dict(format=STUDY_FORMAT, study=study.name, title=study.title, budget=budget, **extra,
                 base=list(study.base[budget]), arms_overrides={a.name: list(a.overrides) for a in study.arms},
                 claim_source=study.claim_source, arms=arms, comparisons=comps,
                 seconds=sum(a["seconds"] for a in arms.values()), machine=machine_info(),
@@ -298,7 +322,8 @@ def summary_table(s: dict, metric: str | None = None) -> str:
         for c in s["comparisons"]:
             d = c["difference"]
             ci = "–" if d["ci"] is None else f"{_pct(d['ci'][0])} – {_pct(d['ci'][1])}"
-            lines.append(f"| {c['name']} | {c['metric']} | {_pct(d['mean'])} | {ci} | {len(c['seeds'])} | {c['verdict']} |")
+            metric = c["metric"] + (f" vs {c['metric_b']}" if c.get("metric_b") else "")
+            lines.append(f"| {c['name']} | {metric} | {_pct(d['mean'])} | {ci} | {len(c['seeds'])} | {c['verdict']} |")
     return "\n".join(lines)
 
 def summary_figure(s: dict, metric: str = "knn"):

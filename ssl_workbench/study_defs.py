@@ -10,7 +10,9 @@ from .studies import Arm, Comparison, Study, register_study
 
 # %% auto #0
 __all__ = ['CI_BASE', 'CPU_STEPS', 'CPU_BASE', 'CPU_SCORE', 'CI_SCORE', 'MOCO_CIFAR', 'DINO_CIFAR', 'DINO_RESNET_RECIPE',
-           'METHOD_ARMS', 'clsa_vs_mocov2', 'methods']
+           'METHOD_ARMS', 'GP_OFF', 'GP_OPS', 'GP_STEPS', 'GP_BASE', 'GP_SCORE', 'GP_REFERENCE', 'DISCO_TEACHER',
+           'DISCO_STUDENT', 'DISCO_STEPS', 'clsa_vs_mocov2', 'methods', 'ops_recipe', 'good_practices',
+           'teacher_config', 'prepare_teacher', 'disco']
 
 # %% ../nbs/58a_study_defs.ipynb #4e3f3036
 CI_BASE = ("data.spec=digits", "data.batch_size=64", "schedule.steps=4", "augment.image_size=16",
@@ -58,6 +60,124 @@ def methods() -> Study:
                  score={"ci": CI_SCORE, "cpu": CPU_SCORE},
                  claim_source="no claim: a table of methods with intervals (lightly's and solo-learn's CIFAR benchmarks "
                               "rank them after hundreds of epochs)")
+
+# %% ../nbs/58a_study_defs.ipynb #0b4649a5
+import json
+from .augment import AugmentConfig, ViewRecipe, config_to_dict
+
+GP_OFF = dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, jitter_p=0.0, gray_p=0.0, blur_p=0.0)
+GP_OPS = {  # name -> the fields that switch the op on (SimCLR Fig. 5's operations)
+    "crop": dict(crop_scale=(0.08, 1.0), crop_ratio=(3 / 4, 4 / 3), flip_p=0.5),
+    "colour": dict(jitter_p=0.8, brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1),
+    "gray": dict(gray_p=0.2),
+    "blur": dict(blur_p=0.5, blur_sigma=(0.1, 2.0), blur_support="sigma"),
+    "rotate": dict(rot90_p=0.5),
+    "cutout": dict(cutout_p=0.5, cutout_size=0.5),
+}
+
+def ops_recipe(ops, # names from `GP_OPS`, applied on top of a pipeline with every stage off
+               size: int = 32) -> str:
+    "An `augment.recipe=` override: two views from a pipeline with only `ops` on."
+    fields = dict(GP_OFF)
+    for op in ops: fields.update(GP_OPS[op])
+    recipe = config_to_dict(ViewRecipe([(AugmentConfig(name="+".join(ops), size=size, **fields), 2)]))
+    return "augment.recipe=" + json.dumps(recipe)
+
+# %% ../nbs/58a_study_defs.ipynb #2f4fd7e9
+GP_STEPS = 100
+GP_BASE = ("method.name=simclr", "optim.lr=0.6", "method.hparams.temperature=0.2")  # the short-budget recipe
+GP_SCORE = dict(limit_train=10_000, limit_test=None, projected=True)
+GP_REFERENCE = "aug_crop+colour"  # the MLP head at τ = 0.2 on crop + colour: the other parts' reference
+
+def _pairs() -> list:
+    names = list(GP_OPS)
+    return [(a,) if a == b else (a, b) for i, a in enumerate(names) for b in names[i:]]
+
+def _aug_arm(ops) -> Arm:
+    three = set(ops) in ({"crop"}, {"colour"}, {"crop", "colour"})
+    return Arm("aug_" + "+".join(ops), (ops_recipe(ops),), seeds=None if three else dict(cpu=1, gpu=1))
+
+@register_study
+def good_practices() -> Study:
+    ref = ops_recipe(("crop", "colour"))
+    arms = [_aug_arm(ops) for ops in _pairs()]
+    arms += [Arm(f"head_{h}", (ref, f"method.hparams.head={h}")) for h in ("linear", "none")]
+    arms += [Arm(f"temp_{t}", (ref, f"method.hparams.temperature={t}")) for t in (0.1, 0.5, 1.0)]
+    arms += [Arm(f"batch_{b}", (ref, f"data.batch_size={b}", f"schedule.steps={GP_STEPS * 256 // b}"),
+                 seeds=dict(cpu=1)) for b in (64, 128, 512)]
+    arms += [Arm(f"moco_queue_{q}", (ref, "method.name=mocov2", "method.hparams={}", f"method.hparams.queue_size={q}",
+                                     "method.hparams.momentum=0.99", "optim.lr=null"), seeds=dict(cpu=1))
+             for q in (256, 4096, 16384)]
+    pair = lambda a, b, name, **kw: Comparison(a, b, name=name, **kw)
+    comps = [pair(GP_REFERENCE, "aug_crop", "crop + colour > crop alone"),
+             pair(GP_REFERENCE, "aug_colour", "crop + colour > colour alone"),
+             pair(GP_REFERENCE, "head_linear", "MLP head > linear head (on h)"),
+             pair("head_linear", "head_none", "linear head > no head (on h)"),
+             pair(GP_REFERENCE, GP_REFERENCE, "h > z (MLP head)", metric_b="knn_z"),
+             pair("head_linear", "head_linear", "h > z (linear head)", metric_b="knn_z"),
+             pair(GP_REFERENCE, "temp_0.1", "τ = 0.2 > τ = 0.1"),
+             pair("temp_0.5", "temp_1.0", "τ = 0.5 > τ = 1.0")]
+    return Study(name="good_practices", title="Good practices: augmentations, head, temperature, negatives",
+                 base={"ci": CI_BASE + GP_BASE,
+                       "cpu": CPU_BASE[:2] + (f"schedule.steps={GP_STEPS}",) + CPU_BASE[3:] + GP_BASE,
+                       "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
+                               "model.backbone=resnet18", "eval.knn_every=0", "method.name=simclr")},
+                 arms=arms, comparisons=comps, seeds=dict(ci=2, cpu=3, gpu=3),
+                 score={"ci": dict(CI_SCORE, projected=True), "cpu": GP_SCORE, "gpu": dict(projected=True)},
+                 claim_source="SimCLR (Chen et al. 2020) Fig. 5 (augmentation pairs), Fig. 8 (head), §4.2 (h > z), "
+                              "Table 5 (temperature), Fig. 9 (batch); Appalaraju et al. 2020 (the same on MoCo v2)")
+
+# %% ../nbs/58a_study_defs.ipynb #09f09d5d
+from pathlib import Path
+from .studies import check_finished, score_knn, unit_config
+from .train import TrainConfig, apply_overrides, fit
+from .run_eval import run_checkpoint
+from .quickstart import short_budget_views
+
+DISCO_TEACHER = {"ci": CI_BASE + ("method.name=simclr",),
+                 "cpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.steps=2000", "augment.image_size=32",
+                         "model.backbone=small_convnet", "eval.knn_every=0", "run.ckpt_every=100",
+                         "method.name=simclr", "optim.lr=0.6", "method.hparams.temperature=0.2"),
+                 "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200", "model.backbone=resnet50",
+                         "eval.knn_every=0", "method.name=mocov2")}
+DISCO_STUDENT = {"ci": "small_convnet_w16", "cpu": "small_convnet_w16", "gpu": "resnet18"}
+DISCO_STEPS = 200  # student steps at the cpu budget
+
+def teacher_config(budget: str, run_dir: Path) -> TrainConfig:
+    "The DisCo study's teacher: trained once, seed 0, views of the short-budget recipe on CIFAR-sized images."
+    cfg = apply_overrides(TrainConfig(), [*DISCO_TEACHER[budget], "run.seed=0", f"run.out={run_dir}",
+                                          "run.progress=false", "run.tensorboard=false"])
+    if budget == "cpu": cfg.augment.recipe = short_budget_views(cfg.augment.image_size)
+    return cfg
+
+def prepare_teacher(study: Study, budget: str, base: Path, device=None) -> tuple[list, dict]:
+    "Train (or resume, or reuse) the teacher and score it once; the students' teacher overrides and its score."
+    run_dir = Path(base)/"teacher"
+    cfg = teacher_config(budget, run_dir)
+    result = run_dir/"study_result.json"
+    if not result.exists():
+        fit(cfg, resume="auto"); check_finished(run_dir)
+        score = score_knn(run_dir, device, **{k: v for k, v in study.score.get(budget, {}).items() if k != "projected"})
+        result.write_text(json.dumps(score))
+    overrides = [f"method.hparams.teacher={run_checkpoint(run_dir)}", f"method.hparams.teacher_backbone={cfg.model.backbone}"]
+    return overrides, dict(teacher=dict(backbone=cfg.model.backbone, method=cfg.method.name, steps=cfg.schedule.steps,
+                                        **json.loads(result.read_text())))
+
+@register_study
+def disco() -> Study:
+    student = lambda budget: (f"model.backbone={DISCO_STUDENT[budget]}", "method.name=disco") + MOCO_CIFAR
+    return Study(name="disco", title="DisCo: a distilled lightweight student",
+                 base={"ci": CI_BASE + student("ci"), "cpu": CPU_BASE + (f"schedule.steps={DISCO_STEPS}",) + student("cpu"),
+                       "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200", "eval.knn_every=0")
+                              + student("gpu")},
+                 arms=[Arm("alone", ("method.name=mocov2", "method.hparams={}", *MOCO_CIFAR)),
+                       Arm("distilled_wide", ("method.hparams.hidden_dim=2048",)),
+                       Arm("distilled_narrow", ("method.hparams.hidden_dim=128",))],
+                 comparisons=[Comparison("distilled_wide", "alone", name="distilled > alone"),
+                              Comparison("distilled_wide", "distilled_narrow", name="wide head > narrow head")],
+                 score={"ci": CI_SCORE, "cpu": CPU_SCORE}, prepare=prepare_teacher,
+                 claim_source="DisCo (Gao et al., ECCV 2022) Table 1 (distilled students beat MoCo v2 alone) and "
+                              "§4.3 / Table 6 (a wider student head removes the bottleneck)")
 
 # %% ../nbs/58a_study_defs.ipynb #27f5300f
 from .spare3d.study import spare3d_study
