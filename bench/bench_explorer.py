@@ -1,6 +1,6 @@
 """Explorer speed, side by side with the peer a user would otherwise call, in one run on this machine:
 
-- UMAP of 10,000 x 512 embeddings: ours (`widgets.umap_2d`: exact cosine kNN graph by torch matmul handed to umap-learn
+- UMAP of 10,000 x 512 embeddings: ours (`report.umap_embed`: the one UMAP, exact kNN graph by torch matmul handed to umap-learn
   as `precomputed_knn`) versus umap-learn's own `UMAP(metric="cosine")` (NN-descent), both after numba has compiled,
   both with the same epochs; then ours again from the disk cache. Budget: 30 s, instant when cached.
 - One retrieval query over 50,000 x 512 embeddings: ours (`widgets.top_k`, one matmul + topk) versus scikit-learn's
@@ -23,6 +23,7 @@ def _best(fn, repeats: int) -> float:
 def umap_bench() -> dict:
     import umap, warnings
     from ssl_workbench import widgets as W
+    from ssl_workbench.report import umap_embed
     os.environ["SSL_WORKBENCH_CACHE"] = tempfile.mkdtemp()  # a cold cache for ours
     rng = np.random.default_rng(0)
     feats = (rng.normal(size=(10, 512))[rng.integers(0, 10, 10_000)] * 3 + rng.normal(size=(10_000, 512))).astype(np.float32)
@@ -30,8 +31,8 @@ def umap_bench() -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         umap.UMAP(n_neighbors=15, metric="cosine", n_epochs=10).fit_transform(feats[:500])  # compile the peer's NN-descent too
-        t0 = time.perf_counter(); W.umap_2d(feats, cache=True); ours = time.perf_counter() - t0
-        t0 = time.perf_counter(); W.umap_2d(feats, cache=True); cached = time.perf_counter() - t0
+        t0 = time.perf_counter(); umap_embed(feats, cache=True); ours = time.perf_counter() - t0
+        t0 = time.perf_counter(); umap_embed(feats, cache=True); cached = time.perf_counter() - t0
         t0 = time.perf_counter(); umap.UMAP(n_neighbors=15, metric="cosine", n_epochs=200, init="pca").fit_transform(feats)
         peer = time.perf_counter() - t0
     return {"n": 10_000, "dim": 512, "numba_compile_s_once": round(compile_s, 1), "ours_s": round(ours, 2),

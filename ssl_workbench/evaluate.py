@@ -218,12 +218,16 @@ def nearest_neighbours(query_features: torch.Tensor, # (M, D)
                        k: int = 10,
                        chunk_size: int | None = None,
                        device: str | torch.device | None = None,
+                       gallery_normalized: bool = False, # the gallery is already L2-normalised (a widget's cache): skip it
                       ) -> tuple[torch.Tensor, torch.Tensor]:
     "(cosine similarities, indices), each (M, k), of each query's k nearest gallery items, best first."
     same = gallery_features is None
     q_all = F.normalize(torch.as_tensor(query_features).float(), dim=1)
     dev = get_device(device)
-    gallery = q_all.to(dev) if same else F.normalize(torch.as_tensor(gallery_features).float().to(dev), dim=1)  # (N, D)
+    if same: gallery = q_all.to(dev)
+    else:
+        gallery = torch.as_tensor(gallery_features).float().to(dev)  # (N, D)
+        if not gallery_normalized: gallery = F.normalize(gallery, dim=1)
     k = min(k, len(gallery) - same)
     if k < 1: raise ValueError(f"k={k}: the gallery has {len(gallery)} items" + (" (query excluded)" if same else ""))
     sims, idxs = [], []

@@ -162,12 +162,12 @@ def align_to(coords: np.ndarray, # (N, 2) to rotate
     return (a @ r + reference.mean(0)).astype(np.float32)
 
 def snapshot_coords(features: list[np.ndarray], # per snapshot, (N, D)
-                    embed: Callable | None = None, # (N, D) -> (N, 2); default UMAP (`widgets.umap_2d`, cached)
+                    embed: Callable | None = None, # (N, D) -> (N, 2); default UMAP (`report.umap_embed`, cached)
                    ) -> list[np.ndarray]:
     "2-D coordinates of each snapshot, each aligned to the previous one."
     if embed is None:
-        from ssl_workbench.widgets import umap_2d
-        embed = lambda f: umap_2d(f, seed=0)
+        from ssl_workbench.report import umap_embed
+        embed = lambda f: umap_embed(f, seed=0)
     out = []
     for f in features:
         c = np.asarray(embed(f), dtype=np.float32)

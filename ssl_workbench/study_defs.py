@@ -129,7 +129,7 @@ def good_practices() -> Study:
 
 # %% ../nbs/58a_study_defs.ipynb #09f09d5d
 from pathlib import Path
-from .studies import check_finished, score_knn, unit_config
+from .studies import check_finished, score_knn
 from .train import TrainConfig, apply_overrides, fit
 from .run_eval import run_checkpoint
 from .quickstart import short_budget_views

@@ -19,19 +19,20 @@ import yaml
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from .core import (RunDir, atomic_write, atomic_write_text, available_devices, cache_dir, get_device,
+from .core import (RunDir, atomic_write_text, available_devices, get_device,
                                 html_text, png_bytes, project_root, read_jsonl, read_pid_file, run_is_locked,
                                 write_pid_file)
 from .train import (METHODS, OPTIMIZERS, DATASETS, TrainConfig, apply_overrides, load_config,
                                  method_training_defaults, save_config, validate_config, with_method_defaults)
+from .evaluate import nearest_neighbours
+from .report import umap_embed
 
 # %% auto #0
 __all__ = ['mosaic_png', 'read_pid', 'pid_alive', 'run_status', 'stderr_tail', 'read_curves', 'progress_eta', 'pretrain_command',
            'launch_config', 'launch_run', 'stop_run', 'run_summary', 'list_runs', 'tuned_recipe', 'from_tuner',
-           'runs_table_html', 'TrainingLauncher', 'training_launcher', 'cosine_knn', 'umap_2d', 'warm_up_umap',
-           'knn_correct', 'kmeans_clusters', 'layout_selections', 'in_selection', 'run_normalize', 'checkpoint_of',
-           'EmbeddingPanel', 'EmbeddingExplorer', 'embedding_explorer', 'top_k', 'retrieval_failures', 'time_query',
-           'RetrievalExplorer', 'retrieval_explorer']
+           'runs_table_html', 'TrainingLauncher', 'training_launcher', 'warm_up_umap', 'knn_correct', 'kmeans_clusters',
+           'layout_selections', 'in_selection', 'run_normalize', 'checkpoint_of', 'EmbeddingPanel', 'EmbeddingExplorer',
+           'embedding_explorer', 'top_k', 'retrieval_failures', 'time_query', 'RetrievalExplorer', 'retrieval_explorer']
 
 # %% ../nbs/61_widgets.ipynb #3b4add88
 def mosaic_png(images: np.ndarray, # uint8 (N, H, W, C)
@@ -491,47 +492,9 @@ def training_launcher(runs_root: str | Path | None = None, **kwargs) -> Training
     return TrainingLauncher(runs_root, **kwargs)
 
 # %% ../nbs/61_widgets.ipynb #c4e24f95
-def _features_key(features: np.ndarray, *extra) -> str:
-    import hashlib
-    h = hashlib.sha256(np.ascontiguousarray(features, dtype=np.float32).tobytes())
-    h.update(repr(extra).encode())
-    return h.hexdigest()[:20]
-
-def cosine_knn(features, # (N, D)
-               k: int = 15, # neighbours, the point itself included (as umap-learn counts them)
-               chunk: int = 2048,
-              ) -> tuple[np.ndarray, np.ndarray]:
-    "Exact cosine kNN by chunked matmul: (indices (N, k) int32, cosine distances (N, k) float32)."
-    x = F.normalize(torch.as_tensor(features).float(), dim=1)  # (N, D)
-    idx, dist = [], []
-    for i in range(0, len(x), chunk):
-        sim, j = (x[i:i + chunk] @ x.T).topk(k, dim=1)  # (B, k)
-        idx.append(j); dist.append((1 - sim).clamp_min(0))
-    return torch.cat(idx).numpy().astype(np.int32), torch.cat(dist).numpy().astype(np.float32)
-
-def umap_2d(features, # (N, D) features
-            n_neighbors: int = 15,
-            seed: int | None = None, # None: faster, parallel, not bit-reproducible
-            cache: bool = True, # reuse the 2-D coordinates stored for the same features
-           ) -> np.ndarray:
-    "2-D UMAP coordinates (N, 2) float32 on cosine distance, from an exact torch kNN graph, cached on disk."
-    x = torch.as_tensor(features).float().numpy() if not isinstance(features, np.ndarray) else features.astype(np.float32)
-    if x.ndim != 2 or len(x) <= n_neighbors: raise ValueError(f"features: expected (N, D) with N > n_neighbors={n_neighbors}, got {x.shape}")
-    path = cache_dir("umap")/f"explorer-{_features_key(x, n_neighbors, seed)}.npy"
-    if cache and path.exists(): return np.load(path)
-    import umap, warnings
-    knn = cosine_knn(x, n_neighbors)
-    reducer = umap.UMAP(n_neighbors=n_neighbors, n_epochs=200, metric="cosine", init="pca", precomputed_knn=(*knn, None),
-                        random_state=seed, n_jobs=1 if seed is not None else -1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "n_jobs overridden by random_state", precomputed-kNN notes
-        coords = reducer.fit_transform(x).astype(np.float32)  # (N, 2)
-    if cache: atomic_write(path, lambda f: np.save(f, coords))
-    return coords
-
 def warm_up_umap():
     "Compile umap-learn's numba code on 64 random points (once per process), so the first real UMAP runs warm."
-    umap_2d(np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32), cache=False)
+    umap_embed(np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32), cache=False)
 
 def knn_correct(features, labels, k: int = 20, temperature: float = 0.1) -> np.ndarray:
     "Leave-one-out weighted kNN on cosine similarity: (N,) bool, True where the vote matches the label."
@@ -622,7 +585,7 @@ class EmbeddingExplorer(widgets.VBox):
                  max_points: int = 2000, # images embedded (an even, seeded sample of the split)
                  load_backbone: Callable = _default_load_backbone, # run dir -> nn.Module
                  load_data: Callable = _default_load_data, # (spec, split) -> ImageDataset
-                 embed: Callable = umap_2d, # features (N, D) -> coords (N, 2)
+                 embed: Callable = umap_embed, # features (N, D) -> coords (N, 2)
                  device: str | None = None,
                  thumb_scale: int | None = None, # hover image upscaling (default: to about 96 px)
                  warm_up: bool = False, # compile UMAP in a background thread now (skipped under nbdev-test)
@@ -827,11 +790,11 @@ def top_k(query: torch.Tensor, # (D,) or (1, D) query feature
          ) -> tuple[torch.Tensor, torch.Tensor]:
     "(cosine similarities (k,), gallery indices (k,)) of the k nearest gallery items, best first."
     if k < 1: raise ValueError(f"k={k}: must be >= 1")
-    q = F.normalize(torch.as_tensor(query).float().reshape(1, -1), dim=1).to(gallery.device)
-    sim = (gallery @ q.T).squeeze(1)  # (N,)
-    if exclude is not None: sim[exclude] = -float("inf")
-    s, i = sim.topk(min(k, len(gallery) - (exclude is not None)))
-    return s.cpu(), i.cpu()
+    extra = exclude is not None and exclude < len(gallery)
+    s, i = nearest_neighbours(torch.as_tensor(query).reshape(1, -1), gallery, min(k + extra, len(gallery)),
+                              device=gallery.device, gallery_normalized=True)
+    keep = i[0] != exclude if extra else torch.ones_like(i[0], dtype=torch.bool)
+    return s[0][keep][:k], i[0][keep][:k]
 
 def retrieval_failures(features, labels) -> tuple[np.ndarray, np.ndarray]:
     "(query indices whose top-1 neighbour has another label, that neighbour's index)."
