@@ -10,8 +10,8 @@ from .studies import Arm, Comparison, Study, register_study
 
 # %% auto #0
 __all__ = ['CI_BASE', 'CPU_STEPS', 'CPU_BASE', 'CPU_SCORE', 'CI_SCORE', 'MOCO_CIFAR', 'DINO_CIFAR', 'DINO_RESNET_RECIPE',
-           'METHOD_ARMS', 'GP_OFF', 'GP_OPS', 'GP_STEPS', 'GP_BASE', 'GP_SCORE', 'GP_REFERENCE', 'DISCO_TEACHER',
-           'DISCO_STUDENT', 'DISCO_STEPS', 'clsa_vs_mocov2', 'methods', 'ops_recipe', 'good_practices',
+           'METHOD_ARMS', 'GP_OFF', 'GP_OPS', 'GP_STEPS', 'GP_BASE', 'GP_BACKBONE', 'GP_SCORE', 'GP_REFERENCE',
+           'DISCO_TEACHER', 'DISCO_STUDENT', 'DISCO_STEPS', 'clsa_vs_mocov2', 'methods', 'ops_recipe', 'good_practices',
            'teacher_config', 'prepare_teacher', 'disco']
 
 # %% ../nbs/58a_study_defs.ipynb #4e3f3036
@@ -84,8 +84,9 @@ def ops_recipe(ops, # names from `GP_OPS`, applied on top of a pipeline with eve
     return "augment.recipe=" + json.dumps(recipe)
 
 # %% ../nbs/58a_study_defs.ipynb #2f4fd7e9
-GP_STEPS = 100
+GP_STEPS = 200
 GP_BASE = ("method.name=simclr", "optim.lr=0.6", "method.hparams.temperature=0.2")  # the short-budget recipe
+GP_BACKBONE = "small_convnet_w16"  # cpu budget: a quarter of the multiply-adds, so each run sees more images
 GP_SCORE = dict(limit_train=10_000, limit_test=None, projected=True)
 GP_REFERENCE = "aug_crop+colour"  # the MLP head at τ = 0.2 on crop + colour: the other parts' reference
 
@@ -119,7 +120,7 @@ def good_practices() -> Study:
              pair("temp_0.5", "temp_1.0", "τ = 0.5 > τ = 1.0")]
     return Study(name="good_practices", title="Good practices: augmentations, head, temperature, negatives",
                  base={"ci": CI_BASE + GP_BASE,
-                       "cpu": CPU_BASE[:2] + (f"schedule.steps={GP_STEPS}",) + CPU_BASE[3:] + GP_BASE,
+                       "cpu": CPU_BASE + (f"schedule.steps={GP_STEPS}", f"model.backbone={GP_BACKBONE}") + GP_BASE,
                        "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
                                "model.backbone=resnet18", "eval.knn_every=0", "method.name=simclr")},
                  arms=arms, comparisons=comps, seeds=dict(ci=2, cpu=3, gpu=3),
