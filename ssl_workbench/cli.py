@@ -10,7 +10,8 @@ import argparse, os, sys
 from pathlib import Path
 
 from .core import RunDir, RunLockedError, read_jsonl
-from .train import (METHODS, OPTIMIZERS, ConfigError, NonFiniteLossError, TrainConfig, TrainingOutOfMemory,
+from .methods.registry import METHODS
+from .train import (OPTIMIZERS, ConfigError, NonFiniteLossError, TrainConfig, TrainingOutOfMemory,
                                  apply_overrides, fit, load_config, validate_config)
 
 # %% auto #0

@@ -106,6 +106,10 @@ class RunDir:
     @property
     def best(self) -> Path: return self.checkpoints/"best.pt"
     @property
+    def checkpoint(self) -> Path | None:
+        "The checkpoint a finished run is used with: `best.pt` (best monitored kNN), else `last.pt`; None if neither."
+        return next((p for p in (self.best, self.last) if p.exists()), None)
+    @property
     def eval_dir(self) -> Path: return self.root/"eval"
     @property
     def report(self) -> Path: return self.root/"report.html"

@@ -29,8 +29,7 @@ def run_checkpoint(run: str | Path | RunDir) -> Path:
     "The checkpoint a run is evaluated with: `best.pt`, else `last.pt`; a clear error when there is none."
     run = run if isinstance(run, RunDir) else RunDir(run)
     if not run.root.is_dir(): raise FileNotFoundError(f"run={str(run.root)!r}: no such run directory")
-    for p in (run.best, run.last):
-        if p.exists(): return p
+    if run.checkpoint is not None: return run.checkpoint
     raise FileNotFoundError(f"run={str(run.root)!r}: no checkpoint (looked for {run.best} and {run.last}); train it first with "
                             f"`ssl-workbench pretrain --out {run.root} ...`")
 

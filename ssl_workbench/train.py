@@ -257,7 +257,7 @@ def method_warmup_epochs(cfg: TrainConfig) -> float:
 # %% ../nbs/05_train.ipynb #8d853ee9
 OPTIMIZERS = ("lars", "sgd", "adamw")
 LR_SCALING = ("linear", "sqrt", "none")
-from .data import BUILTIN_DATASETS as DATASETS  # the names `load_dataset` knows, besides imagefolder:PATH
+from .data import BUILTIN_DATASETS  # the names `load_dataset` knows, besides imagefolder:PATH
 
 class ConfigError(ValueError):
     "A config with problems; `.problems` lists them all."
@@ -312,8 +312,8 @@ def validate_config(cfg: TrainConfig, # the config to check
         if not ok: problems.append(msg)
     if "data" not in injected:
         spec = d.spec
-        need(spec.lower() in DATASETS or spec.startswith("imagefolder:"),
-             f"data.spec={spec!r}: expected one of {', '.join(DATASETS)} or imagefolder:PATH")
+        need(spec.lower() in BUILTIN_DATASETS or spec.startswith("imagefolder:"),
+             f"data.spec={spec!r}: expected one of {', '.join(BUILTIN_DATASETS)} or imagefolder:PATH")
         if spec.startswith("imagefolder:"):
             need(Path(spec.split(":", 1)[1]).expanduser().exists(), f"data.spec={spec!r}: folder does not exist")
         need(d.split != "", "data.split='': must name a split")
@@ -1199,7 +1199,7 @@ def load_method(path: str | Path, # a run directory (uses checkpoints/best.pt, e
     path = Path(path)
     if path.is_dir():
         run = RunDir(path)
-        path = run.best if run.best.exists() else run.last
+        path = run.checkpoint or run.last
     return method_from_checkpoint(load_checkpoint(path), device, method)
 
 def method_from_checkpoint(ck: dict, # a checkpoint already read by `load_checkpoint`

@@ -22,7 +22,9 @@ from plotly.subplots import make_subplots
 from .core import (RunDir, atomic_write_text, available_devices, get_device,
                                 html_text, png_bytes, project_root, read_jsonl, read_pid_file, run_is_locked,
                                 write_pid_file)
-from .train import (METHODS, OPTIMIZERS, DATASETS, TrainConfig, apply_overrides, load_config,
+from .data import BUILTIN_DATASETS
+from .methods.registry import METHODS
+from .train import (OPTIMIZERS, TrainConfig, apply_overrides, load_config,
                                  method_training_defaults, save_config, validate_config, with_method_defaults)
 from .evaluate import nearest_neighbours
 from .report import umap_embed
@@ -296,7 +298,7 @@ class TrainingLauncher(widgets.VBox):
         lay = widgets.Layout(width="300px")
         self.name = W(widgets.Text(value="", placeholder="auto: method-data-time", description="run name", layout=lay), "swb-run-name")
         self.method = W(widgets.Dropdown(options=list(METHODS), value=cfg.method.name, description="method", layout=lay), "swb-method")
-        self.data = W(widgets.Combobox(options=list(DATASETS), value=cfg.data.spec, description="data", ensure_option=False, layout=lay), "swb-data")
+        self.data = W(widgets.Combobox(options=list(BUILTIN_DATASETS), value=cfg.data.spec, description="data", ensure_option=False, layout=lay), "swb-data")
         self.limit = W(widgets.IntText(value=getattr(cfg.data, "limit", None) or 0, description="images", tooltip="a seeded subset of N images spread over the classes (0: all)", layout=lay), "swb-limit")
         names = _backbone_names()
         self.backbone = W(widgets.Dropdown(options=sorted(set(names) | {cfg.model.backbone}), value=cfg.model.backbone, description="backbone", layout=lay), "swb-backbone")
@@ -556,8 +558,7 @@ def run_normalize(run: str | Path) -> tuple | None:
 
 def checkpoint_of(run: str | Path) -> Path | None:
     "best.pt, else last.pt, of a run directory (None if neither exists)."
-    run = _rundir(run)
-    return run.best if run.best.exists() else run.last if run.last.exists() else None
+    return _rundir(run).checkpoint
 
 def _palette(i: int) -> str:
     import plotly.express as px
