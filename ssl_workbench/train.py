@@ -25,7 +25,7 @@ from .evaluate import knn_accuracy
 
 # %% auto #0
 __all__ = ['GENERIC_TRAINING', 'OPTIMIZERS', 'LR_SCALING', 'DEFAULT_WARMUP_EPOCHS', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED',
-           'DataConfig', 'AugmentConfig', 'ModelConfig', 'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig',
+           'DataConfig', 'ViewsConfig', 'ModelConfig', 'MethodConfig', 'OptimConfig', 'ScheduleConfig', 'EvalConfig',
            'RunConfig', 'TrainConfig', 'config_to_dict', 'config_from_dict', 'save_config', 'load_config',
            'apply_overrides', 'method_training_defaults', 'with_method_defaults', 'method_warmup_epochs', 'ConfigError',
            'validate_config', 'scale_lr', 'warmup_cosine', 'momentum_schedule', 'resolve_warmup', 'Schedule',
@@ -48,8 +48,8 @@ class DataConfig:
     on_device: bool = True        # keep the whole uint8 dataset on the GPU (airbench style)
 
 @dataclass
-class AugmentConfig:
-    "How views are made."
+class ViewsConfig:
+    "How views are made (the `augment` section; a pipeline's own settings are `augment.AugmentConfig`)."
     image_size: int = 32          # side of the (largest) view, pixels
     recipe: dict | None = None    # a ViewRecipe as a dict (the tuner's object); None: the method's default recipe
 
@@ -123,7 +123,7 @@ class RunConfig:
 class TrainConfig:
     "Everything a pretraining run needs."
     data: DataConfig = field(default_factory=DataConfig)
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    augment: ViewsConfig = field(default_factory=ViewsConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
