@@ -19,7 +19,8 @@ __all__ = ['get_device', 'available_devices', 'cpu_has_native_bf16', 'training_a
            'set_rng_state', 'RunDir', 'RunLockedError', 'RunLock', 'run_is_locked', 'atomic_write', 'fsync_dir',
            'atomic_write_text', 'atomic_copy', 'clean_stale_temps', 'process_start_time', 'write_pid_file',
            'read_pid_file', 'remove_pid_file', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir',
-           'UnsafeOrCorruptFile', 'safe_torch_load', 'html_text', 'png_bytes', 'png_data_uri', 'decode_data_uri']
+           'content_hash', 'UnsafeOrCorruptFile', 'safe_torch_load', 'html_text', 'png_bytes', 'png_data_uri',
+           'decode_data_uri']
 
 # %% ../nbs/00_core.ipynb #e9996c56
 def get_device(device: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", "mps"; None picks the best available
@@ -287,6 +288,32 @@ def cache_dir(*parts: str) -> Path:
     base = Path(env) if env else (project_root()/"data"/"cache" if project_root() else Path.home()/".cache"/"ssl_workbench")
     d = base.joinpath(*parts); d.mkdir(parents=True, exist_ok=True)
     return d
+
+# %% ../nbs/00_core.ipynb #72035664
+import hashlib
+from collections.abc import Iterator
+
+def _feed(h, part):
+    if isinstance(part, (bytes, bytearray, memoryview)): h.update(part)
+    elif isinstance(part, str): h.update(part.encode())
+    elif isinstance(part, Path): h.update(os.fsencode(part))
+    elif isinstance(part, np.ndarray):
+        h.update(f"{part.shape}|{part.dtype}|".encode()); h.update(np.ascontiguousarray(part).tobytes())
+    elif isinstance(part, torch.Tensor):
+        v = part.detach().cpu().contiguous()
+        h.update(f"{tuple(v.shape)}|{v.dtype}|".encode())
+        if v.numel(): h.update(v.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(part, Iterator):
+        for p in part: _feed(h, p)
+    else: h.update(json.dumps(part, sort_keys=True, default=str, separators=(",", ":")).encode())
+
+def content_hash(*parts, # bytes, str, Path, arrays, tensors, iterators of these, or JSON-able values
+                 length: int = 16, # hex digits kept
+                ) -> str:
+    "A short SHA-256 hex digest of `parts`, in order: the package's one key for caches and fingerprints."
+    h = hashlib.sha256()
+    for part in parts: _feed(h, part)
+    return h.hexdigest()[:length]
 
 # %% ../nbs/00_core.ipynb #075c98d8
 class UnsafeOrCorruptFile(ValueError):

@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #5eae7002
 from __future__ import annotations
-import hashlib, io, json, math, os, tempfile, warnings
+import io, json, math, os, tempfile, warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .core import atomic_write_text, cache_dir
+from .core import atomic_write_text, cache_dir, content_hash
 
 # %% auto #0
 __all__ = ['TORCHVISION_DATASETS', 'BUILTIN_DATASETS', 'IMAGE_EXTENSIONS', 'CACHE_SCALE', 'DEFAULT_IMAGE_SIZE', 'RESIZE_METHOD',
@@ -89,7 +89,7 @@ class ImageDataset(torch.utils.data.Dataset):
 
 def _subset_key(key: str | None, idx: np.ndarray) -> str | None:
     "The content key of rows `idx` of the images keyed `key`."
-    return None if key is None else hashlib.sha256(key.encode() + idx.tobytes()).hexdigest()[:20]
+    return None if key is None else content_hash(key, idx, length=20)
 
 # %% ../nbs/01_data.ipynb #42d71103
 def to_rgb_array(img: Image.Image) -> np.ndarray:
@@ -199,10 +199,8 @@ CACHE_VERSION = 2  # 2: the size policy and JPEG draft decoding
 
 def folder_cache_key(files: list[Path], size, extra: str = "") -> str:
     "Hash of the file list with sizes and mtimes, the target size and `extra`: changes when the folder does."
-    h = hashlib.sha1(f"v{CACHE_VERSION}|{size}|{extra}".encode())
-    for p in files:  # names as bytes: a non-UTF-8 name cannot be encoded as text, but is a valid file
-        st = p.stat(); h.update(os.fsencode(p) + f"|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return h.hexdigest()[:20]
+    stats = ((p, f"|{(st := p.stat()).st_size}|{st.st_mtime_ns}\n") for p in files)  # names as bytes (a Path)
+    return content_hash(f"v{CACHE_VERSION}|{size}|{extra}", (x for pair in stats for x in pair), length=20)
 
 # %% ../nbs/01_data.ipynb #b653f18c
 def decode_files(files: list[Path],

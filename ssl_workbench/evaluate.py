@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/evaluate.html.md"""
 
 # %% ../nbs/50_evaluate.ipynb #f4a5f281
 from __future__ import annotations
-import copy, hashlib, json, math, time
+import copy, json, math, time
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 import ssl_workbench
 from .augment import CIFAR_MEAN, CIFAR_STD
-from .core import atomic_write, cache_dir, get_device, git_commit, project_root
+from .core import atomic_write, cache_dir, content_hash, get_device, git_commit, project_root
 from .data import class_balanced_subset
 from .vit import ViT
 
@@ -78,18 +78,11 @@ def checkpoint_hash(path: str | Path) -> str:
     "A short SHA-256 of a checkpoint file: the weights' identity for feature caching."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"checkpoint={str(path)!r}: no such file")
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
-    return h.hexdigest()[:16]
+    with open(path, "rb") as f: return content_hash(iter(lambda: f.read(1 << 20), b""))
 
 def module_hash(module: nn.Module) -> str:
     "A short SHA-256 of a module's state dict (names, shapes and values)."
-    h = hashlib.sha256()
-    for k, v in module.state_dict().items():
-        h.update(k.encode()); h.update(str(tuple(v.shape)).encode())
-        h.update(v.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes() if v.numel() else b"")
-    return h.hexdigest()[:16]
+    return content_hash(x for k, v in module.state_dict().items() for x in (k, v))
 
 def images_fingerprint(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
                        samples: int | None = None, # None: every image; else only this many, evenly spaced
@@ -98,13 +91,11 @@ def images_fingerprint(images, # uint8 (N, C, H, W) tensor/array, or an ImageDat
     n, c, h, w = check_images(images)
     key = getattr(images, "content_key", None) if _is_dataset(images) else None
     if key is not None and samples is None:
-        return hashlib.sha256(f"{(n, c, h, w)}|{key}".encode()).hexdigest()[:16]
+        return content_hash((n, c, h, w), key)
     memo = getattr(images, "_swb_fingerprint", None) if isinstance(images, torch.Tensor) else None
     if memo is not None and memo[:2] == (images._version, samples): return memo[2]
     idx = None if samples is None else np.unique(np.linspace(0, n - 1, min(n, samples)).round().astype(int))
-    hasher = hashlib.sha256(str((n, c, h, w)).encode())
-    for b in _nhwc_blocks(images, idx): hasher.update(b)
-    fp = hasher.hexdigest()[:16]
+    fp = content_hash((n, c, h, w), _nhwc_blocks(images, idx))
     if isinstance(images, torch.Tensor): images._swb_fingerprint = (images._version, samples, fp)
     return fp
 
@@ -121,7 +112,7 @@ def _nhwc_blocks(images, idx=None, block: int = 1024) -> Iterator[np.ndarray]:
 
 # %% ../nbs/50_evaluate.ipynb #defc5445
 def _feature_cache_path(cache_key: str, split: str | None, images, normalize) -> Path:
-    tag = hashlib.sha256(json.dumps([str(cache_key), split, normalize], default=str).encode()).hexdigest()[:12]
+    tag = content_hash([str(cache_key), split, normalize], length=12)
     safe_key = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(cache_key))[:40]
     return cache_dir("features")/f"{safe_key}-{split or 'nosplit'}-{tag}-{images_fingerprint(images)}.npy"
 
@@ -509,7 +500,7 @@ def config_hash(config: Any) -> str | None:
     "A stable 12-hex-digit hash of a config (dict or dataclass; key order does not matter); None for None."
     if config is None: return None
     if is_dataclass(config) and not isinstance(config, type): config = asdict(config)
-    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str, separators=(",", ":")).encode()).hexdigest()[:12]
+    return content_hash(config, length=12)
 
 def protocol_card(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 'retrieval'
                   dataset: str | None = None, # e.g. 'cifar10'

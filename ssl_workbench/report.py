@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/report.html.md"""
 
 # %% ../nbs/55_report.ipynb #4b30a309
 from __future__ import annotations
-import base64, hashlib, json, time, warnings
+import base64, json, time, warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import plotly.offline
 from plotly.subplots import make_subplots
 from PIL import Image
 
-from .core import RunDir, atomic_write, atomic_write_text, cache_dir, html_text, png_data_uri
+from .core import RunDir, atomic_write, atomic_write_text, cache_dir, content_hash, html_text, png_data_uri
 from .evaluate import check_images, image_batches, mixed_protocol_note, nearest_neighbours, results_rows
 
 # %% auto #0
@@ -25,11 +25,6 @@ __all__ = ['HOVER_JS', 'PAGE_CSS', 'knn_graph', 'umap_embed', 'thumbnail_uris', 
            'retrieval_examples', 'retrieval_html', 'plotlyjs_script', 'report_html', 'write_report']
 
 # %% ../nbs/55_report.ipynb #cb17efb2
-def _array_hash(a: np.ndarray, *extra) -> str:
-    h = hashlib.sha256(str((a.shape, str(a.dtype), extra)).encode())
-    h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()[:20]
-
 def knn_graph(x: np.ndarray, # (N, D)
               k: int, # neighbours per point, the point itself included first
               chunk_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +53,7 @@ def umap_embed(features, # (N, D) float features (tensor or array)
     if x.ndim != 2: raise ValueError(f"features: expected (N, D), got shape {x.shape}")
     if len(x) <= n_neighbors: raise ValueError(f"n_neighbors={n_neighbors}: needs more than {n_neighbors} points, got {len(x)}")
     if metric not in ("cosine", "euclidean"): raise ValueError(f"metric={metric!r}: must be 'cosine' or 'euclidean'")
-    path = cache_dir("umap")/f"{_array_hash(x, n_neighbors, seed, min_dist, n_epochs, metric, pca_dims)}.npy" if cache else None
+    path = cache_dir("umap")/f"{content_hash(x, [n_neighbors, seed, min_dist, n_epochs, metric, pca_dims], length=20)}.npy" if cache else None
     if path is not None and path.exists(): return np.load(path)
     if metric == "cosine": x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     if pca_dims is not None and x.shape[1] > pca_dims and len(x) > pca_dims:
@@ -268,7 +263,7 @@ def plotlyjs_script() -> str:
 def _figure_div(fig: go.Figure | None, post_script: str | None = None) -> str:
     "A div and a script that draws `fig` once plotly.js is unpacked; `{plot_id}` in `post_script` is the div's id."
     if fig is None: return "<p>Nothing to plot.</p>"
-    div_id = f"plot-{hashlib.sha1(fig.to_json().encode()).hexdigest()[:12]}"
+    div_id = f"plot-{content_hash(fig.to_json(), length=12)}"
     spec = fig.to_json().replace("</", "<\\/")  # no '</script>' inside the script
     height = fig.layout.height or 450
     post = (post_script or "").replace("{plot_id}", div_id)
