@@ -15,15 +15,15 @@ import torch.nn.functional as F
 import yaml
 
 # %% auto #0
-__all__ = ['FLOAT_DTYPES', 'JITTER_OPS', 'CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STRONG_OPS', 'BACKENDS',
-           'LATE_STAGES', 'PRESETS', 'CLSA_CROPS', 'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS', 'check_batch',
-           'to_float_batch', 'uniform', 'bernoulli', 'sample_crop_boxes', 'resized_crop', 'rgb_to_grayscale', 'blend',
-           'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue', 'blur_kernel_size',
-           'sigma_kernel_size', 'gaussian_blur', 'solarize', 'rotate90', 'cutout', 'color_jitter', 'affine_matrix',
-           'affine_warp', 'min_filter', 'AugmentConfig', 'sample_params', 'Pipeline', 'normalize_batch',
-           'describe_params', 'make_augment_config', 'MultiCropConfig', 'MultiCropPipeline', 'make_config',
-           'build_pipeline', 'make_pipeline', 'list_pipelines', 'config_to_dict', 'config_from_dict', 'config_to_yaml',
-           'config_from_yaml', 'ViewRecipe']
+__all__ = ['FLOAT_DTYPES', 'JITTER_OPS', 'CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STRONG_OPS',
+           'AUGMENT_BACKENDS', 'LATE_STAGES', 'PRESETS', 'CLSA_CROPS', 'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS',
+           'check_batch', 'to_float_batch', 'uniform', 'bernoulli', 'sample_crop_boxes', 'resized_crop',
+           'rgb_to_grayscale', 'blend', 'adjust_brightness', 'adjust_contrast', 'adjust_saturation', 'adjust_hue',
+           'blur_kernel_size', 'sigma_kernel_size', 'gaussian_blur', 'solarize', 'rotate90', 'cutout', 'color_jitter',
+           'affine_matrix', 'affine_warp', 'min_filter', 'AugmentConfig', 'sample_params', 'Pipeline',
+           'normalize_batch', 'describe_params', 'make_augment_config', 'MultiCropConfig', 'MultiCropPipeline',
+           'make_config', 'build_pipeline', 'make_pipeline', 'list_pipelines', 'config_to_dict', 'config_from_dict',
+           'config_to_yaml', 'config_from_yaml', 'ViewRecipe']
 
 # %% ../nbs/02_augment.ipynb #f1482568
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
@@ -479,12 +479,12 @@ def sample_params(config: AugmentConfig, # the pipeline's config
     return {k: v.cpu() for k, v in p.items()}
 
 # %% ../nbs/02_augment.ipynb #af994ced
-BACKENDS = ("auto", "torch", "numba")
+AUGMENT_BACKENDS = ("auto", "torch", "numba")
 LATE_STAGES = ("solarize", "rot90", "cutout")  # applied after the fused CPU kernels, on float views
 
 def _check_backend(backend: str | None) -> str:
     backend = backend if backend is not None else os.environ.get("SSL_WORKBENCH_AUGMENT_BACKEND", "auto")
-    if backend not in BACKENDS: raise ValueError(f"backend={backend!r}: must be one of {BACKENDS}")
+    if backend not in AUGMENT_BACKENDS: raise ValueError(f"backend={backend!r}: must be one of {AUGMENT_BACKENDS}")
     return backend
 
 class Pipeline:

@@ -19,8 +19,8 @@ from .augment import (STRONG_OPS, PRESETS, AugmentConfig, Pipeline, make_config,
 from .core import html_text, png_bytes, png_data_uri
 
 # %% auto #0
-__all__ = ['ISOLATE_OPTIONS', 'isolate_config', 'render_views', 'grid_image', 'make_control', 'control_to_value', 'AugmentTuner',
-           'augment_tuner', 'grid_figure']
+__all__ = ['ISOLATE_OPTIONS', 'isolate_config', 'augmented_views', 'grid_image', 'make_control', 'control_to_value',
+           'AugmentTuner', 'augment_tuner', 'grid_figure']
 
 # %% ../nbs/60_tuner.ipynb #89168dd9
 ISOLATE_OPTIONS = ("all", "crop", "flip", "affine", "jitter", "brightness", "contrast", "saturation", "hue", "gray",
@@ -47,7 +47,7 @@ def isolate_config(config: AugmentConfig, # the full pipeline's config
     return dataclasses.replace(c, **{**off, **kw})
 
 # %% ../nbs/60_tuner.ipynb #99683512
-def render_views(images: torch.Tensor, # (N, C, H, W) uint8 or float
+def augmented_views(images: torch.Tensor, # (N, C, H, W) uint8 or float
                  config: AugmentConfig, n_views: int = 4, seed: int = 0,
                 ) -> tuple[torch.Tensor, list[dict]]:
     "Views in [0, 1], `(N, V, C, S, S)`, and the params of each view."
@@ -198,7 +198,7 @@ class AugmentTuner(widgets.VBox):
     def render(self):
         "Re-render the grid from the current config, images, seed and isolation."
         t = time.perf_counter()
-        self.views, self.params = render_views(self.images, self.shown_config(), self.n_views, self.seed)
+        self.views, self.params = augmented_views(self.images, self.shown_config(), self.n_views, self.seed)
         self.grid = grid_image(self.images, self.views, self.zoom)
         self.w_image.value = png_bytes(self.grid)
         self.render_seconds = time.perf_counter() - t
@@ -235,7 +235,7 @@ def grid_figure(images: torch.Tensor, # (N, C, H, W) uint8 images
                ) -> go.Figure:
     "A static plotly figure: originals in the first column, `n_views` views in the next."
     config = make_config(config) if isinstance(config, str) else config
-    views, _ = render_views(images, config, n_views, seed)
+    views, _ = augmented_views(images, config, n_views, seed)
     grid = grid_image(images, views, zoom)
     fig = go.Figure(go.Image(source=png_data_uri(grid), hoverinfo="skip"))  # PNG, not megabytes of JSON pixels
     fig.update_layout(title=title or f"{config.name}: original + {n_views} views", width=grid.shape[1] + 40,
