@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
@@ -124,10 +125,10 @@ class ProbeSnapshots:
     def __init__(self, folder: str | Path, # <run>/snapshots
                  images: torch.Tensor, # uint8 (N, C, H, W) training images
                  labels: torch.Tensor, # (N,) int labels, -1 where none
-                 transform: Callable, # uint8 batch -> the float batch the backbone expects
+                 normalize: tuple | None, # (mean, std) of the run's views, as `evaluate.extract_features` takes it
                  size: int = 500): # probe images
         from ssl_workbench.data import spread_subset
-        self.folder, self.transform = Path(folder), transform
+        self.folder, self.normalize = Path(folder), normalize
         labels = torch.as_tensor(labels)
         if (labels >= 0).all(): idx = torch.from_numpy(np.sort(spread_subset(labels.numpy(), min(size, len(labels)))))
         else: idx = torch.sort(torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:size]).values
@@ -137,8 +138,10 @@ class ProbeSnapshots:
 
     def __call__(self, model: torch.nn.Module, epoch: int) -> Path:
         from ssl_workbench.distributed import unwrap
-        from ssl_workbench.train import extract_features
-        feats = extract_features(unwrap(model).backbone, self.images, self.transform)  # (P, D), L2-normalised
+        from ssl_workbench.evaluate import extract_features
+        backbone = unwrap(model).backbone
+        device = next(backbone.parameters()).device
+        feats = F.normalize(extract_features(backbone, self.images, device=device, normalize=self.normalize), dim=1)  # (P, D)
         arr = feats.float().cpu().numpy().astype(np.float16)
         return atomic_write(self.folder/f"epoch_{epoch:04d}.npy", lambda f: np.save(f, arr))
 

@@ -21,7 +21,7 @@ from .core import (RunDir, RunLock, UnsafeOrCorruptFile, append_jsonl, atomic_co
                                 atomic_write_text, clean_stale_temps, get_device, git_commit, read_jsonl, training_autocast,
                                 remove_pid_file, rng_state, safe_torch_load, seed_everything, set_rng_state)
 from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap, wrap_ddp
-from .evaluate import knn_accuracy
+from .evaluate import extract_features, knn_accuracy
 
 # %% auto #0
 __all__ = ['GENERIC_TRAINING', 'OPTIMIZERS', 'LR_SCALING', 'DEFAULT_WARMUP_EPOCHS', 'CHECKPOINT_FORMAT', 'RESUME_ALLOWED',
@@ -31,9 +31,9 @@ __all__ = ['GENERIC_TRAINING', 'OPTIMIZERS', 'LR_SCALING', 'DEFAULT_WARMUP_EPOCH
            'validate_config', 'scale_lr', 'warmup_cosine', 'momentum_schedule', 'resolve_warmup', 'Schedule',
            'TimeBudget', 'LARS', 'param_groups', 'build_optimizer', 'set_lr', 'CheckpointError', 'save_checkpoint',
            'load_checkpoint', 'restore_checkpoint', 'ResumeConfigError', 'resume_changes', 'derive_seed',
-           'epoch_permutation', 'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe', 'extract_features',
-           'NonFiniteLossError', 'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger',
-           'fit', 'check_rank0_budget', 'load_method', 'method_from_checkpoint']
+           'epoch_permutation', 'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe', 'NonFiniteLossError',
+           'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit',
+           'check_rank0_budget', 'load_method', 'method_from_checkpoint']
 
 # %% ../nbs/05_train.ipynb #b9c39e36
 @dataclass
@@ -692,23 +692,6 @@ class ToyRecipe:
             out.append(torch.where(flip, x.flip(-1), x) + noise)
         return out
 
-# %% ../nbs/05_train.ipynb #a7a88cdf
-@torch.no_grad()
-def extract_features(backbone: nn.Module, # maps float (B, C, H, W) -> (B, D)
-                     images: torch.Tensor, # uint8 (N, C, H, W)
-                     transform, # uint8 batch -> float batch the backbone expects
-                     batch_size: int = 512,
-                     device: torch.device | str | None = None,
-                    ) -> torch.Tensor:
-    "L2-normalised features (N, D) in eval mode (the backbone's mode is restored)."
-    device = torch.device(device) if device is not None else next(backbone.parameters()).device
-    was_training = backbone.training; backbone.eval()
-    try:
-        feats = [F.normalize(backbone(transform(images[i:i + batch_size].to(device))).float(), dim=1)
-                 for i in range(0, len(images), batch_size)]
-    finally: backbone.train(was_training)
-    return torch.cat(feats)  # (N, D)
-
 # %% ../nbs/05_train.ipynb #294cd0db
 class NonFiniteLossError(FloatingPointError):
     "The loss (or a tensor feeding it) became NaN or Inf."
@@ -795,7 +778,7 @@ def _probe_snapshots(cfg: TrainConfig, run: RunDir, recipe, images, labels, info
     "The probe-set snapshot writer (`health.ProbeSnapshots`) when `eval.snapshot_every` > 0 (main process), else None."
     if not cfg.eval.snapshot_every or not info.is_main: return None
     from ssl_workbench.health import ProbeSnapshots
-    return ProbeSnapshots(run.root/"snapshots", images, labels, _eval_transform(recipe, images), cfg.eval.snapshot_size)
+    return ProbeSnapshots(run.root/"snapshots", images, labels, _eval_normalize(recipe, images), cfg.eval.snapshot_size)
 
 def _recipe_dict(recipe) -> dict | None:
     "The recipe as a dict for config.yaml, when it is a ViewRecipe."
@@ -804,18 +787,13 @@ def _recipe_dict(recipe) -> dict | None:
         return recipe_to_dict(recipe) if isinstance(recipe, ViewRecipe) else None
     except ImportError: return None
 
-def _eval_transform(recipe, images: torch.Tensor):
-    "uint8 -> float with the normalisation of the recipe's first view (else the data's own statistics)."
-    t = getattr(recipe, "eval_transform", None)
-    if callable(t): return t
+def _eval_normalize(recipe, images: torch.Tensor) -> tuple:
+    "(mean, std) for `evaluate.extract_features`: the recipe's first view's (else the data's own statistics)."
     first = getattr(recipe, "views", [(None, 0)])[0][0]
     first = getattr(first, "base", first)  # a multi-crop config holds its base pipeline config
-    if getattr(first, "normalize", False):
-        mean, std = torch.tensor(first.mean).view(1, -1, 1, 1), torch.tensor(first.std).view(1, -1, 1, 1)
-    else:
-        sample = images[:1000].float() / 255
-        mean, std = sample.mean((0, 2, 3)).view(1, -1, 1, 1), sample.std((0, 2, 3)).clamp_min(1e-3).view(1, -1, 1, 1)
-    return lambda x: (x.float() / 255 - mean.to(x.device)) / std.to(x.device)
+    if getattr(first, "normalize", False): return tuple(first.mean), tuple(first.std)
+    sample = images[:1000].float() / 255
+    return tuple(sample.mean((0, 2, 3)).tolist()), tuple(sample.std((0, 2, 3)).clamp_min(1e-3).tolist())
 
 # %% ../nbs/05_train.ipynb #775c776f
 def _scalar(v):
@@ -1158,24 +1136,26 @@ class _KnnProbe:
         keep = torch.from_numpy(spread_subset(test_labels.numpy(), e.knn_test_size)) if len(test_labels) else test_labels
         test_images, test_labels = test_images[keep.to(test_images.device)], test_labels[keep]
         if len(bank) == 0 or (test_labels < 0).any() or len(test_labels) == 0: return
-        self.bank_images, self.bank_labels = images[bank.to(images.device)], labels[bank].to(info.device)
-        self.test_images, self.test_labels = test_images, test_labels.to(info.device)
-        self.transform, self.ready = _eval_transform(recipe, images), True
+        self.bank_images, self.bank_labels = images[bank.to(images.device)], labels[bank]
+        self.test_images, self.test_labels = test_images, test_labels
+        self.normalize, self.ready = _eval_normalize(recipe, images), True
+
+    def features(self, model, images) -> torch.Tensor:
+        return extract_features(unwrap(model).backbone, images, device=self.info.device, normalize=self.normalize)
 
     def estimate_seconds(self, model, n: int = 256) -> float:
         "Seconds one probe will take, timed on `n` bank images and scaled to the bank plus the test set."
         if not self.ready: return 0.0
         x = self.bank_images[:n]
         t0 = time.perf_counter()
-        extract_features(unwrap(model).backbone, x, self.transform, device=self.info.device)
+        self.features(model, x)
         return (time.perf_counter() - t0) * (len(self.bank_images) + len(self.test_images)) / max(1, len(x))
 
     def __call__(self, model) -> float | None:
         if not self.ready: return None
-        backbone = unwrap(model).backbone
-        bank = extract_features(backbone, self.bank_images, self.transform, device=self.info.device)
-        test = extract_features(backbone, self.test_images, self.transform, device=self.info.device)
-        return knn_accuracy(bank, self.bank_labels, test, self.test_labels, self.cfg.knn_k, self.cfg.knn_temperature)[0]
+        bank, test = self.features(model, self.bank_images), self.features(model, self.test_images)
+        return knn_accuracy(bank, self.bank_labels, test, self.test_labels, self.cfg.knn_k, self.cfg.knn_temperature,
+                            device=self.info.device)[0]
 
 def _end_epoch(state: _State, epoch: int, knn, model, log: RunLogger, checkpoint, run: RunDir):
     "Epoch record, online kNN when due, best.pt when the score improved, then last.pt."
