@@ -310,8 +310,11 @@ def _pct(x) -> str: return "–" if x is None else f"{100 * x:.1f}"
 
 def summary_table(s: dict, metric: str | None = None) -> str:
     "Markdown tables of the arms and the comparisons of summary `s`."
-    lines = [f"**{s['title']}** (budget `{s['budget']}`, {s['date']}, {s['seconds'] / 60:.0f} min)", "",
-             "| arm | metric | mean (%) | 95 % interval | seeds |", "|---|---|---|---|---|"]
+    lines = [f"**{s['title']}** (budget `{s['budget']}`, {s['date']}, {s['seconds'] / 60:.0f} min)", ""]
+    for what, info in (s.get("prepared") or {}).items():  # what `prepare` made for every arm (e.g. a teacher)
+        text = ", ".join(f"{k} {_pct(v) + ' %' if k == 'knn' else v}" for k, v in info.items()) if isinstance(info, dict) else info
+        lines += [f"Prepared: {what}: {text}", ""]
+    lines += ["| arm | metric | mean (%) | 95 % interval | seeds |", "|---|---|---|---|---|"]
     for arm, a in s["arms"].items():
         for m, r in a["metrics"].items():
             if metric and m != metric: continue
