@@ -60,6 +60,7 @@ class Arm:
     overrides: tuple = ()
     shared: str | None = None  # "STUDY/ARM": the same config and seeds as that arm, so its run directories are reused
     seeds: dict | None = None  # budget -> at most this many seeds for this arm (a costly single run); None: the study's
+    per_budget: dict | None = None  # budget -> overrides applied after `overrides` at that budget only (e.g. steps)
 
     def n_seeds(self, budget: str, study_seeds: int) -> int:
         "How many seeds this arm runs at `budget` when the study runs `study_seeds`."
@@ -127,8 +128,9 @@ def _load_definitions():
 
 # %% ../nbs/58_studies.ipynb #301431f9
 def unit_config(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, extra: list = ()) -> TrainConfig:
-    "The config of one arm × seed: base, then extra (from `prepare`), then the arm's overrides, then seed and output."
-    cfg = apply_overrides(TrainConfig(), [*study.base[budget], *extra, *arm.overrides])
+    "One arm × seed's config: base, extra (from `prepare`), the arm's overrides and its budget's, then seed and output."
+    cfg = apply_overrides(TrainConfig(), [*study.base[budget], *extra, *arm.overrides,
+                                          *(arm.per_budget or {}).get(budget, ())])
     return apply_overrides(cfg, [f"run.seed={seed}", f"run.out={run_dir}", "run.progress=false", "run.tensorboard=false"])
 
 def _project(head: torch.nn.Module, h: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:

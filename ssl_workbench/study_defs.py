@@ -104,8 +104,10 @@ def good_practices() -> Study:
     arms = [_aug_arm(ops) for ops in _pairs()]
     arms += [Arm(f"head_{h}", (ref, f"method.hparams.head={h}")) for h in ("linear", "none")]
     arms += [Arm(f"temp_{t}", (ref, f"method.hparams.temperature={t}")) for t in (0.1, 0.5, 1.0)]
-    arms += [Arm(f"batch_{b}", (ref, f"data.batch_size={b}", f"schedule.steps={GP_STEPS * 256 // b}"),
-                 seeds=dict(cpu=1)) for b in (64, 128, 512)]
+    arms += [Arm(f"batch_{b}", (ref, f"data.batch_size={b}"), seeds=dict(cpu=1),  # the same images seen:
+                 per_budget={"cpu": (f"schedule.steps={GP_STEPS * 256 // b}",),  # fewer steps for bigger batches
+                             "ci": (f"schedule.steps={max(1, 4 * 64 // b)}",)})   # (gpu: the base's epochs)
+             for b in (64, 128, 512)]
     arms += [Arm(f"moco_queue_{q}", (ref, "method.name=mocov2", "method.hparams={}", f"method.hparams.queue_size={q}",
                                      "method.hparams.momentum=0.99", "optim.lr=null"), seeds=dict(cpu=1))
              for q in (256, 4096, 16384)]
@@ -122,7 +124,8 @@ def good_practices() -> Study:
                  base={"ci": CI_BASE + GP_BASE,
                        "cpu": CPU_BASE + (f"schedule.steps={GP_STEPS}", f"model.backbone={GP_BACKBONE}") + GP_BASE,
                        "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
-                               "model.backbone=resnet18", "eval.knn_every=0", "method.name=simclr")},
+                               "model.backbone=resnet18", "eval.knn_every=0", "method.name=simclr",
+                               "method.hparams.temperature=0.2")},
                  arms=arms, comparisons=comps, seeds=dict(ci=2, cpu=3, gpu=3),
                  score={"ci": dict(CI_SCORE, projected=True), "cpu": GP_SCORE, "gpu": dict(projected=True)},
                  claim_source="SimCLR (Chen et al. 2020) Fig. 5 (augmentation pairs), Fig. 8 (head), §4.2 (h > z), "
