@@ -224,7 +224,8 @@ def _is_float(s: str) -> bool:
 from .methods.registry import METHODS, method_hparams  # the one method table: name -> class
 from .models import is_backbone_name, is_vit_name, list_backbones
 from .vit import VIT_SIZES, default_patch_size
-from .augment import config_from_dict as augment_config_from_dict, config_to_dict as augment_config_to_dict
+from .augment import (ViewRecipe, config_from_dict as augment_config_from_dict,
+                                   config_to_dict as augment_config_to_dict)
 
 GENERIC_TRAINING = {"optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9, beta2=0.999,
                                   decay_norm_and_bias=False)}  # SimCLR's; for methods that declare no recipe
@@ -782,10 +783,7 @@ def _probe_snapshots(cfg: TrainConfig, run: RunDir, recipe, images, labels, info
 
 def _recipe_dict(recipe) -> dict | None:
     "The recipe as a dict for config.yaml, when it is a ViewRecipe."
-    try:
-        from ssl_workbench.augment import ViewRecipe, config_to_dict as recipe_to_dict
-        return recipe_to_dict(recipe) if isinstance(recipe, ViewRecipe) else None
-    except ImportError: return None
+    return augment_config_to_dict(recipe) if isinstance(recipe, ViewRecipe) else None
 
 def _eval_normalize(recipe, images: torch.Tensor) -> tuple:
     "(mean, std) for `evaluate.extract_features`: the recipe's first view's (else the data's own statistics)."

@@ -24,6 +24,7 @@ from .core import (RunDir, atomic_write_text, available_devices, get_device,
                                 write_pid_file)
 from .data import BUILTIN_DATASETS
 from .methods.registry import METHODS
+from .models import list_backbones
 from .train import (OPTIMIZERS, TrainConfig, apply_overrides, load_config,
                                  method_training_defaults, save_config, validate_config, with_method_defaults)
 from .evaluate import nearest_neighbours
@@ -238,10 +239,7 @@ def from_tuner(tuner) -> Callable:
                                     cfg.method.name, cfg.augment.image_size)
 
 def _backbone_names() -> list[str]:
-    try:
-        from ssl_workbench.models import list_backbones
-        return list_backbones()
-    except ImportError: return ["small_convnet"]
+    return list_backbones()
 
 def _fmt(v, pct=False) -> str:
     if v is None: return "–"
