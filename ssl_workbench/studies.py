@@ -21,14 +21,16 @@ from .core import RunDir, atomic_write_text, read_jsonl
 from .data import load_dataset
 from .evaluate import extract_features, knn_accuracy
 from .run_eval import _subset, load_run_method, run_config, run_normalization
+from .models import create_backbone
 from .train import (TrainConfig, apply_overrides, config_to_dict, fit, load_config,
                                  with_method_defaults)
 
 # %% auto #0
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',
-           'get_study', 'unit_config', 'score_knn', 'train_and_score', 'StudyInterrupted', 'check_finished',
-           'machine_info', 'git_commit', 'summary_path', 'run_study', 'check_shared_run', 'arm_dir', 'collect_results',
-           'summarize', 'committed_studies', 'load_summary', 'summary_table', 'summary_figure']
+           'get_study', 'unit_config', 'score_knn', 'knn_of_backbone', 'train_and_score', 'StudyInterrupted',
+           'check_finished', 'machine_info', 'git_commit', 'summary_path', 'run_study', 'random_init_baseline',
+           'check_shared_run', 'arm_dir', 'collect_results', 'summarize', 'committed_studies', 'load_summary',
+           'summary_table', 'summary_figure']
 
 # %% ../nbs/58_studies.ipynb #033c14ba
 def t_interval(values, # one number per seed
@@ -145,7 +147,14 @@ def score_knn(run_dir: Path, device=None, limit_train: int | None = None, limit_
     "Weighted kNN accuracy of a run's backbone: test split against the training split (seeded subsets if limited)."
     cfg = run_config(run_dir)
     method = load_run_method(run_dir, device)
-    backbone = method.backbone
+    head = method.projection_head.eval() if projected else None
+    return knn_of_backbone(method.backbone, cfg, device, limit_train, limit_test, k, temperature, head)
+
+def knn_of_backbone(backbone: torch.nn.Module, cfg: TrainConfig, device=None, limit_train: int | None = None,
+                    limit_test: int | None = None, k: int = 200, temperature: float = 0.1,
+                    head: torch.nn.Module | None = None, # also score z = head(h) as `knn_z`
+                   ) -> dict:
+    "`score_knn` for a backbone that is not a run's (a random initialisation), on the data and views of `cfg`."
     sized = dict(size=cfg.data.size, image_size=cfg.augment.image_size)
     feats = []
     for split, limit in (("train", limit_train), (cfg.eval.split or "test", limit_test)):
@@ -154,8 +163,7 @@ def score_knn(run_dir: Path, device=None, limit_train: int | None = None, limit_
                       torch.as_tensor(np.asarray(y))))
     (ftr, ytr), (fte, yte) = feats
     out = {"knn": knn_accuracy(ftr, ytr, fte, yte, k=min(k, len(ftr)), temperature=temperature)[0]}
-    if projected:
-        head = method.projection_head.eval()
+    if head is not None:
         out["knn_z"] = knn_accuracy(_project(head, ftr), ytr, _project(head, fte), yte, k=min(k, len(ftr)),
                                     temperature=temperature)[0]
     return out
@@ -230,6 +238,20 @@ def run_study(name: str, # a registered study
     return summary
 
 # %% ../nbs/58_studies.ipynb #9cbc4501
+def random_init_baseline(study: Study, budget: str, base: Path, device=None) -> dict:
+    "kNN of the base config's backbone at its random initialisation (seed 0), scored as the arms; cached in `base`."
+    path = Path(base)/f"random_init-{budget}.json"
+    if path.exists(): return json.loads(path.read_text())
+    cfg = apply_overrides(TrainConfig(), list(study.base[budget]))
+    sized = dict(size=cfg.data.size, image_size=cfg.augment.image_size)
+    in_chans = load_dataset(cfg.data.spec, "train", **sized).tensor()[:1].shape[1]
+    torch.manual_seed(0)
+    backbone = create_backbone(cfg.model.backbone, cfg.augment.image_size, in_chans)[0]
+    score = {k: v for k, v in study.score.get(budget, {}).items() if k != "projected"}
+    result = dict(backbone=cfg.model.backbone, **knn_of_backbone(backbone, cfg, device, **score))
+    path.parent.mkdir(parents=True, exist_ok=True); atomic_write_text(path, json.dumps(result))
+    return result
+
 def _prepare(study: Study, budget: str, base: Path, device) -> tuple[list, dict | None]:
     "`study.prepare`'s overrides and what it reports for the summary (it returns a list, or (list, dict))."
     if not study.prepare: return [], None

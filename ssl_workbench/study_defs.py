@@ -90,6 +90,10 @@ GP_BACKBONE = "small_convnet_w16"  # cpu budget: a quarter of the multiply-adds,
 GP_SCORE = dict(limit_train=10_000, limit_test=None, projected=True)
 GP_REFERENCE = "aug_crop+colour"  # the MLP head at τ = 0.2 on crop + colour: the other parts' reference
 
+def _baseline_only(study, budget, base, device=None) -> tuple[list, dict]:
+    "No extra overrides; the random-init score of the study's backbone goes into the summary."
+    return [], dict(random_init=random_init_baseline(study, budget, base, device))
+
 def _pairs() -> list:
     names = list(GP_OPS)
     return [(a,) if a == b else (a, b) for i, a in enumerate(names) for b in names[i:]]
@@ -126,14 +130,14 @@ def good_practices() -> Study:
                        "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
                                "model.backbone=resnet18", "eval.knn_every=0", "method.name=simclr",
                                "method.hparams.temperature=0.2")},
-                 arms=arms, comparisons=comps, seeds=dict(ci=2, cpu=3, gpu=3),
+                 arms=arms, comparisons=comps, seeds=dict(ci=2, cpu=3, gpu=3), prepare=_baseline_only,
                  score={"ci": dict(CI_SCORE, projected=True), "cpu": GP_SCORE, "gpu": dict(projected=True)},
                  claim_source="SimCLR (Chen et al. 2020) Fig. 5 (augmentation pairs), Fig. 8 (head), §4.2 (h > z), "
                               "Table 5 (temperature), Fig. 9 (batch); Appalaraju et al. 2020 (the same on MoCo v2)")
 
 # %% ../nbs/58a_study_defs.ipynb #09f09d5d
 from pathlib import Path
-from .studies import check_finished, score_knn
+from .studies import check_finished, random_init_baseline, score_knn
 from .train import TrainConfig, apply_overrides, fit
 from .run_eval import run_checkpoint
 from .quickstart import short_budget_views
@@ -165,7 +169,8 @@ def prepare_teacher(study: Study, budget: str, base: Path, device=None) -> tuple
         result.write_text(json.dumps(score))
     overrides = [f"method.hparams.teacher={run_checkpoint(run_dir)}", f"method.hparams.teacher_backbone={cfg.model.backbone}"]
     return overrides, dict(teacher=dict(backbone=cfg.model.backbone, method=cfg.method.name, steps=cfg.schedule.steps,
-                                        **json.loads(result.read_text())))
+                                        **json.loads(result.read_text())),
+                           random_init=random_init_baseline(study, budget, base, device))
 
 @register_study
 def disco() -> Study:
