@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .core import RunDir, atomic_write_text, read_jsonl
 from .data import load_dataset
-from .evaluate import extract_features, knn_accuracy
+from .evaluate import extract_features, knn_accuracy, random_init_backbone
 from .run_eval import _subset, load_run_method, run_config, run_normalization
 from .models import create_backbone
 from .train import (TrainConfig, apply_overrides, config_to_dict, fit, load_config,
@@ -29,8 +29,8 @@ from .train import (TrainConfig, apply_overrides, config_to_dict, fit, load_conf
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',
            'get_study', 'unit_config', 'score_knn', 'knn_of_backbone', 'train_and_score', 'StudyInterrupted',
            'check_finished', 'machine_info', 'git_commit', 'summary_path', 'run_study', 'random_init_baseline',
-           'check_shared_run', 'arm_dir', 'collect_results', 'summarize', 'committed_studies', 'load_summary',
-           'summary_table', 'summary_figure']
+           'knn_settings', 'check_shared_run', 'arm_dir', 'collect_results', 'summarize', 'committed_studies',
+           'load_summary', 'summary_table', 'summary_figure']
 
 # %% ../nbs/58_studies.ipynb #033c14ba
 def t_interval(values, # one number per seed
@@ -88,7 +88,7 @@ class Study:
     seeds: dict = field(default_factory=lambda: dict(ci=2, cpu=3, gpu=3))
     score: dict = field(default_factory=dict)  # budget -> kwargs of the scorer (e.g. limit_train, limit_test)
     run_unit: Callable | None = None  # (study, arm, seed, budget, run_dir, device) -> {metric: value}; None: train + kNN
-    prepare: Callable | None = None  # (study, budget, root, device) -> extra overrides for every arm (e.g. a teacher)
+    prepare: Callable | None = None  # (study, budget, root, device) -> (overrides for every arm, info for the summary)
     claim_source: str = ""  # where the claims come from (paper, section)
 
     def arm(self, name: str) -> Arm:
@@ -243,20 +243,18 @@ def random_init_baseline(study: Study, budget: str, base: Path, device=None) -> 
     path = Path(base)/f"random_init-{budget}.json"
     if path.exists(): return json.loads(path.read_text())
     cfg = apply_overrides(TrainConfig(), list(study.base[budget]))
-    sized = dict(size=cfg.data.size, image_size=cfg.augment.image_size)
-    in_chans = load_dataset(cfg.data.spec, "train", **sized).tensor()[:1].shape[1]
-    torch.manual_seed(0)
-    backbone = create_backbone(cfg.model.backbone, cfg.augment.image_size, in_chans)[0]
-    score = {k: v for k, v in study.score.get(budget, {}).items() if k != "projected"}
-    result = dict(backbone=cfg.model.backbone, **knn_of_backbone(backbone, cfg, device, **score))
+    backbone = random_init_backbone(lambda: create_backbone(cfg.model.backbone, cfg.augment.image_size), seed=0)
+    result = dict(backbone=cfg.model.backbone, **knn_of_backbone(backbone, cfg, device, **knn_settings(study, budget)))
     path.parent.mkdir(parents=True, exist_ok=True); atomic_write_text(path, json.dumps(result))
     return result
 
+def knn_settings(study: Study, budget: str) -> dict:
+    "The budget's scorer settings for a backbone scored on h only (a teacher, a random initialisation)."
+    return {k: v for k, v in study.score.get(budget, {}).items() if k != "projected"}
+
 def _prepare(study: Study, budget: str, base: Path, device) -> tuple[list, dict | None]:
-    "`study.prepare`'s overrides and what it reports for the summary (it returns a list, or (list, dict))."
-    if not study.prepare: return [], None
-    got = study.prepare(study, budget, base, device)
-    return (list(got[0]), got[1]) if isinstance(got, tuple) else (list(got), None)
+    "`study.prepare`'s overrides for every arm and what it reports for the summary; ([], None) without one."
+    return study.prepare(study, budget, base, device) if study.prepare else ([], None)
 
 def check_shared_run(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, extra=()):
     "A shared arm's existing run must have been trained with exactly this arm's config (the output folder aside)."

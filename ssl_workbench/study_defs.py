@@ -137,7 +137,8 @@ def good_practices() -> Study:
 
 # %% ../nbs/58a_study_defs.ipynb #09f09d5d
 from pathlib import Path
-from .studies import check_finished, random_init_baseline, score_knn
+from .core import atomic_write_text
+from .studies import check_finished, knn_settings, random_init_baseline, score_knn
 from .train import TrainConfig, apply_overrides, fit
 from .run_eval import run_checkpoint
 from .quickstart import short_budget_views
@@ -165,8 +166,7 @@ def prepare_teacher(study: Study, budget: str, base: Path, device=None) -> tuple
     result = run_dir/"study_result.json"
     if not result.exists():
         fit(cfg, resume="auto"); check_finished(run_dir)
-        score = score_knn(run_dir, device, **{k: v for k, v in study.score.get(budget, {}).items() if k != "projected"})
-        result.write_text(json.dumps(score))
+        atomic_write_text(result, json.dumps(score_knn(run_dir, device, **knn_settings(study, budget))))
     overrides = [f"method.hparams.teacher={run_checkpoint(run_dir)}", f"method.hparams.teacher_backbone={cfg.model.backbone}"]
     return overrides, dict(teacher=dict(backbone=cfg.model.backbone, method=cfg.method.name, steps=cfg.schedule.steps,
                                         **json.loads(result.read_text())),
