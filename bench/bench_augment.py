@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ssl_workbench.augment import (make_pipeline, resized_crop, color_jitter, rgb_to_grayscale, gaussian_blur,
-                                   sample_params)
-from ssl_workbench.augment_cpu import fused_views
+from ssl_workbench.augment.pipeline import make_pipeline, sample_params
+from ssl_workbench.augment.ops import resized_crop, color_jitter, rgb_to_grayscale, gaussian_blur
+from ssl_workbench.augment.cpu import fused_views
 
 N_IMAGES = 2048      # images loaded; ours runs over all of them several times
 N_PEER = 64          # images per chunk for the per-image peers (a few hundred ms at ~200-500 images/s)

@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import ssl_workbench
-from .augment import CIFAR_MEAN, CIFAR_STD
+from .augment.config import CIFAR_MEAN, CIFAR_STD
 from .core import atomic_write, cache_dir, content_hash, get_device, git_commit, project_root
 from .data import class_balanced_subset
 from .vit import ViT

@@ -61,7 +61,7 @@ def load_run_backbone(run: str | Path | RunDir, device=None) -> torch.nn.Module:
 # %% ../nbs/56_run_eval.ipynb #abcbc7f4
 def run_normalization(cfg: TrainConfig) -> tuple | None:
     "(mean, std) of the run's first view pipeline; None when it does not normalise; the CIFAR statistics without a recipe."
-    from ssl_workbench.augment import config_from_dict as aug_from_dict
+    from ssl_workbench.augment.pipeline import config_from_dict as aug_from_dict
     recipe = cfg.augment.recipe
     if not recipe: return DEFAULT_NORMALIZE
     try:

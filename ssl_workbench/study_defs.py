@@ -63,7 +63,8 @@ def methods() -> Study:
 
 # %% ../nbs/58a_study_defs.ipynb #0b4649a5
 import json
-from .augment import AugmentConfig, ViewRecipe, config_to_dict
+from .augment.config import AugmentConfig
+from .augment.pipeline import ViewRecipe, config_to_dict
 
 GP_OFF = dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, jitter_p=0.0, gray_p=0.0, blur_p=0.0)
 GP_OPS = {  # name -> the fields that switch the op on (SimCLR Fig. 5's operations)

@@ -224,8 +224,8 @@ def _is_float(s: str) -> bool:
 from .methods.registry import METHODS, method_hparams  # the one method table: name -> class
 from .models import is_backbone_name, is_vit_name, list_backbones
 from .vit import VIT_SIZES, default_patch_size
-from .augment import (ViewRecipe, config_from_dict as augment_config_from_dict,
-                                   config_to_dict as augment_config_to_dict)
+from .augment.pipeline import (ViewRecipe, config_from_dict as augment_config_from_dict,
+    config_to_dict as augment_config_to_dict)
 
 GENERIC_TRAINING = {"optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9, beta2=0.999,
                                   decay_norm_and_bias=False)}  # SimCLR's; for methods that declare no recipe
@@ -765,7 +765,7 @@ def _create_method(cfg: TrainConfig) -> nn.Module:
 
 def _create_recipe(cfg: TrainConfig):
     if cfg.augment.recipe is not None:
-        from ssl_workbench.augment import config_from_dict as recipe_from_dict
+        from ssl_workbench.augment.pipeline import config_from_dict as recipe_from_dict
         return recipe_from_dict(cfg.augment.recipe)
     from ssl_workbench.methods.registry import default_recipe
     return default_recipe(cfg.method.name, cfg.augment.image_size, **cfg.method.hparams)

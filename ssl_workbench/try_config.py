@@ -216,7 +216,7 @@ class TryConfigPanel(widgets.VBox):
         return TrialBudget(data=ds if ds != "(given images)" else "cifar10")
 
     def baseline(self):
-        from ssl_workbench.augment import make_config
+        from ssl_workbench.augment.pipeline import make_config
         return self._baseline if self._baseline is not None else make_config(self.tuner.w_pipeline.value)
 
     def start(self) -> ConfigTrial:

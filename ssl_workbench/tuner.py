@@ -14,8 +14,9 @@ import torch
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from .augment import (STRONG_OPS, PRESETS, AugmentConfig, Pipeline, make_config, config_to_yaml,
-                                   resized_crop, to_float_batch)
+from .augment.config import STRONG_OPS, PRESETS, AugmentConfig
+from .augment.pipeline import Pipeline, make_config, config_to_yaml
+from .augment.ops import resized_crop, to_float_batch
 from .core import html_text, png_bytes, png_data_uri
 
 # %% auto #0

@@ -227,7 +227,7 @@ def tuned_recipe(config, # the tuner's pipeline config (`augment.AugmentConfig`)
                 ) -> dict:
     "A ViewRecipe dict (for `TrainConfig.augment.recipe`): the method's default recipe with its main views tuned."
     import dataclasses
-    from ssl_workbench.augment import ViewRecipe, config_to_dict
+    from ssl_workbench.augment.pipeline import ViewRecipe, config_to_dict
     from ssl_workbench.methods.registry import default_recipe
     views = default_recipe(method, image_size).views
     tuned = dataclasses.replace(config, size=image_size) if hasattr(config, "size") else config

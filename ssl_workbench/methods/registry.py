@@ -21,7 +21,8 @@ from .vicreg import VICReg
 from .mocov3 import MoCoV3
 from .dino import DINO
 from .mae import MAE
-from .. import augment
+from ..augment.pipeline import CLSA_CROPS, CLSA_CROPS_CIFAR, ViewRecipe, make_config
+from ..augment.config import CIFAR_MEAN, CIFAR_STD, IMAGENET_MEAN, IMAGENET_STD
 from ..vit import default_patch_size
 
 # %% auto #0
@@ -71,47 +72,47 @@ def _local_crop_size(image_size: int) -> int:
 
 def _scaled_crops(image_size: int) -> list[tuple[int, tuple[float, float]]]:
     "CLSA's crop table for `image_size`: ImageNet's above 64 px, CIFAR's otherwise, rescaled to `image_size`."
-    base, table = (224, augment.CLSA_CROPS) if image_size > 64 else (32, augment.CLSA_CROPS_CIFAR)
+    base, table = (224, CLSA_CROPS) if image_size > 64 else (32, CLSA_CROPS_CIFAR)
     return [(max(8, round(s * image_size / base)), r) for s, r in table]
 
 def default_recipe(name: str, # a method name
                    image_size: int = 32, # output side of the main views
                    **hparams, # the method's hyperparameters (CLSA reads n_weak, n_strong)
-                  ) -> "augment.ViewRecipe":
+                  ) -> "ViewRecipe":
     "The augmentation recipe producing the views method `name` expects, in order."
     if name not in METHODS: raise ValueError(f"name={name!r}: unknown method; choose one of {list_methods()}")
     big = image_size > 64
-    stats = dict(mean=augment.IMAGENET_MEAN, std=augment.IMAGENET_STD) if big else dict(mean=augment.CIFAR_MEAN, std=augment.CIFAR_STD)
-    if name == "simclr": return augment.ViewRecipe([(augment.make_config("simclr" if big else "simclr_cifar", size=image_size, **stats), 2)])
-    weak = augment.make_config("mocov2", size=image_size, **stats)
-    if name in ("mocov2", "disco"): return augment.ViewRecipe([(weak, 2)])
+    stats = dict(mean=IMAGENET_MEAN, std=IMAGENET_STD) if big else dict(mean=CIFAR_MEAN, std=CIFAR_STD)
+    if name == "simclr": return ViewRecipe([(make_config("simclr" if big else "simclr_cifar", size=image_size, **stats), 2)])
+    weak = make_config("mocov2", size=image_size, **stats)
+    if name in ("mocov2", "disco"): return ViewRecipe([(weak, 2)])
     if name in ("byol", "barlow_twins", "vicreg"):  # BYOL App. B Table 6, also Barlow Twins and VICReg
         base = dict(size=image_size, crop_scale=(0.08, 1.0), brightness=0.4, contrast=0.4, saturation=0.2,
                     hue=0.1, jitter_p=0.8, gray_p=0.2, **stats)
         preset = "simclr" if big else "simclr_cifar"
-        view1 = augment.make_config(preset, blur_p=1.0 if big else 0.0, solarize_p=0.0, **base)
-        view2 = augment.make_config(preset, blur_p=0.1 if big else 0.0, solarize_p=0.2, **base)
-        return augment.ViewRecipe([(view1, 1), (view2, 1)])
+        view1 = make_config(preset, blur_p=1.0 if big else 0.0, solarize_p=0.0, **base)
+        view2 = make_config(preset, blur_p=0.1 if big else 0.0, solarize_p=0.2, **base)
+        return ViewRecipe([(view1, 1), (view2, 1)])
     if name == "mocov3":  # main_moco.py: BYOL-style blur 1.0 / 0.1, solarize 0 / 0.2, crop-min 0.08, saturation 0.2
         byol = dict(size=image_size, crop_scale=(0.08, 1.0), saturation=0.2, **stats)
-        return augment.ViewRecipe([(augment.make_config("mocov2", blur_p=1.0, solarize_p=0.0, **byol), 1),
-                                   (augment.make_config("mocov2", blur_p=0.1, solarize_p=0.2, **byol), 1)])
+        return ViewRecipe([(make_config("mocov2", blur_p=1.0, solarize_p=0.0, **byol), 1),
+                                   (make_config("mocov2", blur_p=0.1, solarize_p=0.2, **byol), 1)])
     if name == "dino":  # DataAugmentationDINO: jitter 0.4/0.4/0.2/0.1; global blur 1.0 / 0.1 and solarize 0 / 0.2,
         n_local, dino = hparams.get("n_local_crops", 8), dict(saturation=0.2, **stats)  # local blur 0.5
-        views = [(augment.make_config("mocov2", size=image_size, crop_scale=(0.4, 1.0), blur_p=p, solarize_p=s, **dino), 1)
+        views = [(make_config("mocov2", size=image_size, crop_scale=(0.4, 1.0), blur_p=p, solarize_p=s, **dino), 1)
                  for p, s in ((1.0, 0.0), (0.1, 0.2))]  # --global_crops_scale 0.4 1
         local = [(_local_crop_size(image_size), (0.05, 0.4))] * n_local
-        if n_local: views.append((augment.make_config("multicrop", base="mocov2", blur_p=0.5, crops=local, **dino), 1))
-        return augment.ViewRecipe(views)  # --local_crops_scale 0.05 0.4
+        if n_local: views.append((make_config("multicrop", base="mocov2", blur_p=0.5, crops=local, **dino), 1))
+        return ViewRecipe(views)  # --local_crops_scale 0.05 0.4
     if name == "mae":  # main_pretrain.py: RandomResizedCrop(scale=(0.2, 1.0)) + flip, no colour augmentation
-        crop = augment.make_config("mocov2", size=image_size, crop_scale=(0.2, 1.0), jitter_p=0.0, gray_p=0.0,
+        crop = make_config("mocov2", size=image_size, crop_scale=(0.2, 1.0), jitter_p=0.0, gray_p=0.0,
                                    blur_p=0.0, **stats)
-        return augment.ViewRecipe([(crop, 1)])
+        return ViewRecipe([(crop, 1)])
     n_weak, n_strong = hparams.get("n_weak", 1), hparams.get("n_strong", 1)
     crops = _scaled_crops(image_size)
     if not 1 <= n_weak <= len(crops) or not 1 <= n_strong <= len(crops):
         raise ValueError(f"n_weak={n_weak}, n_strong={n_strong}: the CLSA crop table has {len(crops)} sizes (1..{len(crops)} each)")
-    views = [(augment.make_config("mocov2", size=crops[0][0], crop_scale=crops[0][1], **stats), 2)]
-    if n_weak > 1: views.append((augment.make_config("multicrop", base="mocov2", crops=crops[1:n_weak], **stats), 1))
-    views.append((augment.make_config("multicrop", base="clsa_strong", crops=crops[-n_strong:], **stats), 1))
-    return augment.ViewRecipe(views)
+    views = [(make_config("mocov2", size=crops[0][0], crop_scale=crops[0][1], **stats), 2)]
+    if n_weak > 1: views.append((make_config("multicrop", base="mocov2", crops=crops[1:n_weak], **stats), 1))
+    views.append((make_config("multicrop", base="clsa_strong", crops=crops[-n_strong:], **stats), 1))
+    return ViewRecipe(views)

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..augment import make_pipeline
+from ..augment.pipeline import make_pipeline
 from ..core import get_device, seed_everything
 from ..evaluate import module_hash, protocol_card
 from ..methods.registry import create_method
