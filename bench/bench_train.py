@@ -1,4 +1,4 @@
-"""Training throughput (images/s): our SimCLR through `ssl_workbench.train.fit` against lightly's SimCLR as a lightly
+"""Training throughput (images/s): our SimCLR through `ssl_workbench.train.loop.fit` against lightly's SimCLR as a lightly
 user runs it (SimCLRTransform on PIL images in a DataLoader with 2 workers, SimCLRProjectionHead, NTXentLoss), same
 backbone, batch 256, same optimiser (our LARS), 32 px, in one run on this machine.
 
@@ -41,7 +41,8 @@ def _our_method(backbone_name: str):
 def ours(backbone_name: str, warmup: int, timed: int, device: str = "cpu", **overrides) -> list[float]:
     "Seconds per step of `fit` for the `timed` steps after `warmup` (overrides: amp, channels_last, compile, ...)."
     from ssl_workbench.core import read_jsonl
-    from ssl_workbench.train import TrainConfig, apply_overrides, fit
+    from ssl_workbench.train.config import TrainConfig, apply_overrides
+    from ssl_workbench.train.loop import fit
     torch.manual_seed(0)
     method, recipe = _our_method(backbone_name)
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,7 +69,8 @@ def lightly_simclr(backbone_name: str, warmup: int, timed: int, device: str = "c
     from lightly.models.modules import SimCLRProjectionHead
     from lightly.transforms import SimCLRTransform
     from ssl_workbench.models import create_backbone
-    from ssl_workbench.train import OptimConfig, build_optimizer, scale_lr
+    from ssl_workbench.train.config import OptimConfig
+    from ssl_workbench.train.optim import build_optimizer, scale_lr
     torch.manual_seed(0)
     backbone, dim = create_backbone(backbone_name, image_size=SIZE)
     model = nn.Sequential(backbone, SimCLRProjectionHead(dim, dim, 128)).to(device)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from .core import RunDir, RunLockedError, read_jsonl
 from .methods.registry import METHODS
-from .train import (OPTIMIZERS, ConfigError, NonFiniteLossError, TrainConfig, TrainingOutOfMemory,
-                                 apply_overrides, fit, load_config, validate_config)
+from ssl_workbench.train.config import (OPTIMIZERS, ConfigError, TrainConfig, apply_overrides, load_config,
+    validate_config)
+from .train.loop import NonFiniteLossError, TrainingOutOfMemory, fit
 
 # %% auto #0
 __all__ = ['FLAGS', 'CHOICES', 'COMMANDS', 'add_pretrain_command', 'config_from_args', 'run_pretrain', 'add_quickstart_command',

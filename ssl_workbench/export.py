@@ -16,7 +16,8 @@ import ssl_workbench
 from .core import RunDir, atomic_write, atomic_write_text, git_commit, html_text, project_root, read_jsonl
 from .evaluate import checkpoint_hash, config_hash
 from .models import CIFAR_STEM_MAX_SIZE, create_backbone
-from .train import CHECKPOINT_FORMAT, CheckpointError, TrainConfig, load_checkpoint
+from .train.checkpoint import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint
+from .train.config import TrainConfig
 
 # %% auto #0
 __all__ = ['EXPORT_FORMATS', 'CARD_FORMAT', 'FORMAT_FILES', 'backbone_state', 'backbone_spec', 'Preprocess', 'torchvision_state',
@@ -240,7 +241,7 @@ def load_backbone(folder: str | Path, # an `export_run` folder
 def tiny_run(out: str | Path, backbone: str = "resnet18", image_size: int = 32, steps: int = 2,
              init_from: str | None = None) -> RunDir:
     "A few-step SimCLR run on 64 digits (for tests and demos)."
-    from ssl_workbench.train import fit
+    from ssl_workbench.train.loop import fit
     cfg = TrainConfig()
     cfg.data.spec, cfg.data.limit, cfg.data.batch_size = "digits", 64, 32
     cfg.model.backbone, cfg.augment.image_size = backbone, image_size

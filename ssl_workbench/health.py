@@ -137,7 +137,7 @@ class ProbeSnapshots:
         atomic_write_text(self.folder/"probe.json", json.dumps({"indices": idx.tolist(), "labels": self.labels.tolist()}))
 
     def __call__(self, model: torch.nn.Module, epoch: int) -> Path:
-        from ssl_workbench.distributed import unwrap
+        from ssl_workbench.train.distributed import unwrap
         from ssl_workbench.evaluate import extract_features
         backbone = unwrap(model).backbone
         device = next(backbone.parameters()).device
@@ -195,7 +195,8 @@ class AlignOnly(torch.nn.Module):
 
 def collapsing_run(out: str | Path, steps: int = 20, snapshot_every: int = 2) -> RunDir:
     "A short digits run of `AlignOnly` (SGD, lr 0.5) that collapses, with probe snapshots."
-    from ssl_workbench.train import TrainConfig, fit
+    from ssl_workbench.train.config import TrainConfig
+    from ssl_workbench.train.loop import fit
     cfg = TrainConfig()
     cfg.data.spec, cfg.data.limit, cfg.data.batch_size = "digits", 128, 32
     cfg.schedule.steps, cfg.schedule.warmup_epochs = steps, 0.0

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .augment.pipeline import make_pipeline, config_to_dict as augment_to_dict
+from .augment.pipeline import make_pipeline, augment_to_dict
 from .core import (RunDir, RunLockedError, atomic_write, atomic_write_text, cache_dir, read_jsonl,
                                 run_is_locked)
 from .evaluate import (extract_features, knn_accuracy, protocol_card, random_init_backbone,
@@ -22,7 +22,8 @@ from .models import create_backbone
 from .run_eval import evaluate_run, report_run
 from .spare3d.render import VIEWS
 from .spare3d.tasks import make_object_views_dataset
-from .train import TrainConfig, apply_overrides, fit, load_method
+from .train.config import TrainConfig, apply_overrides
+from .train.loop import fit, load_method
 
 # %% auto #0
 __all__ = ['HELD_OUT_POSES', 'SHORT_BUDGET_RECIPE', 'DEFAULT_OUT', 'drawings_data', 'MultiViewRecipe', 'view_identification',
@@ -148,9 +149,9 @@ SHORT_BUDGET_RECIPE = ("optim.lr=0.6", "method.hparams.temperature=0.2")  # meas
 def short_budget_views(size: int = 32) -> dict:
     "SimCLR's CIFAR views (colour strength 0.5, no blur) with crop area (0.2, 1), as a recipe dict."
     from ssl_workbench.augment.config import CIFAR_MEAN, CIFAR_STD
-    from ssl_workbench.augment.pipeline import ViewRecipe, config_to_dict, make_config
+    from ssl_workbench.augment.pipeline import ViewRecipe, augment_to_dict, make_config
     views = make_config("simclr_cifar", size=size, crop_scale=(0.2, 1.0), mean=CIFAR_MEAN, std=CIFAR_STD)
-    return config_to_dict(ViewRecipe([(views, 2)]))
+    return augment_to_dict(ViewRecipe([(views, 2)]))
 
 def quickstart_photos(data: str, out="runs/quickstart", minutes: float = 2.5, seed: int = 0, device=None,
                       backbone: str = "small_convnet", batch_size: int = 256, eval_limit: int | None = None,

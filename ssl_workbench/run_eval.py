@@ -18,7 +18,9 @@ from .evaluate import (PROTOCOLS, DEFAULT_NORMALIZE, check_label_fraction, check
                                     extract_features, main_metric)
 from .models import create_backbone
 from .report import retrieval_examples, umap_embed, write_report
-from .train import TrainConfig, load_checkpoint, load_config, config_from_dict, method_from_checkpoint
+from .train.config import TrainConfig, load_config, config_from_dict
+from .train.checkpoint import load_checkpoint
+from .train.loop import method_from_checkpoint
 
 # %% auto #0
 __all__ = ['run_checkpoint', 'run_config', 'load_run_method', 'load_run_backbone', 'run_normalization', 'evaluate_run',
@@ -61,12 +63,12 @@ def load_run_backbone(run: str | Path | RunDir, device=None) -> torch.nn.Module:
 # %% ../nbs/56_run_eval.ipynb #abcbc7f4
 def run_normalization(cfg: TrainConfig) -> tuple | None:
     "(mean, std) of the run's first view pipeline; None when it does not normalise; the CIFAR statistics without a recipe."
-    from ssl_workbench.augment.pipeline import config_from_dict as aug_from_dict
+    from ssl_workbench.augment.pipeline import augment_from_dict
     recipe = cfg.augment.recipe
     if not recipe: return DEFAULT_NORMALIZE
     try:
-        if "pipeline" in recipe: first = aug_from_dict(recipe["pipeline"])  # a custom recipe that names its pipeline
-        else: first = aug_from_dict(recipe).views[0][0]
+        if "pipeline" in recipe: first = augment_from_dict(recipe["pipeline"])  # a custom recipe that names its pipeline
+        else: first = augment_from_dict(recipe).views[0][0]
         first = getattr(first, "base", first)  # a multi-crop config holds its base pipeline
     except (ValueError, KeyError, AttributeError, IndexError, TypeError): return DEFAULT_NORMALIZE
     return (tuple(first.mean), tuple(first.std)) if first.normalize else None

@@ -22,8 +22,9 @@ from .data import load_dataset
 from .evaluate import extract_features, knn_accuracy, random_init_backbone
 from .run_eval import _subset, load_run_method, run_config, run_normalization
 from .models import create_backbone
-from .train import (TrainConfig, apply_overrides, config_to_dict, fit, load_config,
-                                 with_method_defaults)
+from ssl_workbench.train.config import (TrainConfig, apply_overrides, config_to_dict, load_config,
+    with_method_defaults)
+from .train.loop import fit
 
 # %% auto #0
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',

@@ -64,7 +64,7 @@ def methods() -> Study:
 # %% ../nbs/58a_study_defs.ipynb #0b4649a5
 import json
 from .augment.config import AugmentConfig
-from .augment.pipeline import ViewRecipe, config_to_dict
+from .augment.pipeline import ViewRecipe, augment_to_dict
 
 GP_OFF = dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, jitter_p=0.0, gray_p=0.0, blur_p=0.0)
 GP_OPS = {  # name -> the fields that switch the op on (SimCLR Fig. 5's operations)
@@ -81,7 +81,7 @@ def ops_recipe(ops, # names from `GP_OPS`, applied on top of a pipeline with eve
     "An `augment.recipe=` override: two views from a pipeline with only `ops` on."
     fields = dict(GP_OFF)
     for op in ops: fields.update(GP_OPS[op])
-    recipe = config_to_dict(ViewRecipe([(AugmentConfig(name="+".join(ops), size=size, **fields), 2)]))
+    recipe = augment_to_dict(ViewRecipe([(AugmentConfig(name="+".join(ops), size=size, **fields), 2)]))
     return "augment.recipe=" + json.dumps(recipe)
 
 # %% ../nbs/58a_study_defs.ipynb #2f4fd7e9
@@ -140,7 +140,8 @@ def good_practices() -> Study:
 from pathlib import Path
 from .core import atomic_write_text
 from .studies import check_finished, knn_settings, random_init_baseline, score_knn
-from .train import TrainConfig, apply_overrides, fit
+from .train.config import TrainConfig, apply_overrides
+from .train.loop import fit
 from .run_eval import run_checkpoint
 from .quickstart import short_budget_views
 

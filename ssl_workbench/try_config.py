@@ -15,7 +15,7 @@ import numpy as np
 import ipywidgets as widgets
 
 from .core import RunDir, html_text, read_jsonl
-from .train import TrainConfig
+from .train.config import TrainConfig
 from .widgets import launch_run, read_pid, run_status, stderr_tail, stop_run, tuned_recipe
 
 # %% auto #0

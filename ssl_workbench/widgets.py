@@ -25,8 +25,8 @@ from .core import (RunDir, atomic_write_text, available_devices, get_device,
 from .data import BUILTIN_DATASETS
 from .methods.registry import METHODS
 from .models import list_backbones
-from .train import (OPTIMIZERS, TrainConfig, apply_overrides, load_config,
-                                 method_training_defaults, save_config, validate_config, with_method_defaults)
+from .train.config import (OPTIMIZERS, TrainConfig, apply_overrides, load_config,
+    method_training_defaults, save_config, validate_config, with_method_defaults)
 from .evaluate import nearest_neighbours
 from .report import umap_embed
 
@@ -227,11 +227,11 @@ def tuned_recipe(config, # the tuner's pipeline config (`augment.AugmentConfig`)
                 ) -> dict:
     "A ViewRecipe dict (for `TrainConfig.augment.recipe`): the method's default recipe with its main views tuned."
     import dataclasses
-    from ssl_workbench.augment.pipeline import ViewRecipe, config_to_dict
+    from ssl_workbench.augment.pipeline import ViewRecipe, augment_to_dict
     from ssl_workbench.methods.registry import default_recipe
     views = default_recipe(method, image_size).views
     tuned = dataclasses.replace(config, size=image_size) if hasattr(config, "size") else config
-    return config_to_dict(ViewRecipe([(tuned, views[0][1])] + list(views[1:])))
+    return augment_to_dict(ViewRecipe([(tuned, views[0][1])] + list(views[1:])))
 
 def from_tuner(tuner) -> Callable:
     "An `augment_source` for the launcher: the tuner's chosen config ('use for training'), else its current one."
@@ -541,7 +541,7 @@ def in_selection(x, y, # point coordinates (N,), (N,)
     return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
 
 def _default_load_backbone(run: Path) -> torch.nn.Module:
-    from ssl_workbench.train import load_method
+    from ssl_workbench.train.loop import load_method
     return load_method(run, device="cpu").backbone
 
 def _default_load_data(spec: str, split: str):

@@ -10,7 +10,8 @@ import torch
 
 SCRIPT = textwrap.dedent('''
     import os, sys, torch
-    from ssl_workbench.train import ToyMethod, ToyRecipe, TrainConfig, apply_overrides, fit
+    from ssl_workbench.train.loop import ToyMethod, ToyRecipe, fit
+    from ssl_workbench.train.config import TrainConfig, apply_overrides
     out, mode = sys.argv[1], sys.argv[2]
     cfg = apply_overrides(TrainConfig(), [f"out={out}", "device=cpu", "batch_size=16", "steps=3", "warmup_epochs=0",
                                           "optim.lr=2.0", "progress=false", "tensorboard=false", "weight_decay=1e-4"])
@@ -69,7 +70,7 @@ def test_two_processes_match_one(tmp_path):
     p2 = torch.load(tmp_path/"two"/"checkpoints"/"last.pt", weights_only=True)["model"]
     for k in p1:
         assert torch.allclose(p1[k], p2[k], atol=TOL, rtol=0), k
-    from ssl_workbench.train import ToyMethod
+    from ssl_workbench.train.loop import ToyMethod
     torch.manual_seed(0); init = ToyMethod(batchnorm=False).state_dict()
     assert max((p1[k] - init[k]).abs().max().item() for k in init) > 1e-3  # the update being compared is not trivial
     assert p1.keys() == p2.keys() and not any(k.startswith(("module.", "_orig_mod.")) for k in p2)

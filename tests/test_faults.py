@@ -19,7 +19,9 @@ import pytest
 import torch
 
 from ssl_workbench.core import RunDir, process_start_time, read_jsonl
-from ssl_workbench.train import ToyMethod, ToyRecipe, TrainConfig, apply_overrides, fit, load_checkpoint
+from ssl_workbench.train.loop import ToyMethod, ToyRecipe, fit
+from ssl_workbench.train.config import TrainConfig, apply_overrides
+from ssl_workbench.train.checkpoint import load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGES = torch.randint(0, 256, (64, 3, 8, 8), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
@@ -55,7 +57,7 @@ SCRIPT = textwrap.dedent('''
     import sys, time, torch
     sys.path.insert(0, {tests!r})
     from test_faults import IMAGES, toy_config, toy_method
-    from ssl_workbench.train import ToyRecipe, fit
+    from ssl_workbench.train.loop import ToyRecipe, fit
     class SlowRecipe(ToyRecipe):  # slow enough to be killed (or joined) mid-run
         def __call__(self, x, generator=None): time.sleep({delay}); return super().__call__(x, generator)
     fit(toy_config(sys.argv[1], *sys.argv[2:]), toy_method(), IMAGES, SlowRecipe(), resume="auto")

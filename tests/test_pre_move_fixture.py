@@ -7,10 +7,11 @@ from pathlib import Path
 
 import torch
 
-from ssl_workbench.augment.pipeline import ViewRecipe, config_from_dict as recipe_from_dict
+from ssl_workbench.augment.pipeline import ViewRecipe, augment_from_dict
 from ssl_workbench.core import RunDir
 from ssl_workbench.run_eval import load_run_method, run_checkpoint, run_config
-from ssl_workbench.train import load_checkpoint, method_from_checkpoint
+from ssl_workbench.train.checkpoint import load_checkpoint
+from ssl_workbench.train.loop import method_from_checkpoint
 
 FIXTURE = Path(__file__).parent / "fixtures" / "pre_move_run"
 
@@ -25,7 +26,7 @@ def test_config_and_checkpoint_load(tmp_path):
     run = _copy(tmp_path)
     cfg = run_config(run)
     assert (cfg.method.name, cfg.model.backbone, cfg.schedule.steps) == ("simclr", "small_convnet_w16", 4)
-    recipe = recipe_from_dict(cfg.augment.recipe)
+    recipe = augment_from_dict(cfg.augment.recipe)
     assert isinstance(recipe, ViewRecipe) and recipe.n_views == 2
     ck = load_checkpoint(run_checkpoint(run))
     assert ck["step"] == 4

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from ssl_workbench.core import RunDir, read_jsonl
-from ssl_workbench.train import (CHECKPOINT_FORMAT, CheckpointError, ToyMethod, ToyRecipe, TrainConfig, apply_overrides,
-                                 fit, load_checkpoint)
+from ssl_workbench.train.checkpoint import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint
+from ssl_workbench.train.loop import ToyMethod, ToyRecipe, fit
+from ssl_workbench.train.config import TrainConfig, apply_overrides
 
 REPO = Path(__file__).resolve().parents[1]
 TOL = 1e-6
@@ -56,7 +57,7 @@ SCRIPT = textwrap.dedent('''
     import sys, time, torch
     sys.path.insert(0, {tests!r})
     from test_resume import IMAGES, toy_config, toy_method
-    from ssl_workbench.train import ToyRecipe, fit
+    from ssl_workbench.train.loop import ToyRecipe, fit
     class SlowRecipe(ToyRecipe):  # slow enough to be killed mid-run
         def __call__(self, x, generator=None): time.sleep(0.15); return super().__call__(x, generator)
     fit(toy_config(sys.argv[1], *sys.argv[3:]), toy_method(), IMAGES, SlowRecipe(), resume=sys.argv[2] == "resume")

@@ -10,7 +10,7 @@ import torch
 from plotly.callbacks import Points
 
 from ssl_workbench.core import RunDir, append_jsonl
-from ssl_workbench.train import TrainConfig
+from ssl_workbench.train.config import TrainConfig
 from ssl_workbench import widgets as W
 
 

@@ -20,8 +20,8 @@ from .cpu import fused_views
 # %% auto #0
 __all__ = ['AUGMENT_BACKENDS', 'LATE_STAGES', 'CLSA_CROPS', 'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS', 'sample_params', 'Pipeline',
            'normalize_batch', 'describe_params', 'MultiCropConfig', 'MultiCropPipeline', 'make_config',
-           'build_pipeline', 'make_pipeline', 'list_pipelines', 'config_to_dict', 'config_from_dict', 'config_to_yaml',
-           'config_from_yaml', 'ViewRecipe']
+           'build_pipeline', 'make_pipeline', 'list_pipelines', 'augment_to_dict', 'augment_from_dict',
+           'config_to_yaml', 'config_from_yaml', 'ViewRecipe']
 
 # %% ../../nbs/02d_augment_pipeline.ipynb #7faf69c1
 def sample_params(config: AugmentConfig, # the pipeline's config
@@ -270,19 +270,19 @@ def list_pipelines() -> list[str]:
     return list(PRESETS) + list(MULTICROP_PRESETS) + ["multicrop"]
 
 # %% ../../nbs/02d_augment_pipeline.ipynb #335c2ce6
-def config_to_dict(config) -> dict:
+def augment_to_dict(config) -> dict:
     "A YAML-friendly dict (lists, numbers, strings) with a `type` tag."
     if isinstance(config, AugmentConfig):
         return {"type": "AugmentConfig", **{k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}}
     if isinstance(config, MultiCropConfig):
-        return {"type": "MultiCropConfig", "name": config.name, "base": config_to_dict(config.base),
+        return {"type": "MultiCropConfig", "name": config.name, "base": augment_to_dict(config.base),
                 "crops": [[s, list(r)] for s, r in config.crops]}
     if isinstance(config, ViewRecipe):
-        return {"type": "ViewRecipe", "views": [{"config": config_to_dict(c), "count": n} for c, n in config.views]}
+        return {"type": "ViewRecipe", "views": [{"config": augment_to_dict(c), "count": n} for c, n in config.views]}
     raise TypeError(f"config: cannot serialise {type(config).__name__}")
 
-def config_from_dict(d: dict):
-    "Inverse of `config_to_dict`."
+def augment_from_dict(d: dict):
+    "Inverse of `augment_to_dict`."
     if not isinstance(d, dict) or "type" not in d: raise ValueError(f"d: expected a dict with a 'type' key, got {d!r:.80}")
     d = dict(d); kind = d.pop("type")
     if kind == "AugmentConfig":
@@ -290,17 +290,17 @@ def config_from_dict(d: dict):
         bad = sorted(set(d) - known)
         if bad: raise ValueError(f"AugmentConfig: unknown field(s) {bad}")
         return AugmentConfig(**d)
-    if kind == "MultiCropConfig": return MultiCropConfig(base=config_from_dict(d["base"]), crops=d["crops"], name=d.get("name", "multicrop"))
-    if kind == "ViewRecipe": return ViewRecipe([(config_from_dict(v["config"]), v["count"]) for v in d["views"]])
+    if kind == "MultiCropConfig": return MultiCropConfig(base=augment_from_dict(d["base"]), crops=d["crops"], name=d.get("name", "multicrop"))
+    if kind == "ViewRecipe": return ViewRecipe([(augment_from_dict(v["config"]), v["count"]) for v in d["views"]])
     raise ValueError(f"type={kind!r}: unknown config type")
 
 def config_to_yaml(config) -> str:
     "YAML text of a config."
-    return yaml.safe_dump(config_to_dict(config), sort_keys=False)
+    return yaml.safe_dump(augment_to_dict(config), sort_keys=False)
 
 def config_from_yaml(text: str):
     "Config from YAML text."
-    return config_from_dict(yaml.safe_load(text))
+    return augment_from_dict(yaml.safe_load(text))
 
 # %% ../../nbs/02d_augment_pipeline.ipynb #0408997d
 @dataclass
