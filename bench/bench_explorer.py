@@ -1,6 +1,6 @@
 """Explorer speed, side by side with the peer a user would otherwise call, in one run on this machine:
 
-- UMAP of 10,000 x 512 embeddings: ours (`report.umap_embed`: the one UMAP, exact kNN graph by torch matmul handed to umap-learn
+- UMAP of 10,000 x 512 embeddings: ours (`eval.report.umap_embed`: the one UMAP, exact kNN graph by torch matmul handed to umap-learn
   as `precomputed_knn`) versus umap-learn's own `UMAP(metric="cosine")` (NN-descent), both after numba has compiled,
   both with the same epochs; then ours again from the disk cache. Budget: 30 s, instant when cached.
 - One retrieval query over 50,000 x 512 embeddings: ours (`widgets.top_k`, one matmul + topk) versus scikit-learn's
@@ -23,7 +23,7 @@ def _best(fn, repeats: int) -> float:
 def umap_bench() -> dict:
     import umap, warnings
     from ssl_workbench import widgets as W
-    from ssl_workbench.report import umap_embed
+    from ssl_workbench.eval.report import umap_embed
     os.environ["SSL_WORKBENCH_CACHE"] = tempfile.mkdtemp()  # a cold cache for ours
     rng = np.random.default_rng(0)
     feats = (rng.normal(size=(10, 512))[rng.integers(0, 10, 10_000)] * 3 + rng.normal(size=(10_000, 512))).astype(np.float32)

@@ -147,7 +147,7 @@ def run_quickstart(args: argparse.Namespace) -> int:
 # %% ../nbs/90_cli.ipynb #964234d9
 def add_eval_command(subparsers) -> argparse.ArgumentParser:
     "Register `eval`."
-    from ssl_workbench.evaluate import PROTOCOLS
+    from ssl_workbench.eval.protocol import PROTOCOLS
     p = subparsers.add_parser("eval", help="evaluate a run's checkpoint against the baselines",
                               description="Evaluate runs/NAME with a protocol; prints the result and saves "
                                           "runs/NAME/eval/<protocol>.json (accuracy or retrieval metrics, baselines, card).")
@@ -168,7 +168,7 @@ def add_eval_command(subparsers) -> argparse.ArgumentParser:
 def run_eval_command(args: argparse.Namespace) -> int:
     "Evaluate and print the result as JSON."
     import json
-    from ssl_workbench.run_eval import evaluate_run
+    from ssl_workbench.eval.run import evaluate_run
     tuning = {k: v for k, v in (("optimizer", args.optimizer), ("layer_decay", args.layer_decay)) if v is not None}
     if tuning and args.protocol != "finetune":
         return _fail("eval", ValueError(f"--{next(iter(tuning)).replace('_', '-')}: only the finetune protocol uses it"))
@@ -189,7 +189,7 @@ def add_report_command(subparsers) -> argparse.ArgumentParser:
 
 def run_report_command(args: argparse.Namespace) -> int:
     "Write the report and print its path."
-    from ssl_workbench.run_eval import report_run
+    from ssl_workbench.eval.run import report_run
     try: path = report_run(args.run, max_points=args.max_points, device=args.device)
     except (ValueError, FileNotFoundError) as e: return _fail("report", e)
     print(path)

@@ -14,7 +14,8 @@ from torch import nn
 
 import ssl_workbench
 from .core import RunDir, atomic_write, atomic_write_text, git_commit, html_text, project_root, read_jsonl
-from .evaluate import checkpoint_hash, config_hash
+from .eval.features import checkpoint_hash
+from .eval.protocol import config_hash
 from .models import CIFAR_STEM_MAX_SIZE, create_backbone
 from .train.checkpoint import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint
 from .train.config import TrainConfig
@@ -42,7 +43,7 @@ def backbone_spec(cfg: TrainConfig, # the run's config
                   in_chans: int, # input channels the checkpoint's first conv expects
                  ) -> dict:
     "Name, image size, channels, feature dimension, stem and normalisation of a run's backbone."
-    from ssl_workbench.run_eval import run_normalization
+    from ssl_workbench.eval.run import run_normalization
     name, size = cfg.model.backbone, cfg.augment.image_size
     feat_dim = create_backbone(name, size, in_chans)[1]
     norm = run_normalization(cfg)
@@ -122,7 +123,7 @@ def _run_commit(run: RunDir) -> str | None:
     return started[0].get("git") if started else None
 
 def _results(run: RunDir) -> dict:
-    from ssl_workbench.run_eval import load_results
+    from ssl_workbench.eval.run import load_results
     out = {}
     for name, r in load_results(run.root).items():
         keep = {k: v for k, v in r.items() if k in ("protocol", "accuracy", "recall@1", "mAP@R", "baselines", "gain", "card")}
@@ -134,7 +135,7 @@ def model_card(run: str | Path | RunDir, # a run directory with a checkpoint
                folder: str = "{dir}", # how the export folder appears in the load code
               ) -> dict:
     "The provenance record of a run's backbone, as plain JSON data."
-    from ssl_workbench.run_eval import run_checkpoint, run_config
+    from ssl_workbench.eval.run import run_checkpoint, run_config
     run = run if isinstance(run, RunDir) else RunDir(run)
     cfg, ckpt = run_config(run), run_checkpoint(run)
     ck = load_checkpoint(ckpt)
@@ -191,7 +192,7 @@ def export_run(run: str | Path, # a run directory with a checkpoint
                fmt: str = "safetensors", # one of EXPORT_FORMATS
               ) -> Path:
     "Write a run's backbone (safetensors + `fmt`), `model_card.json` and `README.md` into `out`."
-    from ssl_workbench.run_eval import run_checkpoint
+    from ssl_workbench.eval.run import run_checkpoint
     if fmt not in EXPORT_FORMATS: raise ValueError(f"format={fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
     run, out = RunDir(run), Path(out)
     card = model_card(run, fmt, str(out))
@@ -304,7 +305,7 @@ def init_state(source: str, # see above
     if not path.exists(): raise FileNotFoundError(f"init_from={source!r}: no such file or folder")
     if path.is_dir():
         if (path/"model_card.json").exists(): return _state_from_file(path/FORMAT_FILES["safetensors"])
-        from ssl_workbench.run_eval import run_checkpoint
+        from ssl_workbench.eval.run import run_checkpoint
         return _state_from_file(run_checkpoint(path))
     return _state_from_file(path)
 

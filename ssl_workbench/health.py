@@ -125,7 +125,7 @@ class ProbeSnapshots:
     def __init__(self, folder: str | Path, # <run>/snapshots
                  images: torch.Tensor, # uint8 (N, C, H, W) training images
                  labels: torch.Tensor, # (N,) int labels, -1 where none
-                 normalize: tuple | None, # (mean, std) of the run's views, as `evaluate.extract_features` takes it
+                 normalize: tuple | None, # (mean, std) of the run's views, as `eval.features.extract_features` takes it
                  size: int = 500): # probe images
         from ssl_workbench.data import spread_subset
         self.folder, self.normalize = Path(folder), normalize
@@ -138,7 +138,7 @@ class ProbeSnapshots:
 
     def __call__(self, model: torch.nn.Module, epoch: int) -> Path:
         from ssl_workbench.train.distributed import unwrap
-        from ssl_workbench.evaluate import extract_features
+        from ssl_workbench.eval.features import extract_features
         backbone = unwrap(model).backbone
         device = next(backbone.parameters()).device
         feats = F.normalize(extract_features(backbone, self.images, device=device, normalize=self.normalize), dim=1)  # (P, D)
@@ -165,11 +165,11 @@ def align_to(coords: np.ndarray, # (N, 2) to rotate
     return (a @ r + reference.mean(0)).astype(np.float32)
 
 def snapshot_coords(features: list[np.ndarray], # per snapshot, (N, D)
-                    embed: Callable | None = None, # (N, D) -> (N, 2); default UMAP (`report.umap_embed`, cached)
+                    embed: Callable | None = None, # (N, D) -> (N, 2); default UMAP (`eval.report.umap_embed`, cached)
                    ) -> list[np.ndarray]:
     "2-D coordinates of each snapshot, each aligned to the previous one."
     if embed is None:
-        from ssl_workbench.report import umap_embed
+        from ssl_workbench.eval.report import umap_embed
         embed = lambda f: umap_embed(f, seed=0)
     out = []
     for f in features:

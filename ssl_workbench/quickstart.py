@@ -15,11 +15,13 @@ import torch
 from .augment.pipeline import make_pipeline, augment_to_dict
 from .core import (RunDir, RunLockedError, atomic_write, atomic_write_text, cache_dir, read_jsonl,
                                 run_is_locked)
-from .evaluate import (extract_features, knn_accuracy, protocol_card, random_init_backbone,
-                                    raw_pixel_features, retrieval_metrics)
+from .eval.features import extract_features, random_init_backbone, raw_pixel_features
+from .eval.knn import knn_accuracy
+from .eval.protocol import protocol_card
+from .eval.retrieval import retrieval_metrics
 from .methods.registry import create_method
 from .models import create_backbone
-from .run_eval import evaluate_run, report_run
+from .eval.run import evaluate_run, report_run
 from .spare3d.render import VIEWS
 from .spare3d.tasks import make_object_views_dataset
 from .train.config import TrainConfig, apply_overrides

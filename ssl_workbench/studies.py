@@ -19,8 +19,9 @@ from tqdm.auto import tqdm
 
 from .core import RunDir, atomic_write_text, read_jsonl
 from .data import load_dataset
-from .evaluate import extract_features, knn_accuracy, random_init_backbone
-from .run_eval import _subset, load_run_method, run_config, run_normalization
+from .eval.features import extract_features, random_init_backbone
+from .eval.knn import knn_accuracy
+from .eval.run import _subset, load_run_method, run_config, run_normalization
 from .models import create_backbone
 from ssl_workbench.train.config import (TrainConfig, apply_overrides, config_to_dict, load_config,
     with_method_defaults)

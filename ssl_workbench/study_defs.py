@@ -142,7 +142,7 @@ from .core import atomic_write_text
 from .studies import check_finished, knn_settings, random_init_baseline, score_knn
 from .train.config import TrainConfig, apply_overrides
 from .train.loop import fit
-from .run_eval import run_checkpoint
+from .eval.run import run_checkpoint
 from .quickstart import short_budget_views
 
 DISCO_TEACHER = {"ci": CI_BASE + ("method.name=simclr",),

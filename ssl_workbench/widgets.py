@@ -27,8 +27,8 @@ from .methods.registry import METHODS
 from .models import list_backbones
 from .train.config import (OPTIMIZERS, TrainConfig, apply_overrides, load_config,
     method_training_defaults, save_config, validate_config, with_method_defaults)
-from .evaluate import nearest_neighbours
-from .report import umap_embed
+from .eval.retrieval import nearest_neighbours
+from .eval.report import umap_embed
 
 # %% auto #0
 __all__ = ['mosaic_png', 'read_pid', 'pid_alive', 'run_status', 'stderr_tail', 'read_curves', 'progress_eta', 'pretrain_command',
@@ -498,7 +498,8 @@ def warm_up_umap():
 
 def knn_correct(features, labels, k: int = 20, temperature: float = 0.1) -> np.ndarray:
     "Leave-one-out weighted kNN on cosine similarity: (N,) bool, True where the vote matches the label."
-    from ssl_workbench.evaluate import nearest_neighbours, weighted_vote
+    from ssl_workbench.eval.retrieval import nearest_neighbours
+    from ssl_workbench.eval.knn import weighted_vote
     labels = torch.as_tensor(np.asarray(labels)).long()
     sims, idx = nearest_neighbours(torch.as_tensor(features), None, k=min(k, len(labels) - 1), device="cpu")  # (N, k)
     return (weighted_vote(sims, labels[idx], int(labels.max()) + 1, temperature) == labels).numpy()
@@ -549,8 +550,8 @@ def _default_load_data(spec: str, split: str):
     return load_dataset(spec, split=split)
 
 def run_normalize(run: str | Path) -> tuple | None:
-    "The normalisation a run's views were trained with (`run_eval.run_normalization`); the default when unreadable."
-    from ssl_workbench.run_eval import run_normalization
+    "The normalisation a run's views were trained with (`eval.run.run_normalization`); the default when unreadable."
+    from ssl_workbench.eval.run import run_normalization
     try: return run_normalization(load_config(_rundir(run).config))
     except (FileNotFoundError, ValueError, TypeError): return run_normalization(TrainConfig())
 
@@ -664,7 +665,7 @@ class EmbeddingExplorer(widgets.VBox):
 
     def compute(self) -> list[EmbeddingPanel]:
         "Load data and checkpoint(s), extract (cached) features, embed, and draw."
-        from ssl_workbench.evaluate import checkpoint_hash, extract_features
+        from ssl_workbench.eval.features import checkpoint_hash, extract_features
         if not self.run.value: self.status.value = "<span style='color:#b00020'>no run with a checkpoint: train one first</span>"; return []
         runs = [self.runs_root/self.run.value] + ([self.runs_root/self.compare.value] if self.compare.value not in (None, "—") else [])
         spec = self.data.value.strip()
@@ -774,7 +775,7 @@ class EmbeddingExplorer(widgets.VBox):
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         "Features (B, D) of uint8 images (B, C, H, W) with the first run's backbone (for uploaded queries)."
-        from ssl_workbench.evaluate import extract_features
+        from ssl_workbench.eval.features import extract_features
         return extract_features(self.backbone(self.runs_root/self.run.value), images, device=self.device, normalize=self._normalize)
 
 def embedding_explorer(runs_root: str | Path | None = None, **kwargs) -> EmbeddingExplorer:
@@ -797,7 +798,7 @@ def top_k(query: torch.Tensor, # (D,) or (1, D) query feature
 
 def retrieval_failures(features, labels) -> tuple[np.ndarray, np.ndarray]:
     "(query indices whose top-1 neighbour has another label, that neighbour's index)."
-    from ssl_workbench.evaluate import nearest_neighbours
+    from ssl_workbench.eval.retrieval import nearest_neighbours
     _, idx = nearest_neighbours(torch.as_tensor(features), None, k=1, device="cpu")  # (N, 1)
     labels = np.asarray(labels); nn1 = idx[:, 0].numpy()
     bad = np.flatnonzero(labels[nn1] != labels)

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ssl_workbench.data import load_imagefolder, make_photo_folder, size_policy
-from ssl_workbench.evaluate import extract_features, images_fingerprint
+from ssl_workbench.eval.features import extract_features, images_fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 RSS_GROWTH_BOUND_MB = 200  # peak RSS over the RSS after imports, per process, for the decode below

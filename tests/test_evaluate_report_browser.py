@@ -1,4 +1,4 @@
-"""The run report (ssl_workbench.report.write_report) in a real, offline chromium: the page loads from file:// with every
+"""The run report (ssl_workbench.eval.report.write_report) in a real, offline chromium: the page loads from file:// with every
 network request blocked, both plotly figures render, and hovering a UMAP point shows that point's image beside the plot.
 Screenshot: test-artifacts/report_hover.png."""
 import numpy as np
@@ -15,7 +15,7 @@ POINT_XY = f"""() => {{ const gd = ({EMBEDDING_DIV})(); gd.scrollIntoView(); con
 
 
 def _write_demo_report(tmp_path):
-    from ssl_workbench.report import write_report, retrieval_examples
+    from ssl_workbench.eval.report import write_report, retrieval_examples
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(3), 20)
     feats = (rng.normal(size=(3, 8))[labels] * 3 + rng.normal(size=(60, 8))).astype(np.float32)

@@ -115,7 +115,7 @@ HOSTILE = '<img src=x onerror="document.title=1">'
 
 
 def test_hostile_names_are_text(tmp_path):
-    from ssl_workbench.report import write_report
+    from ssl_workbench.eval.report import write_report
     from ssl_workbench.widgets import list_runs, runs_table_html
     run = RunDir(tmp_path/HOSTILE).create()
     (run.eval_dir/"knn.json").write_text(json.dumps({"accuracy": 0.5, "protocol": HOSTILE, "card": {"data": HOSTILE}}))

@@ -9,7 +9,7 @@ import torch
 
 from ssl_workbench.augment.pipeline import ViewRecipe, augment_from_dict
 from ssl_workbench.core import RunDir
-from ssl_workbench.run_eval import load_run_method, run_checkpoint, run_config
+from ssl_workbench.eval.run import load_run_method, run_checkpoint, run_config
 from ssl_workbench.train.checkpoint import load_checkpoint
 from ssl_workbench.train.loop import method_from_checkpoint
 

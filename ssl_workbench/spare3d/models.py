@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from ..augment.pipeline import make_pipeline
 from ..core import get_device, seed_everything
-from ..evaluate import module_hash, protocol_card
+from ..eval.features import module_hash
+from ..eval.protocol import protocol_card
 from ..methods.registry import create_method
 from ..models import PooledFeatures, create_backbone
 from .tasks import I2P_POSES, PAIR_LABELS, check_pose_ids

@@ -123,8 +123,8 @@ def pca_2d(features: np.ndarray) -> np.ndarray:
     return (x @ v[:2].T).numpy().astype(np.float32)
 
 def umap_views(features: np.ndarray, seed: int = 0) -> np.ndarray:
-    "UMAP (N, 2) via `report.umap_embed` (cosine, seeded, cached), neighbours capped for small sets."
-    from ssl_workbench.report import umap_embed
+    "UMAP (N, 2) via `eval.report.umap_embed` (cosine, seeded, cached), neighbours capped for small sets."
+    from ssl_workbench.eval.report import umap_embed
     return umap_embed(features, n_neighbors=max(2, min(15, len(features) - 1)), seed=seed)
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #ccf6d7ae

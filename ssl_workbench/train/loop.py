@@ -19,7 +19,8 @@ from torch import nn
 from ..core import (RunDir, RunLock, append_jsonl, atomic_copy, atomic_write_text, clean_stale_temps, get_device, git_commit, read_jsonl, training_autocast,
                                 remove_pid_file, seed_everything)
 from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap, wrap_ddp
-from ..evaluate import extract_features, knn_accuracy
+from ..eval.features import extract_features
+from ..eval.knn import knn_accuracy
 from .config import ConfigError, DataConfig, TrainConfig, method_warmup_epochs, save_config, validate_config, with_method_defaults
 from .optim import Schedule, TimeBudget, build_optimizer, momentum_schedule, resolve_warmup, scale_lr, set_lr
 from ..augment.pipeline import ViewRecipe
@@ -187,7 +188,7 @@ def _recipe_dict(recipe) -> dict | None:
     return augment_to_dict(recipe) if isinstance(recipe, ViewRecipe) else None
 
 def _eval_normalize(recipe, images: torch.Tensor) -> tuple:
-    "(mean, std) for `evaluate.extract_features`: the recipe's first view's (else the data's own statistics)."
+    "(mean, std) for `eval.features.extract_features`: the recipe's first view's (else the data's own statistics)."
     first = getattr(recipe, "views", [(None, 0)])[0][0]
     first = getattr(first, "base", first)  # a multi-crop config holds its base pipeline config
     if getattr(first, "normalize", False): return tuple(first.mean), tuple(first.std)
