@@ -258,6 +258,7 @@ def add_study_command(subparsers) -> argparse.ArgumentParser:
 
 def run_study_command(args: argparse.Namespace) -> int:
     "Run the study and print its tables."
+    import ssl_workbench.study_defs  # noqa: F401  (registers the project's studies)
     from ssl_workbench.studies import run_study, summary_table
     arms = [a.strip() for a in args.arms.split(",") if a.strip()] if args.arms else None
     try: s = run_study(args.name, args.budget, args.seeds, arms, args.root, args.out, args.device)
@@ -268,6 +269,7 @@ def run_study_command(args: argparse.Namespace) -> int:
 
 def show_study_command(args: argparse.Namespace) -> int:
     "Print the tables of a study's summary."
+    import ssl_workbench.study_defs  # noqa: F401  (registers the project's studies)
     from ssl_workbench.studies import get_study, load_summary, summary_table
     try: get_study(args.name); print(summary_table(load_summary(args.name, args.budget, args.root, args.out)))
     except (ValueError, FileNotFoundError) as e: return _fail("study show", e)

@@ -18,9 +18,9 @@ import torch
 __all__ = ['get_device', 'available_devices', 'cpu_has_native_bf16', 'training_autocast', 'seed_everything', 'rng_state',
            'set_rng_state', 'RunDir', 'RunLockedError', 'RunLock', 'run_is_locked', 'atomic_write', 'fsync_dir',
            'atomic_write_text', 'atomic_copy', 'clean_stale_temps', 'process_start_time', 'write_pid_file',
-           'read_pid_file', 'remove_pid_file', 'append_jsonl', 'read_jsonl', 'git_commit', 'project_root', 'cache_dir',
-           'content_hash', 'UnsafeOrCorruptFile', 'safe_torch_load', 'html_text', 'png_bytes', 'png_data_uri',
-           'decode_data_uri']
+           'read_pid_file', 'remove_pid_file', 'append_jsonl', 'read_jsonl', 'git_commit', 'package_version',
+           'project_root', 'cache_dir', 'content_hash', 'UnsafeOrCorruptFile', 'safe_torch_load', 'html_text',
+           'png_bytes', 'png_data_uri', 'decode_data_uri']
 
 # %% ../nbs/00_core.ipynb #e9996c56
 def get_device(device: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", "mps"; None picks the best available
@@ -275,6 +275,13 @@ def git_commit(path: str | Path = ".") -> str | None:
                                capture_output=True, text=True, timeout=5).stdout.strip()
         return sha.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError): return None
+
+# %% ../nbs/00_core.ipynb #37147d64
+def package_version() -> str:
+    "The installed version of ssl_workbench (`ssl_workbench.__version__` when it was installed), for cards and reports."
+    from importlib.metadata import PackageNotFoundError, version
+    try: return version("ssl_workbench")
+    except PackageNotFoundError: return "unknown"
 
 # %% ../nbs/00_core.ipynb #f76aab0e
 def project_root() -> Path | None:

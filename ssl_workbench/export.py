@@ -6,24 +6,25 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/export.html.md"""
 
 # %% ../nbs/57_export.ipynb #b9d28ca9
 from __future__ import annotations
-import datetime, json, os
+import datetime, json
 from pathlib import Path
 
 import torch
 from torch import nn
 
-import ssl_workbench
 from .core import RunDir, atomic_write, atomic_write_text, git_commit, html_text, project_root, read_jsonl
 from .eval.features import checkpoint_hash
 from .eval.protocol import config_hash
 from .models import CIFAR_STEM_MAX_SIZE, create_backbone
-from .train.checkpoint import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint
+from .train.checkpoint import load_checkpoint
 from .train.config import TrainConfig
+from .train.init import backbone_state
+from .core import package_version
 
 # %% auto #0
-__all__ = ['EXPORT_FORMATS', 'CARD_FORMAT', 'FORMAT_FILES', 'backbone_state', 'backbone_spec', 'Preprocess', 'torchvision_state',
-           'timm_state', 'load_code', 'model_card', 'card_readme', 'export_run', 'read_card', 'load_backbone',
-           'tiny_run', 'torchvision_weights_path', 'init_state', 'init_backbone', 'add_export_button']
+__all__ = ['EXPORT_FORMATS', 'CARD_FORMAT', 'FORMAT_FILES', 'backbone_spec', 'Preprocess', 'torchvision_state', 'timm_state',
+           'load_code', 'model_card', 'card_readme', 'export_run', 'read_card', 'load_backbone', 'tiny_run',
+           'add_export_button']
 
 # %% ../nbs/57_export.ipynb #87d5118a
 EXPORT_FORMATS = ("safetensors", "torchvision", "timm", "onnx")
@@ -31,12 +32,6 @@ CARD_FORMAT = "ssl_workbench.model_card/1"
 FORMAT_FILES = {"safetensors": "backbone.safetensors", "torchvision": "backbone_torchvision.pth",
                 "timm": "backbone_timm.pth", "onnx": "backbone.onnx"}
 
-def backbone_state(model_state: dict, # a method's state dict (a checkpoint's "model")
-                  ) -> dict[str, torch.Tensor]:
-    "The backbone's weights: the keys under `backbone.`, prefix removed."
-    out = {k[len("backbone."):]: v for k, v in model_state.items() if k.startswith("backbone.")}
-    if not out: raise CheckpointError(f"no 'backbone.' weights among {len(model_state)} keys ({list(model_state)[:3]} ...)")
-    return out
 
 # %% ../nbs/57_export.ipynb #c2ebbd5f
 def backbone_spec(cfg: TrainConfig, # the run's config
@@ -148,7 +143,7 @@ def model_card(run: str | Path | RunDir, # a run directory with a checkpoint
             "seed": cfg.run.seed, "git_commit": _run_commit(run), "export_git_commit": git_commit(project_root() or "."),
             "augmentation_hash": config_hash(cfg.augment.recipe), "init_from": getattr(cfg.model, "init_from", None),
             "data": cfg.data.spec, "method": cfg.method.name, "results": _results(run), "config": ck["config"],
-            "ssl_workbench_version": ssl_workbench.__version__, "torch_version": str(torch.__version__),
+            "ssl_workbench_version": package_version(), "torch_version": str(torch.__version__),
             "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 # %% ../nbs/57_export.ipynb #82c8b66c
@@ -250,91 +245,6 @@ def tiny_run(out: str | Path, backbone: str = "resnet18", image_size: int = 32, 
     cfg.schedule.steps, cfg.schedule.warmup_epochs = steps, 0.0
     cfg.run.out, cfg.run.device, cfg.run.progress, cfg.run.tensorboard = str(out), "cpu", False, False
     return fit(cfg)
-
-# %% ../nbs/57_export.ipynb #f6de8459
-def _weights_enum(name: str, weights: str | None):
-    import torchvision
-    try: enum = torchvision.models.get_model_weights(name)
-    except (ValueError, KeyError): raise ValueError(f"init_from='torchvision:{name}': torchvision has no model {name!r}") from None
-    try: return enum[weights] if weights else enum.DEFAULT
-    except KeyError: raise ValueError(f"init_from='torchvision:{name}:{weights}': weights must be one of "
-                                      f"{[w.name for w in enum]}") from None
-
-def torchvision_weights_path(spec: str) -> Path:
-    "Where torch's cache keeps the file of `torchvision:NAME[:WEIGHTS]`."
-    _, name, *rest = spec.split(":")
-    w = _weights_enum(name, rest[0] if rest else None)
-    return Path(torch.hub.get_dir())/"checkpoints"/os.path.basename(w.url)
-
-def _torchvision_state(spec: str, download: bool) -> dict:
-    path = torchvision_weights_path(spec)
-    if path.exists(): return torch.load(path, map_location="cpu", weights_only=True)
-    if not download:
-        _, name, *rest = spec.split(":")
-        raise FileNotFoundError(f"init_from={spec!r}: the weights are not in torch's cache; place the file at {path} "
-                                f"(from {_weights_enum(name, rest[0] if rest else None).url}) or pass --download")
-    _, name, *rest = spec.split(":")
-    return _weights_enum(name, rest[0] if rest else None).get_state_dict(progress=False)
-
-# %% ../nbs/57_export.ipynb #ef73a6a9
-def _state_from_file(path: Path) -> dict:
-    "A state dict from a .safetensors file, an ssl_workbench checkpoint, or a torch state dict file."
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-        return load_file(str(path))
-    try: obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise ValueError(f"init_from={str(path)!r}: not a readable weights file ({str(e).splitlines()[0]})") from None
-    if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT: return backbone_state(obj["model"])
-    for key in ("state_dict", "model"):  # common wrappers around a state dict
-        if isinstance(obj, dict) and isinstance(obj.get(key), dict): obj = obj[key]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"init_from={str(path)!r}: expected a state dict (name -> tensor), got {type(obj).__name__}")
-    return obj
-
-def init_state(source: str, # see above
-               download: bool = False, # allow downloading `torchvision:` weights
-              ) -> dict[str, torch.Tensor]:
-    "The backbone weights named by an `--init-from` source."
-    if source.startswith("torchvision:"): return _torchvision_state(source, download)
-    if source.startswith("timm:"):
-        if not download: raise FileNotFoundError(f"init_from={source!r}: timm weights come from the Hugging Face hub; "
-                                                 "pass --download, or save the model's state_dict() to a file and give its path")
-        import timm
-        return timm.create_model(source.split(":", 1)[1], pretrained=True, num_classes=0).state_dict()
-    path = Path(source).expanduser()
-    if not path.exists(): raise FileNotFoundError(f"init_from={source!r}: no such file or folder")
-    if path.is_dir():
-        if (path/"model_card.json").exists(): return _state_from_file(path/FORMAT_FILES["safetensors"])
-        from ssl_workbench.eval.run import run_checkpoint
-        return _state_from_file(run_checkpoint(path))
-    return _state_from_file(path)
-
-# %% ../nbs/57_export.ipynb #04dc944b
-def _strip(state: dict) -> dict:
-    "Drop classifiers and the prefixes wrappers add (`module.`, `backbone.`, `_orig_mod.`)."
-    out = {}
-    for k, v in state.items():
-        for p in ("module.", "_orig_mod.", "backbone."):
-            if k.startswith(p): k = k[len(p):]
-        if k.split(".")[0] in ("fc", "classifier", "head"): continue
-        out[k] = v
-    return out
-
-def init_backbone(backbone: nn.Module, # changed in place
-                  source: str, # an `--init-from` source
-                  download: bool = False,
-                 ) -> dict:
-    "Load the weights of `source` that fit `backbone`; a report of what was loaded and skipped."
-    state, own = _strip(init_state(source, download)), backbone.state_dict()
-    fit = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    if not fit:
-        raise ValueError(f"init_from={source!r}: none of its {len(state)} weights fits the backbone "
-                         f"(its keys: {list(state)[:3]} ...; the backbone's: {list(own)[:3]} ...)")
-    backbone.load_state_dict(fit, strict=False)
-    return {"source": source, "loaded": len(fit), "of": len(own),
-            "shape_mismatch": sorted(k for k in state if k in own and own[k].shape != state[k].shape),
-            "unused": sorted(k for k in state if k not in own)[:20],
-            "not_in_source": sorted(k for k in own if k not in state)[:20]}
 
 # %% ../nbs/57_export.ipynb #fe8e6055
 def add_export_button(explorer, # an `widgets.EmbeddingExplorer`

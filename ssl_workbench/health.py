@@ -13,16 +13,15 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-from .core import RunDir, atomic_write, atomic_write_text, html_text, read_jsonl
+from .core import RunDir, html_text, read_jsonl
 
 # %% auto #0
 __all__ = ['HEALTH_KEYS', 'CAUSES', 'SYMPTOMS', 'HEALTH_PANELS', 'health_series', 'HealthThresholds', 'health_warnings',
-           'health_figure', 'ProbeSnapshots', 'read_snapshots', 'align_to', 'snapshot_coords', 'AlignOnly',
-           'collapsing_run', 'warnings_html', 'HealthPanel', 'attach_health']
+           'health_figure', 'read_snapshots', 'align_to', 'snapshot_coords', 'AlignOnly', 'collapsing_run',
+           'warnings_html', 'HealthPanel', 'attach_health']
 
 # %% ../nbs/62_health.ipynb #cbac1f0f
 HEALTH_KEYS = ("loss", "effective_rank", "emb_std_ratio", "alignment", "uniformity")
@@ -120,31 +119,6 @@ class _nullcontext:
     def __exit__(self, *a): return False
 
 # %% ../nbs/62_health.ipynb #76952036
-class ProbeSnapshots:
-    "Writes the features of a fixed probe set to `folder/epoch_XXXX.npy` when called with (model, epoch)."
-    def __init__(self, folder: str | Path, # <run>/snapshots
-                 images: torch.Tensor, # uint8 (N, C, H, W) training images
-                 labels: torch.Tensor, # (N,) int labels, -1 where none
-                 normalize: tuple | None, # (mean, std) of the run's views, as `eval.features.extract_features` takes it
-                 size: int = 500): # probe images
-        from ssl_workbench.data import spread_subset
-        self.folder, self.normalize = Path(folder), normalize
-        labels = torch.as_tensor(labels)
-        if (labels >= 0).all(): idx = torch.from_numpy(np.sort(spread_subset(labels.numpy(), min(size, len(labels)))))
-        else: idx = torch.sort(torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:size]).values
-        self.images, self.labels = images[idx.to(images.device)], labels[idx]
-        self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.folder/"probe.json", json.dumps({"indices": idx.tolist(), "labels": self.labels.tolist()}))
-
-    def __call__(self, model: torch.nn.Module, epoch: int) -> Path:
-        from ssl_workbench.train.distributed import unwrap
-        from ssl_workbench.eval.features import extract_features
-        backbone = unwrap(model).backbone
-        device = next(backbone.parameters()).device
-        feats = F.normalize(extract_features(backbone, self.images, device=device, normalize=self.normalize), dim=1)  # (P, D)
-        arr = feats.float().cpu().numpy().astype(np.float16)
-        return atomic_write(self.folder/f"epoch_{epoch:04d}.npy", lambda f: np.save(f, arr))
-
 def read_snapshots(run: str | Path | RunDir) -> tuple[list[int], list[np.ndarray], np.ndarray]:
     "(epochs, features per epoch, probe labels) of a run's snapshots, oldest first."
     run = run if isinstance(run, RunDir) else RunDir(run)

@@ -7,7 +7,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/studies.html.md"""
 
 # %% ../nbs/58_studies.ipynb #54bd8f4c
 from __future__ import annotations
-import json, math, os, platform, subprocess, time
+import inspect, json, math, os, platform, subprocess, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -121,14 +121,10 @@ def register_study(builder: Callable[[], Study]) -> Callable[[], Study]:
 
 def get_study(name: str) -> Study:
     "The study called `name`; a clear error listing the known ones."
-    _load_definitions()
-    if name not in STUDIES: raise ValueError(f"study={name!r}: unknown; choose one of {sorted(STUDIES)}")
+    if name not in STUDIES:
+        raise ValueError(f"study={name!r}: unknown; choose one of {sorted(STUDIES)} (the project's own studies are "
+                         "registered when `ssl_workbench.study_defs` is imported)")
     return STUDIES[name]()
-
-def _load_definitions():
-    try: import ssl_workbench.study_defs  # noqa: F401  (registers the project's studies)
-    except ModuleNotFoundError as e:
-        if e.name != "ssl_workbench.study_defs": raise
 
 # %% ../nbs/58_studies.ipynb #301431f9
 def unit_config(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, extra: list = ()) -> TrainConfig:
@@ -312,8 +308,7 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int,
 
 def committed_studies() -> Path:
     "The repository's `studies/` folder (next to the package in a source checkout): the summaries the docs show."
-    import ssl_workbench
-    return Path(ssl_workbench.__file__).resolve().parent.parent/"studies"
+    return Path(inspect.getfile(RunDir)).resolve().parent.parent/"studies"
 
 def load_summary(name: str, budget: str = "cpu", root="runs/studies", out=None, path: Path | str | None = None) -> dict:
     "A study summary (cpu/gpu: from the repository's `studies/` unless `out` says), checked to be this study's."

@@ -42,6 +42,7 @@ def test_study_bad_input(tmp_path, argv, message):
 
 def test_committed_summaries_are_valid():
     "Every committed summary is a cpu/gpu result of a registered study, with intervals wherever it compares."
+    import ssl_workbench.study_defs  # noqa: F401  (registers the project's studies)
     from ssl_workbench.studies import get_study, load_summary
     files = sorted((ROOT/"studies").glob("*.json"))
     for f in files:

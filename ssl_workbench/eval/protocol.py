@@ -13,7 +13,6 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-import ssl_workbench
 from ..core import content_hash, get_device, git_commit, project_root
 from ..data import class_balanced_subset
 from .features import DEFAULT_NORMALIZE, check_images, check_labels, extract_features, module_hash, pixel_mean, random_init_backbone, raw_pixel_features
@@ -21,6 +20,7 @@ from .finetune import check_label_fraction, finetune
 from .knn import knn_accuracy
 from .linear import linear_eval, linear_probe
 from .retrieval import retrieval_metrics
+from ..core import package_version
 
 # %% auto #0
 __all__ = ['PROTOCOL_FIELDS', 'PROTOCOLS', 'FINETUNE_RECIPE', 'config_hash', 'protocol_card', 'protocol_differences',
@@ -57,7 +57,7 @@ def protocol_card(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' 
             "pretrain_epochs": epochs, "pretrain_steps": steps, "pretrain_minutes": minutes,
             "pretrain_batch_size": batch_size, "augmentation_hash": config_hash(augmentation),
             "eval": dict(sorted((eval_params or {}).items())), "seed": seed, "checkpoint": checkpoint,
-            "version": ssl_workbench.__version__, "git_commit": git_commit(project_root() or "."), **extra}
+            "version": package_version(), "git_commit": git_commit(project_root() or "."), **extra}
     return json.loads(json.dumps(card, default=str))  # tuples become lists: the card equals its JSON round trip
 
 def protocol_differences(cards: list[dict]) -> dict[str, list]:

@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/train.html.md"""
 
 # %% ../../nbs/05_train.ipynb #cd8fb0a6
 from __future__ import annotations
-import contextlib, math, os, shutil, signal, sys, time
+import contextlib, json, math, os, shutil, signal, sys, time
 from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +27,14 @@ from ..augment.pipeline import ViewRecipe
 from .config import config_from_dict
 from .checkpoint import load_checkpoint, restore_checkpoint, resume_changes, save_checkpoint
 from ..augment.pipeline import augment_to_dict
+from ..core import atomic_write
+from ..data import spread_subset
+from .init import init_backbone
 
 # %% auto #0
-__all__ = ['derive_seed', 'epoch_permutation', 'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe', 'NonFiniteLossError',
-           'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger', 'fit',
-           'check_rank0_budget', 'load_method', 'method_from_checkpoint']
+__all__ = ['derive_seed', 'epoch_permutation', 'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe', 'ProbeSnapshots',
+           'NonFiniteLossError', 'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger',
+           'fit', 'check_rank0_budget', 'load_method', 'method_from_checkpoint']
 
 # %% ../../nbs/05_train.ipynb #4e8e12ac
 def derive_seed(*parts: int) -> int:
@@ -94,6 +97,29 @@ class ToyRecipe:
             noise = torch.randn(x.shape, generator=generator, device=x.device) * 0.05
             out.append(torch.where(flip, x.flip(-1), x) + noise)
         return out
+
+# %% ../../nbs/05_train.ipynb #2795668f
+class ProbeSnapshots:
+    "Writes the features of a fixed probe set to `folder/epoch_XXXX.npy` when called with (model, epoch)."
+    def __init__(self, folder: str | Path, # <run>/snapshots
+                 images: torch.Tensor, # uint8 (N, C, H, W) training images
+                 labels: torch.Tensor, # (N,) int labels, -1 where none
+                 normalize: tuple | None, # (mean, std) of the run's views, as `eval.features.extract_features` takes it
+                 size: int = 500): # probe images
+        self.folder, self.normalize = Path(folder), normalize
+        labels = torch.as_tensor(labels)
+        if (labels >= 0).all(): idx = torch.from_numpy(np.sort(spread_subset(labels.numpy(), min(size, len(labels)))))
+        else: idx = torch.sort(torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:size]).values
+        self.images, self.labels = images[idx.to(images.device)], labels[idx]
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.folder/"probe.json", json.dumps({"indices": idx.tolist(), "labels": self.labels.tolist()}))
+
+    def __call__(self, model: torch.nn.Module, epoch: int) -> Path:
+        backbone = unwrap(model).backbone
+        device = next(backbone.parameters()).device
+        feats = F.normalize(extract_features(backbone, self.images, device=device, normalize=self.normalize), dim=1)  # (P, D)
+        arr = feats.float().cpu().numpy().astype(np.float16)
+        return atomic_write(self.folder/f"epoch_{epoch:04d}.npy", lambda f: np.save(f, arr))
 
 # %% ../../nbs/05_train.ipynb #294cd0db
 class NonFiniteLossError(FloatingPointError):
@@ -173,14 +199,12 @@ def _create_recipe(cfg: TrainConfig):
     return default_recipe(cfg.method.name, cfg.augment.image_size, **cfg.method.hparams)
 
 def _init_from(method: nn.Module, cfg: TrainConfig) -> dict:
-    "Load `cfg.model.init_from` into the method's backbone (see `export.init_backbone`); the load report."
-    from ssl_workbench.export import init_backbone
+    "Load `cfg.model.init_from` into the method's backbone (see `train.init.init_backbone`); the load report."
     return init_backbone(unwrap(method).backbone, cfg.model.init_from, cfg.data.download)
 
 def _probe_snapshots(cfg: TrainConfig, run: RunDir, recipe, images, labels, info):
     "The probe-set snapshot writer (`health.ProbeSnapshots`) when `eval.snapshot_every` > 0 (main process), else None."
     if not cfg.eval.snapshot_every or not info.is_main: return None
-    from ssl_workbench.health import ProbeSnapshots
     return ProbeSnapshots(run.root/"snapshots", images, labels, _eval_normalize(recipe, images), cfg.eval.snapshot_size)
 
 def _recipe_dict(recipe) -> dict | None:
