@@ -247,7 +247,7 @@ def tiny_run(out: str | Path, backbone: str = "resnet18", image_size: int = 32, 
     return fit(cfg)
 
 # %% ../nbs/57_export.ipynb #fe8e6055
-def add_export_button(explorer, # an `widgets.EmbeddingExplorer`
+def add_export_button(explorer, # an `ui.explorers.EmbeddingExplorer`
                       out_root: str | Path | None = None, # default: <runs root>/exports
                      ):
     "Append a format picker and an Export button (for the run on screen) to the embedding explorer."

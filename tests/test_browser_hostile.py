@@ -17,8 +17,9 @@ import numpy as np, torch
 from pathlib import Path
 from types import SimpleNamespace
 from ssl_workbench.core import RunDir
-from ssl_workbench.widgets import embedding_explorer, training_launcher
-from ssl_workbench.tuner import augment_tuner
+from ssl_workbench.ui.explorers import embedding_explorer
+from ssl_workbench.ui.launcher import training_launcher
+from ssl_workbench.ui.tuner import augment_tuner
 HOSTILE = {PAYLOAD!r}
 runs = Path("hostile_runs"); run = RunDir(runs/HOSTILE).create(); run.last.write_bytes(b"x")
 def toy(spec, split):

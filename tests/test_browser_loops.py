@@ -16,11 +16,12 @@ pytestmark = [pytest.mark.browser, require_browser()]
 
 CELLS = [
     "import ipywidgets as widgets\nfrom pathlib import Path\nimport os\n"
-    "from ssl_workbench.health import attach_health, collapsing_run\n"
-    "from ssl_workbench.try_config import TINY_BUDGET, add_try_config\n"
+    "from ssl_workbench.ui.health import attach_health, collapsing_run\n"
+    "from ssl_workbench.ui.try_config import TINY_BUDGET, add_try_config\n"
     "from ssl_workbench.export import add_export_button\n"
-    "from ssl_workbench.tuner import augment_tuner\n"
-    "from ssl_workbench.widgets import embedding_explorer, training_launcher\n"
+    "from ssl_workbench.ui.tuner import augment_tuner\n"
+    "from ssl_workbench.ui.explorers import embedding_explorer\n"
+    "from ssl_workbench.ui.launcher import training_launcher\n"
     "runs = Path(os.environ['SSL_WORKBENCH_RUNS'])\n"
     "collapsed = collapsing_run(runs/'collapse', steps=20, snapshot_every=1)",
     "tuner = augment_tuner(dataset='digits', n_images=3, n_views=3, zoom=2)\n"

@@ -95,7 +95,7 @@ def test_second_process_on_a_run_directory_is_refused(tmp_path, straight):
 
 
 def test_reused_pid_is_not_the_run(tmp_path):
-    from ssl_workbench.widgets import read_pid, run_status, stop_run
+    from ssl_workbench.ui.runs import read_pid, run_status, stop_run
     run = RunDir(tmp_path/"finished").create()
     (run.metrics).write_text(json.dumps({"kind": "event", "event": "finished", "step": 3}) + "\n")
     stranger = subprocess.Popen(["sleep", "30"])  # has the number the run's process had
@@ -116,7 +116,8 @@ HOSTILE = '<img src=x onerror="document.title=1">'
 
 def test_hostile_names_are_text(tmp_path):
     from ssl_workbench.eval.report import write_report
-    from ssl_workbench.widgets import list_runs, runs_table_html
+    from ssl_workbench.ui.runs import list_runs
+    from ssl_workbench.ui.launcher import runs_table_html
     run = RunDir(tmp_path/HOSTILE).create()
     (run.eval_dir/"knn.json").write_text(json.dumps({"accuracy": 0.5, "protocol": HOSTILE, "card": {"data": HOSTILE}}))
     (run.root/"config.yaml").write_text(f"data:\n  spec: '{HOSTILE}'\n")

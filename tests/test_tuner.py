@@ -6,7 +6,7 @@ import torch
 from ssl_workbench.augment.config import AugmentConfig
 from ssl_workbench.augment.pipeline import config_from_yaml, config_to_yaml
 from ssl_workbench.core import decode_data_uri
-from ssl_workbench.tuner import augment_tuner, grid_figure, isolate_config
+from ssl_workbench.ui.tuner import augment_tuner, grid_figure, isolate_config
 
 
 @pytest.fixture

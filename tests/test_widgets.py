@@ -1,4 +1,4 @@
-"""Headless tests of the workbench widgets (ssl_workbench.widgets): set values, call the handlers, check figures and data.
+"""Headless tests of the workbench widgets (ssl_workbench.ui): set values, call the handlers, check figures and data.
 No kernel or browser: the same Python callbacks the buttons call. One test launches a real tiny pretraining subprocess."""
 import html
 import os, subprocess, sys, time
@@ -11,7 +11,9 @@ from plotly.callbacks import Points
 
 from ssl_workbench.core import RunDir, append_jsonl
 from ssl_workbench.train.config import TrainConfig
-from ssl_workbench import widgets as W
+from ssl_workbench.ui.explorers import embedding_explorer, retrieval_explorer, top_k
+from ssl_workbench.ui.runs import launch_config, launch_run, pretrain_command, progress_eta, read_curves, read_pid, run_status, stderr_tail, stop_run
+from ssl_workbench.ui.launcher import training_launcher
 
 
 def tiny_config(limit=64, epochs=1) -> TrainConfig:
@@ -37,7 +39,7 @@ def fake_run(root: Path, steps=5, total=10, final=None, stderr="") -> RunDir:
 
 
 def launcher(tmp_path, **kw):
-    return W.training_launcher(tmp_path, poll_seconds=0, devices=["cpu"], **kw)
+    return training_launcher(tmp_path, poll_seconds=0, devices=["cpu"], **kw)
 
 
 def test_invalid_config_shows_messages_not_traceback(tmp_path):
@@ -85,11 +87,11 @@ def test_crashed_run_shows_stderr_tail(tmp_path):
 
 def test_eta_and_status_helpers(tmp_path):
     run = fake_run(tmp_path/"r", steps=4, total=10)
-    assert W.progress_eta(run.metrics, 16) == (4, 10, 3.0)  # 6 steps x 16 images / 32 images/s
-    assert W.run_status(run) == "crashed"                  # started, no process, no final event
+    assert progress_eta(run.metrics, 16) == (4, 10, 3.0)  # 6 steps x 16 images / 32 images/s
+    assert run_status(run) == "crashed"                  # started, no process, no final event
     append_jsonl(run.metrics, dict(kind="event", event="finished", step=10))
-    assert W.run_status(run) == "finished"
-    assert W.run_status(RunDir(tmp_path/"empty").create()) == "new"
+    assert run_status(run) == "finished"
+    assert run_status(RunDir(tmp_path/"empty").create()) == "new"
 
 
 def test_launch_is_detached_and_stop_sends_sigterm(tmp_path):
@@ -104,26 +106,26 @@ def test_launch_is_detached_and_stop_sends_sigterm(tmp_path):
     def popen(argv, **kw):
         return subprocess.Popen([sys.executable, "-c", script, str(run.root)], **kw)
     cfg = tiny_config(); cfg.run.out = str(run.root)
-    proc = W.launch_run(cfg, ["cpu"], popen=popen)
+    proc = launch_run(cfg, ["cpu"], popen=popen)
     try:
         assert os.getsid(proc.pid) == proc.pid != os.getsid(0)  # its own session: a kernel restart does not signal it
-        assert W.read_pid(run) == proc.pid and (run.root/"command.txt").exists() and (run.root/"launch.yaml").exists()
+        assert read_pid(run) == proc.pid and (run.root/"command.txt").exists() and (run.root/"launch.yaml").exists()
         t0 = time.time()
         while "started" not in run.metrics.read_text() if run.metrics.exists() else True:
             assert time.time() - t0 < 20; time.sleep(0.1)
-        assert W.run_status(run) == "running"
-        assert W.stop_run(run)
+        assert run_status(run) == "running"
+        assert stop_run(run)
         assert proc.wait(timeout=20) == 0
-        assert W.run_status(run) == "stopped"
+        assert run_status(run) == "stopped"
     finally:
         if proc.poll() is None: proc.kill()
 
 
 def test_torchrun_command_for_several_gpus(tmp_path):
     cfg = tiny_config(); cfg.run.out = str(tmp_path/"ddp")
-    argv, env = W.pretrain_command(W.launch_config(cfg, ["cuda:0", "cuda:1"]), ["cuda:0", "cuda:1"])
+    argv, env = pretrain_command(launch_config(cfg, ["cuda:0", "cuda:1"]), ["cuda:0", "cuda:1"])
     assert argv[1:3] == ["-m", "torch.distributed.run"] and "--nproc_per_node=2" in argv and env == {"CUDA_VISIBLE_DEVICES": "0,1"}
-    assert W.launch_config(cfg, ["cuda:0", "cuda:1"]).run.device == "cuda"
+    assert launch_config(cfg, ["cuda:0", "cuda:1"]).run.device == "cuda"
 
 
 def _wait(pred, timeout, step=0.5):
@@ -140,13 +142,13 @@ def test_real_tiny_run_then_explore(tmp_path):
     tl.name.value = "tiny"
     run_dir = tl.start()
     assert run_dir is not None, tl.messages.value
-    finished = _wait(lambda: W.run_status(run_dir) != "running", timeout=90)
+    finished = _wait(lambda: run_status(run_dir) != "running", timeout=90)
     tl.refresh(); tl.refresh_runs()
-    assert finished and W.run_status(run_dir) == "finished", W.stderr_tail(run_dir)
+    assert finished and run_status(run_dir) == "finished", stderr_tail(run_dir)
     assert len(tl.figure.data[0].x) == 2 and tl.progress.value == tl.progress.max == 2
     assert "finished" in tl.status.value and "tiny" in tl.runs_html.value
 
-    ee = W.embedding_explorer(tmp_path, split="test", max_points=120, embed=lambda f: torch.as_tensor(f)[:, :2].numpy())
+    ee = embedding_explorer(tmp_path, split="test", max_points=120, embed=lambda f: torch.as_tensor(f)[:, :2].numpy())
     assert ee.run.options == ("tiny",)
     ee.run.value = "tiny"
     panels = ee.compute()
@@ -159,7 +161,7 @@ def test_real_tiny_run_then_explore(tmp_path):
     ee.color.value = "kNN correct"
     assert ee.figures[0].data[0].name.startswith("kNN right")
 
-    rx = W.retrieval_explorer(ee, k=5)
+    rx = retrieval_explorer(ee, k=5)
     scores, idx = rx.query_index(3)
     assert len(idx) == 5 and 3 not in idx.tolist() and (scores[:-1] >= scores[1:]).all() and len(rx.results.children) == 5
     up_scores, _ = rx.query_image_array(ee.images[3])      # the same image uploaded: its own features are the best match
@@ -174,18 +176,18 @@ def test_real_run_stop_and_resume(tmp_path):
     tl = launcher(tmp_path, config=tiny_config(limit=256, epochs=200))  # 1,600 steps: far longer than the test waits
     tl.name.value = "long"
     run = RunDir(tl.start())
-    steps = lambda: W.read_curves(run.metrics)["step"]
-    assert _wait(lambda: len(steps()) >= 2, timeout=120), W.stderr_tail(run)
+    steps = lambda: read_curves(run.metrics)["step"]
+    assert _wait(lambda: len(steps()) >= 2, timeout=120), stderr_tail(run)
     assert tl.stop()
-    assert _wait(lambda: W.run_status(run) != "running", timeout=60)
-    assert W.run_status(run) == "stopped" and run.last.exists(), W.stderr_tail(run)
+    assert _wait(lambda: run_status(run) != "running", timeout=60)
+    assert run_status(run) == "stopped" and run.last.exists(), stderr_tail(run)
     stopped_at = steps()[-1]
     assert tl.resume()
-    assert _wait(lambda: steps() and steps()[-1] > stopped_at + 1, timeout=120), W.stderr_tail(run)
-    assert any(e.get("event") == "resumed" for e in W.read_curves(run.metrics)["events"])
-    assert tl.stop() and _wait(lambda: W.run_status(run) != "running", timeout=60)
+    assert _wait(lambda: steps() and steps()[-1] > stopped_at + 1, timeout=120), stderr_tail(run)
+    assert any(e.get("event") == "resumed" for e in read_curves(run.metrics)["events"])
+    assert tl.stop() and _wait(lambda: run_status(run) != "running", timeout=60)
     tl.refresh()
-    assert W.run_status(run) == "stopped" and tl.progress.value == steps()[-1] and tl.progress.max == 1600
+    assert run_status(run) == "stopped" and tl.progress.value == steps()[-1] and tl.progress.max == 1600
 
 
 def test_top_k_matches_brute_force():
@@ -193,9 +195,9 @@ def test_top_k_matches_brute_force():
     g = torch.Generator().manual_seed(0)
     gallery = torch.nn.functional.normalize(torch.randn(5_000, 64, generator=g), dim=1)
     q = gallery[17] + 0.01 * torch.randn(64, generator=g)
-    sims, idx = W.top_k(q, gallery, k=10)
+    sims, idx = top_k(q, gallery, k=10)
     ref = (gallery @ torch.nn.functional.normalize(q, dim=0)).numpy()
     assert idx[0] == 17 and list(idx.numpy()) == list(np.argsort(-ref)[:10])
     assert np.allclose(sims.numpy(), np.sort(ref)[::-1][:10], atol=1e-5)
-    assert 17 not in W.top_k(q, gallery, k=10, exclude=17)[1].tolist()
-    with pytest.raises(ValueError, match="k=0"): W.top_k(q, gallery, k=0)
+    assert 17 not in top_k(q, gallery, k=10, exclude=17)[1].tolist()
+    with pytest.raises(ValueError, match="k=0"): top_k(q, gallery, k=0)
