@@ -32,7 +32,7 @@ clean-check: install
 	@bash tools/check_unchanged.sh nbs -- $(BIN)/nbdev-clean
 
 lint: install
-	$(BIN)/ruff check ssl_workbench tests tools bench
+	$(BIN)/ruff check ssl_workbench nbs tests tools bench
 
 pytest: install
 	$(BIN)/python -m pytest tests/ -ra --durations=15

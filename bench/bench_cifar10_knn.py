@@ -1,8 +1,9 @@
-"""Issue target, measured on the user path: `ssl-workbench quickstart --data cifar10 --minutes 10` on this CPU, i.e.
-SimCLR with the small ConvNet on CIFAR-10 (32 px) under a 10-minute time budget (the trainer measures its
-throughput and sets the steps so that warmup + cosine end on time), then weighted kNN (k = 200, T = 0.1) of all
-10,000 test images against all 50,000 training images, with the random-init and raw-pixel baselines on the same
-split. `BENCH_CIFAR_MINUTES` changes the budget. Target: >= 55 % (floor 50 %)."""
+"""Issue target, measured on the user path: `ssl-workbench quickstart --data cifar10 --minutes 10` on this
+CPU, i.e. SimCLR with the small ConvNet on CIFAR-10 (32 px) under a 10-minute time budget (the trainer
+measures its throughput and sets the steps so that warmup + cosine end on time), then weighted kNN (k =
+200, T = 0.1) of all 10,000 test images against all 50,000 training images, with the random-init and
+raw-pixel baselines on the same split. `BENCH_CIFAR_MINUTES` changes the budget. Target: >= 55 % (floor 50
+%)."""
 import os, tempfile
 
 from ssl_workbench.core import read_jsonl
@@ -18,7 +19,8 @@ def main() -> dict:
     steps = [r for r in read_jsonl(f"{out}/metrics.jsonl") if r.get("kind") == "step"]
     return {"command": f"ssl-workbench quickstart --data cifar10 --minutes {minutes:g}", "minutes": minutes,
             "train_seconds": s["train_seconds"], "steps": s["steps"], "images_seen": s["steps"] * 256,
-            "planned_steps": [p["total_steps"] for p in planned], "final_lr": steps[-1]["lr"] if steps else None,
+            "planned_steps": [p["total_steps"] for p in planned],
+            "final_lr": steps[-1]["lr"] if steps else None,
             "knn_accuracy": round(knn["accuracy"], 4),
             "baselines": {k: round(v["accuracy"], 4) for k, v in knn["baselines"].items()},
             "knn_eval_seconds": s["knn_seconds"], "job_seconds": s["seconds"], "target": 0.55, "floor": 0.50,

@@ -1,5 +1,6 @@
 """Data layer: decode time for the 60,000 CIFAR-10 JPEGs, and epoch throughput from our uint8 cache versus
-torchvision ImageFolder + PIL through a DataLoader with 2 workers (the loader a user would otherwise write)."""
+torchvision ImageFolder + PIL through a DataLoader with 2 workers (the loader a user would otherwise
+write)."""
 import os, tempfile, time
 from pathlib import Path
 
@@ -21,23 +22,32 @@ def decode_time() -> dict:
     old = os.environ.get("SSL_WORKBENCH_CACHE")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["SSL_WORKBENCH_CACHE"] = tmp
-        t = time.perf_counter(); n = len(load_dataset("cifar10", "train")) + len(load_dataset("cifar10", "test")); cold = time.perf_counter() - t
-        t = time.perf_counter(); load_dataset("cifar10", "train"); load_dataset("cifar10", "test"); warm = time.perf_counter() - t
+        t = time.perf_counter()
+        n = len(load_dataset("cifar10", "train")) + len(load_dataset("cifar10", "test"))
+        cold = time.perf_counter() - t
+        t = time.perf_counter()
+        load_dataset("cifar10", "train")
+        load_dataset("cifar10", "test")
+        warm = time.perf_counter() - t
     if old is None: os.environ.pop("SSL_WORKBENCH_CACHE", None)
     else: os.environ["SSL_WORKBENCH_CACHE"] = old
-    return {"images": n, "cold_decode_s": round(cold, 2), "warm_load_s": round(warm, 3), "decode_images_per_s": round(n / cold)}
+    return {"images": n, "cold_decode_s": round(cold, 2), "warm_load_s": round(warm, 3),
+            "decode_images_per_s": round(n / cold)}
 
 
 def ours_epoch() -> float:
     "Images/s for one shuffled epoch of uint8 batches from the cache."
     ds = load_dataset("cifar10", "train"); ds.tensor()
     g = torch.Generator().manual_seed(0)
-    t = time.perf_counter(); n = sum(len(y) for _, y in iterate_batches(ds, BATCH, generator=g)); dt = time.perf_counter() - t
+    t = time.perf_counter()
+    n = sum(len(y) for _, y in iterate_batches(ds, BATCH, generator=g))
+    dt = time.perf_counter() - t
     return n / dt
 
 
 def torchvision_epoch(max_batches: int = 60) -> float:
-    "Images/s of ImageFolder + PIL -> uint8 tensor through a DataLoader (2 workers), after the workers have started."
+    """Images/s of ImageFolder + PIL -> uint8 tensor through a DataLoader (2 workers), after the workers
+    have started."""
     from torchvision.datasets import ImageFolder
     from torchvision.transforms import v2
     ds = ImageFolder(str(_cifar_folder()/"train"), transform=v2.PILToTensor())
@@ -54,5 +64,7 @@ def main() -> dict:
     _cifar_folder()
     dec = decode_time()
     ours, peer = ours_epoch(), torchvision_epoch()
-    return {"decode": dec, "epoch_images_per_s": {"ssl_workbench_cache": round(ours), "torchvision_imagefolder_pil_2workers": round(peer)},
+    return {"decode": dec,
+            "epoch_images_per_s": {"ssl_workbench_cache": round(ours),
+                                   "torchvision_imagefolder_pil_2workers": round(peer)},
             "ratio_vs_torchvision": round(ours / peer, 1), "batch_size": BATCH, "target_ratio": 20}

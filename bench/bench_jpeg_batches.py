@@ -1,8 +1,8 @@
 """Beyond one disk cache: per-batch decoding from JPEG bytes (`jpeg_batches`: `torchvision.io.decode_jpeg`,
-here on the CPU in 2 DataLoader workers) against torchvision `ImageFolder` + PIL + `Resize`/`CenterCrop` with
-2 workers, on 1,000 generated ImageNet-sized photos (about 500x375), 224x224 outputs, one epoch each after the
-workers start.
-For scale: the same folder through the decode cache (cold decode once, then an epoch from the memory map)."""
+here on the CPU in 2 DataLoader workers) against torchvision `ImageFolder` + PIL + `Resize`/`CenterCrop`
+with 2 workers, on 1,000 generated ImageNet-sized photos (about 500x375), 224x224 outputs, one epoch each
+after the workers start. For scale: the same folder through the decode cache (cold decode once, then an
+epoch from the memory map)."""
 import tempfile, time
 
 import torch

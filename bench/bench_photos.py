@@ -1,10 +1,10 @@
 """Photo-folder decode: 2,000 generated photos (640x480 up to 4000x3000, a quarter portrait) decoded for
-224-pixel views (a 256x256 cache, `data.size_policy`), ours into the memory-mapped cache (2 worker processes,
-JPEG draft decoding, rows written straight to the file) against torchvision `ImageFolder` + PIL +
-`Resize(256)` + `CenterCrop(256)` through a DataLoader with 2 workers (one epoch, the batches dropped).
-Throughput and peak RSS (VmHWM of the main process; ru_maxrss of the largest worker) are measured in a fresh
-process each. Bench only: the generated folder (1.8 GB, written once under data/bench/) is too big for
-tests."""
+224-pixel views (a 256x256 cache, `data.size_policy`), ours into the memory-mapped cache (2 worker
+processes, JPEG draft decoding, rows written straight to the file) against torchvision `ImageFolder` + PIL
++ `Resize(256)` + `CenterCrop(256)` through a DataLoader with 2 workers (one epoch, the batches dropped).
+Throughput and peak RSS (VmHWM of the main process; ru_maxrss of the largest worker) are measured in a
+fresh process each. Bench only: the generated folder (1.8 GB, written once under data/bench/) is too big
+for tests."""
 import tempfile
 
 from bench.photo_folders import camera_sizes, photo_folder, run_measured

@@ -1,16 +1,16 @@
-"""Training throughput (images/s): our SimCLR through `ssl_workbench.train.loop.fit` against lightly's SimCLR as a lightly
-user runs it (SimCLRTransform on PIL images in a DataLoader with 2 workers, SimCLRProjectionHead, NTXentLoss), same
-backbone, batch 256, same optimiser (our LARS), 32 px, in one run on this machine.
+"""Training throughput (images/s): our SimCLR through `ssl_workbench.train.loop.fit` against lightly's SimCLR
+as a lightly user runs it (SimCLRTransform on PIL images in a DataLoader with 2 workers,
+SimCLRProjectionHead, NTXentLoss), same backbone, batch 256, same optimiser (our LARS), 32 px, in one run
+on this machine.
 
-Honest timing: `WARMUP` untimed steps, then `ROUNDS` interleaved rounds of `TIMED` steps per contender (the order
-alternates each round), so both sides see the same machine state; the result is the median and the best of the
-per-step rates (>= 30 timed steps per contender). The same run measures each CPU speed lever on the small ConvNet
-(`levers`): float32 contiguous, channels-last, bf16 autocast (only where the CPU has native bf16), torch.compile,
-and prefetching the next batch's views in a thread.
+Honest timing: `WARMUP` untimed steps, then `ROUNDS` interleaved rounds of `TIMED` steps per contender
+(the order alternates each round), so both sides see the same machine state; the result is the median and
+the best of the per-step rates (>= 30 timed steps per contender). The same run measures each CPU speed
+lever on the small ConvNet (`levers`): float32 contiguous, channels-last, bf16 autocast (only where the
+CPU has native bf16), torch.compile, and prefetching the next batch's views in a thread.
 
-Run: `python -m bench.bench_train` (or through bench/run_all.py). Env: BENCH_TRAIN_ROUNDS (3), BENCH_TRAIN_TIMED
-(10 per round), BENCH_TRAIN_RESNET (1: also ResNet-18), BENCH_TRAIN_LEVERS (1).
-"""
+Run: `python -m bench.bench_train` (or through bench/run_all.py). Env: BENCH_TRAIN_ROUNDS (3),
+BENCH_TRAIN_TIMED (10 per round), BENCH_TRAIN_RESNET (1: also ResNet-18), BENCH_TRAIN_LEVERS (1)."""
 from __future__ import annotations
 import os, platform, statistics, tempfile, time
 
@@ -30,7 +30,8 @@ def _machine() -> dict:
 
 def _images() -> torch.Tensor:
     "Random uint8 images (N, 3, 32, 32): throughput does not depend on content."
-    return torch.randint(0, 256, (N_IMAGES, 3, SIZE, SIZE), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return torch.randint(0, 256, (N_IMAGES, 3, SIZE, SIZE), dtype=torch.uint8,
+                         generator=torch.Generator().manual_seed(0))
 
 
 def _our_method(backbone_name: str):
@@ -39,7 +40,8 @@ def _our_method(backbone_name: str):
 
 
 def ours(backbone_name: str, warmup: int, timed: int, device: str = "cpu", **overrides) -> list[float]:
-    "Seconds per step of `fit` for the `timed` steps after `warmup` (overrides: amp, channels_last, compile, ...)."
+    """Seconds per step of `fit` for the `timed` steps after `warmup` (overrides: amp, channels_last,
+    compile, ...)."""
     from ssl_workbench.core import read_jsonl
     from ssl_workbench.train.config import TrainConfig, apply_overrides
     from ssl_workbench.train.loop import fit
@@ -47,8 +49,10 @@ def ours(backbone_name: str, warmup: int, timed: int, device: str = "cpu", **ove
     method, recipe = _our_method(backbone_name)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = apply_overrides(TrainConfig(), [
-            f"out={tmp}/run", f"device={device}", f"batch_size={BATCH}", f"steps={warmup + timed}", "warmup_epochs=0",
-            f"optim.lr={LR}", "progress=false", "tensorboard=false", *[f"{k}={v}" for k, v in overrides.items()]])
+            f"out={tmp}/run", f"device={device}", f"batch_size={BATCH}", f"steps={warmup + timed}",
+            "warmup_epochs=0",
+            f"optim.lr={LR}", "progress=false", "tensorboard=false", *[f"{k}={v}" for k,
+                                                                       v in overrides.items()]])
         run = fit(cfg, method, _images(), recipe)
         steps = [r for r in read_jsonl(run.metrics) if r["kind"] == "step"][warmup:]
     return [BATCH / r["images_per_s"] for r in steps]
@@ -99,7 +103,8 @@ def _rates(seconds: list[float]) -> dict:
 
 
 def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3) -> dict:
-    "Ours vs lightly in interleaved rounds (the order alternates): median and best images/s, and their ratios."
+    """Ours vs lightly in interleaved rounds (the order alternates): median and best images/s, and their
+    ratios."""
     a, b = [], []
     t0 = time.perf_counter()
     for r in range(rounds):
@@ -107,7 +112,8 @@ def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3) -> dic
             if side == "ours": a += ours(backbone_name, warmup, timed)
             else: b += lightly_simclr(backbone_name, warmup, timed)
     ra, rb = _rates(a), _rates(b)
-    return dict(ours_images_per_s=ra, lightly_images_per_s=rb, ratio_median=round(ra["median"] / rb["median"], 2),
+    return dict(ours_images_per_s=ra, lightly_images_per_s=rb,
+                ratio_median=round(ra["median"] / rb["median"], 2),
                 ratio_best=round(ra["best"] / rb["best"], 2), rounds=rounds, warmup_steps=warmup,
                 wall_s=round(time.perf_counter() - t0, 1))
 
@@ -122,12 +128,14 @@ LEVERS = {  # name -> fit overrides, each on top of the float32 contiguous basel
 
 
 def levers(backbone_name: str = "small_convnet", timed: int = 15, warmup: int = 3) -> dict:
-    "images/s of our small-ConvNet SimCLR step with each speed lever (compile: its first steps are the warmup)."
+    """images/s of our small-ConvNet SimCLR step with each speed lever (compile: its first steps are the
+    warmup)."""
     from ssl_workbench.core import cpu_has_native_bf16
     out = {}
     for name, kw in LEVERS.items():
         if kw.get("amp") and not cpu_has_native_bf16():
-            out[name] = "skipped: this CPU has no native bf16 (emulated bf16 measured ~9x slower than float32 here)"
+            out[name] = ("skipped: this CPU has no native bf16 (emulated bf16 measured ~9x slower than "
+                         "float32 here)")
             continue
         t0 = time.perf_counter()
         r = _rates(ours(backbone_name, warmup + (5 if kw.get("compile") else 0), timed, **kw))
@@ -139,23 +147,38 @@ def levers(backbone_name: str = "small_convnet", timed: int = 15, warmup: int = 
 
 
 def main() -> dict:
-    "Ours vs lightly for small_convnet (and resnet18) at 32 px, batch 256, plus the levers table, on this CPU."
-    rounds, timed = int(os.environ.get("BENCH_TRAIN_ROUNDS", "3")), int(os.environ.get("BENCH_TRAIN_TIMED", "10"))
-    results = dict(machine=_machine(), batch_size=BATCH, image_size=SIZE, device="cpu", optimizer="lars",
-                   notes="ours: fit() with batched augmentation in the training process; lightly: SimCLRTransform "
-                         "(PIL) in a DataLoader with 2 workers. Same backbone and optimiser; heads: ours SimCLR v1 "
-                         "(hidden=feat_dim, BN), lightly SimCLRProjectionHead(feat_dim, feat_dim, 128). Per-step "
-                         "rates over interleaved rounds; median and best.", runs={})
+    """Ours vs lightly for small_convnet (and resnet18) at 32 px, batch 256, plus the levers table, on this
+    CPU."""
+    rounds = int(os.environ.get("BENCH_TRAIN_ROUNDS", "3"))
+    timed = int(os.environ.get("BENCH_TRAIN_TIMED", "10"))
+    results = dict(
+        machine=_machine(),
+        batch_size=BATCH,
+        image_size=SIZE,
+        device="cpu",
+        optimizer="lars",
+        notes="ours: fit() with batched augmentation in the training process; lightly: "
+        "SimCLRTransform "
+        "(PIL) in a DataLoader with 2 workers. Same backbone and optimiser; heads: ours "
+        "SimCLR v1 "
+        "(hidden=feat_dim, BN), lightly SimCLRProjectionHead(feat_dim, feat_dim, 128). "
+        "Per-step "
+        "rates over interleaved rounds; median and best.",
+        runs={},
+    )
     results["runs"]["small_convnet"] = compare("small_convnet", rounds, timed)
     if os.environ.get("BENCH_TRAIN_RESNET", "1") == "1":
         results["runs"]["resnet18"] = compare("resnet18", rounds, timed)
-    if os.environ.get("BENCH_TRAIN_LEVERS", "1") == "1": results["levers_small_convnet"] = levers()
+    if os.environ.get("BENCH_TRAIN_LEVERS", "1") == "1":
+        results["levers_small_convnet"] = levers()
     return results
 
 
 def gpu_main(backbones=("small_convnet", "resnet18"), warmup: int = 5, timed: int = 20) -> dict:
-    "On CUDA: our SimCLR images/s with bf16 autocast, channels-last and torch.compile (plus lightly for reference)."
-    if not torch.cuda.is_available(): return dict(machine=_machine(), skipped="no CUDA device")
+    """On CUDA: our SimCLR images/s with bf16 autocast, channels-last and torch.compile (plus lightly for
+    reference)."""
+    if not torch.cuda.is_available():
+        return dict(machine=_machine(), skipped="no CUDA device")
     torch.backends.cudnn.benchmark = True
     results = dict(machine=_machine(), batch_size=BATCH, image_size=SIZE, device="cuda", runs={})
     for name in backbones:
@@ -163,8 +186,11 @@ def gpu_main(backbones=("small_convnet", "resnet18"), warmup: int = 5, timed: in
         for amp in (False, True):
             for cl in (False, True):
                 row[f"bf16={'on' if amp else 'off'},channels_last={'on' if cl else 'off'}"] = _rates(
-                    ours(name, warmup, timed, device="cuda", amp=amp, channels_last=cl))
-        row["bf16,channels_last,compiled"] = _rates(ours(name, warmup + 10, timed, device="cuda", compile=True))
+                    ours(name, warmup, timed, device="cuda", amp=amp, channels_last=cl)
+                )
+        row["bf16,channels_last,compiled"] = _rates(
+            ours(name, warmup + 10, timed, device="cuda", compile=True)
+        )
         row["lightly_fp32_2_workers"] = _rates(lightly_simclr(name, 2, 8, device="cuda"))
         results["runs"][name] = row
     return results
@@ -172,4 +198,5 @@ def gpu_main(backbones=("small_convnet", "resnet18"), warmup: int = 5, timed: in
 
 if __name__ == "__main__":
     import json, sys
+
     print(json.dumps(gpu_main() if "--gpu" in sys.argv else main(), indent=2))

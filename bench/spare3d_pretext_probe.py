@@ -1,5 +1,6 @@
-"""Why the four-tower pretext sat at log 2: train one variant per suspect on the same generated pairs and record
-the loss and the pair accuracy (training batches and held-out objects). Results: studies/probes/spare3d_plateau.json.
+"""Why the four-tower pretext sat at log 2: train one variant per suspect on the same generated pairs and
+record the loss and the pair accuracy (training batches and held-out objects). Results:
+studies/probes/spare3d_plateau.json.
 
     python bench/spare3d_pretext_probe.py [--variants a,b] [--steps 300]
 
@@ -47,9 +48,11 @@ def run_variant(name: str, steps: int, batch_size: int = 16, seed: int = 0) -> d
     cfg = {**BASE, **VARIANTS[name]}
     train, held_out = pairs(cfg["n_pairs"], cfg["size"], seed=1), pairs(200, cfg["size"], seed=2)
     torch.manual_seed(seed)
-    model = FourTowerNet("small_convnet", cfg["size"], cfg["hidden_dim"], pool=cfg["pool"], head=cfg["head"], init=cfg["init"])
+    model = FourTowerNet("small_convnet", cfg["size"], cfg["hidden_dim"], pool=cfg["pool"], head=cfg["head"],
+                         init=cfg["init"])
     start = time.time()
-    log = fit_spare3d(model, train, "pretext", steps=steps, batch_size=batch_size, lr=cfg["lr"], device="cpu", seed=seed,
+    log = fit_spare3d(model, train, "pretext", steps=steps, batch_size=batch_size, lr=cfg["lr"],
+                      device="cpu", seed=seed,
                       different_objects=cfg["different_objects"])
     seconds = time.time() - start
     last = log[-20:]
@@ -58,7 +61,8 @@ def run_variant(name: str, steps: int, batch_size: int = 16, seed: int = 0) -> d
                 final_pair_accuracy=float(np.mean([r["pair_accuracy"] for r in last])),
                 held_out_pair_accuracy=pretext_accuracy(model, held_out),  # similar pairs of new objects
                 t2i_zero_shot=task_accuracy(model, t2i_test(cfg["size"]), "t2i"),
-                curve=[{"step": r["step"] + 1, "loss": round(r["loss"], 4), "pair_accuracy": round(r["pair_accuracy"], 4)}
+                curve=[{"step": r["step"] + 1, "loss": round(r["loss"], 4),
+                        "pair_accuracy": round(r["pair_accuracy"], 4)}
                        for r in log if (r["step"] + 1) % 5 == 0])
 
 
@@ -76,10 +80,12 @@ def main(argv=None):
         done = json.loads(out.read_text()) if out.exists() else {"variants": {}}
         if name in done["variants"]: continue
         r = run_variant(name, a.steps)
-        done = json.loads(out.read_text()) if out.exists() else {"variants": {}}  # another process may have written
+        # another process may have written
+        done = json.loads(out.read_text()) if out.exists() else {"variants": {}}
         done["variants"][name] = r
         done.update(log2=math.log(2), machine=dict(processor=platform.processor() or platform.machine(),
-                    cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads()), date=time.strftime("%Y-%m-%d"))
+                    cpu_count=os.cpu_count(),
+                    torch_threads=torch.get_num_threads()), date=time.strftime("%Y-%m-%d"))
         out.parent.mkdir(parents=True, exist_ok=True); atomic_write_text(out, json.dumps(done, indent=1))
         print(f"{name}: loss {r['final_loss']:.3f}, pair accuracy {r['final_pair_accuracy']:.2f} "
               f"(held-out {r['held_out_pair_accuracy']:.2f}), T2I zero-shot {r['t2i_zero_shot']:.2f}, "

@@ -28,7 +28,8 @@ FLAGS = {  # option -> (section, field, type, help)
     "backbone": ("model", "backbone", str, "encoder name (ssl_workbench.models.list_backbones())"),
     "epochs": ("schedule", "epochs", int, "passes over the data"),
     "steps": ("schedule", "steps", int, "total optimiser steps (overrides --epochs)"),
-    "max_steps": ("schedule", "max_steps", int, "stop with a checkpoint after this many steps (schedule unchanged)"),
+    "max_steps": ("schedule", "max_steps", int,
+                  "stop with a checkpoint after this many steps (schedule unchanged)"),
     "minutes": ("schedule", "minutes", float, "stop with a checkpoint after this many minutes"),
     "batch_size": ("data", "batch_size", int, "global batch size (over all processes)"),
     "lr": ("optim", "lr", float, "base learning rate per 256 images"),
@@ -38,7 +39,8 @@ FLAGS = {  # option -> (section, field, type, help)
     "out": ("run", "out", str, "run directory"),
     "seed": ("run", "seed", int, "random seed"),
     "device": ("run", "device", str, "cpu | cuda | cuda:1 | mps (default: best available)"),
-    "init_from": ("model", "init_from", str, "start the backbone from weights: an export folder, a run, a state dict "
+    "init_from": ("model", "init_from", str, "start the backbone from weights: an export folder, a run, a "
+                                             "state dict "
                   "file, or torchvision:NAME[:WEIGHTS]"),
 }
 CHOICES = {"method": METHODS, "optimizer": OPTIMIZERS}
@@ -47,7 +49,8 @@ def add_pretrain_command(subparsers) -> argparse.ArgumentParser:
     "Register `pretrain` on an argparse subparsers object."
     d = TrainConfig()
     p = subparsers.add_parser("pretrain", help="pretrain a backbone with a self-supervised method",
-                              description="Pretrain a backbone; writes config.yaml, metrics.jsonl and checkpoints/ "
+                              description="Pretrain a backbone; writes config.yaml, metrics.jsonl and "
+                                          "checkpoints/ "
                                           "under --out. Any config field can be set with key=value.",
                               formatter_class=argparse.RawDescriptionHelpFormatter,
                               epilog="examples of key=value: optim.lr=0.5 weight_decay=1e-4 "
@@ -55,17 +58,25 @@ def add_pretrain_command(subparsers) -> argparse.ArgumentParser:
     for name, (section, field_, typ, text) in FLAGS.items():
         default = getattr(getattr(d, section), field_)
         if default is None and section == "optim": default = "the method's recipe"
-        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=typ, default=None, choices=CHOICES.get(name),
+        p.add_argument(f"--{name.replace('_', '-')}", dest=name, type=typ, default=None,
+                       choices=CHOICES.get(name),
                        metavar=None if name in CHOICES else name.upper(),
                        help=f"{text} (default: {default}; config {section}.{field_})")
-    p.add_argument("--config", type=Path, default=None, metavar="FILE", help="YAML config to start from (default: none)")
-    p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt (default: off)")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="YAML config to start from (default: none)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from <out>/checkpoints/last.pt (default: off)")
     p.add_argument("--download", action="store_true", default=None,
-                   help="allow downloads (torchvision datasets, --init-from torchvision:NAME weights) (default: off)")
-    p.add_argument("--compile", action="store_true", default=None, help="torch.compile the method (default: off)")
-    p.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="disable bf16 autocast (default: on for CUDA and CPUs with native bf16)")
-    p.add_argument("--no-progress", dest="progress", action="store_false", default=None, help="no progress bar (default: shown)")
-    p.add_argument("overrides", nargs="*", metavar="key=value", help="any config field, e.g. optim.lr=0.5 (default: none)")
+                   help="allow downloads (torchvision datasets, --init-from torchvision:NAME weights) "
+                        "(default: off)")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the method (default: off)")
+    p.add_argument("--no-amp", dest="amp", action="store_false", default=None,
+                   help="disable bf16 autocast (default: on for CUDA and CPUs with native bf16)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                   help="no progress bar (default: shown)")
+    p.add_argument("overrides", nargs="*", metavar="key=value",
+                   help="any config field, e.g. optim.lr=0.5 (default: none)")
     p.set_defaults(func=run_pretrain)
     return p
 
@@ -73,7 +84,8 @@ def add_pretrain_command(subparsers) -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     "The TrainConfig for a parsed `pretrain` command line."
     if args.config is not None: cfg = load_config(args.config)
-    elif args.resume and args.out and RunDir(args.out).config.exists(): cfg = load_config(RunDir(args.out).config)
+    elif args.resume and args.out and RunDir(args.out).config.exists():
+        cfg = load_config(RunDir(args.out).config)
     else: cfg = TrainConfig()
     for name, (section, field_, _, _) in FLAGS.items():
         if getattr(args, name) is not None: setattr(getattr(cfg, section), field_, getattr(args, name))
@@ -94,18 +106,30 @@ def run_pretrain(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as e: _say(f"ssl-workbench pretrain: error: {e}"); return 2
     problems = validate_config(cfg)
     if problems:
-        _say(f"ssl-workbench pretrain: {len(problems)} problem(s) in the config:\n" + "\n".join(f"  - {p}" for p in problems))
+        _say(
+            f"ssl-workbench pretrain: {len(problems)} problem(s) in the config:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
         return 2
-    try: run = fit(cfg, resume=args.resume)
+    try:
+        run = fit(cfg, resume=args.resume)
     except (ConfigError, FileExistsError, FileNotFoundError, ValueError, RunLockedError) as e:
-        _say(f"ssl-workbench pretrain: error: {e}"); return 2
-    except NonFiniteLossError as e: _say(f"ssl-workbench pretrain: {e}"); return 3
-    except TrainingOutOfMemory as e: _say(f"ssl-workbench pretrain: {e}"); return 4
+        _say(f"ssl-workbench pretrain: error: {e}")
+        return 2
+    except NonFiniteLossError as e:
+        _say(f"ssl-workbench pretrain: {e}")
+        return 3
+    except TrainingOutOfMemory as e:
+        _say(f"ssl-workbench pretrain: {e}")
+        return 4
     last = next((r for r in reversed(read_jsonl(run.metrics)) if r.get("kind") == "event"), {})
     if last.get("event") == "stopped":
-        _say(f"stopped ({last.get('reason')}) at step {last.get('step')}; checkpoint in {run.last}; "
-             f"continue with: ssl-workbench pretrain --out {run.root} --resume")
-    else: _say(f"finished: {run.root}")
+        _say(
+            f"stopped ({last.get('reason')}) at step {last.get('step')}; checkpoint in {run.last}; "
+            f"continue with: ssl-workbench pretrain --out {run.root} --resume"
+        )
+    else:
+        _say(f"finished: {run.root}")
     return 0
 
 # %% ../nbs/90_cli.ipynb #db5daa3a
@@ -120,17 +144,24 @@ def _positive_float(text: str) -> float:
 # %% ../nbs/90_cli.ipynb #e923fe04
 def add_quickstart_command(subparsers) -> argparse.ArgumentParser:
     "Register `quickstart`."
-    p = subparsers.add_parser("quickstart", help="pretrain, evaluate against baselines and write the report (the main job)",
-                              description="Pretrain for a few minutes, evaluate against the random-init and raw-pixel "
+    p = subparsers.add_parser("quickstart", help="pretrain, evaluate against baselines and write the report "
+                                                 "(the main job)",
+                              description="Pretrain for a few minutes, evaluate against the random-init and "
+                                          "raw-pixel "
                                           "baselines, write <out>/report.html and print a summary.")
-    p.add_argument("--data", default="drawings", help="'drawings' (generated SPARE3D-style line drawings, no download; default), "
-                                                      "or a dataset: cifar10 | cifar100 | stl10 | digits | imagefolder:PATH")
-    p.add_argument("--minutes", type=_positive_float, default=2.5, help="pretraining budget in minutes (default: 2.5)")
-    p.add_argument("--out", default=None, help="run directory (default: runs/quickstart; an earlier run there is "
+    p.add_argument("--data", default="drawings", help="'drawings' (generated SPARE3D-style line drawings, no "
+                                                      "download; default), "
+                                                      "or a dataset: cifar10 | cifar100 | stl10 | digits | "
+                                                      "imagefolder:PATH")
+    p.add_argument("--minutes", type=_positive_float, default=2.5,
+                   help="pretraining budget in minutes (default: 2.5)")
+    p.add_argument("--out", default=None, help="run directory (default: runs/quickstart; an earlier run "
+                                               "there is "
                                                 "moved aside to runs/quickstart.1, .2, ...)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--device", default=None, help="cpu | cuda | ... (default: best available)")
-    p.add_argument("--download", action="store_true", help="let torchvision download CIFAR/STL (default: off)")
+    p.add_argument("--download", action="store_true",
+                   help="let torchvision download CIFAR/STL (default: off)")
     p.set_defaults(func=run_quickstart)
     return p
 
@@ -150,16 +181,20 @@ def add_eval_command(subparsers) -> argparse.ArgumentParser:
     from ssl_workbench.eval.protocol import PROTOCOLS
     p = subparsers.add_parser("eval", help="evaluate a run's checkpoint against the baselines",
                               description="Evaluate runs/NAME with a protocol; prints the result and saves "
-                                          "runs/NAME/eval/<protocol>.json (accuracy or retrieval metrics, baselines, card).")
+                                          "runs/NAME/eval/<protocol>.json (accuracy or retrieval metrics, "
+                                          "baselines, card).")
     p.add_argument("--run", required=True, help="run directory, e.g. runs/NAME")
     p.add_argument("--protocol", default="knn", choices=PROTOCOLS, help="evaluation protocol (default: knn)")
-    p.add_argument("--label-fraction", type=float, default=None, help="finetune only: labelled share in (0, 1] (default: 0.1)")
+    p.add_argument("--label-fraction", type=float, default=None,
+                   help="finetune only: labelled share in (0, 1] (default: 0.1)")
     p.add_argument("--optimizer", choices=("sgd", "adamw"), default=None,
                    help="finetune only: sgd (SimCLR B.5, default) or adamw (MAE's ViT recipe)")
     p.add_argument("--layer-decay", type=float, default=None,
                    help="finetune only, ViT: layer-wise lr decay (default with adamw: 0.75)")
-    p.add_argument("--limit-train", type=int, default=None, help="seeded subset of the training split (default: all)")
-    p.add_argument("--limit-test", type=int, default=None, help="seeded subset of the test split (default: all)")
+    p.add_argument("--limit-train", type=int, default=None,
+                   help="seeded subset of the training split (default: all)")
+    p.add_argument("--limit-test", type=int, default=None,
+                   help="seeded subset of the test split (default: all)")
     p.add_argument("--device", default=None, help="cpu | cuda | ... (default: best available)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.set_defaults(func=run_eval_command)
@@ -169,10 +204,15 @@ def run_eval_command(args: argparse.Namespace) -> int:
     "Evaluate and print the result as JSON."
     import json
     from ssl_workbench.eval.run import evaluate_run
-    tuning = {k: v for k, v in (("optimizer", args.optimizer), ("layer_decay", args.layer_decay)) if v is not None}
+    tuning = {k: v for k,
+              v in (("optimizer", args.optimizer), ("layer_decay", args.layer_decay)) if v is not None}
     if tuning and args.protocol != "finetune":
-        return _fail("eval", ValueError(f"--{next(iter(tuning)).replace('_', '-')}: only the finetune protocol uses it"))
-    try: r = evaluate_run(args.run, args.protocol, args.label_fraction, device=args.device, limit_train=args.limit_train,
+        return _fail("eval",
+                     ValueError(f"--{next(iter(tuning)).replace('_', '-')}: only the finetune protocol uses "
+                                "it"))
+    try:
+        r = evaluate_run(args.run, args.protocol, args.label_fraction, device=args.device,
+                         limit_train=args.limit_train,
                           limit_test=args.limit_test, seed=args.seed, **tuning)
     except (ValueError, FileNotFoundError, TypeError) as e: return _fail("eval", e)
     print(json.dumps(r, indent=2, default=str))
@@ -182,7 +222,8 @@ def add_report_command(subparsers) -> argparse.ArgumentParser:
     "Register `report`."
     p = subparsers.add_parser("report", help="write runs/NAME/report.html (self-contained, offline)")
     p.add_argument("--run", required=True, help="run directory, e.g. runs/NAME")
-    p.add_argument("--max-points", type=int, default=2000, help="test images embedded with UMAP (default: 2000)")
+    p.add_argument("--max-points", type=int, default=2000,
+                   help="test images embedded with UMAP (default: 2000)")
     p.add_argument("--device", default=None, help="cpu | cuda | ... (default: best available)")
     p.set_defaults(func=run_report_command)
     return p
@@ -201,7 +242,8 @@ def add_spare3d_command(subparsers) -> argparse.ArgumentParser:
     from ssl_workbench.spare3d.tasks import generate_parser
     p = subparsers.add_parser("spare3d", help="SPARE3D-style line drawings and tasks")
     sub = p.add_subparsers(dest="spare3d_command", metavar="SUBCOMMAND", required=True)
-    g = generate_parser(sub.add_parser("generate", help="generate a task set (compressed shards + meta.json)"))
+    g = generate_parser(sub.add_parser("generate",
+                                       help="generate a task set (compressed shards + meta.json)"))
     g.set_defaults(func=run_spare3d_generate)
     return p
 
@@ -209,19 +251,26 @@ def run_spare3d_generate(args: argparse.Namespace) -> int:
     "Generate shards; prints the counts."
     import json
     from ssl_workbench.spare3d.tasks import generate
-    try: meta = generate(args.task, args.n, args.out, backend=args.backend, size=args.size, workers=args.workers, seed=args.seed,
-                         timeout_s=args.timeout, shard_size=args.shard_size, hidden_style=args.hidden_style, progress=True)
+    try:
+        meta = generate(args.task, args.n, args.out, backend=args.backend, size=args.size,
+                        workers=args.workers, seed=args.seed,
+                         timeout_s=args.timeout, shard_size=args.shard_size, hidden_style=args.hidden_style,
+                         progress=True)
     except (ValueError, FileExistsError, ImportError) as e: return _fail("spare3d generate", e)
-    print(json.dumps({k: meta.get(k) for k in ("n_written", "n_failed", "failure_reasons", "seconds")}, default=str))
+    print(json.dumps({k: meta.get(k) for k in ("n_written", "n_failed", "failure_reasons", "seconds")},
+                     default=str))
     return 0
 
 # %% ../nbs/90_cli.ipynb #03baae76
 def add_export_command(subparsers) -> argparse.ArgumentParser:
     "Register `export`."
     from ssl_workbench.export import EXPORT_FORMATS
-    p = subparsers.add_parser("export", help="write a run's backbone with a model card (safetensors, torchvision, timm, onnx)",
-                              description="Write the backbone of runs/NAME into --out with model_card.json and README.md "
-                                          "(results, protocol cards, config, seed, commit, augmentation hash, load code).")
+    p = subparsers.add_parser("export", help="write a run's backbone with a model card (safetensors, "
+                                             "torchvision, timm, onnx)",
+                              description="Write the backbone of runs/NAME into --out with model_card.json "
+                                          "and README.md "
+                                          "(results, protocol cards, config, seed, commit, augmentation "
+                                          "hash, load code).")
     p.add_argument("--run", required=True, help="run directory, e.g. runs/NAME")
     p.add_argument("--out", required=True, help="export folder (created)")
     p.add_argument("--format", default="safetensors", choices=EXPORT_FORMATS,
@@ -250,7 +299,8 @@ def add_study_command(subparsers) -> argparse.ArgumentParser:
         q.add_argument("--budget", default="cpu", choices=BUDGETS, help="ci | cpu | gpu (default: cpu)")
         q.add_argument("--root", default="runs/studies", help="run directories (default: runs/studies)")
         q.add_argument("--out", default="studies", help="cpu/gpu summaries (default: studies)")
-    r.add_argument("--seeds", type=int, default=None, help="number of seeds (default: the study's for the budget)")
+    r.add_argument("--seeds", type=int, default=None,
+                   help="number of seeds (default: the study's for the budget)")
     r.add_argument("--arms", default=None, help="comma-separated arms to run (default: all)")
     r.add_argument("--device", default=None, help="cpu | cuda | ... (default: best available)")
     r.set_defaults(func=run_study_command); s.set_defaults(func=show_study_command)
@@ -276,7 +326,8 @@ def show_study_command(args: argparse.Namespace) -> int:
     return 0
 
 # %% ../nbs/90_cli.ipynb #fcb4f06c
-COMMANDS = [add_pretrain_command, add_quickstart_command, add_eval_command, add_report_command, add_spare3d_command,
+COMMANDS = [add_pretrain_command, add_quickstart_command, add_eval_command, add_report_command,
+            add_spare3d_command,
             add_export_command, add_study_command]
 
 def build_parser() -> argparse.ArgumentParser:

@@ -23,21 +23,28 @@ __all__ = ['get_device', 'available_devices', 'cpu_has_native_bf16', 'training_a
            'png_bytes', 'png_data_uri', 'decode_data_uri']
 
 # %% ../nbs/00_core.ipynb #e9996c56
-def get_device(device: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", "mps"; None picks the best available
-              ) -> torch.device:
+def get_device(
+    device: str | torch.device | None = None,  # "cpu", "cuda", "cuda:1", "mps"; None picks the best available
+) -> torch.device:
     "Resolve `device` (or `$SSL_WORKBENCH_DEVICE`, or the best available) to a `torch.device` that exists."
     device = device or os.environ.get("SSL_WORKBENCH_DEVICE") or None
     if device is None:
-        if torch.cuda.is_available(): return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): return torch.device("mps")
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
         return torch.device("cpu")
-    try: dev = torch.device(device)
-    except RuntimeError as e: raise ValueError(f"device={device!r} is not a device name (try 'cpu' or 'cuda')") from e
+    try:
+        dev = torch.device(device)
+    except RuntimeError as e:
+        raise ValueError(f"device={device!r} is not a device name (try 'cpu' or 'cuda')") from e
     if dev.type == "cuda":
-        if not torch.cuda.is_available(): raise ValueError(f"device={device!r}: CUDA is not available on this machine")
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r}: CUDA is not available on this machine")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(f"device={device!r}: only {torch.cuda.device_count()} CUDA device(s) here")
-    if dev.type == "mps" and not torch.backends.mps.is_available(): raise ValueError(f"device={device!r}: MPS is not available")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r}: MPS is not available")
     return dev
 
 # %% ../nbs/00_core.ipynb #06fe6fc1
@@ -48,7 +55,8 @@ def available_devices() -> list[str]:
 
 # %% ../nbs/00_core.ipynb #d7cfaf0b
 def cpu_has_native_bf16() -> bool:
-    "Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); read from /proc/cpuinfo (False elsewhere)."
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); read from /proc/cpuinfo (False
+    elsewhere)."""
     try: flags = set(Path("/proc/cpuinfo").read_text().split())
     except OSError: return False
     return bool(flags & {"avx512_bf16", "amx_bf16"})
@@ -64,7 +72,8 @@ def training_autocast(device: torch.device, # where the step runs
 # %% ../nbs/00_core.ipynb #347122f7
 def seed_everything(seed: int) -> torch.Generator:
     "Seed Python, NumPy and torch (CPU and CUDA); return a fresh CPU `torch.Generator` seeded with `seed`."
-    if not isinstance(seed, (int, np.integer)) or seed < 0: raise ValueError(f"seed={seed!r}: expected a non-negative int")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r}: expected a non-negative int")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -108,7 +117,8 @@ class RunDir:
     def best(self) -> Path: return self.checkpoints/"best.pt"
     @property
     def checkpoint(self) -> Path | None:
-        "The checkpoint a finished run is used with: `best.pt` (best monitored kNN), else `last.pt`; None if neither."
+        """The checkpoint a finished run is used with: `best.pt` (best monitored kNN), else `last.pt`; None
+        if neither."""
         return next((p for p in (self.best, self.last) if p.exists()), None)
     @property
     def eval_dir(self) -> Path: return self.root/"eval"
@@ -133,7 +143,8 @@ class RunLock:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            raise RunLockedError(f"{self.path.parent}: in use by a live run ({holder}); wait for it, stop it, "
+            raise RunLockedError(f"{self.path.parent}: in use by a live run ({holder}); wait for it, stop "
+                                 "it, "
                                  "or choose another --out") from None
         os.ftruncate(fd, 0); os.pwrite(fd, f"pid {os.getpid()}".encode(), 0)
         self._fd = fd
@@ -174,7 +185,8 @@ def atomic_write(path: str | Path, # the file to write or replace
     return path
 
 def fsync_dir(folder: str | Path):
-    "Flush a folder's entry table to disk, so a rename inside it survives a power cut (no-op where unsupported)."
+    """Flush a folder's entry table to disk, so a rename inside it survives a power cut (no-op where
+    unsupported)."""
     try: fd = os.open(folder, os.O_RDONLY)
     except OSError: return
     try: os.fsync(fd)
@@ -188,7 +200,8 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 def atomic_copy(src: str | Path, # an existing file
                 dst: str | Path, # replaced atomically by a copy of `src`
                ) -> Path:
-    "Make `dst` a copy of `src` atomically: a hard link when the filesystem allows (no bytes copied), else a copy."
+    """Make `dst` a copy of `src` atomically: a hard link when the filesystem allows (no bytes copied),
+    else a copy."""
     src, dst = Path(src), Path(dst)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp"); os.close(fd)
     try:
@@ -269,7 +282,8 @@ def read_jsonl(path: str | Path) -> list[dict]:
 def git_commit(path: str | Path = ".") -> str | None:
     "The current git commit of the repository holding `path` (with `+dirty` if changed), or None."
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, timeout=5)
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True,
+                             timeout=5)
         if sha.returncode != 0: return None
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path,
                                capture_output=True, text=True, timeout=5).stdout.strip()
@@ -278,22 +292,32 @@ def git_commit(path: str | Path = ".") -> str | None:
 
 # %% ../nbs/00_core.ipynb #37147d64
 def package_version() -> str:
-    "The installed version of ssl_workbench (`ssl_workbench.__version__` when it was installed), for cards and reports."
+    """The installed version of ssl_workbench (`ssl_workbench.__version__` when it was installed), for
+    cards and reports."""
     from importlib.metadata import PackageNotFoundError, version
     try: return version("ssl_workbench")
     except PackageNotFoundError: return "unknown"
 
 # %% ../nbs/00_core.ipynb #f76aab0e
 def project_root() -> Path | None:
-    "The checkout this package runs from (the folder holding `pyproject.toml`), or None for an installed package."
+    """The checkout this package runs from (the folder holding `pyproject.toml`), or None for an installed
+    package."""
     root = Path(__file__).resolve().parent.parent
     return root if (root/"pyproject.toml").exists() and (root/"nbs").is_dir() else None
 
 def cache_dir(*parts: str) -> Path:
-    "A cache folder (created): `$SSL_WORKBENCH_CACHE`, else `<checkout>/data/cache`, else `~/.cache/ssl_workbench`."
+    """A cache folder (created): `$SSL_WORKBENCH_CACHE`, else `<checkout>/data/cache`, else
+    `~/.cache/ssl_workbench`."""
     env = os.environ.get("SSL_WORKBENCH_CACHE")
-    base = Path(env) if env else (project_root()/"data"/"cache" if project_root() else Path.home()/".cache"/"ssl_workbench")
-    d = base.joinpath(*parts); d.mkdir(parents=True, exist_ok=True)
+    base = (
+        Path(env)
+        if env
+        else (
+            project_root() / "data" / "cache" if project_root() else Path.home() / ".cache" / "ssl_workbench"
+        )
+    )
+    d = base.joinpath(*parts)
+    d.mkdir(parents=True, exist_ok=True)
     return d
 
 # %% ../nbs/00_core.ipynb #72035664
@@ -327,7 +351,8 @@ class UnsafeOrCorruptFile(ValueError):
     "A tensors file that must not, or cannot, be loaded."
 
 def safe_torch_load(path: str | Path, # the file
-                    what: str = "checkpoint", # what the file should be, for messages ("teacher checkpoint", ...)
+                    # what the file should be, for messages ("teacher checkpoint", ...)
+                    what: str = "checkpoint",
                    ):
     "`torch.load(path, weights_only=True)` on the CPU, with errors that name the file and the problem."
     path = Path(path)
@@ -335,10 +360,12 @@ def safe_torch_load(path: str | Path, # the file
     try: return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         text = str(e)
-        if any(w in text for w in ("Unsupported global", "GLOBAL", "Unsupported class", "not an allowed global")):
+        if any(w in text for w in ("Unsupported global", "GLOBAL", "Unsupported class",
+                                   "not an allowed global")):
             first = next((l.strip() for l in text.splitlines() if "GLOBAL" in l or "Unsupported" in l), "")
             raise UnsafeOrCorruptFile(
-                f"refusing to load {what} {path}: it contains pickled Python objects that could run code when "
+                f"refusing to load {what} {path}: it contains pickled Python objects that could run code "
+                "when "
                 f"loaded (torch.load weights_only=True rejected it: {first}). Only load files you trust; "
                 "ssl_workbench files hold tensors and plain data only.") from None
         raise UnsafeOrCorruptFile(f"{path} is not a readable {what} (truncated or corrupt?): "
@@ -361,7 +388,8 @@ def png_bytes(image: np.ndarray, # uint8 (H, W, C) or (H, W)
     import io
     from PIL import Image
     image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3): raise TypeError(f"image: expected uint8 (H, W[, C]), got {image.dtype} {image.shape}")
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        raise TypeError(f"image: expected uint8 (H, W[, C]), got {image.dtype} {image.shape}")
     if image.ndim == 3 and image.shape[2] == 1: image = image[..., 0]
     if scale > 1: image = image.repeat(scale, 0).repeat(scale, 1)
     buf = io.BytesIO(); Image.fromarray(image).save(buf, format="PNG", optimize=optimize)
@@ -371,14 +399,21 @@ def png_data_uri(image: np.ndarray) -> str:
     "A base64 PNG data URI for a uint8 image (H, W), (H, W, 1) or (H, W, 3)."
     import base64
     image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
+    if (
+        image.dtype != np.uint8
+        or image.ndim not in (2, 3)
+        or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4))
+    ):
         raise ValueError(f"image: expected uint8 (H, W[, 1|3|4]), got {image.dtype} {image.shape}")
     return "data:image/png;base64," + base64.b64encode(png_bytes(image, optimize=True)).decode()
+
 
 def decode_data_uri(uri: str) -> np.ndarray:
     "The uint8 pixels of a PNG data URI (inverse of `png_data_uri`)."
     import base64, io
     from PIL import Image
+
     head, _, data = uri.partition(",")
-    if not head.startswith("data:image/"): raise ValueError(f"uri: expected a data:image/... URI, got {uri[:30]!r}")
+    if not head.startswith("data:image/"):
+        raise ValueError(f"uri: expected a data:image/... URI, got {uri[:30]!r}")
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))

@@ -41,13 +41,16 @@ class DatasetSpec:
 def parse_dataset_spec(spec: str | DatasetSpec) -> DatasetSpec:
     "Parse 'cifar10' | 'cifar100' | 'stl10' | 'digits' | 'imagefolder:PATH'."
     if isinstance(spec, DatasetSpec): return spec
-    if not isinstance(spec, str) or not spec: raise ValueError(f"data={spec!r}: expected a dataset name such as 'cifar10' or 'imagefolder:PATH'")
+    if not isinstance(spec, str) or not spec:
+        raise ValueError(f"data={spec!r}: expected a dataset name such as 'cifar10' or 'imagefolder:PATH'")
     if spec.startswith("imagefolder:"):
         path = spec.split(":", 1)[1]
-        if not path: raise ValueError("data='imagefolder:': give the folder, e.g. 'imagefolder:/data/my_images'")
+        if not path:
+            raise ValueError("data='imagefolder:': give the folder, e.g. 'imagefolder:/data/my_images'")
         return DatasetSpec("imagefolder", Path(path).expanduser())
     if spec.lower() in BUILTIN_DATASETS: return DatasetSpec(spec.lower())
-    raise ValueError(f"data={spec!r}: unknown dataset; use one of {', '.join(BUILTIN_DATASETS)} or 'imagefolder:PATH'")
+    raise ValueError(f"data={spec!r}: unknown dataset; use one of {', '.join(BUILTIN_DATASETS)} or "
+                     "'imagefolder:PATH'")
 
 # %% ../nbs/01_data.ipynb #500cd9e3
 def data_root(root: str | Path | None = None) -> Path:
@@ -57,29 +60,36 @@ def data_root(root: str | Path | None = None) -> Path:
 # %% ../nbs/01_data.ipynb #6b682881
 class ImageDataset(torch.utils.data.Dataset):
     "Images as a uint8 array (N, H, W, C) with int64 labels (-1 = unlabelled)."
-    def __init__(self, images: np.ndarray, labels: np.ndarray, classes: list[str], name: str = "", split: str = "",
+    def __init__(self, images: np.ndarray, labels: np.ndarray, classes: list[str], name: str = "",
+                 split: str = "",
                  skipped: list | None = None,
                  size_policy: dict | None = None, # how folder images were fitted (`SizePolicy.as_dict`)
                  content_key: str | None = None, # the pixels' identity (decode cache key), for feature caches
                 ):
-        if images.ndim != 4 or images.dtype != np.uint8: raise ValueError(f"images: expected uint8 (N, H, W, C), got {images.dtype} {images.shape}")
-        if len(labels) != len(images): raise ValueError(f"labels: {len(labels)} labels for {len(images)} images")
+        if images.ndim != 4 or images.dtype != np.uint8:
+            raise ValueError(f"images: expected uint8 (N, H, W, C), got {images.dtype} {images.shape}")
+        if len(labels) != len(images):
+            raise ValueError(f"labels: {len(labels)} labels for {len(images)} images")
         self.images, self.labels, self.classes = images, np.asarray(labels, dtype=np.int64), list(classes)
         self.name, self.split, self.skipped = name, split, list(skipped or [])
         self.size_policy, self.content_key = size_policy, content_key
         self._tensor = None
     def __len__(self): return len(self.images)
-    def __getitem__(self, i): return torch.from_numpy(np.ascontiguousarray(self.images[i].transpose(2, 0, 1))), int(self.labels[i])
+    def __getitem__(self, i):
+        return torch.from_numpy(np.ascontiguousarray(self.images[i].transpose(2, 0, 1))), int(self.labels[i])
     def __repr__(self):
         n, h, w, c = self.images.shape
-        return f"ImageDataset({self.name!r}, split={self.split!r}, n={n}, size={h}x{w}x{c}, classes={len(self.classes)}, skipped={len(self.skipped)})"
+        return (f"ImageDataset({self.name!r}, split={self.split!r}, n={n}, size={h}x{w}x{c}, "
+                f"classes={len(self.classes)}, skipped={len(self.skipped)})")
     @property
     def has_labels(self) -> bool: return bool(len(self.labels)) and bool((self.labels >= 0).all())
     @property
     def image_size(self) -> tuple[int, int]: return tuple(self.images.shape[1:3])
     def tensor(self, device=None) -> torch.Tensor:
-        "All images as one uint8 tensor (N, C, H, W) in channels-last memory, loaded into RAM once, on `device`."
-        if self._tensor is None: self._tensor = torch.from_numpy(np.array(self.images)).permute(0, 3, 1, 2)  # a copy in memory
+        """All images as one uint8 tensor (N, C, H, W) in channels-last memory, loaded into RAM once, on
+        `device`."""
+        if self._tensor is None:
+            self._tensor = torch.from_numpy(np.array(self.images)).permute(0, 3, 1, 2)  # a copy in memory
         return self._tensor if device is None else self._tensor.to(device)
     def subset(self, indices) -> "ImageDataset":
         "A new dataset holding `indices` (in memory)."
@@ -123,11 +133,13 @@ def _draft(img: Image.Image, size: tuple[int, int] | None) -> None:
     if s <= 0.5: img.draft(None, (math.ceil(img.width * s), math.ceil(img.height * s)))
 
 def read_image(path: str | Path, size: tuple[int, int] | None = None) -> np.ndarray:
-    "Decode one image file to uint8 RGB (H, W, 3), fitted to `size` (H, W) when given. Raises on unreadable files."
+    """Decode one image file to uint8 RGB (H, W, 3), fitted to `size` (H, W) when given. Raises on
+    unreadable files."""
     with Image.open(path) as img:
         _draft(img, size)  # 4000x3000 -> 500x375 for a 256-pixel cache: 64x less memory and work
         img.load()  # decode now: truncated and corrupt files fail here, not mid-epoch
-        if size is not None and (img.height, img.width) != tuple(size): img = fit_to_size(img.convert("RGBA") if img.mode in ("LA", "PA") else img, size)
+        if size is not None and (img.height, img.width) != tuple(size):
+            img = fit_to_size(img.convert("RGBA") if img.mode in ("LA", "PA") else img, size)
         return to_rgb_array(img)
 
 def _try_read(args) -> tuple[np.ndarray | None, str | None]:
@@ -146,16 +158,25 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".
 
 def list_classes(*folders: Path) -> list[str]:
     "Sorted class names: sub-folders of any of `folders` (hidden ones ignored)."
-    return sorted({d.name for f in folders for d in Path(f).iterdir() if d.is_dir() and not d.name.startswith(".")})
+    return sorted(
+        {d.name for f in folders for d in Path(f).iterdir() if d.is_dir() and not d.name.startswith(".")}
+    )
+
 
 def list_image_files(folder: Path, classes: list[str]) -> tuple[list[Path], np.ndarray]:
     "Image files under `folder/<class>/` (sorted) and their class indices; warns about empty class folders."
     files, labels, empty = [], [], []
     for i, c in enumerate(classes):
-        d = Path(folder)/c
-        found = sorted(p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS) if d.is_dir() else []
-        if not found: empty.append(printable(c))
-        files += found; labels += [i] * len(found)
+        d = Path(folder) / c
+        found = (
+            sorted(p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            if d.is_dir()
+            else []
+        )
+        if not found:
+            empty.append(printable(c))
+        files += found
+        labels += [i] * len(found)
     if empty:
         names = ", ".join(empty[:10])
         warnings.warn(printable(f"{folder}: {len(empty)} class folder(s) without images: {names}"))
@@ -289,7 +310,8 @@ def _decode_rows(cache_file: str, paths: list[str], size, workers: int, desc: st
 
 # %% ../nbs/01_data.ipynb #0ed482d7
 def make_messy_folder(root: str | Path, size: int = 16, seed: int = 0) -> Path:
-    "Write a small class-per-folder tree with every image mode, mixed sizes, 4 unreadable files and an empty class (for tests and demos)."
+    """Write a small class-per-folder tree with every image mode, mixed sizes, 4 unreadable files and an
+    empty class (for tests and demos)."""
     root, rng = Path(root), np.random.default_rng(seed)
     for c in ("cats", "dogs", "empty"): (root/c).mkdir(parents=True, exist_ok=True)
     def rgb(h=size, w=size): return Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
@@ -301,8 +323,14 @@ def make_messy_folder(root: str | Path, size: int = 16, seed: int = 0) -> Path:
     Image.fromarray(rng.integers(0, 65536, (size, size), dtype=np.uint16)).save(root/"dogs"/"deep16.png")
     rgb(size * 2, size * 3).save(root/"dogs"/"big.jpg")
     rgb(size // 2, size).save(root/"dogs"/"small.png")
-    b = io.BytesIO(); rgb(64, 64).save(b, "JPEG", quality=95); (root/"dogs"/"truncated.jpg").write_bytes(b.getvalue()[: len(b.getvalue()) // 2])
-    b = io.BytesIO(); rgb().save(b, "PNG"); raw = bytearray(b.getvalue()); raw[40:] = bytes(len(raw) - 40); (root/"dogs"/"corrupt.png").write_bytes(bytes(raw))
+    b = io.BytesIO()
+    rgb(64, 64).save(b, "JPEG", quality=95)
+    (root/"dogs"/"truncated.jpg").write_bytes(b.getvalue()[: len(b.getvalue()) // 2])
+    b = io.BytesIO()
+    rgb().save(b, "PNG")
+    raw = bytearray(b.getvalue())
+    raw[40:] = bytes(len(raw) - 40)
+    (root/"dogs"/"corrupt.png").write_bytes(bytes(raw))
     (root/"cats"/"notes.jpg").write_text("this is not an image")
     (root/"cats"/"empty.jpg").write_bytes(b"")
     return root
@@ -330,8 +358,10 @@ def make_photo_folder(root: str | Path, # created: root/<class>/<i>.jpg
 def class_balanced_subset(labels: np.ndarray, # int labels; -1 (unlabelled) is never picked
                           fraction: float, # in (0, 1]: share of each class to keep
                           seed: int = 0) -> np.ndarray:
-    "Sorted indices of a class-balanced subset holding `fraction` of each class (at least one image per class)."
-    if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1: raise ValueError(f"label fraction={fraction!r}: must be in (0, 1]")
+    """Sorted indices of a class-balanced subset holding `fraction` of each class (at least one image per
+    class)."""
+    if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        raise ValueError(f"label fraction={fraction!r}: must be in (0, 1]")
     labels = np.asarray(labels)
     if not (labels >= 0).any(): raise ValueError("label fraction: the dataset has no labels")
     rng, out = np.random.default_rng(seed), []
@@ -345,15 +375,19 @@ def class_balanced_subset(labels: np.ndarray, # int labels; -1 (unlabelled) is n
 def spread_subset(labels: np.ndarray, # int labels (-1, unlabelled, counts as one more group)
                   n: int, # how many images to keep
                   seed: int = 0) -> np.ndarray:
-    "Sorted indices of `n` images dealt round-robin over the classes in a seeded random order (all when `n` ≥ len)."
+    """Sorted indices of `n` images dealt round-robin over the classes in a seeded random order (all when
+    `n` ≥ len)."""
     labels = np.asarray(labels)
-    if not isinstance(n, (int, np.integer)) or n <= 0: raise ValueError(f"subset size n={n!r}: must be a positive integer")
+    if not isinstance(n, (int, np.integer)) or n <= 0:
+        raise ValueError(f"subset size n={n!r}: must be a positive integer")
     if n >= len(labels): return np.arange(len(labels))
     order = np.random.default_rng(seed).permutation(len(labels))
     shuffled = labels[order]
-    by_class = np.argsort(shuffled, kind="stable")          # positions grouped by class, shuffled order kept inside
+    # positions grouped by class, shuffled order kept inside
+    by_class = np.argsort(shuffled, kind="stable")
     starts = np.searchsorted(shuffled[by_class], shuffled[by_class], side="left")
-    rank = np.empty(len(labels), dtype=np.int64); rank[by_class] = np.arange(len(labels)) - starts  # k-th of its class
+    rank = np.empty(len(labels), dtype=np.int64)
+    rank[by_class] = np.arange(len(labels)) - starts  # k-th of its class
     return np.sort(order[np.lexsort((np.arange(len(labels)), rank))[:n]])
 
 # %% ../nbs/01_data.ipynb #f9f795b1
@@ -366,9 +400,15 @@ def _split_dirs(path: Path) -> dict[str, Path]:
 
 def seeded_split(labels: np.ndarray, split: str, test_fraction: float = 0.1, seed: int = 0) -> np.ndarray:
     "Indices of the 'train' or 'test' part of a stratified, seeded split."
-    test = class_balanced_subset(labels, test_fraction, seed) if (labels >= 0).any() else \
-        np.sort(np.random.default_rng(seed).permutation(len(labels))[:max(1, round(test_fraction * len(labels)))])
-    if split == "test": return test
+    test = (
+        class_balanced_subset(labels, test_fraction, seed)
+        if (labels >= 0).any()
+        else np.sort(
+            np.random.default_rng(seed).permutation(len(labels))[: max(1, round(test_fraction * len(labels)))]
+        )
+    )
+    if split == "test":
+        return test
     return np.setdiff1d(np.arange(len(labels)), test)
 
 # %% ../nbs/01_data.ipynb #e9bcd156
@@ -381,7 +421,8 @@ def load_imagefolder(path: str | Path, split: str = "train",
     path = Path(path).expanduser()
     if not path.is_dir(): raise FileNotFoundError(f"imagefolder:{printable(path)}: no such folder")
     split = SPLIT_ALIASES.get(split, split)
-    if split not in ("train", "test", "all"): raise ValueError(f"split={split!r}: use 'train', 'test' (or 'val') or 'all'")
+    if split not in ("train", "test", "all"):
+        raise ValueError(f"split={split!r}: use 'train', 'test' (or 'val') or 'all'")
     dirs = _split_dirs(path)
     classes = list_classes(*(dirs.values() or [path])) if dirs else list_classes(path)
     if not classes:
@@ -419,13 +460,17 @@ def load_torchvision(kind: str, split: str = "train", root=None, download: bool 
     import torchvision.datasets as tvd
     root = data_root(root)
     if not download and not (root/_TV_FOLDERS[kind]).exists():
-        raise FileNotFoundError(f"data={kind!r}: not found under the data root {root} (looked for {root/_TV_FOLDERS[kind]}"
+        raise FileNotFoundError(f"data={kind!r}: not found under the data root {root} (looked for "
+                                f"{root/_TV_FOLDERS[kind]}"
                                 + (f" and {root/'cifar10-jpeg'}" if kind == "cifar10" else "")
-                                + "); pass download=True (CLI: --download), or set SSL_WORKBENCH_DATA to the folder that holds it")
+                                + "); pass download=True (CLI: --download), or set SSL_WORKBENCH_DATA to the "
+                                  "folder that holds it")
     split = SPLIT_ALIASES.get(split, split)
     if kind == "stl10":
-        tv_split = {"train": "train", "test": "test", "unlabeled": "unlabeled", "train+unlabeled": "train+unlabeled"}.get(split)
-        if tv_split is None: raise ValueError(f"split={split!r}: stl10 has 'train', 'test', 'unlabeled', 'train+unlabeled'")
+        tv_split = {"train": "train", "test": "test", "unlabeled": "unlabeled",
+                    "train+unlabeled": "train+unlabeled"}.get(split)
+        if tv_split is None:
+            raise ValueError(f"split={split!r}: stl10 has 'train', 'test', 'unlabeled', 'train+unlabeled'")
         d = tvd.STL10(str(root), split=tv_split, download=download)
         images, labels, classes = d.data.transpose(0, 2, 3, 1), d.labels, d.classes
     else:
@@ -433,7 +478,8 @@ def load_torchvision(kind: str, split: str = "train", root=None, download: bool 
         cls = tvd.CIFAR10 if kind == "cifar10" else tvd.CIFAR100
         d = cls(str(root), train=split == "train", download=download)
         images, labels, classes = d.data, d.targets, d.classes
-    return ImageDataset(np.ascontiguousarray(images, dtype=np.uint8), np.asarray(labels), classes, kind, split)
+    return ImageDataset(np.ascontiguousarray(images, dtype=np.uint8), np.asarray(labels), classes, kind,
+                        split)
 
 def load_digits(split: str = "train", size=None, split_seed: int = 0) -> ImageDataset:
     "scikit-learn's bundled 8x8 digits as RGB uint8 (no download), split 90/10."
@@ -443,7 +489,8 @@ def load_digits(split: str = "train", size=None, split_seed: int = 0) -> ImageDa
     if size is not None:
         s = (size, size) if isinstance(size, int) else tuple(size)
         gray = np.stack([np.asarray(Image.fromarray(g).resize(s[::-1], Image.BICUBIC)) for g in gray])
-    ds = ImageDataset(np.repeat(gray[..., None], 3, axis=3), d.target, [str(i) for i in range(10)], "digits", "all")
+    ds = ImageDataset(np.repeat(gray[..., None], 3, axis=3), d.target, [str(i) for i in range(10)], "digits",
+                      "all")
     split = SPLIT_ALIASES.get(split, split)
     if split == "all": return ds
     if split not in ("train", "test"): raise ValueError(f"split={split!r}: digits has 'train' and 'test'")
@@ -472,7 +519,8 @@ def load_dataset(spec: str | DatasetSpec, # 'cifar10' | 'cifar100' | 'stl10' | '
 MAX_IN_MEMORY_BYTES = 8 * 2**30  # larger datasets are read batch by batch from the memory map
 
 class _MemmapBatches:
-    "Index a (N, H, W, C) memory map like a (N, C, H, W) tensor, reading only the rows asked for (in file order)."
+    """Index a (N, H, W, C) memory map like a (N, C, H, W) tensor, reading only the rows asked for (in file
+    order)."""
     def __init__(self, images): self.images = images
     def __len__(self): return len(self.images)
     def __getitem__(self, idx):
@@ -489,14 +537,24 @@ def iterate_batches(data: ImageDataset | torch.Tensor, # a dataset, or uint8 ima
                     labels: torch.Tensor | np.ndarray | None = None, # with a tensor `data`
                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     "Yield (uint8 images (B, C, H, W), int64 labels (B,)) batches, shuffled by `generator`."
-    if not isinstance(batch_size, int) or batch_size < 1: raise ValueError(f"batch_size={batch_size!r}: must be a positive int")
-    if isinstance(data, ImageDataset) and data.images.nbytes > MAX_IN_MEMORY_BYTES: x = _MemmapBatches(data.images)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r}: must be a positive int")
+    if isinstance(data, ImageDataset) and data.images.nbytes > MAX_IN_MEMORY_BYTES:
+        x = _MemmapBatches(data.images)
     else: x = data.tensor() if isinstance(data, ImageDataset) else data
-    y = torch.as_tensor(data.labels if isinstance(data, ImageDataset) else (labels if labels is not None else np.full(len(x), -1)))
+    y = torch.as_tensor(
+        data.labels
+        if isinstance(data, ImageDataset)
+        else (labels if labels is not None else np.full(len(x), -1))
+    )
     n = len(x)
-    if drop_last and n < batch_size: raise ValueError(f"batch_size={batch_size}: larger than the dataset ({n} images) with drop_last=True")
+    if drop_last and n < batch_size:
+        raise ValueError(f"batch_size={batch_size}: larger than the dataset ({n} images) with drop_last=True")
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     stop = n - n % batch_size if drop_last else n
     for i in range(0, stop, batch_size):
-        idx = order[i:i + batch_size]
-        yield x[idx].contiguous().to(device, non_blocking=True) if device is not None else x[idx].contiguous(), y[idx].to(device) if device is not None else y[idx]
+        idx = order[i : i + batch_size]
+        yield (
+            x[idx].contiguous().to(device, non_blocking=True) if device is not None else x[idx].contiguous(),
+            y[idx].to(device) if device is not None else y[idx],
+        )

@@ -12,7 +12,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .core import RunDir, atomic_write, atomic_write_text, git_commit, html_text, project_root, read_jsonl
+from ssl_workbench.core import (
+    RunDir,
+    atomic_write,
+    atomic_write_text,
+    git_commit,
+    html_text,
+    project_root,
+    read_jsonl,
+)
 from .eval.features import checkpoint_hash
 from .eval.protocol import config_hash
 from .models import CIFAR_STEM_MAX_SIZE, create_backbone
@@ -54,28 +62,39 @@ def _in_chans(state: dict) -> int:
 # %% ../nbs/57_export.ipynb #9b38de92
 class Preprocess(nn.Module):
     "uint8 images (B, C, H, W), or floats in [0, 1], to the normalised floats the backbone was trained on."
-    def __init__(self, mean: list | tuple | None = None, # per-channel mean in [0, 1] units; None: no normalisation
-                 std: list | tuple | None = None): # per-channel std
+
+    def __init__(
+        self,
+        mean: list | tuple | None = None,  # per-channel mean in [0, 1] units; None: no normalisation
+        std: list | tuple | None = None,
+    ):  # per-channel std
         super().__init__()
-        if (mean is None) != (std is None): raise ValueError(f"mean={mean!r}, std={std!r}: give both or neither")
+        if (mean is None) != (std is None):
+            raise ValueError(f"mean={mean!r}, std={std!r}: give both or neither")
         self.normalize = mean is not None
         self.register_buffer("mean", torch.tensor(mean if mean else [0.0]).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(std if std else [1.0]).view(1, -1, 1, 1))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4: raise ValueError(f"x: expected (B, C, H, W) images, got shape {tuple(x.shape)}")
+        if x.ndim != 4:
+            raise ValueError(f"x: expected (B, C, H, W) images, got shape {tuple(x.shape)}")
         x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
-        if not self.normalize: return x
+        if not self.normalize:
+            return x
         mean, std = self.mean, self.std
-        if mean.shape[1] == 3 and x.shape[1] == 1: mean, std = mean.mean(1, keepdim=True), std.mean(1, keepdim=True)
+        if mean.shape[1] == 3 and x.shape[1] == 1:
+            mean, std = mean.mean(1, keepdim=True), std.mean(1, keepdim=True)
         return (x - mean) / std
 
 # %% ../nbs/57_export.ipynb #053ab214
 def _check_resnet(name: str, fmt: str):
     if not name.startswith("resnet"):
-        raise ValueError(f"format={fmt!r}: backbone {name!r} has no {fmt} counterpart; use --format safetensors or onnx")
+        raise ValueError(f"format={fmt!r}: backbone {name!r} has no {fmt} counterpart; use --format "
+                         "safetensors or onnx")
 
 def torchvision_state(state: dict, name: str, feat_dim: int) -> dict:
-    "The backbone's state dict with `fc` as the identity: loadable into `torchvision.models.<name>(num_classes=feat_dim)`."
+    """The backbone's state dict with `fc` as the identity: loadable into
+    `torchvision.models.<name>(num_classes=feat_dim)`."""
     _check_resnet(name, "torchvision")
     return {**state, "fc.weight": torch.eye(feat_dim), "fc.bias": torch.zeros(feat_dim)}
 
@@ -89,9 +108,11 @@ def _stem_lines(spec: dict) -> list[str]:
     "Lines that give a torchvision/timm ResNet the backbone's stem (none for 3-channel ImageNet-stem models)."
     c = spec["in_chans"]
     if spec["stem"] == "cifar":
-        return [f"model.conv1 = torch.nn.Conv2d({c}, 64, kernel_size=3, stride=1, padding=1, bias=False)  # CIFAR stem",
+        return [f"model.conv1 = torch.nn.Conv2d({c}, 64, kernel_size=3, stride=1, padding=1, bias=False)  # "
+                "CIFAR stem",
                 "model.maxpool = torch.nn.Identity()"]
-    if c != 3: return [f"model.conv1 = torch.nn.Conv2d({c}, 64, kernel_size=7, stride=2, padding=3, bias=False)"]
+    if c != 3:
+        return [f"model.conv1 = torch.nn.Conv2d({c}, 64, kernel_size=7, stride=2, padding=3, bias=False)"]
     return []
 
 def load_code(spec: dict, # `backbone_spec`
@@ -104,11 +125,16 @@ def load_code(spec: dict, # `backbone_spec`
         return (f"from ssl_workbench import load_backbone\nmodel, preprocess = load_backbone({folder!r})\n"
                 "features = model(preprocess(x))  # x: uint8 (B, C, H, W)")
     if fmt == "onnx":
-        return (f"import onnxruntime\nsession = onnxruntime.InferenceSession({f!r}, providers=['CPUExecutionProvider'])\n"
-                "features = session.run(None, {'images': x.numpy()})[0]  # x: preprocessed float32 (B, C, H, W)")
-    build = (f"model = torchvision.models.{spec['name']}(num_classes={spec['feat_dim']})  # fc is the identity: outputs are features"
-             if fmt == "torchvision" else f"model = timm.create_model({spec['name']!r}, pretrained=False, num_classes=0)")
-    lines = ["import torch", "import torchvision" if fmt == "torchvision" else "import timm", build, *_stem_lines(spec),
+        return (f"import onnxruntime\nsession = onnxruntime.InferenceSession({f!r}, "
+                "providers=['CPUExecutionProvider'])\n"
+                "features = session.run(None, {'images': x.numpy()})[0]  # x: preprocessed float32 (B, C, H, "
+                "W)")
+    build = (f"model = torchvision.models.{spec['name']}(num_classes={spec['feat_dim']})  # fc is the "
+             "identity: outputs are features"
+             if fmt == "torchvision" else f"model = timm.create_model({spec['name']!r}, pretrained=False, "
+                                          "num_classes=0)")
+    lines = ["import torch", "import torchvision" if fmt == "torchvision" else "import timm", build,
+             *_stem_lines(spec),
              f"model.load_state_dict(torch.load({f!r}, weights_only=True), strict=True)", "model.eval()"]
     return "\n".join(lines)
 
@@ -121,7 +147,9 @@ def _results(run: RunDir) -> dict:
     from ssl_workbench.eval.run import load_results
     out = {}
     for name, r in load_results(run.root).items():
-        keep = {k: v for k, v in r.items() if k in ("protocol", "accuracy", "recall@1", "mAP@R", "baselines", "gain", "card")}
+        keep = {k: v for k,
+                v in r.items() if k in ("protocol", "accuracy", "recall@1", "mAP@R", "baselines", "gain",
+                                        "card")}
         out[name] = keep
     return out
 
@@ -139,10 +167,14 @@ def model_card(run: str | Path | RunDir, # a run directory with a checkpoint
     return {"format": CARD_FORMAT, "run": run.name, "backbone": spec,
             "files": {f: FORMAT_FILES[f] for f in formats},
             "load_code": {f: load_code(spec, f, folder) for f in formats},
-            "checkpoint": {"file": ckpt.name, "sha256_16": checkpoint_hash(ckpt), "step": ck.get("step"), "epoch": ck.get("epoch")},
-            "seed": cfg.run.seed, "git_commit": _run_commit(run), "export_git_commit": git_commit(project_root() or "."),
-            "augmentation_hash": config_hash(cfg.augment.recipe), "init_from": getattr(cfg.model, "init_from", None),
-            "data": cfg.data.spec, "method": cfg.method.name, "results": _results(run), "config": ck["config"],
+            "checkpoint": {"file": ckpt.name, "sha256_16": checkpoint_hash(ckpt), "step": ck.get("step"),
+                           "epoch": ck.get("epoch")},
+            "seed": cfg.run.seed, "git_commit": _run_commit(run),
+            "export_git_commit": git_commit(project_root() or "."),
+            "augmentation_hash": config_hash(cfg.augment.recipe),
+            "init_from": getattr(cfg.model, "init_from", None),
+            "data": cfg.data.spec, "method": cfg.method.name, "results": _results(run),
+            "config": ck["config"],
             "ssl_workbench_version": package_version(), "torch_version": str(torch.__version__),
             "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
@@ -158,18 +190,26 @@ def card_readme(card: dict) -> str:
         base = r.get("baselines") or {}
         rows.append(f"| {name} | {_pct(r.get(metric))} | {_pct((base.get('random_init') or {}).get(metric))} "
                     f"| {_pct((base.get('raw_pixels') or {}).get(metric))} |")
-    table = ("| evaluation | this backbone | random init | raw pixels |\n|---|---|---|---|\n" + "\n".join(rows)
-             if rows else "No evaluation was saved for this run (`ssl-workbench eval --run RUN`).")
+    table = (
+        "| evaluation | this backbone | random init | raw pixels |\n|---|---|---|---|\n" + "\n".join(rows)
+        if rows
+        else "No evaluation was saved for this run (`ssl-workbench eval --run RUN`)."
+    )
     norm = b["normalization"]
     norm_text = "none" if norm is None else f"mean {norm['mean']}, std {norm['std']}"
     code = "\n\n".join(f"{fmt}:\n\n```python\n{c}\n```" for fmt, c in card["load_code"].items())
-    return (f"# {card['run']}: {b['name']} pretrained with {card['method']} on {card['data']}\n\n"
-            f"- features: {b['feat_dim']}-d; input {b['in_chans']} channel(s), trained on {b['image_size']}-px views "
-            f"({b['stem']} stem)\n- normalisation: {norm_text}\n"
-            f"- seed {card['seed']}, commit {card['git_commit']}, augmentation hash {card['augmentation_hash']}, "
-            f"checkpoint {card['checkpoint']['file']} (step {card['checkpoint']['step']})\n"
-            f"- started from: {card['init_from'] or 'random initialisation'}\n\n{table}\n\n"
-            f"Protocol cards, the full config and provenance are in `model_card.json`.\n\n## Loading\n\n{code}\n")
+    return (
+        f"# {card['run']}: {b['name']} pretrained with {card['method']} on {card['data']}\n\n"
+        f"- features: {b['feat_dim']}-d; input {b['in_chans']} channel(s), trained on "
+        f"{b['image_size']}-px views "
+        f"({b['stem']} stem)\n- normalisation: {norm_text}\n"
+        f"- seed {card['seed']}, commit {card['git_commit']}, augmentation hash "
+        f"{card['augmentation_hash']}, "
+        f"checkpoint {card['checkpoint']['file']} (step {card['checkpoint']['step']})\n"
+        f"- started from: {card['init_from'] or 'random initialisation'}\n\n{table}\n\n"
+        "Protocol cards, the full config and provenance are in `model_card.json`.\n\n## "
+        f"Loading\n\n{code}\n"
+    )
 
 # %% ../nbs/57_export.ipynb #1a2a9afb
 def _write_onnx(model: nn.Module, spec: dict, path: Path):
@@ -188,16 +228,21 @@ def export_run(run: str | Path, # a run directory with a checkpoint
               ) -> Path:
     "Write a run's backbone (safetensors + `fmt`), `model_card.json` and `README.md` into `out`."
     from ssl_workbench.eval.run import run_checkpoint
-    if fmt not in EXPORT_FORMATS: raise ValueError(f"format={fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"format={fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
     run, out = RunDir(run), Path(out)
     card = model_card(run, fmt, str(out))
     spec = card["backbone"]
     if fmt in ("torchvision", "timm"): _check_resnet(spec["name"], fmt)  # before anything is written
-    state = {k: v.contiguous() for k, v in backbone_state(load_checkpoint(run_checkpoint(run))["model"]).items()}
+    state = {k: v.contiguous() for k,
+             v in backbone_state(load_checkpoint(run_checkpoint(run))["model"]).items()}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out/FORMAT_FILES["safetensors"], lambda f: f.write(_safetensors_bytes(state, card)))
-    if fmt == "torchvision": atomic_write(out/FORMAT_FILES[fmt], lambda f: torch.save(torchvision_state(state, spec["name"], spec["feat_dim"]), f))
-    if fmt == "timm": atomic_write(out/FORMAT_FILES[fmt], lambda f: torch.save(timm_state(state, spec["name"]), f))
+    if fmt == "torchvision":
+        atomic_write(out/FORMAT_FILES[fmt],
+                     lambda f: torch.save(torchvision_state(state, spec["name"], spec["feat_dim"]), f))
+    if fmt == "timm":
+        atomic_write(out/FORMAT_FILES[fmt], lambda f: torch.save(timm_state(state, spec["name"]), f))
     if fmt == "onnx": _write_onnx(_build(spec, state), spec, out/FORMAT_FILES[fmt])
     atomic_write_text(out/"model_card.json", json.dumps(card, indent=2, default=str))
     atomic_write_text(out/"README.md", card_readme(card))
@@ -205,7 +250,8 @@ def export_run(run: str | Path, # a run directory with a checkpoint
 
 def _safetensors_bytes(state: dict, card: dict) -> bytes:
     from safetensors.torch import save
-    return save(state, metadata={"format": CARD_FORMAT, "backbone": card["backbone"]["name"], "run": card["run"]})
+    return save(state,
+                metadata={"format": CARD_FORMAT, "backbone": card["backbone"]["name"], "run": card["run"]})
 
 def _build(spec: dict, state: dict) -> nn.Module:
     model = create_backbone(spec["name"], spec["image_size"], spec["in_chans"])[0]
@@ -216,9 +262,12 @@ def _build(spec: dict, state: dict) -> nn.Module:
 def read_card(folder: str | Path) -> dict:
     "The `model_card.json` of an export folder (a clear error when the folder is not one)."
     p = Path(folder)/"model_card.json"
-    if not p.exists(): raise FileNotFoundError(f"folder={str(folder)!r}: no model_card.json; is this an `ssl-workbench export` folder?")
+    if not p.exists():
+        raise FileNotFoundError(f"folder={str(folder)!r}: no model_card.json; is this an `ssl-workbench "
+                                "export` folder?")
     card = json.loads(p.read_text())
-    if card.get("format") != CARD_FORMAT: raise ValueError(f"{p}: format={card.get('format')!r}, expected {CARD_FORMAT!r}")
+    if card.get("format") != CARD_FORMAT:
+        raise ValueError(f"{p}: format={card.get('format')!r}, expected {CARD_FORMAT!r}")
     return card
 
 def load_backbone(folder: str | Path, # an `export_run` folder
@@ -254,7 +303,8 @@ def add_export_button(explorer, # an `ui.explorers.EmbeddingExplorer`
     import ipywidgets as widgets
     fmt = widgets.Dropdown(options=list(EXPORT_FORMATS), value="safetensors", description="format",
                            layout=widgets.Layout(width="220px"))
-    button = widgets.Button(description="Export", icon="download", tooltip="export this run's backbone with its model card")
+    button = widgets.Button(description="Export", icon="download",
+                            tooltip="export this run's backbone with its model card")
     status = widgets.HTML("")
     fmt.add_class("swb-export-format"); button.add_class("swb-export"); status.add_class("swb-export-status")
     def export(_=None):
@@ -264,9 +314,11 @@ def add_export_button(explorer, # an `ui.explorers.EmbeddingExplorer`
             status.value = f"<i>exporting {html_text(explorer.run.value)} ...</i>"
             folder = export_run(explorer.runs_root/explorer.run.value, out, fmt.value)
             code = read_card(folder)["load_code"][fmt.value]
-            status.value = (f"<span class='swb-export-done'>exported to <code>{html_text(str(folder))}</code></span>"
+            status.value = (f"<span class='swb-export-done'>exported to <code>{html_text(str(folder))}</code>"
+                            "</span>"
                             f"<pre>{html_text(code)}</pre>")
-        except Exception as e: status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
+        except Exception as e:
+            status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
     button.on_click(export)
     box = widgets.VBox([widgets.HBox([fmt, button]), status])
     explorer.children = (*explorer.children, box)

@@ -24,7 +24,8 @@ def rank_and_world() -> tuple[int, int]:
     return 0, 1
 
 class _GatherWithGrad(torch.autograd.Function):
-    "all_gather forward; backward sums each slice's gradient over the processes and returns this rank's slice."
+    """all_gather forward; backward sums each slice's gradient over the processes and returns this rank's
+    slice."""
     @staticmethod
     def forward(ctx, x):
         out = [torch.empty_like(x) for _ in range(dist.get_world_size())]
@@ -53,20 +54,36 @@ def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/04_losses.ipynb #2294c84c
 def check_temperature(temperature: float, name: str = "temperature"):
     "Raise ValueError unless `temperature` is a positive finite number."
-    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature > 0 or math.isinf(temperature):
+    if (
+        not isinstance(temperature, (int, float))
+        or isinstance(temperature, bool)
+        or not temperature > 0
+        or math.isinf(temperature)
+    ):
         raise ValueError(f"{name}={temperature!r}: must be a positive finite number")
 
+
 def _check_2d(name: str, z: torch.Tensor):
-    if not isinstance(z, torch.Tensor): raise TypeError(f"{name}: expected a tensor, got {type(z).__name__}")
-    if z.ndim != 2: raise ValueError(f"{name}: expected shape (N, D), got {tuple(z.shape)}")
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"{name}: expected a tensor, got {type(z).__name__}")
+    if z.ndim != 2:
+        raise ValueError(f"{name}: expected shape (N, D), got {tuple(z.shape)}")
+
 
 def _check_same_shape(a_name: str, a: torch.Tensor, b_name: str, b: torch.Tensor):
-    _check_2d(a_name, a); _check_2d(b_name, b)
-    if a.shape != b.shape: raise ValueError(f"{a_name} {tuple(a.shape)} and {b_name} {tuple(b.shape)} must have the same shape")
+    _check_2d(a_name, a)
+    _check_2d(b_name, b)
+    if a.shape != b.shape:
+        raise ValueError(f"{a_name} {tuple(a.shape)} and {b_name} {tuple(b.shape)} must have the same shape")
+
 
 def _check_queue(queue: torch.Tensor, dim: int):
     _check_2d("queue", queue)
-    if queue.shape[1] != dim: raise ValueError(f"queue has dimension {queue.shape[1]} (shape {tuple(queue.shape)}), but the embeddings have {dim}")
+    if queue.shape[1] != dim:
+        raise ValueError(
+            f"queue has dimension {queue.shape[1]} (shape {tuple(queue.shape)}), but the "
+            f"embeddings have {dim}"
+        )
 
 # %% ../nbs/04_losses.ipynb #a252cf6c
 def fp32_logits(loss_fn):
@@ -92,8 +109,14 @@ def nt_xent(z1: torch.Tensor, # (N, D) projections of the first views
     z1_all, z2_all = gather_with_grad(z1), gather_with_grad(z2)  # (M, D), M = N * world_size
     labels = torch.arange(n, device=z1.device) + rank * n  # index of the positive among the M candidates
     self_mask = F.one_hot(labels, z1_all.shape[0]).bool()  # (N, M): an anchor is not its own negative
-    l_12, l_11 = z1 @ z2_all.T / temperature, (z1 @ z1_all.T / temperature).masked_fill(self_mask, float("-inf"))
-    l_21, l_22 = z2 @ z1_all.T / temperature, (z2 @ z2_all.T / temperature).masked_fill(self_mask, float("-inf"))
+    l_12, l_11 = (
+        z1 @ z2_all.T / temperature,
+        (z1 @ z1_all.T / temperature).masked_fill(self_mask, float("-inf")),
+    )
+    l_21, l_22 = (
+        z2 @ z1_all.T / temperature,
+        (z2 @ z2_all.T / temperature).masked_fill(self_mask, float("-inf")),
+    )
     loss_1 = F.cross_entropy(torch.cat([l_12, l_11], dim=1), labels)  # (N, 2M) logits, positive at `labels`
     loss_2 = F.cross_entropy(torch.cat([l_21, l_22], dim=1), labels)
     return (loss_1 + loss_2) / 2
@@ -129,13 +152,16 @@ def ddm(q_weak: torch.Tensor, # (N, D) weak-view query projections (the target; 
         queue: torch.Tensor, # (K, D) the queue
         temperature: float = 0.2, # tau_2 (`clsa_t` in the CLSA code)
        ) -> torch.Tensor:
-    "CLSA's DDM loss: cross-entropy of the strong view's distribution over [keys; queue] against the weak view's."
+    """CLSA's DDM loss: cross-entropy of the strong view's distribution over [keys; queue] against the weak
+    view's."""
     check_temperature(temperature); _check_same_shape("q_weak", q_weak, "q_strong", q_strong)
     _check_2d("keys", keys)
-    if keys.shape[1] != q_weak.shape[1]: raise ValueError(f"keys have dimension {keys.shape[1]}, but the queries have {q_weak.shape[1]}")
+    if keys.shape[1] != q_weak.shape[1]:
+        raise ValueError(f"keys have dimension {keys.shape[1]}, but the queries have {q_weak.shape[1]}")
     _check_queue(queue, q_weak.shape[1])
     bank = F.normalize(torch.cat([keys.detach(), queue.detach()]), dim=1)  # (M+K, D)
-    p_weak = torch.softmax(F.normalize(q_weak.detach(), dim=1) @ bank.T / temperature, dim=1)  # (N, M+K), no gradient
+    # (N, M+K), no gradient
+    p_weak = torch.softmax(F.normalize(q_weak.detach(), dim=1) @ bank.T / temperature, dim=1)
     log_p_strong = torch.log_softmax(F.normalize(q_strong, dim=1) @ bank.T / temperature, dim=1)  # (N, M+K)
     return -(p_weak * log_p_strong).sum(dim=1).mean()
 
@@ -144,10 +170,12 @@ def ddm(q_weak: torch.Tensor, # (N, D) weak-view query projections (the target; 
 def disco_distill(student_z: torch.Tensor, # (N, D) student projections (with gradient)
                   teacher_z: torch.Tensor, # (N, D) teacher projections (detached here)
                  ) -> torch.Tensor:
-    "DisCo's distillation loss: sum of squared differences of the L2-normalised embeddings (`reduction='sum'`)."
+    """DisCo's distillation loss: sum of squared differences of the L2-normalised embeddings
+    (`reduction='sum'`)."""
     _check_2d("student_z", student_z); _check_2d("teacher_z", teacher_z)
     if student_z.shape[1] != teacher_z.shape[1]:
-        raise ValueError(f"teacher and student embedding sizes differ: student_z has {student_z.shape[1]}, teacher_z has {teacher_z.shape[1]}")
+        raise ValueError(f"teacher and student embedding sizes differ: student_z has {student_z.shape[1]}, "
+                         f"teacher_z has {teacher_z.shape[1]}")
     _check_same_shape("student_z", student_z, "teacher_z", teacher_z)
     return (F.normalize(student_z, dim=1) - F.normalize(teacher_z.detach(), dim=1)).square().sum()
 

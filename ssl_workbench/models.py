@@ -24,7 +24,8 @@ CIFAR_STEM_MAX_SIZE = 32  # images up to this many pixels get the 3x3 stride-1 s
 
 def _cifar_stem(resnet: nn.Module, in_chans: int) -> nn.Module:
     "Replace a torchvision ResNet's 7x7/2 conv + max-pool by a 3x3/1 conv (SimCLR App. B.9)."
-    resnet.conv1 = nn.Conv2d(in_chans, resnet.conv1.out_channels, kernel_size=3, stride=1, padding=1, bias=False)
+    resnet.conv1 = nn.Conv2d(in_chans, resnet.conv1.out_channels, kernel_size=3, stride=1, padding=1,
+                             bias=False)
     resnet.maxpool = nn.Identity()
     return resnet
 
@@ -36,12 +37,14 @@ def _resnet(depth: int, image_size: int, in_chans: int) -> tuple[nn.Module, int]
     net.fc = nn.Identity()
     if image_size <= CIFAR_STEM_MAX_SIZE: _cifar_stem(net, in_chans)
     elif in_chans != 3:
-        net.conv1 = nn.Conv2d(in_chans, net.conv1.out_channels, kernel_size=7, stride=2, padding=3, bias=False)
+        net.conv1 = nn.Conv2d(in_chans, net.conv1.out_channels, kernel_size=7, stride=2, padding=3,
+                              bias=False)
     return net, feat_dim
 
 # %% ../nbs/03_models.ipynb #f2166a6b
 class PooledFeatures(nn.Module):
-    "`features` → global average pool → flatten → optional `pre_logits` layer: a CNN as a `(B, C, H, W) -> (B, D)` backbone."
+    """`features` → global average pool → flatten → optional `pre_logits` layer: a CNN as a `(B, C, H, W)
+    -> (B, D)` backbone."""
     def __init__(self, features: nn.Module, # convolutional tower, (B, C, H, W) -> (B, D0, h, w)
                  pre_logits: nn.Module | None = None): # e.g. MobileNetV3's Linear(960, 1280) + Hardswish
         super().__init__()
@@ -64,7 +67,8 @@ def _first_conv(features: nn.Sequential, in_chans: int, stride1: bool):
 def _mobilenet_v3_large(image_size: int, in_chans: int) -> tuple[nn.Module, int]:
     net = torchvision.models.mobilenet_v3_large(weights=None)
     _first_conv(net.features, in_chans, image_size <= CIFAR_STEM_MAX_SIZE)
-    return PooledFeatures(net.features, nn.Sequential(net.classifier[0], net.classifier[1])), net.classifier[0].out_features
+    return PooledFeatures(net.features,
+                          nn.Sequential(net.classifier[0], net.classifier[1])), net.classifier[0].out_features
 
 def _efficientnet_b0(image_size: int, in_chans: int) -> tuple[nn.Module, int]:
     net = torchvision.models.efficientnet_b0(weights=None)
@@ -78,7 +82,8 @@ def _vgg16(image_size: int, in_chans: int) -> tuple[nn.Module, int]:
 
 # %% ../nbs/03_models.ipynb #d5ce9c57
 def _conv_bn_relu(c_in: int, c_out: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 def _small_convnet(image_size: int, in_chans: int, width: int = 32) -> tuple[nn.Module, int]:
     "Four conv-BN-ReLU blocks (width, 2w, 4w, 8w channels; strides 1, 2, 2, 2) + global average pool."
@@ -107,32 +112,49 @@ def list_backbones() -> list[str]:
 
 # %% ../nbs/03_models.ipynb #0eaead77
 def is_backbone_name(name) -> bool:
-    "Whether `create_backbone` knows `name`: a key of `BACKBONES`, a ViT with a patch size ('vit_tiny/8'), 'timm:NAME'."
+    """Whether `create_backbone` knows `name`: a key of `BACKBONES`, a ViT with a patch size
+    ('vit_tiny/8'), 'timm:NAME'."""
     if not isinstance(name, str): return False
     base, slash, patch = name.partition("/")
-    return name in BACKBONES or (name.startswith("timm:") and len(name) > 5) or bool(slash and base in VIT_SIZES
-                                                                                   and patch.isdigit())
+    return (
+        name in BACKBONES
+        or (name.startswith("timm:") and len(name) > 5)
+        or bool(slash and base in VIT_SIZES and patch.isdigit())
+    )
+
 
 def is_vit_name(name: str) -> bool:
     "Whether backbone `name` is a Vision Transformer (ours, or a timm `vit_*`)."
-    return isinstance(name, str) and name.partition("/")[0].removeprefix("timm:").startswith(("vit_", "deit", "eva"))
+    return isinstance(name, str) and name.partition("/")[0].removeprefix("timm:").startswith(
+        ("vit_", "deit", "eva")
+    )
 
-def create_backbone(name: str, # a key of `BACKBONES` ("resnet18", "vit_tiny"), "vit_tiny/8" or "timm:NAME"
-                    image_size: int = 32, # input side in pixels; <= 32 switches on the CIFAR stem
-                    in_chans: int = 3, # input channels (1 for grayscale line drawings)
-                   ) -> tuple[nn.Module, int]:
+
+def create_backbone(
+    name: str,  # a key of `BACKBONES` ("resnet18", "vit_tiny"), "vit_tiny/8" or "timm:NAME"
+    image_size: int = 32,  # input side in pixels; <= 32 switches on the CIFAR stem
+    in_chans: int = 3,  # input channels (1 for grayscale line drawings)
+) -> tuple[nn.Module, int]:
     "A randomly initialised backbone mapping `(B, in_chans, H, W)` to `(B, feat_dim)`, and `feat_dim`."
-    if not isinstance(name, str): raise ValueError(f"name={name!r}: expected a backbone name")
+    if not isinstance(name, str):
+        raise ValueError(f"name={name!r}: expected a backbone name")
     base, slash, patch = name.partition("/")
     known = name in BACKBONES or name.startswith("timm:") or (slash and base in VIT_SIZES)
-    if not known: raise ValueError(f"name={name!r}: unknown backbone; choose one of {list_backbones()}, "
-                                   "a ViT with a patch size such as 'vit_tiny/8', or 'timm:NAME'")
+    if not known:
+        raise ValueError(
+            f"name={name!r}: unknown backbone; choose one of {list_backbones()}, "
+            "a ViT with a patch size such as 'vit_tiny/8', or 'timm:NAME'"
+        )
     if slash and not patch.isdigit():
         raise ValueError(f"name={name!r}: the patch size after '/' must be a positive int, e.g. 'vit_tiny/8'")
-    if not isinstance(image_size, int) or image_size < 8: raise ValueError(f"image_size={image_size!r}: expected an int >= 8")
-    if not isinstance(in_chans, int) or in_chans < 1: raise ValueError(f"in_chans={in_chans!r}: expected a positive int")
-    if name.startswith("timm:"): return timm_backbone(name[len("timm:"):], image_size, in_chans)
-    if slash: return vit_backbone(base, image_size, in_chans, patch_size=int(patch))
+    if not isinstance(image_size, int) or image_size < 8:
+        raise ValueError(f"image_size={image_size!r}: expected an int >= 8")
+    if not isinstance(in_chans, int) or in_chans < 1:
+        raise ValueError(f"in_chans={in_chans!r}: expected a positive int")
+    if name.startswith("timm:"):
+        return timm_backbone(name[len("timm:") :], image_size, in_chans)
+    if slash:
+        return vit_backbone(base, image_size, in_chans, patch_size=int(patch))
     return BACKBONES[name](image_size, in_chans)
 
 # %% ../nbs/03_models.ipynb #4d8e6442
@@ -143,7 +165,8 @@ class SimCLRProjectionHead(nn.Module):
                  out_dim: int = 128): # z dimension
         super().__init__()
         hidden_dim = hidden_dim or in_dim
-        self.layers = nn.Sequential(nn.Linear(in_dim, hidden_dim, bias=False), nn.BatchNorm1d(hidden_dim), nn.ReLU(inplace=True),
+        self.layers = nn.Sequential(nn.Linear(in_dim, hidden_dim, bias=False), nn.BatchNorm1d(hidden_dim),
+                                    nn.ReLU(inplace=True),
                                     nn.Linear(hidden_dim, out_dim, bias=False), nn.BatchNorm1d(out_dim))
         self.layers[-1].bias.requires_grad_(False)  # TF `center=False`: no learned shift on the output BN
         self.out_dim = out_dim
@@ -157,7 +180,8 @@ class MoCoV2ProjectionHead(nn.Module):
                  out_dim: int = 128): # z dimension
         super().__init__()
         hidden_dim = hidden_dim or in_dim
-        self.layers = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, out_dim))
+        self.layers = nn.Sequential(nn.Linear(in_dim, hidden_dim), nn.ReLU(inplace=True),
+                                    nn.Linear(hidden_dim, out_dim))
         self.out_dim = out_dim
     def forward(self, h: torch.Tensor) -> torch.Tensor: return self.layers(h)  # (N, d) -> (N, out_dim)
 
@@ -194,5 +218,7 @@ def check_views(views, n_views: int, name: str = "views") -> None:
         raise TypeError(f"{name}: expected a list of tensors, got {type(views).__name__}")
     if len(views) != n_views: raise ValueError(f"{name}: expected {n_views} views, got {len(views)}")
     shapes = [tuple(v.shape) for v in views]
-    if any(len(s) != 4 for s in shapes): raise ValueError(f"{name}: expected (B, C, H, W) tensors, got shapes {shapes}")
-    if len({s[0] for s in shapes}) != 1: raise ValueError(f"{name}: views have different batch sizes {shapes}")
+    if any(len(s) != 4 for s in shapes):
+        raise ValueError(f"{name}: expected (B, C, H, W) tensors, got shapes {shapes}")
+    if len({s[0] for s in shapes}) != 1:
+        raise ValueError(f"{name}: views have different batch sizes {shapes}")

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from .augment.pipeline import make_pipeline, augment_to_dict
-from .core import (RunDir, RunLockedError, atomic_write, atomic_write_text, cache_dir, read_jsonl,
+from .core import (RunDir, RunLockedError, atomic_write, atomic_write_text, cache_dir,
+                                read_jsonl,
                                 run_is_locked)
 from .eval.features import extract_features, random_init_backbone, raw_pixel_features
 from .eval.knn import knn_accuracy
@@ -39,11 +40,14 @@ def drawings_data(n_train: int = 320, # objects for pretraining
                   n_test: int = 100, # unseen objects for evaluation
                   size: int = 64, # image side in pixels
                   seed: int = 0) -> dict:
-    "Generated line drawings (cached): train objects (N, V*3, H, W) and test views (M, 3, H, W) with object and pose ids."
-    if n_train < 2 or n_test < 2: raise ValueError(f"n_train={n_train}, n_test={n_test}: need at least 2 objects each")
+    """Generated line drawings (cached): train objects (N, V*3, H, W) and test views (M, 3, H, W) with
+    object and pose ids."""
+    if n_train < 2 or n_test < 2:
+        raise ValueError(f"n_train={n_train}, n_test={n_test}: need at least 2 objects each")
     f = cache_dir("quickstart")/f"drawings-{n_train}-{n_test}-{size}-{seed}.npz"
     if not f.exists():
-        images, objects, poses = make_object_views_dataset(n_train + n_test, size=size, seed=seed, poses=VIEWS)
+        images, objects, poses = make_object_views_dataset(n_train + n_test, size=size, seed=seed,
+                                                           poses=VIEWS)
         atomic_write(f, lambda fh: np.savez_compressed(fh, images=images, objects=objects, poses=poses))
     d = np.load(f)
     images, objects, poses = d["images"], d["objects"], d["poses"]
@@ -76,12 +80,15 @@ class MultiViewRecipe:
 
 # %% ../nbs/80_quickstart.ipynb #727af863
 def view_identification(features: torch.Tensor, # (N, D) features of the test drawings
-                        objects: np.ndarray, poses: np.ndarray, # object and pose (index into `views`) per drawing
+                        # object and pose (index into `views`) per drawing
+                        objects: np.ndarray, poses: np.ndarray,
                         views=VIEWS, query_poses=HELD_OUT_POSES) -> float:
     "Top-1 accuracy of identifying the object of each held-out-pose drawing among the other views."
     q = np.isin(poses, [list(views).index(p) for p in query_poses])
-    if not q.any() or q.all(): raise ValueError(f"query_poses={query_poses!r}: need both query and gallery drawings")
-    acc, _ = knn_accuracy(features[~q], torch.as_tensor(objects[~q]), features[q], torch.as_tensor(objects[q]), k=1)
+    if not q.any() or q.all():
+        raise ValueError(f"query_poses={query_poses!r}: need both query and gallery drawings")
+    acc, _ = knn_accuracy(features[~q], torch.as_tensor(objects[~q]), features[q],
+                          torch.as_tensor(objects[q]), k=1)
     return float(acc)
 
 # %% ../nbs/80_quickstart.ipynb #400c6ca3
@@ -89,32 +96,56 @@ def evaluate_drawings(backbone, data: dict, make_backbone, card: dict, device=No
     "View identification and cross-view retrieval for `backbone`, the random-init and raw-pixel baselines."
     test, objects, poses = data["test"], data["test_objects"], data["test_poses"]
     feats = {"pretrained": extract_features(backbone, test, normalize=None, device=device),
-             "random_init": extract_features(random_init_backbone(make_backbone, seed=seed), test, normalize=None, device=device),
+             "random_init": extract_features(random_init_backbone(make_backbone, seed=seed), test,
+                                             normalize=None, device=device),
              "raw_pixels": raw_pixel_features(test)}
     ident = {k: view_identification(f, objects, poses) for k, f in feats.items()}
     retr = {k: retrieval_metrics(f, torch.as_tensor(objects)) for k, f in feats.items()}
-    n_obj, common = len(np.unique(objects)), dict(card, dataset=f"spare3d drawings (voxel), {len(np.unique(objects))} unseen objects", seed=seed)
+    n_obj, common = len(np.unique(objects)), dict(card,
+                                                  dataset="spare3d drawings (voxel), "
+                                                          f"{len(np.unique(objects))} unseen "
+                                                          "objects", seed=seed)
     return {
-        "view_identification": {"protocol": "view_identification", "accuracy": ident["pretrained"], "chance": 1 / n_obj,
-                                "baselines": {k: {"accuracy": ident[k]} for k in ("random_init", "raw_pixels")},
-                                "gain": {k: ident["pretrained"] - ident[k] for k in ("random_init", "raw_pixels")},
-                                "card": protocol_card("view_identification", eval_params={"k": 1, "metric": "cosine",
-                                                      "query_poses": list(HELD_OUT_POSES)}, **common)},
-        "retrieval": {"protocol": "retrieval", **retr["pretrained"],
-                      "baselines": {k: retr[k] for k in ("random_init", "raw_pixels")},
-                      "gain": {k: retr["pretrained"]["map@r"] - retr[k]["map@r"] for k in ("random_init", "raw_pixels")},
-                      "card": protocol_card("retrieval", eval_params={"relevant": "same object", "metric": "cosine"}, **common)}}
+        "view_identification": {
+            "protocol": "view_identification",
+            "accuracy": ident["pretrained"],
+            "chance": 1 / n_obj,
+            "baselines": {k: {"accuracy": ident[k]} for k in ("random_init", "raw_pixels")},
+            "gain": {k: ident["pretrained"] - ident[k] for k in ("random_init", "raw_pixels")},
+            "card": protocol_card(
+                "view_identification",
+                eval_params={"k": 1, "metric": "cosine", "query_poses": list(HELD_OUT_POSES)},
+                **common,
+            ),
+        },
+        "retrieval": {
+            "protocol": "retrieval",
+            **retr["pretrained"],
+            "baselines": {k: retr[k] for k in ("random_init", "raw_pixels")},
+            "gain": {
+                k: retr["pretrained"]["map@r"] - retr[k]["map@r"] for k in ("random_init", "raw_pixels")
+            },
+            "card": protocol_card(
+                "retrieval", eval_params={"relevant": "same object", "metric": "cosine"}, **common
+            ),
+        },
+    }
 
 # %% ../nbs/80_quickstart.ipynb #63a4b5b9
-def _train_drawings(out: Path, data: dict, minutes: float, seed: int, size: int, device, batch_size: int = 64):
+def _train_drawings(out: Path, data: dict, minutes: float, seed: int, size: int, device,
+                    batch_size: int = 64):
     pipe = make_pipeline("line_drawing", size=size)
     batch_size = min(batch_size, len(data["train"]))
     cfg = apply_overrides(TrainConfig(), [
-        f"run.out={out}", "method.name=simclr", "model.backbone=small_convnet", f"data.batch_size={batch_size}",
-        f"augment.image_size={size}", f"schedule.minutes={minutes}", "schedule.epochs=200", "eval.knn_every=0",
-        "optim.name=adamw", "optim.lr=0.002", "optim.weight_decay=0.0001", "run.progress=false", f"run.seed={seed}",
+        f"run.out={out}", "method.name=simclr", "model.backbone=small_convnet",
+        f"data.batch_size={batch_size}",
+        f"augment.image_size={size}", f"schedule.minutes={minutes}", "schedule.epochs=200",
+        "eval.knn_every=0",
+        "optim.name=adamw", "optim.lr=0.002", "optim.weight_decay=0.0001", "run.progress=false",
+        f"run.seed={seed}",
         "method.hparams.temperature=0.2"] + ([f"run.device={device}"] if device else []))
-    cfg.augment.recipe = {"type": "MultiViewRecipe", "pipeline": augment_to_dict(pipe.config), "held_out_poses": list(HELD_OUT_POSES)}
+    cfg.augment.recipe = {"type": "MultiViewRecipe", "pipeline": augment_to_dict(pipe.config),
+                          "held_out_poses": list(HELD_OUT_POSES)}
     method = create_method("simclr", backbone="small_convnet", image_size=size, temperature=0.2)
     run = fit(cfg, method=method, data=data["train"], recipe=MultiViewRecipe(pipe))
     return run, cfg
@@ -123,30 +154,44 @@ def quickstart_drawings(out="runs/quickstart", minutes: float = 2.5, seed: int =
                         n_train: int = 320, n_test: int = 100, device=None) -> dict:
     "Pretrain on generated drawings, evaluate against both baselines, write the report; returns the summary."
     out = Path(out)
-    if RunDir(out).last.exists(): raise FileExistsError(f"out={str(out)!r} already holds a run; pass another --out or delete it")
+    if RunDir(out).last.exists():
+        raise FileExistsError(f"out={str(out)!r} already holds a run; pass another --out or delete it")
     t0 = time.time(); data = drawings_data(n_train, n_test, size, seed); t_data = time.time() - t0
     run, cfg = _train_drawings(out, data, minutes, seed, size, device)
     backbone = load_method(run.root, device=device or "cpu").backbone
     steps = [r for r in read_jsonl(run.metrics) if r.get("kind") == "step"]
-    card = dict(backbone="small_convnet", method="simclr (multi-view positives)", epochs=steps[-1].get("epoch") if steps else 0,
+    card = dict(backbone="small_convnet", method="simclr (multi-view positives)",
+                epochs=steps[-1].get("epoch") if steps else 0,
                 batch_size=cfg.data.batch_size, augmentation=cfg.augment.recipe, checkpoint=str(run.last))
-    results = evaluate_drawings(backbone, data, lambda: create_backbone("small_convnet", size)[0], card, device, seed)
-    for name, r in results.items(): atomic_write_text(run.eval_dir/f"{name}.json", json.dumps(r, indent=2, default=str))
-    report = report_run(run.root, images=data["test"], labels=data["test_objects"], max_points=len(data["test"]), device=device,
+    results = evaluate_drawings(backbone, data, lambda: create_backbone("small_convnet", size)[0], card,
+                                device, seed)
+    for name, r in results.items():
+        atomic_write_text(run.eval_dir/f"{name}.json", json.dumps(r, indent=2, default=str))
+    report = report_run(run.root, images=data["test"], labels=data["test_objects"],
+                        max_points=len(data["test"]), device=device,
                         class_names=[f"object {i}" for i in range(n_test)])
     return _summary(run, results, report, steps, time.time() - t0, t_data)
 
 def _summary(run, results, report, steps, seconds, t_data=0.0) -> dict:
     main = results.get("view_identification") or results.get("knn")
-    return {"run": str(run.root), "report": str(report), "steps": len(steps), "seconds": round(seconds, 1),
-            "data_seconds": round(t_data, 1), "first_loss": steps[0]["loss"] if steps else None,
-            "last_loss": steps[-1]["loss"] if steps else None,
-            "results": {k: {m: r[m] for m in ("accuracy", "recall@1", "map@r") if m in r} | {"baselines": r["baselines"]}
-                        for k, r in results.items()},
-            "beats_baselines": all(main["accuracy"] > b["accuracy"] for b in main["baselines"].values())}
+    return {
+        "run": str(run.root),
+        "report": str(report),
+        "steps": len(steps),
+        "seconds": round(seconds, 1),
+        "data_seconds": round(t_data, 1),
+        "first_loss": steps[0]["loss"] if steps else None,
+        "last_loss": steps[-1]["loss"] if steps else None,
+        "results": {
+            k: {m: r[m] for m in ("accuracy", "recall@1", "map@r") if m in r} | {"baselines": r["baselines"]}
+            for k, r in results.items()
+        },
+        "beats_baselines": all(main["accuracy"] > b["accuracy"] for b in main["baselines"].values()),
+    }
 
 # %% ../nbs/80_quickstart.ipynb #ba53d96a
-SHORT_BUDGET_RECIPE = ("optim.lr=0.6", "method.hparams.temperature=0.2")  # measured best for a 10-minute CPU budget
+# measured best for a 10-minute CPU budget
+SHORT_BUDGET_RECIPE = ("optim.lr=0.6", "method.hparams.temperature=0.2")
 
 def short_budget_views(size: int = 32) -> dict:
     "SimCLR's CIFAR views (colour strength 0.5, no blur) with crop area (0.2, 1), as a recipe dict."
@@ -158,17 +203,22 @@ def short_budget_views(size: int = 32) -> dict:
 def quickstart_photos(data: str, out="runs/quickstart", minutes: float = 2.5, seed: int = 0, device=None,
                       backbone: str = "small_convnet", batch_size: int = 256, eval_limit: int | None = None,
                       download: bool = False) -> dict:
-    "SimCLR on a named dataset within `minutes`, then kNN and retrieval against the baselines, and the report."
+    """SimCLR on a named dataset within `minutes`, then kNN and retrieval against the baselines, and the
+    report."""
     t0 = time.time(); out = Path(out)
-    cfg = apply_overrides(TrainConfig(), [f"run.out={out}", "method.name=simclr", f"model.backbone={backbone}",
-                                          f"data.spec={data}", f"data.batch_size={batch_size}", f"data.download={download}",
-                                          f"schedule.minutes={minutes}", "eval.knn_every=0", "run.progress=false",
+    cfg = apply_overrides(TrainConfig(),
+                          [f"run.out={out}", "method.name=simclr", f"model.backbone={backbone}",
+                                          f"data.spec={data}", f"data.batch_size={batch_size}",
+                                          f"data.download={download}",
+                                          f"schedule.minutes={minutes}", "eval.knn_every=0",
+                                          "run.progress=false",
                                           f"run.seed={seed}", *SHORT_BUDGET_RECIPE]
                           + ([f"run.device={device}"] if device else []))
     cfg.augment.recipe = short_budget_views(cfg.augment.image_size)
     run = fit(cfg); t_train = time.time() - t0
     lim, lim_test = eval_limit, eval_limit and max(1, eval_limit // 5)
-    results = {"knn": evaluate_run(run.root, "knn", device=device, limit_train=lim, limit_test=lim_test, seed=seed)}
+    results = {"knn": evaluate_run(run.root, "knn", device=device, limit_train=lim, limit_test=lim_test,
+                                   seed=seed)}
     t_knn = time.time() - t0 - t_train
     results["retrieval"] = evaluate_run(run.root, "retrieval", device=device, limit_test=lim_test, seed=seed)
     report = report_run(run.root, device=device, seed=seed)
@@ -180,33 +230,51 @@ def quickstart_photos(data: str, out="runs/quickstart", minutes: float = 2.5, se
 DEFAULT_OUT = Path("runs/quickstart")
 
 def fresh_run_dir(out: str | Path) -> tuple[Path, str | None]:
-    "`out`, emptied for a new run: an earlier run there is moved aside to `out.1`, `out.2`, ... (with a notice)."
+    """`out`, emptied for a new run: an earlier run there is moved aside to `out.1`, `out.2`, ... (with a
+    notice)."""
     out = Path(out)
     if not out.exists() or not any(out.iterdir()): return out, None
-    if run_is_locked(out): raise RunLockedError(f"{out}: a run is still writing there; wait for it or pass --out")
+    if run_is_locked(out):
+        raise RunLockedError(f"{out}: a run is still writing there; wait for it or pass --out")
     n = 1
     while out.with_name(f"{out.name}.{n}").exists(): n += 1
     aside = out.with_name(f"{out.name}.{n}")
     os.replace(out, aside)
     return out, f"quickstart: the previous run in {out} was moved to {aside}"
 
-def quickstart(data: str = "drawings", # 'drawings' (generated, no download) or a dataset name: cifar10, imagefolder:PATH, ...
-               out=None, # run directory; None: runs/quickstart, an earlier run there moved aside to runs/quickstart.N
-               minutes: float = 2.5, seed: int = 0, device=None, **kwargs) -> dict:
+def quickstart(
+    data: str = "drawings",  # 'drawings' (generated, no download) or a dataset: cifar10, imagefolder:PATH
+    # run directory; None: runs/quickstart, an earlier run there moved aside to runs/quickstart.N
+    out=None,
+    minutes: float = 2.5,
+    seed: int = 0,
+    device=None,
+    **kwargs,
+) -> dict:
     "Run the quickstart on generated drawings or on a named dataset; returns the summary."
-    if not isinstance(minutes, (int, float)) or minutes <= 0: raise ValueError(f"minutes={minutes!r}: must be > 0")
+    if not isinstance(minutes, (int, float)) or minutes <= 0:
+        raise ValueError(f"minutes={minutes!r}: must be > 0")
     if out is None:
         out, notice = fresh_run_dir(DEFAULT_OUT)
-        if notice: print(notice, file=sys.stderr)
-    if data in ("drawings", "spare3d"): return quickstart_drawings(out, minutes, seed, device=device, **kwargs)
+        if notice:
+            print(notice, file=sys.stderr)
+    if data in ("drawings", "spare3d"):
+        return quickstart_drawings(out, minutes, seed, device=device, **kwargs)
     return quickstart_photos(data, out, minutes, seed, device=device, **kwargs)
+
 
 def format_summary(s: dict) -> str:
     "A few lines for the terminal."
-    lines = [f"run: {s['run']}  ({s['steps']} steps, {s['seconds']} s; loss {s['first_loss']:.3f} -> {s['last_loss']:.3f})"]
+    lines = [
+        f"run: {s['run']}  ({s['steps']} steps, {s['seconds']} s; loss {s['first_loss']:.3f} -> "
+        f"{s['last_loss']:.3f})"
+    ]
     for name, r in s["results"].items():
         metric = "accuracy" if "accuracy" in r else "map@r"
         base = ", ".join(f"{k} {v.get(metric, float('nan')):.1%}" for k, v in r["baselines"].items())
         lines.append(f"{name:>20}: {r[metric]:.1%} {metric}   (baselines: {base})")
-    lines.append(("beats both baselines" if s["beats_baselines"] else "does NOT beat both baselines") + f"; report: {s['report']}")
+    lines.append(
+        ("beats both baselines" if s["beats_baselines"] else "does NOT beat both baselines")
+        + f"; report: {s['report']}"
+    )
     return "\n".join(lines)

@@ -40,7 +40,8 @@ def t_interval(values, # one number per seed
               ) -> dict:
     "Mean, sample std and the Student-t interval of the mean (`ci` is None with fewer than two values)."
     v = np.asarray(values, dtype=float)
-    if v.ndim != 1 or len(v) == 0: raise ValueError(f"values: expected a non-empty 1-d list, got shape {v.shape}")
+    if v.ndim != 1 or len(v) == 0:
+        raise ValueError(f"values: expected a non-empty 1-d list, got shape {v.shape}")
     mean = float(v.mean())
     if len(v) < 2: return dict(mean=mean, std=None, ci=None, n=1)
     std = float(v.std(ddof=1))
@@ -62,9 +63,12 @@ class Arm:
     "One condition of a study: `key=value` overrides of the study's base config."
     name: str
     overrides: tuple = ()
-    shared: str | None = None  # "STUDY/ARM": the same config and seeds as that arm, so its run directories are reused
-    seeds: dict | None = None  # budget -> at most this many seeds for this arm (a costly single run); None: the study's
-    per_budget: dict | None = None  # budget -> overrides applied after `overrides` at that budget only (e.g. steps)
+    # "STUDY/ARM": the same config and seeds as that arm, so its run directories are reused
+    shared: str | None = None
+    # budget -> at most this many seeds for this arm (a costly single run); None: the study's
+    seeds: dict | None = None
+    # budget -> overrides applied after `overrides` at that budget only (e.g. steps)
+    per_budget: dict | None = None
 
     def n_seeds(self, budget: str, study_seeds: int) -> int:
         "How many seeds this arm runs at `budget` when the study runs `study_seeds`."
@@ -77,11 +81,13 @@ class Comparison:
     b: str
     metric: str = "knn"
     name: str = ""
-    metric_b: str | None = None  # b's metric when it differs (e.g. h against z of the same arm); None: `metric`
+    # b's metric when it differs (e.g. h against z of the same arm); None: `metric`
+    metric_b: str | None = None
 
 @dataclass
 class Study:
-    "A named base config per budget, arms, comparisons, seeds per budget, and how an arm × seed is run and scored."
+    """A named base config per budget, arms, comparisons, seeds per budget, and how an arm × seed is run
+    and scored."""
     name: str
     title: str
     base: dict  # budget -> tuple of overrides shared by every arm
@@ -89,8 +95,10 @@ class Study:
     comparisons: list = field(default_factory=list)
     seeds: dict = field(default_factory=lambda: dict(ci=2, cpu=3, gpu=3))
     score: dict = field(default_factory=dict)  # budget -> kwargs of the scorer (e.g. limit_train, limit_test)
-    run_unit: Callable | None = None  # (study, arm, seed, budget, run_dir, device) -> {metric: value}; None: train + kNN
-    prepare: Callable | None = None  # (study, budget, root, device) -> (overrides for every arm, info for the summary)
+    # (study, arm, seed, budget, run_dir, device) -> {metric: value}; None: train + kNN
+    run_unit: Callable | None = None
+    # (study, budget, root, device) -> (overrides for every arm, info for the summary)
+    prepare: Callable | None = None
     claim_source: str = ""  # where the claims come from (paper, section)
 
     def arm(self, name: str) -> Arm:
@@ -101,14 +109,17 @@ class Study:
     def check(self, budget: str, n_seeds: int):
         "Clear errors for a budget this study does not define and for too few seeds to compare."
         if budget not in BUDGETS: raise ValueError(f"budget={budget!r}: expected one of {', '.join(BUDGETS)}")
-        if budget not in self.base: raise ValueError(f"budget={budget!r}: study {self.name!r} defines {sorted(self.base)}")
+        if budget not in self.base:
+            raise ValueError(f"budget={budget!r}: study {self.name!r} defines {sorted(self.base)}")
         if self.comparisons and n_seeds < 2:
-            raise ValueError(f"seeds={n_seeds}: study {self.name!r} compares arms, which needs at least 2 seeds "
+            raise ValueError(f"seeds={n_seeds}: study {self.name!r} compares arms, which needs at least 2 "
+                             "seeds "
                              "(a paired interval needs two differences)")
         for c in self.comparisons:
             for a in (self.arm(c.a), self.arm(c.b)):
                 if a.n_seeds(budget, n_seeds) < 2:
-                    raise ValueError(f"arm {a.name!r} runs {a.n_seeds(budget, n_seeds)} seed at budget {budget!r}, "
+                    raise ValueError(f"arm {a.name!r} runs {a.n_seeds(budget, n_seeds)} seed at budget "
+                                     f"{budget!r}, "
                                      f"but comparison {c.name or c.a + ' > ' + c.b!r} needs at least 2")
 
 # %% ../nbs/58_studies.ipynb #4d3d7392
@@ -122,16 +133,21 @@ def register_study(builder: Callable[[], Study]) -> Callable[[], Study]:
 def get_study(name: str) -> Study:
     "The study called `name`; a clear error listing the known ones."
     if name not in STUDIES:
-        raise ValueError(f"study={name!r}: unknown; choose one of {sorted(STUDIES)} (the project's own studies are "
+        raise ValueError(f"study={name!r}: unknown; choose one of {sorted(STUDIES)} (the project's own "
+                         "studies are "
                          "registered when `ssl_workbench.study_defs` is imported)")
     return STUDIES[name]()
 
 # %% ../nbs/58_studies.ipynb #301431f9
-def unit_config(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, extra: list = ()) -> TrainConfig:
-    "One arm × seed's config: base, extra (from `prepare`), the arm's overrides and its budget's, then seed and output."
+def unit_config(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path,
+                extra: list = ()) -> TrainConfig:
+    """One arm × seed's config: base, extra (from `prepare`), the arm's overrides and its budget's, then
+    seed and output."""
     cfg = apply_overrides(TrainConfig(), [*study.base[budget], *extra, *arm.overrides,
                                           *(arm.per_budget or {}).get(budget, ())])
-    return apply_overrides(cfg, [f"run.seed={seed}", f"run.out={run_dir}", "run.progress=false", "run.tensorboard=false"])
+    return apply_overrides(cfg,
+                           [f"run.seed={seed}", f"run.out={run_dir}", "run.progress=false",
+                            "run.tensorboard=false"])
 
 def _project(head: torch.nn.Module, h: torch.Tensor, batch_size: int = 2048) -> torch.Tensor:
     "z = g(h) for features already extracted (the head in eval mode, batched)."
@@ -142,7 +158,8 @@ def score_knn(run_dir: Path, device=None, limit_train: int | None = None, limit_
               k: int = 200, temperature: float = 0.1,
               projected: bool = False, # also score z = g(h), the projection head's output, as `knn_z`
              ) -> dict:
-    "Weighted kNN accuracy of a run's backbone: test split against the training split (seeded subsets if limited)."
+    """Weighted kNN accuracy of a run's backbone: test split against the training split (seeded subsets if
+    limited)."""
     cfg = run_config(run_dir)
     method = load_run_method(run_dir, device)
     head = method.projection_head.eval() if projected else None
@@ -152,11 +169,13 @@ def knn_of_backbone(backbone: torch.nn.Module, cfg: TrainConfig, device=None, li
                     limit_test: int | None = None, k: int = 200, temperature: float = 0.1,
                     head: torch.nn.Module | None = None, # also score z = head(h) as `knn_z`
                    ) -> dict:
-    "`score_knn` for a backbone that is not a run's (a random initialisation), on the data and views of `cfg`."
+    """`score_knn` for a backbone that is not a run's (a random initialisation), on the data and views of
+    `cfg`."""
     sized = dict(size=cfg.data.size, image_size=cfg.augment.image_size)
     feats = []
     for split, limit in (("train", limit_train), (cfg.eval.split or "test", limit_test)):
-        x, y, _ = _subset(load_dataset(cfg.data.spec, split, **sized), limit, 0)  # `evaluate_run`'s subset rule
+        # `evaluate_run`'s subset rule
+        x, y, _ = _subset(load_dataset(cfg.data.spec, split, **sized), limit, 0)
         feats.append((extract_features(backbone, x, device=device, normalize=run_normalization(cfg)),
                       torch.as_tensor(np.asarray(y))))
     (ftr, ytr), (fte, yte) = feats
@@ -166,7 +185,8 @@ def knn_of_backbone(backbone: torch.nn.Module, cfg: TrainConfig, device=None, li
                                     temperature=temperature)[0]
     return out
 
-def train_and_score(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, device=None, extra=()) -> dict:
+def train_and_score(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, device=None,
+                    extra=()) -> dict:
     "The default unit: `fit` (resumable) then `score_knn` with the budget's settings."
     fit(unit_config(study, arm, seed, budget, run_dir, list(extra)), resume="auto")
     check_finished(run_dir)
@@ -180,7 +200,8 @@ def check_finished(run_dir: Path):
     events = [r for r in read_jsonl(RunDir(run_dir).metrics) if r.get("kind") == "event"
               and r.get("event") in ("started", "stopped", "finished")]
     if not events or events[-1]["event"] != "finished":
-        raise StudyInterrupted(f"{run_dir}: the run stopped before the end of its schedule; run the study again to "
+        raise StudyInterrupted(f"{run_dir}: the run stopped before the end of its schedule; run the study "
+                               "again to "
                                "resume it")
 
 # %% ../nbs/58_studies.ipynb #59566007
@@ -188,34 +209,40 @@ def machine_info() -> dict:
     "Where the numbers were measured."
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                cpu_count=os.cpu_count(), torch=torch.__version__, torch_threads=torch.get_num_threads(), cuda=cuda)
+                cpu_count=os.cpu_count(), torch=torch.__version__, torch_threads=torch.get_num_threads(),
+                cuda=cuda)
 
 def git_commit(path: Path | str = ".") -> str | None:
     try: return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True,
                                timeout=10).stdout.strip() or None
     except (OSError, subprocess.SubprocessError): return None
 
-def summary_path(name: str, budget: str, root: Path | str = "runs/studies", out: Path | str = "studies") -> Path:
-    "Where a summary goes: `studies/NAME.json` (cpu), `studies/NAME.gpu.json`; `ci` summaries stay under `root`."
+def summary_path(name: str, budget: str, root: Path | str = "runs/studies",
+                 out: Path | str = "studies") -> Path:
+    """Where a summary goes: `studies/NAME.json` (cpu), `studies/NAME.gpu.json`; `ci` summaries stay under
+    `root`."""
     if budget == "ci": return Path(root)/name/"summary-ci.json"
     return Path(out)/(f"{name}.json" if budget == "cpu" else f"{name}.{budget}.json")
 
 def run_study(name: str, # a registered study
               budget: str = "cpu", # ci | cpu | gpu
-              seeds: int | None = None, # number of seeds (0..seeds-1); None: the study's default for the budget
+              # number of seeds (0..seeds-1); None: the study's default for the budget
+              seeds: int | None = None,
               arms: list[str] | None = None, # run only these arms (the summary covers every finished one)
               root: Path | str = "runs/studies", # run directories: root/NAME/ARM/seed-K
               out: Path | str = "studies", # where cpu/gpu summaries are written
               device=None,
               progress: bool = True) -> dict:
-    "Run every unfinished arm × seed (finished ones are skipped, interrupted ones resume), then write the summary."
+    """Run every unfinished arm × seed (finished ones are skipped, interrupted ones resume), then write the
+    summary."""
     study = get_study(name)
     n_seeds = study.seeds.get(budget, 2) if seeds is None else seeds
     study.check(budget, n_seeds)
     chosen = [study.arm(a) for a in arms] if arms else list(study.arms)
     base = Path(root)/name
     extra, prepared = _prepare(study, budget, base, device)
-    units = [(arm, seed) for seed in range(n_seeds) for arm in chosen  # seed-major: every arm has results early
+    # seed-major: every arm has results early
+    units = [(arm, seed) for seed in range(n_seeds) for arm in chosen
              if seed < arm.n_seeds(budget, n_seeds)]
     bar = tqdm(total=len(units), desc=f"study {name} ({budget})", disable=not progress, unit="run")
     for arm, seed in units:
@@ -227,7 +254,8 @@ def run_study(name: str, # a registered study
             metrics = (study.run_unit or train_and_score)(study, arm, seed, budget, run_dir, device, extra)
             run_dir.mkdir(parents=True, exist_ok=True)
             atomic_write_text(run_dir/"study_result.json", json.dumps(
-                dict(study=name, arm=arm.name, seed=seed, budget=budget, metrics=metrics, seconds=time.time() - t0)))
+                dict(study=name, arm=arm.name, seed=seed, budget=budget, metrics=metrics,
+                     seconds=time.time() - t0)))
         bar.update(1)
     bar.close()
     summary = summarize(study, budget, collect_results(root, study), n_seeds, prepared)
@@ -237,12 +265,15 @@ def run_study(name: str, # a registered study
 
 # %% ../nbs/58_studies.ipynb #9cbc4501
 def random_init_baseline(study: Study, budget: str, base: Path, device=None) -> dict:
-    "kNN of the base config's backbone at its random initialisation (seed 0), scored as the arms; cached in `base`."
+    """kNN of the base config's backbone at its random initialisation (seed 0), scored as the arms; cached
+    in `base`."""
     path = Path(base)/f"random_init-{budget}.json"
     if path.exists(): return json.loads(path.read_text())
     cfg = apply_overrides(TrainConfig(), list(study.base[budget]))
-    backbone = random_init_backbone(lambda: create_backbone(cfg.model.backbone, cfg.augment.image_size), seed=0)
-    result = dict(backbone=cfg.model.backbone, **knn_of_backbone(backbone, cfg, device, **knn_settings(study, budget)))
+    backbone = random_init_backbone(lambda: create_backbone(cfg.model.backbone, cfg.augment.image_size),
+                                    seed=0)
+    result = dict(backbone=cfg.model.backbone,
+                  **knn_of_backbone(backbone, cfg, device, **knn_settings(study, budget)))
     path.parent.mkdir(parents=True, exist_ok=True); atomic_write_text(path, json.dumps(result))
     return result
 
@@ -255,15 +286,19 @@ def _prepare(study: Study, budget: str, base: Path, device) -> tuple[list, dict 
     return study.prepare(study, budget, base, device) if study.prepare else ([], None)
 
 def check_shared_run(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, extra=()):
-    "A shared arm's existing run must have been trained with exactly this arm's config (the output folder aside)."
+    """A shared arm's existing run must have been trained with exactly this arm's config (the output folder
+    aside)."""
     if not (run_dir/"config.yaml").exists(): return
-    want = config_to_dict(with_method_defaults(unit_config(study, arm, seed, budget, run_dir, list(extra)))[0])
+    want = config_to_dict(with_method_defaults(unit_config(study, arm, seed, budget, run_dir,
+                                                           list(extra)))[0])
     have = config_to_dict(load_config(run_dir/"config.yaml"))
     diff = sorted(f"{s}.{k}" for s in want for k in want[s]
                   if (s, k) not in (("run", "out"), ("method", "defaults_applied"))
                   and want[s][k] is not None  # None: chosen by the run (the method's views, the warmup rule)
                   and have.get(s, {}).get(k) != want[s][k])
-    if diff: raise ValueError(f"arm {arm.name!r} shares {run_dir}, but that run was trained with other values of {diff}")
+    if diff:
+        raise ValueError(f"arm {arm.name!r} shares {run_dir}, but that run was trained with other values of "
+                         f"{diff}")
 
 def arm_dir(root: Path | str, study: str, arm: Arm) -> Path:
     "Where an arm's runs live: root/STUDY/ARM, or the directory of the arm it shares its runs with."
@@ -280,7 +315,8 @@ def collect_results(root: Path | str, study: Study) -> dict:
 def summarize(study: Study, budget: str, results: dict, n_seeds: int,
               prepared: dict | None = None, # what `prepare` reports (e.g. the teacher's own score)
              ) -> dict:
-    "Per arm and metric: mean, std, 95 % interval, per-seed values, wall clock; per comparison: paired difference."
+    """Per arm and metric: mean, std, 95 % interval, per-seed values, wall clock; per comparison: paired
+    difference."""
     seeds = range(n_seeds)
     arms = {}
     for arm, by_seed in results.items():
@@ -307,11 +343,14 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int,
                 date=time.strftime("%Y-%m-%d %H:%M:%S"), git_commit=git_commit())
 
 def committed_studies() -> Path:
-    "The repository's `studies/` folder (next to the package in a source checkout): the summaries the docs show."
+    """The repository's `studies/` folder (next to the package in a source checkout): the summaries the
+    docs show."""
     return Path(inspect.getfile(RunDir)).resolve().parent.parent/"studies"
 
-def load_summary(name: str, budget: str = "cpu", root="runs/studies", out=None, path: Path | str | None = None) -> dict:
-    "A study summary (cpu/gpu: from the repository's `studies/` unless `out` says), checked to be this study's."
+def load_summary(name: str, budget: str = "cpu", root="runs/studies", out=None,
+                 path: Path | str | None = None) -> dict:
+    """A study summary (cpu/gpu: from the repository's `studies/` unless `out` says), checked to be this
+    study's."""
     out = committed_studies() if out is None else out
     path = Path(path) if path is not None else summary_path(name, budget, root, out)
     if not path.exists():
@@ -320,7 +359,8 @@ def load_summary(name: str, budget: str = "cpu", root="runs/studies", out=None, 
     try: s = json.loads(path.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{path}: not a JSON study summary ({e})") from None
     if not isinstance(s, dict) or s.get("format") != STUDY_FORMAT:
-        raise ValueError(f"{path}: format {s.get('format') if isinstance(s, dict) else None!r}, expected {STUDY_FORMAT!r}")
+        raise ValueError(f"{path}: format {s.get('format') if isinstance(s, dict) else None!r}, expected "
+                         f"{STUDY_FORMAT!r}")
     if s.get("study") != name: raise ValueError(f"{path}: holds study {s.get('study')!r}, not {name!r}")
     return s
 
@@ -331,7 +371,8 @@ def summary_table(s: dict, metric: str | None = None) -> str:
     "Markdown tables of the arms and the comparisons of summary `s`."
     lines = [f"**{s['title']}** (budget `{s['budget']}`, {s['date']}, {s['seconds'] / 60:.0f} min)", ""]
     for what, info in (s.get("prepared") or {}).items():  # what `prepare` made for every arm (e.g. a teacher)
-        text = ", ".join(f"{k} {_pct(v) + ' %' if k == 'knn' else v}" for k, v in info.items()) if isinstance(info, dict) else info
+        text = ", ".join(f"{k} {_pct(v) + ' %' if k == 'knn' else v}" for k,
+                         v in info.items()) if isinstance(info, dict) else info
         lines += [f"Prepared: {what}: {text}", ""]
     lines += ["| arm | metric | mean (%) | 95 % interval | seeds |", "|---|---|---|---|---|"]
     for arm, a in s["arms"].items():
@@ -340,12 +381,14 @@ def summary_table(s: dict, metric: str | None = None) -> str:
             ci = "–" if r["ci"] is None else f"{_pct(r['ci'][0])} – {_pct(r['ci'][1])}"
             lines.append(f"| {arm} | {m} | {_pct(r['mean'])} | {ci} | {r['n']} |")
     if s["comparisons"]:
-        lines += ["", "| claim | metric | A − B (points) | 95 % interval | seeds | verdict |", "|---|---|---|---|---|---|"]
+        lines += ["", "| claim | metric | A − B (points) | 95 % interval | seeds | verdict |",
+                  "|---|---|---|---|---|---|"]
         for c in s["comparisons"]:
             d = c["difference"]
             ci = "–" if d["ci"] is None else f"{_pct(d['ci'][0])} – {_pct(d['ci'][1])}"
             metric = c["metric"] + (f" vs {c['metric_b']}" if c.get("metric_b") else "")
-            lines.append(f"| {c['name']} | {metric} | {_pct(d['mean'])} | {ci} | {len(c['seeds'])} | {c['verdict']} |")
+            lines.append(f"| {c['name']} | {metric} | {_pct(d['mean'])} | {ci} | {len(c['seeds'])} | "
+                         f"{c['verdict']} |")
     return "\n".join(lines)
 
 def summary_figure(s: dict, metric: str = "knn"):
@@ -356,6 +399,7 @@ def summary_figure(s: dict, metric: str = "knn"):
     err = [0 if r["ci"] is None else 100 * (r["ci"][1] - r["mean"]) for _, r in arms]
     fig = go.Figure(go.Bar(x=[n for n, _ in arms], y=y, error_y=dict(type="data", array=err, visible=True),
                            text=[f"{v:.1f}" for v in y], textposition="outside"))
-    fig.update_layout(title=f"{s['title']}: {metric} (%), mean and 95 % interval over seeds ({s['budget']} budget)",
+    fig.update_layout(title=f"{s['title']}: {metric} (%), mean and 95 % interval over seeds ({s['budget']} "
+                            "budget)",
                       yaxis_title=f"{metric} (%)", height=380, margin=dict(l=50, r=20, t=60, b=40))
     return fig

@@ -18,7 +18,8 @@ __all__ = ['CI_BASE', 'CPU_STEPS', 'CPU_BASE', 'CPU_SCORE', 'CI_SCORE', 'MOCO_CI
 CI_BASE = ("data.spec=digits", "data.batch_size=64", "schedule.steps=4", "augment.image_size=16",
            "model.backbone=small_convnet", "eval.knn_every=0")
 CPU_STEPS = 300
-CPU_BASE = ("data.spec=cifar10", "data.batch_size=256", f"schedule.steps={CPU_STEPS}", "augment.image_size=32",
+CPU_BASE = ("data.spec=cifar10", "data.batch_size=256", f"schedule.steps={CPU_STEPS}",
+            "augment.image_size=32",
             "model.backbone=small_convnet", "eval.knn_every=0", "run.ckpt_every=50")
 CPU_SCORE = dict(limit_train=None, limit_test=None)  # the whole splits
 CI_SCORE = dict(limit_train=600, limit_test=300)
@@ -35,13 +36,15 @@ def clsa_vs_mocov2() -> Study:
                  arms=[Arm("mocov2", ("method.name=mocov2",)), Arm("clsa", ("method.name=clsa",))],
                  comparisons=[Comparison("clsa", "mocov2", name="CLSA > MoCo v2 (single crop)")],
                  score={"ci": CI_SCORE, "cpu": CPU_SCORE},
-                 claim_source="CLSA Table 1: single-crop CLSA 69.4 vs MoCo v2 67.5/66.1 ImageNet linear top-1 at 200 epochs")
+                 claim_source="CLSA Table 1: single-crop CLSA 69.4 vs MoCo v2 67.5/66.1 ImageNet linear "
+                              "top-1 at 200 epochs")
 
 # %% ../nbs/58a_study_defs.ipynb #0c64975a
 DINO_CIFAR = ("method.hparams.out_dim=4096",)
 DINO_RESNET_RECIPE = ("optim.name=sgd", "optim.lr=0.03", "optim.weight_decay=1e-4", "optim.momentum=0.9",
                       "optim.decay_norm_and_bias=false")
-METHOD_ARMS = {"simclr": (), "byol": ("method.hparams.proj_hidden_dim=2048", "method.hparams.pred_hidden_dim=2048"),
+METHOD_ARMS = {"simclr": (),
+               "byol": ("method.hparams.proj_hidden_dim=2048", "method.hparams.pred_hidden_dim=2048"),
                "barlow_twins": ("method.hparams.proj_hidden_dim=2048", "method.hparams.out_dim=2048"),
                "vicreg": ("method.hparams.proj_hidden_dim=2048", "method.hparams.out_dim=2048")}
 
@@ -50,7 +53,8 @@ def methods() -> Study:
     arms = [Arm(m, (f"method.name={m}", *o)) for m, o in METHOD_ARMS.items()]
     arms.append(Arm("mocov2", ("method.name=mocov2", *MOCO_CIFAR), shared="clsa_vs_mocov2/mocov2"))
     arms.append(Arm("dino", ("method.name=dino", *DINO_CIFAR, *DINO_RESNET_RECIPE)))
-    arms.append(Arm("mocov3_vit_tiny", ("method.name=mocov3", "model.backbone=vit_tiny/8"), seeds=dict(cpu=1)))
+    arms.append(Arm("mocov3_vit_tiny", ("method.name=mocov3", "model.backbone=vit_tiny/8"),
+                    seeds=dict(cpu=1)))
     return Study(name="methods", title="SSL methods at the same budget", seeds=dict(ci=2, cpu=2, gpu=3),
                  base={"ci": CI_BASE, "cpu": CPU_BASE,
                        "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
@@ -58,7 +62,8 @@ def methods() -> Study:
                  arms=arms, comparisons=[Comparison(a.name, "simclr") for a in arms
                                          if a.name not in ("simclr", "mocov3_vit_tiny")],
                  score={"ci": CI_SCORE, "cpu": CPU_SCORE},
-                 claim_source="no claim: a table of methods with intervals (lightly's and solo-learn's CIFAR benchmarks "
+                 claim_source="no claim: a table of methods with intervals (lightly's and solo-learn's CIFAR "
+                              "benchmarks "
                               "rank them after hundreds of epochs)")
 
 # %% ../nbs/58a_study_defs.ipynb #0b4649a5
@@ -110,10 +115,12 @@ def good_practices() -> Study:
     arms += [Arm(f"head_{h}", (ref, f"method.hparams.head={h}")) for h in ("linear", "none")]
     arms += [Arm(f"temp_{t}", (ref, f"method.hparams.temperature={t}")) for t in (0.1, 0.5, 1.0)]
     arms += [Arm(f"batch_{b}", (ref, f"data.batch_size={b}"), seeds=dict(cpu=1),  # the same images seen:
-                 per_budget={"cpu": (f"schedule.steps={GP_STEPS * 256 // b}",),  # fewer steps for bigger batches
+                 # fewer steps for bigger batches
+                 per_budget={"cpu": (f"schedule.steps={GP_STEPS * 256 // b}",),
                              "ci": (f"schedule.steps={max(1, 4 * 64 // b)}",)})   # (gpu: the base's epochs)
              for b in (64, 128, 512)]
-    arms += [Arm(f"moco_queue_{q}", (ref, "method.name=mocov2", "method.hparams={}", f"method.hparams.queue_size={q}",
+    arms += [Arm(f"moco_queue_{q}",
+                 (ref, "method.name=mocov2", "method.hparams={}", f"method.hparams.queue_size={q}",
                                      "method.hparams.momentum=0.99", "optim.lr=null"), seeds=dict(cpu=1))
              for q in (256, 4096, 16384)]
     pair = lambda a, b, name, **kw: Comparison(a, b, name=name, **kw)
@@ -127,14 +134,17 @@ def good_practices() -> Study:
              pair("temp_0.5", "temp_1.0", "τ = 0.5 > τ = 1.0")]
     return Study(name="good_practices", title="Good practices: augmentations, head, temperature, negatives",
                  base={"ci": CI_BASE + GP_BASE,
-                       "cpu": CPU_BASE + (f"schedule.steps={GP_STEPS}", f"model.backbone={GP_BACKBONE}") + GP_BASE,
+                       "cpu": CPU_BASE + (f"schedule.steps={GP_STEPS}",
+                                          f"model.backbone={GP_BACKBONE}") + GP_BASE,
                        "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
                                "model.backbone=resnet18", "eval.knn_every=0", "method.name=simclr",
                                "method.hparams.temperature=0.2")},
                  arms=arms, comparisons=comps, seeds=dict(ci=2, cpu=3, gpu=3), prepare=_baseline_only,
                  score={"ci": dict(CI_SCORE, projected=True), "cpu": GP_SCORE, "gpu": dict(projected=True)},
-                 claim_source="SimCLR (Chen et al. 2020) Fig. 5 (augmentation pairs), Fig. 8 (head), §4.2 (h > z), "
-                              "Table 5 (temperature), Fig. 9 (batch); Appalaraju et al. 2020 (the same on MoCo v2)")
+                 claim_source="SimCLR (Chen et al. 2020) Fig. 5 (augmentation pairs), Fig. 8 (head), §4.2 (h "
+                              "> z), "
+                              "Table 5 (temperature), Fig. 9 (batch); Appalaraju et al. 2020 (the same on "
+                              "MoCo v2)")
 
 # %% ../nbs/58a_study_defs.ipynb #09f09d5d
 from pathlib import Path
@@ -146,10 +156,12 @@ from .eval.run import run_checkpoint
 from .quickstart import short_budget_views
 
 DISCO_TEACHER = {"ci": CI_BASE + ("method.name=simclr",),
-                 "cpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.steps=2000", "augment.image_size=32",
+                 "cpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.steps=2000",
+                         "augment.image_size=32",
                          "model.backbone=small_convnet", "eval.knn_every=0", "run.ckpt_every=100",
                          "method.name=simclr", "optim.lr=0.6", "method.hparams.temperature=0.2"),
-                 "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200", "model.backbone=resnet50",
+                 "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
+                         "model.backbone=resnet50",
                          "eval.knn_every=0", "method.name=mocov2")}
 DISCO_STUDENT = {"ci": "small_convnet_w16", "cpu": "small_convnet_w16", "gpu": "resnet18"}
 DISCO_STEPS = 200  # student steps at the cpu budget
@@ -162,15 +174,18 @@ def teacher_config(budget: str, run_dir: Path) -> TrainConfig:
     return cfg
 
 def prepare_teacher(study: Study, budget: str, base: Path, device=None) -> tuple[list, dict]:
-    "Train (or resume, or reuse) the teacher and score it once; the students' teacher overrides and its score."
+    """Train (or resume, or reuse) the teacher and score it once; the students' teacher overrides and its
+    score."""
     run_dir = Path(base)/"teacher"
     cfg = teacher_config(budget, run_dir)
     result = run_dir/"study_result.json"
     if not result.exists():
         fit(cfg, resume="auto"); check_finished(run_dir)
         atomic_write_text(result, json.dumps(score_knn(run_dir, device, **knn_settings(study, budget))))
-    overrides = [f"method.hparams.teacher={run_checkpoint(run_dir)}", f"method.hparams.teacher_backbone={cfg.model.backbone}"]
-    return overrides, dict(teacher=dict(backbone=cfg.model.backbone, method=cfg.method.name, steps=cfg.schedule.steps,
+    overrides = [f"method.hparams.teacher={run_checkpoint(run_dir)}",
+                 f"method.hparams.teacher_backbone={cfg.model.backbone}"]
+    return overrides, dict(teacher=dict(backbone=cfg.model.backbone, method=cfg.method.name,
+                                        steps=cfg.schedule.steps,
                                         **json.loads(result.read_text())),
                            random_init=random_init_baseline(study, budget, base, device))
 
@@ -178,16 +193,20 @@ def prepare_teacher(study: Study, budget: str, base: Path, device=None) -> tuple
 def disco() -> Study:
     student = lambda budget: (f"model.backbone={DISCO_STUDENT[budget]}", "method.name=disco") + MOCO_CIFAR
     return Study(name="disco", title="DisCo: a distilled lightweight student",
-                 base={"ci": CI_BASE + student("ci"), "cpu": CPU_BASE + (f"schedule.steps={DISCO_STEPS}",) + student("cpu"),
-                       "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200", "eval.knn_every=0")
+                 base={"ci": CI_BASE + student("ci"),
+                       "cpu": CPU_BASE + (f"schedule.steps={DISCO_STEPS}",) + student("cpu"),
+                       "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
+                               "eval.knn_every=0")
                               + student("gpu")},
                  arms=[Arm("alone", ("method.name=mocov2", "method.hparams={}", *MOCO_CIFAR)),
                        Arm("distilled_wide", ("method.hparams.hidden_dim=2048",)),
                        Arm("distilled_narrow", ("method.hparams.hidden_dim=128",))],
                  comparisons=[Comparison("distilled_wide", "alone", name="distilled > alone"),
-                              Comparison("distilled_wide", "distilled_narrow", name="wide head > narrow head")],
+                              Comparison("distilled_wide", "distilled_narrow",
+                                         name="wide head > narrow head")],
                  score={"ci": CI_SCORE, "cpu": CPU_SCORE}, prepare=prepare_teacher,
-                 claim_source="DisCo (Gao et al., ECCV 2022) Table 1 (distilled students beat MoCo v2 alone) and "
+                 claim_source="DisCo (Gao et al., ECCV 2022) Table 1 (distilled students beat MoCo v2 alone) "
+                              "and "
                               "§4.3 / Table 6 (a wider student head removes the bottleneck)")
 
 # %% ../nbs/58a_study_defs.ipynb #27f5300f

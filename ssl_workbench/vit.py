@@ -98,7 +98,8 @@ class ViT(nn.Module):
         return self.net.norm if self.backend == "timm" else self.net.encoder.ln
 
     def layer_ids(self) -> dict[int, int]:
-        "`id(parameter) -> layer`: 0 for the patch embedding, CLS token and positions, i + 1 for block i, depth + 1 after."
+        """`id(parameter) -> layer`: 0 for the patch embedding, CLS token and positions, i + 1 for block i,
+        depth + 1 after."""
         ids = {id(p): 0 for p in (*self.patch_proj.parameters(), self.cls_token, self.pos_embed)}
         for i, block in enumerate(self.blocks): ids.update({id(p): i + 1 for p in block.parameters()})
         return ids | {id(p): len(self.blocks) + 1 for p in self.parameters() if id(p) not in ids}

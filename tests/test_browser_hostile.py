@@ -1,7 +1,8 @@
 """Hostile names in a real browser: a run folder, a data spec and a dataset name that carry markup reach the
-embedding explorer, the launcher and the augmentation tuner in JupyterLab. ipywidgets sets `innerHTML`, and the
-page has kernel access, so any unescaped name would run script there. Checks: the names show as text, no element
-from them exists in the page, and the payload never ran. Screenshot: test-artifacts/hostile_names.png."""
+embedding explorer, the launcher and the augmentation tuner in JupyterLab. ipywidgets sets `innerHTML`,
+and the page has kernel access, so any unescaped name would run script there. Checks: the names show as
+text, no element from them exists in the page, and the payload never ran. Screenshot:
+test-artifacts/hostile_names.png."""
 
 import nbformat
 import pytest

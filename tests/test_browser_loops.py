@@ -1,10 +1,10 @@
-"""The three workbench loops of issue 20 in a real browser (JupyterLab + Debian's chromium via Playwright; helpers
-in tests/browser.py), on a small notebook written here:
+"""The three workbench loops of issue 20 in a real browser (JupyterLab + Debian's chromium via Playwright;
+helpers in tests/browser.py), on a small notebook written here:
 1. "Try this config" in the augmentation tuner completes on a tiny budget and the kNN difference appears;
-2. the training-health panel under the launcher shows the collapse warning of a run made to collapse, and its
-   embedding snapshots behind a slider;
+2. the training-health panel under the launcher shows the collapse warning of a run made to collapse, and
+   its embedding snapshots behind a slider;
 3. the embedding explorer's Export button writes a folder that `ssl_workbench.load_backbone` loads.
-Screenshots: test-artifacts/loops_{try_config,health,export}.png."""
+   Screenshots: test-artifacts/loops_{try_config,health,export}.png."""
 import json
 from pathlib import Path
 
@@ -34,7 +34,8 @@ CELLS = [
 
 
 def _notebook(path: Path) -> Path:
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {}, "outputs": [],
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                     "outputs": [],
                      "source": src} for i, src in enumerate(CELLS)],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     path.write_text(json.dumps(nb))
@@ -66,14 +67,16 @@ def test_three_loops_in_the_browser(tmp_path):
         assert "Complete collapse" in warning and "causes" in warning.lower(), warning
         snap = page.locator("button.swb-snapshot-compute, .swb-snapshot-compute button").first
         snap.scroll_into_view_if_needed(); snap.click()
-        page.wait_for_function("() => [...document.querySelectorAll('.swb-snapshot-status')].some(e => /snapshots of/.test(e.textContent))",
+        page.wait_for_function("() => [...document.querySelectorAll('.swb-snapshot-status')].some(e => "
+                               "/snapshots of/.test(e.textContent))",
                                timeout=300_000, polling=1000)
         page.locator(".swb-health").first.evaluate("e => e.scrollIntoView({block: 'start'})")
         screenshot(page, "loops_health")
 
         # 3. export from the explorer; the folder loads
         page.locator(".swb-embed-refresh").first.click()
-        page.wait_for_function("() => [...document.querySelectorAll('.swb-embed-run option')].some(o => o.textContent === 'collapse')",
+        page.wait_for_function("() => [...document.querySelectorAll('.swb-embed-run option')].some(o => "
+                               "o.textContent === 'collapse')",
                                timeout=30_000)
         page.locator(".swb-embed-run select").first.select_option(label="collapse")
         button = page.locator("button.swb-export, .swb-export button").first

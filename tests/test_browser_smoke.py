@@ -1,6 +1,6 @@
-"""Smoke test of the real-browser harness (tests/browser.py): JupyterLab on a tiny temporary notebook with an IntSlider
-and a plotly FigureWidget; run all cells, move the slider with the keyboard, and see the figure change.
-Screenshots: test-artifacts/browser_smoke_{before,after}.png."""
+"""Smoke test of the real-browser harness (tests/browser.py): JupyterLab on a tiny temporary notebook with an
+IntSlider and a plotly FigureWidget; run all cells, move the slider with the keyboard, and see the figure
+change. Screenshots: test-artifacts/browser_smoke_{before,after}.png."""
 import nbformat
 import pytest
 
@@ -42,7 +42,8 @@ def test_slider_moves_figurewidget(tmp_path):
         screenshot(page, "browser_smoke_before")
         page.locator(".widget-slider .noUi-handle").first.focus()
         for _ in range(4): page.keyboard.press("ArrowRight")
-        page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot'); return g.data[0].y.at(-1) === 95; }",
+        page.wait_for_function("() => { const g = document.querySelector('.js-plotly-plot'); return "
+                               "g.data[0].y.at(-1) === 95; }",
                                timeout=20_000)
         after = page.evaluate(FIG_STATE)
         assert after == {"y_last": 95, "title": "slope = 5"}, after

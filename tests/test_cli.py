@@ -10,14 +10,16 @@ HAVE_REGISTRY = importlib.util.find_spec("ssl_workbench.methods.registry") is no
 
 def cli(*args, timeout=600):
     env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "ssl_workbench.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ssl_workbench.cli", *map(str, args)], capture_output=True,
+                          text=True,
                           timeout=timeout, env=env, cwd=REPO)
 
 
 def test_help_lists_every_option_with_default():
     res = cli("pretrain", "--help")
     assert res.returncode == 0, res.stderr
-    for opt in ["--method", "--data", "--backbone", "--epochs", "--batch-size", "--out", "--seed", "--config", "--resume",
+    for opt in ["--method", "--data", "--backbone", "--epochs", "--batch-size", "--out", "--seed",
+                "--config", "--resume",
                 "--max-steps", "--minutes", "--steps", "--lr", "--optimizer", "--device", "key=value"]:
         assert opt in res.stdout, opt
     assert res.stdout.count("(default:") >= 20
@@ -31,7 +33,8 @@ def test_bad_values_rejected_before_data_loads(tmp_path):
               "optim.lr=0", "schedule.warmup_epochs=500", "--out", out, timeout=120)
     assert res.returncode == 2
     assert "5 problem(s)" in res.stderr, res.stderr
-    for text in ["data.spec", "data.batch_size=-3", "model.backbone='nope'", "optim.lr=0", "warmup_epochs=500"]:
+    for text in ["data.spec", "data.batch_size=-3", "model.backbone='nope'", "optim.lr=0",
+                 "warmup_epochs=500"]:
         assert text in res.stderr, text
     assert not out.exists()  # nothing written, nothing loaded
     assert cli("pretrain", "--method", "swav", timeout=60).returncode == 2
@@ -49,8 +52,10 @@ def test_config_file_and_overrides(tmp_path):
     assert res.returncode == 2 and "optim.learning_rate" in res.stderr
 
 
-TINY = ["--data", "digits", "--backbone", "small_convnet", "--steps", 2, "--batch-size", 32, "--image-size", 16,
-        "--device", "cpu", "--no-progress", "run.tensorboard=false", "schedule.warmup_epochs=0", "data.limit=64"]
+TINY = ["--data", "digits", "--backbone", "small_convnet", "--steps", 2, "--batch-size", 32, "--image-size",
+        16,
+        "--device", "cpu", "--no-progress", "run.tensorboard=false", "schedule.warmup_epochs=0",
+        "data.limit=64"]
 
 
 def _steps(out):
@@ -70,7 +75,8 @@ def mocov2_run(tmp_path_factory):
 def test_pretrain_every_method_on_cpu(tmp_path, method, mocov2_run):
     out = tmp_path/method
     extra = {"mocov2": ["method.hparams.queue_size=64"], "clsa": ["method.hparams.queue_size=64"],
-             "disco": [f"method.hparams.teacher={mocov2_run/'checkpoints'/'last.pt'}", "method.hparams.teacher_backbone=small_convnet",
+             "disco": [f"method.hparams.teacher={mocov2_run/'checkpoints'/'last.pt'}",
+                       "method.hparams.teacher_backbone=small_convnet",
                        "method.hparams.queue_size=64"]}.get(method, [])
     if method == "mocov2": out = mocov2_run
     else:

@@ -1,7 +1,8 @@
 """DDP with torchrun on the CPU (gloo): two processes match one process on the same global batch, a rank that
-dies makes the job exit with an error instead of hanging, the gather with gradient gives the right gradients on
-public collectives (no deprecation warning), SIGTERM to torchrun leaves a complete checkpoint, and an online kNN
-too slow for the collective timeout is refused on every rank before training."""
+dies makes the job exit with an error instead of hanging, the gather with gradient gives the right
+gradients on public collectives (no deprecation warning), SIGTERM to torchrun leaves a complete
+checkpoint, and an online kNN too slow for the collective timeout is refused on every rank before
+training."""
 import importlib.util, json, os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 
@@ -38,7 +39,7 @@ SCRIPT = textwrap.dedent('''
         method.backbone = SlowEval(method.backbone); labels = torch.arange(32) % 4
     fit(cfg, method, images if labels is None else (images, labels), ToyRecipe(random=False),
         eval_data=None if labels is None else (images[:16], labels[:16]))
-''')
+''')  # noqa: E501 (a script run by torchrun, kept as written)
 
 TOL = 1e-5  # absolute; float32 gradients summed in a different order (all-reduce) differ in the last bits
 
@@ -48,17 +49,20 @@ def _env():
 
 
 def _torchrun(script, *args, nproc=2, timeout=240):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", str(script), *args]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+           str(script), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_env())
 
 
 def _losses(run):
-    return [json.loads(l)["loss"] for l in (run/"metrics.jsonl").read_text().splitlines() if '"kind": "step"' in l]
+    lines = (run/"metrics.jsonl").read_text().splitlines()
+    return [json.loads(l)["loss"] for l in lines if '"kind": "step"' in l]
 
 
 def test_two_processes_match_one(tmp_path):
     script = tmp_path/"train_toy.py"; script.write_text(SCRIPT)
-    one = subprocess.run([sys.executable, str(script), str(tmp_path/"one"), "match"], capture_output=True, text=True,
+    one = subprocess.run([sys.executable, str(script), str(tmp_path/"one"), "match"], capture_output=True,
+                         text=True,
                          timeout=240, env=_env())
     assert one.returncode == 0, one.stderr[-3000:]
     two = _torchrun(script, str(tmp_path/"two"), "match")
@@ -72,9 +76,11 @@ def test_two_processes_match_one(tmp_path):
         assert torch.allclose(p1[k], p2[k], atol=TOL, rtol=0), k
     from ssl_workbench.train.loop import ToyMethod
     torch.manual_seed(0); init = ToyMethod(batchnorm=False).state_dict()
-    assert max((p1[k] - init[k]).abs().max().item() for k in init) > 1e-3  # the update being compared is not trivial
+    # the update being compared is not trivial
+    assert max((p1[k] - init[k]).abs().max().item() for k in init) > 1e-3
     assert p1.keys() == p2.keys() and not any(k.startswith(("module.", "_orig_mod.")) for k in p2)
-    events = [json.loads(l) for l in (tmp_path/"two"/"metrics.jsonl").read_text().splitlines() if '"event"' in l]
+    lines = (tmp_path/"two"/"metrics.jsonl").read_text().splitlines()
+    events = [json.loads(l) for l in lines if '"event"' in l]
     assert events[0]["world_size"] == 2
 
 
@@ -89,12 +95,15 @@ def test_dead_rank_does_not_hang(tmp_path):
     assert "exitcode  : 17" in out or "exit code 17" in out or "ChildFailedError" in out, out[-3000:]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ssl_workbench.methods.registry") is None, reason="no method registry yet")
+@pytest.mark.skipif(importlib.util.find_spec("ssl_workbench.methods.registry") is None,
+                    reason="no method registry yet")
 def test_torchrun_cli_pretrain(tmp_path):
     "The documented launch line: torchrun ... -m ssl_workbench.cli pretrain (SimCLR, 2 CPU processes, gloo)."
     out = tmp_path/"simclr"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ssl_workbench.cli",
-           "pretrain", "--method", "simclr", "--data", "digits", "--backbone", "small_convnet", "--steps", "2",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m",
+           "ssl_workbench.cli",
+           "pretrain", "--method", "simclr", "--data", "digits", "--backbone", "small_convnet", "--steps",
+           "2",
            "--batch-size", "32", "--image-size", "16", "--out", str(out), "--device", "cpu", "--no-progress",
            "run.tensorboard=false", "schedule.warmup_epochs=0", "data.limit=64"]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=_env(), cwd=tmp_path)
@@ -104,7 +113,7 @@ def test_torchrun_cli_pretrain(tmp_path):
     assert [r["step"] for r in records if r["kind"] == "step"] == [1, 2]
 
 
-GATHER = textwrap.dedent('''
+GATHER = textwrap.dedent("""
     import json, os, torch, torch.distributed as dist
     from ssl_workbench.losses import gather_with_grad
     dist.init_process_group("gloo")
@@ -116,54 +125,84 @@ GATHER = textwrap.dedent('''
     # every rank's loss uses every slice: the gradient reaching x is the sum over ranks of its slice of w
     expected = world * w[2 * rank:2 * rank + 2]
     row = {"rank": rank, "gathered": g.detach()[:, 0].tolist(), "ok": torch.equal(x.grad, expected)}
-    with open(f"rank{rank}.json", "w") as f: json.dump(row, f)  # one file per rank: stdout lines can interleave
+    # one file per rank: stdout lines can interleave
+    with open(f"rank{rank}.json", "w") as f: json.dump(row, f)
     dist.destroy_process_group()
-''')
+""")
 
 
 def test_gather_with_grad_gradients_and_no_deprecation(tmp_path):
-    script = tmp_path/"gather.py"; script.write_text(GATHER)
-    cmd = [sys.executable, "-W", "error::FutureWarning", "-m", "torch.distributed.run", "--standalone",
-           "--nproc_per_node=2", str(script)]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=180,
-                         env=dict(_env(), PYTHONWARNINGS="error::FutureWarning"), cwd=tmp_path)
+    script = tmp_path / "gather.py"
+    script.write_text(GATHER)
+    cmd = [
+        sys.executable,
+        "-W",
+        "error::FutureWarning",
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(script),
+    ]
+    res = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=dict(_env(), PYTHONWARNINGS="error::FutureWarning"),
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
-    rows = [json.loads((tmp_path/f"rank{r}.json").read_text()) for r in range(2)]
+    rows = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert [r["gathered"] for r in rows] == [[1.0, 1.0, 2.0, 2.0]] * 2
     assert all(r["ok"] for r in rows), rows
     assert "deprecated" not in res.stderr
 
 
 def test_sigterm_to_torchrun_leaves_a_complete_checkpoint(tmp_path):
-    "SIGTERM to torchrun (what SLURM or a job scheduler sends) -> every rank stops at the same step -> checkpoint."
-    script = tmp_path/"train_toy.py"; script.write_text(SCRIPT)
-    out = tmp_path/"long"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script), str(out), "long"]
+    """SIGTERM to torchrun (what SLURM or a job scheduler sends) -> every rank stops at the same step ->
+    checkpoint."""
+    script = tmp_path / "train_toy.py"
+    script.write_text(SCRIPT)
+    out = tmp_path / "long"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(script),
+        str(out),
+        "long",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     deadline = time.time() + 120
-    while time.time() < deadline and _n_steps(out) < 5: time.sleep(0.2)
+    while time.time() < deadline and _n_steps(out) < 5:
+        time.sleep(0.2)
     assert _n_steps(out) >= 5, proc.stderr.read()[-3000:] if proc.poll() is not None else "no steps"
-    t0 = time.time(); proc.send_signal(signal.SIGTERM)
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
     took = time.time() - t0
     assert took < 30, f"took {took:.1f} s: past torchrun's 30 s grace period"  # torchrun then sends SIGKILL
-    records = [json.loads(l) for l in (out/"metrics.jsonl").read_text().splitlines()]
+    records = [json.loads(l) for l in (out / "metrics.jsonl").read_text().splitlines()]
     last_step = [r["step"] for r in records if r["kind"] == "step"][-1]
     assert records[-1]["event"] == "stopped" and records[-1]["reason"] == "SIGTERM", records[-1]
-    ck = torch.load(out/"checkpoints"/"last.pt", weights_only=True)
+    ck = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
     assert ck["step"] == last_step == records[-1]["step"]
-    assert not list((out/"checkpoints").glob(".*.tmp"))
+    assert not list((out / "checkpoints").glob(".*.tmp"))
 
 
 def test_slow_rank0_probe_is_refused_before_training(tmp_path):
-    script = tmp_path/"train_toy.py"; script.write_text(SCRIPT)
-    res = _torchrun(script, str(tmp_path/"probe"), "slowprobe", timeout=180)
+    script = tmp_path / "train_toy.py"
+    script.write_text(SCRIPT)
+    res = _torchrun(script, str(tmp_path / "probe"), "slowprobe", timeout=180)
     assert res.returncode != 0
     assert res.stderr.count("online kNN takes about") >= 2, res.stderr[-3000:]  # both ranks, same message
     assert "run.dist_timeout_s=4" in res.stderr
-    assert _n_steps(tmp_path/"probe") == 0
+    assert _n_steps(tmp_path / "probe") == 0
 
 
 def _n_steps(run):
-    m = run/"metrics.jsonl"
+    m = run / "metrics.jsonl"
     return sum('"kind": "step"' in l for l in m.read_text().splitlines()) if m.exists() else 0

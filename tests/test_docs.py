@@ -1,9 +1,10 @@
-"""The docs build (`make docs` = tools/build_docs.py), built into a temporary copy of the project so the working tree
-stays clean (only nbdev's git-ignored _proc/ cache is written back, to keep later builds fast). The copy gets one extra
-tutorial-like notebook with three plotly figures in the three forms notebooks store them (JupyterLab's JSON bundle,
-HTML with plotly.js inlined, HTML loading plotly.js from the CDN), a live widget, and links to other notebooks.
-Checks: no broken internal links, no page over 5 MB, plotly.js at most once per page, the index and a tutorial open in
-headless chromium (screenshots: test-artifacts/docs_*.png), and a notebook that fails to process names itself."""
+"""The docs build (`make docs` = tools/build_docs.py), built into a temporary copy of the project so the
+working tree stays clean (only nbdev's git-ignored _proc/ cache is written back, to keep later builds
+fast). The copy gets one extra tutorial-like notebook with three plotly figures in the three forms
+notebooks store them (JupyterLab's JSON bundle, HTML with plotly.js inlined, HTML loading plotly.js from
+the CDN), a live widget, and links to other notebooks. Checks: no broken internal links, no page over 5
+MB, plotly.js at most once per page, the index and a tutorial open in headless chromium (screenshots:
+test-artifacts/docs_*.png), and a notebook that fails to process names itself."""
 import contextlib
 import json
 import os
@@ -36,27 +37,36 @@ def demo_notebook() -> nbformat.NotebookNode:
                {"text/html": pio.to_html(figs[2], include_plotlyjs="cdn", full_html=False)}]
     v4 = nbformat.v4
     cells = [v4.new_markdown_cell("# Docs check\n> Plotly figures and cross-links, for tests/test_docs.py"),
-             v4.new_markdown_cell("See [core](../00_core.ipynb), [core as html](../00_core.html#devices) and [home](../index.ipynb)."),
+             v4.new_markdown_cell("See [core](../00_core.ipynb), [core as html](../00_core.html#devices) and "
+                                  "[home](../index.ipynb)."),
              v4.new_code_cell("import plotly.graph_objects as go")]
     for i, b in enumerate(bundles):
         cells.append(v4.new_code_cell(f"fig{i}", outputs=[v4.new_output("display_data", data=b)]))
-    widget = {"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2, "version_minor": 0},
+    widget = {"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2,
+                                                           "version_minor": 0},
               "text/plain": ["VBox(children=(IntSlider(value=1), FigureWidget({'data': [...]})))"]}
-    cells.append(v4.new_code_cell("widgets.VBox([slider, fig])", outputs=[v4.new_output("display_data", data=widget)]))
-    return v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    cells.append(v4.new_code_cell("widgets.VBox([slider, fig])",
+                                  outputs=[v4.new_output("display_data", data=widget)]))
+    return v4.new_notebook(cells=cells,
+                           metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                    "language": "python"}})
 
 
 def copy_project(dest: Path, with_cache: bool = True) -> Path:
     "A copy of what the docs build reads (mtimes kept, so a warm _proc cache stays valid)."
-    for name in ["pyproject.toml", "README.md", "nbs", "ssl_workbench", "tools"] + (["_proc"] if with_cache else []):
+    for name in ["pyproject.toml", "README.md", "nbs", "ssl_workbench",
+                 "tools"] + (["_proc"] if with_cache else []):
         src = ROOT/name
-        if src.is_dir(): shutil.copytree(src, dest/name, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+        if src.is_dir():
+            shutil.copytree(src, dest/name,
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         elif src.is_file(): shutil.copy2(src, dest/name)
     return dest
 
 
 def run_build(project: Path, *args, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "tools/build_docs.py", *args], cwd=project, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "tools/build_docs.py", *args], cwd=project, capture_output=True,
+                          text=True,
                           timeout=timeout, env={**os.environ, "PYTHONWARNINGS": "ignore"})
 
 
@@ -81,9 +91,11 @@ def test_no_broken_links_big_pages_or_repeated_plotly(site):
 
 
 def test_checker_finds_problems(tmp_path):
-    (tmp_path/"index.html").write_text('<html><head><script src="x.js"></script></head><body><a href="gone.html">x</a>'
-                                       '<a href="https://example.org/">ext</a><a href="#top">top</a></body></html>')
-    (tmp_path/"big.html").write_text('<a href="index.html">i</a>' + "x" * (build_docs.MAX_PAGE_BYTES + 1))
+    (tmp_path / "index.html").write_text(
+        '<html><head><script src="x.js"></script></head><body><a href="gone.html">x</a>'
+        '<a href="https://example.org/">ext</a><a href="#top">top</a></body></html>'
+    )
+    (tmp_path / "big.html").write_text('<a href="index.html">i</a>' + "x" * (build_docs.MAX_PAGE_BYTES + 1))
     problems = build_docs.check_site(tmp_path)
     assert any("gone.html (broken)" in p for p in problems) and any("x.js (broken)" in p for p in problems)
     assert any(p.startswith("big.html:") and "> 5 MB" in p for p in problems)
@@ -92,66 +104,90 @@ def test_checker_finds_problems(tmp_path):
 
 def test_links_to_the_hosted_site_become_relative(tmp_path):
     url = "https://ssl-workbench.github.io/ssl_workbench"
-    (tmp_path/"sub").mkdir()
-    (tmp_path/"index.html").write_text(f'<head></head><a href="{url}/core.html#get_device">c</a><a href="{url}">home</a>')
-    (tmp_path/"sub"/"t.html").write_text(f'<head></head><a href="{url}/core.html">c</a><a href="https://example.org/x">x</a>')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "index.html").write_text(
+        f'<head></head><a href="{url}/core.html#get_device">c</a><a href="{url}">home</a>'
+    )
+    (tmp_path / "sub" / "t.html").write_text(
+        f'<head></head><a href="{url}/core.html">c</a><a href="https://example.org/x">x</a>'
+    )
     build_docs.postprocess_site(tmp_path, url)
-    assert '<a href="core.html#get_device">' in (tmp_path/"index.html").read_text()
-    assert '<a href="./index.html">' in (tmp_path/"index.html").read_text()
-    t = (tmp_path/"sub"/"t.html").read_text()
+    assert '<a href="core.html#get_device">' in (tmp_path / "index.html").read_text()
+    assert '<a href="./index.html">' in (tmp_path / "index.html").read_text()
+    t = (tmp_path / "sub" / "t.html").read_text()
     assert '<a href="../core.html">' in t and "https://example.org/x" in t
-    assert not (tmp_path/"site_libs").exists()  # no plotly figure, no plotly.js
+    assert not (tmp_path / "site_libs").exists()  # no plotly figure, no plotly.js
 
 
 def test_postprocess_adds_plotly_once_and_keeps_other_scripts(tmp_path):
     mathjax = '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml-full.js"></script>'
     figure = '<div class="plotly-graph-div" id="a"></div><script>Plotly.newPlot("a", [], {})</script>'
     cdn = '<script src="https://cdn.plot.ly/plotly-3.0.1.min.js"></script>'
-    (tmp_path/"index.html").write_text(f"<html><head>{mathjax}</head><body>{cdn}{figure}{cdn}{figure}</body></html>")
+    (tmp_path / "index.html").write_text(
+        f"<html><head>{mathjax}</head><body>{cdn}{figure}{cdn}{figure}</body></html>"
+    )
     build_docs.postprocess_site(tmp_path)
     build_docs.postprocess_site(tmp_path)  # idempotent
-    text = (tmp_path/"index.html").read_text()
+    text = (tmp_path / "index.html").read_text()
     assert mathjax in text and "cdn.plot.ly" not in text and build_docs.plotly_loads(text) == 1
-    assert (tmp_path/build_docs.PLOTLY_JS).is_file() and not build_docs.check_site(tmp_path)
+    assert (tmp_path / build_docs.PLOTLY_JS).is_file() and not build_docs.check_site(tmp_path)
 
 
 def test_pages_keep_nbdev_names(site):
-    "Pages are named as nbdev/Quarto name them (output-file: 00_core.ipynb -> core.html), also in the sidebar."
-    for nb in (site.parent/"nbs").glob("*.ipynb"):  # the notebooks of the copy that was built
+    """Pages are named as nbdev/Quarto name them (output-file: 00_core.ipynb -> core.html), also in the
+    sidebar."""
+    for nb in (site.parent / "nbs").glob("*.ipynb"):  # the notebooks of the copy that was built
         html_name = build_docs_name(nb.name)
-        assert (site/html_name).is_file(), f"{nb.name} -> {html_name} missing; have {sorted(p.name for p in site.glob('*.html'))}"
+        assert (site / html_name).is_file(), (
+            f"{nb.name} -> {html_name} missing; have {sorted(p.name for p in site.glob('*.html'))}"
+        )
     assert not list(site.glob("[0-9][0-9]*_*.html")), "numeric prefixes left in page names"
-    index = (site/"index.html").read_text()
+    index = (site / "index.html").read_text()
     assert 'href="core.html"' in index
 
 
 def build_docs_name(nb_name: str) -> str:
     from nbdev.config import nbpath2html
+
     return nbpath2html(Path(nb_name)).name
 
 
 def test_plotly_loaded_once_from_site_libs(site):
-    page = site/"tutorials"/"docs_check.html"
+    page = site / "tutorials" / "docs_check.html"
     text = page.read_text()
     assert text.count("Plotly.newPlot(") == N_FIGURES
     assert build_docs.plotly_loads(text) == 1
     assert '<script src="../site_libs/plotly/plotly.min.js"' in text
     assert "cdn.plot.ly" not in text and page.stat().st_size < 1_000_000
-    assert (site/"site_libs"/"plotly"/"plotly.min.js").stat().st_size > 1_000_000
+    assert (site / "site_libs" / "plotly" / "plotly.min.js").stat().st_size > 1_000_000
     assert "Interactive widget" in text and "VBox(children=" not in text  # a live widget's repr is replaced
     # cross-links to renamed notebooks were rewritten and resolve
-    assert 'href="../core.html"' in text and 'href="../core.html#devices"' in text and 'href="../index.html"' in text
+    assert (
+        'href="../core.html"' in text
+        and 'href="../core.html#devices"' in text
+        and 'href="../index.html"' in text
+    )
 
 
 def test_failing_notebook_names_itself(tmp_path):
     project = copy_project(tmp_path, with_cache=False)
-    for nb in (project/"nbs").rglob("*.ipynb"): nb.unlink()
+    for nb in (project / "nbs").rglob("*.ipynb"):
+        nb.unlink()
     v4 = nbformat.v4
-    nbformat.write(v4.new_notebook(cells=[v4.new_markdown_cell("# Home\n> home")]), project/"nbs"/"index.ipynb")
+    nbformat.write(
+        v4.new_notebook(cells=[v4.new_markdown_cell("# Home\n> home")]), project / "nbs" / "index.ipynb"
+    )
     # the docs build runs export and import cells (for show_doc); this one raises
-    nbformat.write(v4.new_notebook(cells=[v4.new_markdown_cell("# Bad\n> fails"), v4.new_code_cell("#| default_exp bad"),
-                                          v4.new_code_cell("#| export\nimport json\nraise ValueError('boom in docs')")]),
-                   project/"nbs"/"07_bad.ipynb")
+    nbformat.write(
+        v4.new_notebook(
+            cells=[
+                v4.new_markdown_cell("# Bad\n> fails"),
+                v4.new_code_cell("#| default_exp bad"),
+                v4.new_code_cell("#| export\nimport json\nraise ValueError('boom in docs')"),
+            ]
+        ),
+        project / "nbs" / "07_bad.ipynb",
+    )
     r = run_build(project, timeout=300)
     assert r.returncode == 1
     assert "07_bad.ipynb" in r.stderr and "boom in docs" in r.stderr, r.stderr[-3000:]
@@ -160,10 +196,10 @@ def test_failing_notebook_names_itself(tmp_path):
 @pytest.mark.browser
 @require_browser()
 def test_pages_open_in_chromium(site):
-    tutorials = sorted(p for p in (site/"tutorials").glob("*.html") if p.name != "docs_check.html")
-    tutorial = tutorials[0] if tutorials else site/"tutorials"/"docs_check.html"
+    tutorials = sorted(p for p in (site / "tutorials").glob("*.html") if p.name != "docs_check.html")
+    tutorial = tutorials[0] if tutorials else site / "tutorials" / "docs_check.html"
     with browser_page() as page:
-        page.goto((site/"index.html").as_uri())
+        page.goto((site / "index.html").as_uri())
         page.wait_for_load_state("load")
         assert "ssl_workbench" in page.title() or "ssl_workbench" in page.inner_text("body")
         assert page.locator('a[href="core.html"]').count() >= 1  # the sidebar lists the API pages
@@ -171,9 +207,11 @@ def test_pages_open_in_chromium(site):
         page.goto(tutorial.as_uri())
         page.wait_for_load_state("load")
         screenshot(page, "docs_tutorial", full_page=False)
-        page.goto((site/"tutorials"/"docs_check.html").as_uri())
-        page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {N_FIGURES}",
-                               timeout=30_000)
+        page.goto((site / "tutorials" / "docs_check.html").as_uri())
+        page.wait_for_function(
+            f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {N_FIGURES}",
+            timeout=30_000,
+        )
         assert page.evaluate("() => typeof window.Plotly") == "object"
         page.locator(".js-plotly-plot").nth(1).scroll_into_view_if_needed()
         screenshot(page, "docs_plotly")

@@ -7,12 +7,14 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--data", "digits", "--backbone", "resnet18", "--steps", 2, "--batch-size", 32, "--image-size", 32,
-        "--device", "cpu", "--no-progress", "run.tensorboard=false", "schedule.warmup_epochs=0", "data.limit=64"]
+        "--device", "cpu", "--no-progress", "run.tensorboard=false", "schedule.warmup_epochs=0",
+        "data.limit=64"]
 
 
 def cli(*args, env=None, timeout=600):
     env = dict(os.environ, OMP_NUM_THREADS="2", PYTHONPATH=str(REPO), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "ssl_workbench.cli", *map(str, args)], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ssl_workbench.cli", *map(str, args)], capture_output=True,
+                          text=True,
                           timeout=timeout, env=env, cwd=REPO)
 
 
@@ -21,7 +23,8 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("export")/"run"
     res = cli("pretrain", *TINY, "--out", out)
     assert res.returncode == 0, res.stderr[-2000:]
-    res = cli("eval", "--run", out, "--protocol", "knn", "--limit-train", 200, "--limit-test", 100, "--device", "cpu")
+    res = cli("eval", "--run", out, "--protocol", "knn", "--limit-train", 200, "--limit-test", 100,
+              "--device", "cpu")
     assert res.returncode == 0, res.stderr[-2000:]
     return out
 
@@ -57,7 +60,8 @@ def test_torchvision_resnet18_loads_strict(run, tmp_path):
     model = torchvision.models.resnet18(num_classes=512)
     model.conv1 = torch.nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
     model.maxpool = torch.nn.Identity()
-    model.load_state_dict(torch.load(tmp_path/"tv"/"backbone_torchvision.pth", weights_only=True), strict=True)
+    model.load_state_dict(torch.load(tmp_path/"tv"/"backbone_torchvision.pth", weights_only=True),
+                          strict=True)
     import ssl_workbench
     ours, pre = ssl_workbench.load_backbone(tmp_path/"tv")
     x = pre(_digits())
@@ -90,6 +94,7 @@ def test_init_from_export_and_torchvision_cache(run, tmp_path):
     assert str(tmp_path/"exp") in (out/"config.yaml").read_text()
     # torchvision:NAME without --download: a clear error naming the cache path, nothing downloaded
     home = tmp_path/"torch_home"
-    res = cli("pretrain", *TINY, "--out", tmp_path/"tv", "--init-from", "torchvision:resnet18", env={"TORCH_HOME": str(home)})
+    res = cli("pretrain", *TINY, "--out", tmp_path/"tv", "--init-from", "torchvision:resnet18",
+              env={"TORCH_HOME": str(home)})
     assert res.returncode == 2, res.stderr[-2000:]
     assert str(home/"hub"/"checkpoints") in res.stderr and "--download" in res.stderr

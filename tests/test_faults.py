@@ -1,16 +1,16 @@
 """The fault suite: what a run directory survives. Each case failed before the fix it checks.
 
 - two processes on one run directory: the second is refused, the first's metrics stay one clean history;
-- a reused pid: a finished run is not "running", and Stop does not signal the process that now has its number;
+- a reused pid: a finished run is not "running", and Stop does not signal the process that now has its
+  number;
 - hostile names (markup in run folders, data specs, eval JSON): shown as text in widgets and the report;
 - a changed config on resume (CLI): refused with the list of differences, `config.yaml` untouched;
 - a full disk while a checkpoint is written: the previous checkpoint survives, no temporary file is left,
   and the run resumes exactly once there is room;
 - kill -9 at 5 random steps, each followed by a resume: the same metrics as an uninterrupted run.
 
-Non-UTF-8 file names and huge photos are in `tests/test_data_faults.py`; a real-browser check of the hostile names
-is in `tests/test_browser_workbench.py`; SIGTERM under torchrun is in `tests/test_ddp.py`.
-"""
+Non-UTF-8 file names and huge photos are in `tests/test_data_faults.py`; a real-browser check of the
+hostile names is in `tests/test_browser_workbench.py`; SIGTERM under torchrun is in `tests/test_ddp.py`."""
 import errno, json, os, signal, subprocess, sys, textwrap, time
 from pathlib import Path
 
@@ -29,7 +29,8 @@ TOL = 1e-6
 
 
 def toy_config(out, *overrides):
-    return apply_overrides(TrainConfig(), [f"out={out}", "device=cpu", "batch_size=16", "epochs=3", "warmup_epochs=1",
+    return apply_overrides(TrainConfig(),
+                           [f"out={out}", "device=cpu", "batch_size=16", "epochs=3", "warmup_epochs=1",
                                            "progress=false", "tensorboard=false", *overrides])
 
 
@@ -119,7 +120,8 @@ def test_hostile_names_are_text(tmp_path):
     from ssl_workbench.ui.runs import list_runs
     from ssl_workbench.ui.launcher import runs_table_html
     run = RunDir(tmp_path/HOSTILE).create()
-    (run.eval_dir/"knn.json").write_text(json.dumps({"accuracy": 0.5, "protocol": HOSTILE, "card": {"data": HOSTILE}}))
+    (run.eval_dir/"knn.json").write_text(json.dumps({"accuracy": 0.5, "protocol": HOSTILE,
+                                                     "card": {"data": HOSTILE}}))
     (run.root/"config.yaml").write_text(f"data:\n  spec: '{HOSTILE}'\n")
     table = runs_table_html(list_runs(tmp_path))
     assert "<img" not in table and "&lt;img" in table
@@ -131,7 +133,8 @@ def test_hostile_names_are_text(tmp_path):
 def test_resume_with_a_changed_config_is_refused_by_the_cli(tmp_path):
     out = tmp_path/"cli"
     base = [sys.executable, "-m", "ssl_workbench.cli", "pretrain", "--method", "simclr", "--data", "digits",
-            "--backbone", "small_convnet", "--steps", "4", "--batch-size", "32", "--image-size", "16", "--out",
+            "--backbone", "small_convnet", "--steps", "4", "--batch-size", "32", "--image-size", "16",
+            "--out",
             str(out), "--device", "cpu", "--no-progress", "run.tensorboard=false", "schedule.warmup_epochs=0",
             "data.limit=128"]
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
@@ -161,7 +164,8 @@ def test_disk_full_during_a_checkpoint(tmp_path, straight, monkeypatch):
         fit(toy_config(out), toy_method(), IMAGES, ToyRecipe())
     monkeypatch.setattr(torch, "save", real_save)
     assert load_checkpoint(RunDir(out).last)["step"] == 4  # the previous checkpoint is intact
-    assert not [p for p in RunDir(out).checkpoints.iterdir() if p.name.endswith(".tmp")]  # nothing left behind
+    # nothing left behind
+    assert not [p for p in RunDir(out).checkpoints.iterdir() if p.name.endswith(".tmp")]
     fit(toy_config(out), ToyMethod(dropout=0.2), IMAGES, ToyRecipe(), resume=True)  # room again: resume
     assert np.abs(losses(out) - losses(straight)).max() < TOL and len(losses(out)) == 12
 
@@ -197,5 +201,6 @@ def test_docs_build_refuses_to_delete_a_foreign_out_folder(tmp_path):
     assert (precious/"chapter1.tex").read_text() == "years of work"
     build_docs.check_output_folder(tmp_path/"new")                      # missing: fine
     (tmp_path/"empty").mkdir(); build_docs.check_output_folder(tmp_path/"empty")
-    (precious/build_docs.SITE_MARKER).write_text("")                    # a folder a build wrote: may be replaced
+    # a folder a build wrote: may be replaced
+    (precious/build_docs.SITE_MARKER).write_text("")
     build_docs.check_output_folder(precious)

@@ -1,5 +1,5 @@
-"""The package's layers (tools/module_map.py): every module in a layer, imports only down or sideways without a cycle,
-and the index page shows the map of the package as it is."""
+"""The package's layers (tools/module_map.py): every module in a layer, imports only down or sideways without
+a cycle, and the index page shows the map of the package as it is."""
 import importlib.util, json, re
 
 
@@ -24,7 +24,8 @@ def test_checker_sees_upward_imports_and_cycles(root):
 def test_index_shows_the_current_module_map(root):
     nb = json.loads((root/"nbs"/"index.ipynb").read_text())
     text = "\n".join("".join(c["source"]) for c in nb["cells"])
-    shown = re.search(r"<!-- module map: python tools/module_map.py -->\n(.*?)\n<!-- end module map -->", text, re.S)
+    shown = re.search(r"<!-- module map: python tools/module_map.py -->\n(.*?)\n<!-- end module map -->",
+                      text, re.S)
     assert shown, "nbs/index.ipynb has no module map block"
     assert shown.group(1).strip() == _module_map(root).module_map().strip(), \
         "the module map in nbs/index.ipynb is stale: paste the output of `python tools/module_map.py`"

@@ -1,13 +1,14 @@
 """Reference checks of ssl_workbench.losses / methods that need several processes (DDP with gloo on CPU).
 
-The single-process reference checks (lightly's NTXentLoss, closed forms, transcriptions of the formulas) live in
-nbs/04_losses.ipynb; here we check that the distributed code paths give the single-process answer:
+The single-process reference checks (lightly's NTXentLoss, closed forms, transcriptions of the formulas)
+live in nbs/04_losses.ipynb; here we check that the distributed code paths give the single-process answer:
 
-- nt_xent with negatives gathered *with gradient*: the mean of the per-rank losses equals the loss on the global batch,
-  and each rank's gradient (as DDP would average it) equals the global gradient of its slice;
+- nt_xent with negatives gathered *with gradient*: the mean of the per-rank losses equals the loss on the
+  global batch, and each rank's gradient (as DDP would average it) equals the global gradient of its
+  slice;
 - CLSA's contrastive form (batch keys of every rank as negatives, labels offset by rank) likewise;
-- MoCo's shuffle-BN returns each key in its original position, and the queue receives the keys of every rank.
-"""
+- MoCo's shuffle-BN returns each key in its original position, and the queue receives the keys of every
+  rank."""
 import os, socket, tempfile
 
 import pytest
@@ -31,7 +32,8 @@ def _free_port() -> int:
 def _data(seed=0):
     g = torch.Generator().manual_seed(seed)
     n = N_LOCAL * WORLD
-    return (torch.randn(n, DIM, generator=g), torch.randn(n, DIM, generator=g), torch.randn(QUEUE, DIM, generator=g),
+    return (torch.randn(n, DIM, generator=g), torch.randn(n, DIM, generator=g),
+            torch.randn(QUEUE, DIM, generator=g),
             torch.randn(n, DIM, generator=g))
 
 
@@ -57,10 +59,12 @@ def _worker(rank: int, port: int, out_dir: str):
         enc = nn.Linear(DIM, 3)
         torch.nn.init.constant_(enc.weight, 0.1); torch.nn.init.zeros_(enc.bias)
         enc.weight.data += torch.arange(3 * DIM, dtype=torch.float).view(3, DIM) * 0.01
-        res["shuffle_ok"] = torch.tensor(float(torch.allclose(shuffled_forward(enc, z1[sl]), enc(z1[sl]), atol=1e-6)))
+        res["shuffle_ok"] = torch.tensor(float(torch.allclose(shuffled_forward(enc, z1[sl]), enc(z1[sl]),
+                                                              atol=1e-6)))
         # MoCoV2: keys of every rank go into the queue
         torch.manual_seed(0)
-        model = MoCoV2(nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, 6), nn.BatchNorm1d(6)), 6, queue_size=16)
+        model = MoCoV2(nn.Sequential(nn.Flatten(), nn.Linear(3 * 4 * 4, 6), nn.BatchNorm1d(6)), 6,
+                       queue_size=16)
         x = torch.randn(N_LOCAL, 3, 4, 4, generator=torch.Generator().manual_seed(10 + rank))
         loss, _ = model([x, x]); loss.backward(); model.after_step(0.1)
         res["queue_ptr"] = model.queue.ptr.clone()
@@ -94,13 +98,16 @@ def test_clsa_batch_keys_ddp_equals_global_batch(ddp_results):
     q = z1.clone().requires_grad_()
     loss = moco_infonce(q, z2, queue, 0.2, batch_keys_as_negatives=True); loss.backward()
     assert torch.allclose(torch.stack([r["clsa"] for r in ddp_results]).mean(), loss.detach(), atol=1e-5)
-    for rank, r in enumerate(ddp_results):  # keys carry no gradient, so each rank's grad is local (times WORLD)
+    # keys carry no gradient, so each rank's grad is local (times WORLD)
+    for rank, r in enumerate(ddp_results):
         sl = slice(rank * N_LOCAL, (rank + 1) * N_LOCAL)
         assert torch.allclose(r["clsa_gq"] / WORLD, q.grad[sl], atol=1e-6)
-    assert torch.allclose(torch.stack([r["ddm"] for r in ddp_results]).mean(), ddm(z1, z3, z2, queue, 0.2), atol=1e-5)
+    assert torch.allclose(torch.stack([r["ddm"] for r in ddp_results]).mean(), ddm(z1, z3, z2, queue, 0.2),
+                          atol=1e-5)
 
 
 def test_shuffle_bn_and_queue_ddp(ddp_results):
     assert all(r["shuffle_ok"].item() == 1.0 for r in ddp_results)
     assert all(r["queue_ptr"].item() == N_LOCAL * WORLD for r in ddp_results)
-    assert torch.equal(ddp_results[0]["queue_keys"], ddp_results[1]["queue_keys"])  # same gathered keys on every rank
+    # same gathered keys on every rank
+    assert torch.equal(ddp_results[0]["queue_keys"], ddp_results[1]["queue_keys"])

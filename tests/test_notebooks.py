@@ -1,8 +1,9 @@
-"""Execute every notebook in nbs/ (cells flagged slow, gpu or notest are skipped), one test per notebook, so CI
-reports a pytest summary line and a failure names its notebook.
+"""Execute every notebook in nbs/ (cells flagged slow, gpu or notest are skipped), one test per notebook, so
+CI reports a pytest summary line and a failure names its notebook.
 
-The notebooks run in this process, one after another, each in its own IPython shell (what `nbdev-test --n-workers 0`
-does): starting a fresh interpreter per notebook cost more than the notebooks themselves on the 2-core CI machine."""
+The notebooks run in this process, one after another, each in its own IPython shell (what `nbdev-test
+--n-workers 0` does): starting a fresh interpreter per notebook cost more than the notebooks themselves on
+the 2-core CI machine."""
 import os, sys, warnings
 from pathlib import Path
 
@@ -19,10 +20,15 @@ SKIP_FLAGS = str(get_config(ROOT).tst_flags).split()
 
 @pytest.fixture(autouse=True)
 def isolated():
-    "What one notebook changes in the process (environment, working folder, import path, threads) is undone after it."
+    """What one notebook changes in the process (environment, working folder, import path, threads) is
+    undone after it."""
     env, cwd, path, threads = dict(os.environ), os.getcwd(), list(sys.path), torch.get_num_threads()
     yield
-    os.environ.clear(); os.environ.update(env); os.chdir(cwd); sys.path[:] = path; torch.set_num_threads(threads)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(cwd)
+    sys.path[:] = path
+    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("nb", NBS, ids=[str(p.relative_to(ROOT/"nbs")) for p in NBS])

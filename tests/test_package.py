@@ -3,7 +3,8 @@ import subprocess, sys
 
 
 def test_import_data_from_anywhere(tmp_path):
-    r = subprocess.run([sys.executable, "-c", "import ssl_workbench.data, ssl_workbench.core; print(ssl_workbench.data.__file__)"],
+    r = subprocess.run([sys.executable, "-c", "import ssl_workbench.data, ssl_workbench.core; "
+                                              "print(ssl_workbench.data.__file__)"],
                        cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "ssl_workbench/data.py" in r.stdout

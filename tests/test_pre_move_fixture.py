@@ -1,7 +1,8 @@
 """A run written by the package before its move into subpackages (commit d3b3ecd: flat modules) still loads.
 
-`tests/fixtures/pre_move_run` is a 4-step SimCLR run on `digits` (small_convnet_w16, a 64/32 head), written with the
-old layout; `expected_features.pt` holds four inputs and the backbone features the old code computed for them."""
+`tests/fixtures/pre_move_run` is a 4-step SimCLR run on `digits` (small_convnet_w16, a 64/32 head),
+written with the old layout; `expected_features.pt` holds four inputs and the backbone features the old
+code computed for them."""
 import shutil
 from pathlib import Path
 

@@ -3,12 +3,15 @@ import json
 import numpy as np
 import pytest
 
-from ssl_workbench.spare3d.render import (VIEWS, ALL_VIEWS, occ_available, render_views, make_voxel_object, voxel_lines,
+from ssl_workbench.spare3d.render import (VIEWS, ALL_VIEWS, occ_available, render_views, make_voxel_object,
+                                          voxel_lines,
                                           get_backend, view_frame)
 from ssl_workbench.spare3d.tasks import (generate, load_task, read_meta, cli_generate, make_item,
                                          make_object_views_dataset, TASKS)
 
-needs_occ = pytest.mark.skipif(not occ_available(), reason="OpenCascade not installed: pip install cadquery-ocp-novtk (the `cad` extra)")
+needs_occ = pytest.mark.skipif(not occ_available(),
+                               reason="OpenCascade not installed: pip install cadquery-ocp-novtk (the `cad` "
+                                      "extra)")
 
 
 def test_views_table_matches_spare3d():
@@ -49,7 +52,8 @@ def test_resume_skips_finished_shards_and_refuses_other_task(tmp_path):
     meta = generate("i2p", 4, tmp_path, size=32, workers=0, shard_size=2)
     assert meta["shards_resumed"] == 1
     np.testing.assert_array_equal(load_task(tmp_path)["iso"], first["iso"])
-    with pytest.raises(ValueError, match="holds 'i2p' shards"): generate("t2i", 2, tmp_path, size=32, workers=0)
+    with pytest.raises(ValueError, match="holds 'i2p' shards"):
+        generate("t2i", 2, tmp_path, size=32, workers=0)
 
 
 def test_bad_input_fails_before_work(tmp_path):
@@ -64,7 +68,8 @@ def test_timeouts_are_counted_not_fatal(tmp_path):
 
 
 def test_cli_generate(tmp_path, capsys):
-    meta = cli_generate(["--task", "p2i", "--n", "2", "--out", str(tmp_path), "--size", "32", "--workers", "0", "--seed", "3"])
+    meta = cli_generate(["--task", "p2i", "--n", "2", "--out", str(tmp_path), "--size", "32", "--workers",
+                         "0", "--seed", "3"])
     assert meta["n_written"] == 2
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["n_written"] == 2
 

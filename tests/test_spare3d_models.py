@@ -1,9 +1,17 @@
-"SPARE3D models: four-tower network, pretext loss, T2I scoring and the early-fusion baseline on tiny CPU inputs."
+"SPARE3D models: four-tower network, pretext loss, T2I scoring and the early-fusion baseline on tiny CPU "
+"inputs."
 import math
 import numpy as np
 import torch
 
-from ssl_workbench.spare3d.models import FourTowerNet, EarlyFusionNet, pretext_loss, t2i_scores, fit_spare3d, t2i_accuracy
+from ssl_workbench.spare3d.models import (
+    FourTowerNet,
+    EarlyFusionNet,
+    pretext_loss,
+    t2i_scores,
+    fit_spare3d,
+    t2i_accuracy,
+)
 from ssl_workbench.spare3d.tasks import make_item
 
 

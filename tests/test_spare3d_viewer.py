@@ -1,11 +1,25 @@
-"""Headless tests of the SPARE3D viewer (ssl_workbench.spare3d.viewer): set widget values, call the handlers, check
-that the figures' data changed. No kernel or browser; a PCA projection stands in for UMAP to keep this fast."""
+"""Headless tests of the SPARE3D viewer (ssl_workbench.spare3d.viewer): set widget values, call the handlers,
+check that the figures' data changed. No kernel or browser; a PCA projection stands in for UMAP to keep
+this fast."""
 import numpy as np
 import pytest
 import torch
 
-from ssl_workbench.spare3d.models import TASK_KEYS, EarlyFusionNet, FourTowerNet, simclr_scorer, fit_simclr_drawings
-from ssl_workbench.spare3d.tasks import make_i2p, make_object_views_dataset, make_p2i, make_pair, make_t2i, pixel_difference
+from ssl_workbench.spare3d.models import (
+    TASK_KEYS,
+    EarlyFusionNet,
+    FourTowerNet,
+    simclr_scorer,
+    fit_simclr_drawings,
+)
+from ssl_workbench.spare3d.tasks import (
+    make_i2p,
+    make_object_views_dataset,
+    make_p2i,
+    make_pair,
+    make_t2i,
+    pixel_difference,
+)
 from ssl_workbench.spare3d import viewer as V
 
 SIZE = 32
@@ -19,12 +33,14 @@ def _stack(items, keys):
 def data():
     rng = np.random.default_rng(7)
     torch.manual_seed(0)
-    return dict(t2i=_stack([make_t2i(rng, size=SIZE) for _ in range(4)], TASK_KEYS["t2i"]),
-                i2p=_stack([make_i2p(rng, size=SIZE) for _ in range(3)], TASK_KEYS["i2p"]),
-                p2i=_stack([make_p2i(rng, size=SIZE) for _ in range(3)], TASK_KEYS["p2i"]),
-                pairs=_stack([make_pair(rng, size=SIZE) for _ in range(3)], ("left", "right")),
-                views=make_object_views_dataset(3, size=SIZE, seed=1),
-                net=FourTowerNet(image_size=SIZE, hidden_dim=16))
+    return dict(
+        t2i=_stack([make_t2i(rng, size=SIZE) for _ in range(4)], TASK_KEYS["t2i"]),
+        i2p=_stack([make_i2p(rng, size=SIZE) for _ in range(3)], TASK_KEYS["i2p"]),
+        p2i=_stack([make_p2i(rng, size=SIZE) for _ in range(3)], TASK_KEYS["p2i"]),
+        pairs=_stack([make_pair(rng, size=SIZE) for _ in range(3)], ("left", "right")),
+        views=make_object_views_dataset(3, size=SIZE, seed=1),
+        net=FourTowerNet(image_size=SIZE, hidden_dim=16),
+    )
 
 
 def _viewer(data, **kw):
@@ -36,9 +52,14 @@ def _viewer(data, **kw):
 def test_builder_returns_classed_widget(data):
     viewer = _viewer(data)
     assert "swb-spare3d" in viewer._dom_classes
-    for w, cls in [(viewer.question, "swb-spare3d-question"), (viewer.colour, "swb-spare3d-colour"),
-                   (viewer.diff_view, "swb-spare3d-diff-view"), (viewer.embed_button, "swb-spare3d-embed-compute"),
-                   (viewer.score_all_button, "swb-spare3d-score-all"), (viewer.tabs, "swb-spare3d-tabs")]:
+    for w, cls in [
+        (viewer.question, "swb-spare3d-question"),
+        (viewer.colour, "swb-spare3d-colour"),
+        (viewer.diff_view, "swb-spare3d-diff-view"),
+        (viewer.embed_button, "swb-spare3d-embed-compute"),
+        (viewer.score_all_button, "swb-spare3d-score-all"),
+        (viewer.tabs, "swb-spare3d-tabs"),
+    ]:
         assert cls in w._dom_classes
     assert viewer.question.max == 3
 
@@ -96,11 +117,17 @@ def test_embedding_colours_by_object_and_pose(data):
 
 def test_embedding_with_a_simclr_backbone(data):
     method, _ = fit_simclr_drawings(data["views"][0], steps=1, batch_size=8, device="cpu")
-    viewer = V.spare3d_viewer(object_views=data["views"], backbone=method.backbone, embed=V.pca_2d, device="cpu")
+    viewer = V.spare3d_viewer(
+        object_views=data["views"], backbone=method.backbone, embed=V.pca_2d, device="cpu"
+    )
     assert viewer.compute_embedding() is not None and len(viewer.embed_figure.data) == 3
-    viewer = V.spare3d_viewer(data["t2i"], model=simclr_scorer(method), object_views=data["views"], embed=V.pca_2d)
+    viewer = V.spare3d_viewer(
+        data["t2i"], model=simclr_scorer(method), object_views=data["views"], embed=V.pca_2d
+    )
     assert viewer.embedding_module() is method.backbone
-    bad = V.spare3d_viewer(data["t2i"], model=EarlyFusionNet(image_size=SIZE), object_views=data["views"], embed=V.pca_2d)
+    bad = V.spare3d_viewer(
+        data["t2i"], model=EarlyFusionNet(image_size=SIZE), object_views=data["views"], embed=V.pca_2d
+    )
     assert bad.compute_embedding() is None and "12-channel" in bad.embed_status.value
 
 
@@ -110,7 +137,9 @@ def test_difference_view_pairs_and_questions(data):
     viewer.diff_item.value = 2
     viewer.diff_view.value = "top"
     left, right = data["pairs"]["left"][2][2], data["pairs"]["right"][2][2]
-    assert np.array_equal(viewer.diff_figure.data[0].z, left) and np.array_equal(viewer.diff_figure.data[1].z, right)
+    assert np.array_equal(viewer.diff_figure.data[0].z, left) and np.array_equal(
+        viewer.diff_figure.data[1].z, right
+    )
     assert not np.array_equal(first, viewer.diff_figure.data[2].z)
     assert viewer.diff_status.value.startswith(f"{pixel_difference(left, right)} pixels differ")
     plain = V.spare3d_viewer(data["t2i"])  # no pairs: the answer against a chosen candidate
@@ -122,9 +151,13 @@ def test_difference_view_pairs_and_questions(data):
 
 
 def test_bad_input(data):
-    with pytest.raises(ValueError, match="task='x2y'"): V.spare3d_viewer(data["t2i"], "x2y")
-    with pytest.raises(ValueError, match=r"missing \['iso'\]"): V.spare3d_viewer(data["t2i"], "i2p")
+    with pytest.raises(ValueError, match="task='x2y'"):
+        V.spare3d_viewer(data["t2i"], "x2y")
+    with pytest.raises(ValueError, match=r"missing \['iso'\]"):
+        V.spare3d_viewer(data["t2i"], "i2p")
     with pytest.raises(ValueError, match="object_views: lengths"):
         V.spare3d_viewer(object_views=(data["views"][0], data["views"][1][:5], data["views"][2]))
-    with pytest.raises(ValueError, match="pairs: expected keys"): V.spare3d_viewer(pairs={"left": data["pairs"]["left"]})
-    with pytest.raises(ValueError, match="i=9"): _viewer(data).get_question(9)
+    with pytest.raises(ValueError, match="pairs: expected keys"):
+        V.spare3d_viewer(pairs={"left": data["pairs"]["left"]})
+    with pytest.raises(ValueError, match="i=9"):
+        _viewer(data).get_question(9)

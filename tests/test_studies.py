@@ -1,5 +1,5 @@
-"""`ssl-workbench study` end to end at the `ci` budget (a path check: its numbers are never findings), and the
-committed study summaries that the tutorials show."""
+"""`ssl-workbench study` end to end at the `ci` budget (a path check: its numbers are never findings), and
+the committed study summaries that the tutorials show."""
 import json, os, subprocess, sys
 from pathlib import Path
 
@@ -10,7 +10,8 @@ BIN = Path(sys.executable).parent
 
 
 def sh(*argv, cwd):
-    return subprocess.run([str(BIN/"ssl-workbench"), *argv], cwd=cwd, capture_output=True, text=True, timeout=600,
+    return subprocess.run([str(BIN/"ssl-workbench"), *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=600,
                           env={**os.environ, "SSL_WORKBENCH_CACHE": str(Path(cwd)/"cache")})
 
 
@@ -53,4 +54,6 @@ def test_committed_summaries_are_valid():
         for c in s["comparisons"]:
             assert len(c["seeds"]) >= 2 and c["difference"]["ci"] is not None, (f, c["name"])
             assert c["verdict"] in ("holds", "reversed", "cannot tell at this budget")
-        assert {c.name or f"{c.a} > {c.b}" for c in study.comparisons} == {c["name"] for c in s["comparisons"]}
+        assert {c.name or f"{c.a} > {c.b}" for c in study.comparisons} == {
+            c["name"] for c in s["comparisons"]
+        }

@@ -1,4 +1,5 @@
-"""Headless tests of the augmentation tuner: set widget values / call the callbacks, check the grid and the config."""
+"""Headless tests of the augmentation tuner: set widget values / call the callbacks, check the grid and the
+config."""
 import numpy as np
 import pytest
 import torch
@@ -11,7 +12,8 @@ from ssl_workbench.ui.tuner import augment_tuner, grid_figure, isolate_config
 
 @pytest.fixture
 def images():
-    return torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8,
+                         generator=torch.Generator().manual_seed(0))
 
 
 @pytest.fixture
@@ -27,7 +29,8 @@ def test_builds_without_display(tuner):
     assert set(tuner.controls) == fields
 
 
-@pytest.mark.parametrize("name,value", [("flip_p", 1.0), ("jitter_p", 0.0), ("gray_p", 1.0), ("brightness", 1.5),
+@pytest.mark.parametrize("name,value",
+                         [("flip_p", 1.0), ("jitter_p", 0.0), ("gray_p", 1.0), ("brightness", 1.5),
                                         ("crop_scale", (0.5, 0.6)), ("blur_p", 1.0), ("size", 24)])
 def test_control_changes_config_and_grid(tuner, name, value):
     before = tuner.grid.copy()
@@ -52,7 +55,9 @@ def test_isolate_shows_one_op(tuner):
     orig = tuner.images.float()
     for i in range(v.shape[0]):
         for j in range(v.shape[1]):
-            assert torch.allclose(v[i, j], orig[i], atol=1e-5) or torch.allclose(v[i, j], orig[i].flip(-1), atol=1e-5)
+            assert torch.allclose(v[i, j], orig[i], atol=1e-5) or torch.allclose(
+                v[i, j], orig[i].flip(-1), atol=1e-5
+            )
     assert isolate_config(full, "flip").jitter_p == 0
 
 
@@ -68,7 +73,8 @@ def test_use_for_training_round_trips(tuner):
 def test_render_budget(tuner):
     times = []
     for _ in range(3):
-        tuner.render(); times.append(tuner.render_seconds)
+        tuner.render()
+        times.append(tuner.render_seconds)
     assert min(times) < 0.5
 
 

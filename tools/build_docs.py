@@ -3,17 +3,20 @@
 Usage: `.venv/bin/python tools/build_docs.py [--out DIR] [--no-strict] [--force]`  (what `make docs` runs)
 
 Route:
-1. nbdev's own notebook processing (`refresh_quarto_yml`, `_build_modidx`, `nbdev_sidebar`, `proc_nbs` -> `_proc/`),
-   with one extra processor (`docs_outputs`): plotly outputs become figure-only HTML (no inlined plotly.js, no CDN
-   scripts), live widgets (which have no state in a static page) a one-line note instead of their text repr.
-2. Where Quarto is installed: nbdev's official `nbdev_docs` (Quarto renders `_proc/`, the site moves to doc_path).
-   Offline (no Quarto, the usual case here): `smalldocs render` on a staged copy of `_proc/` whose notebooks are
-   renamed to the `output-file` that nbdev gives them (`00_core.ipynb` -> `core.ipynb`), so both routes write the
-   same page names (`core.html`) and nbdev's cross-links (`core.html#get_device`) resolve.
+1. nbdev's own notebook processing (`refresh_quarto_yml`, `_build_modidx`, `nbdev_sidebar`, `proc_nbs` ->
+   `_proc/`), with one extra processor (`docs_outputs`): plotly outputs become figure-only HTML (no
+   inlined plotly.js, no CDN scripts), live widgets (which have no state in a static page) a one-line note
+   instead of their text repr.
+2. Where Quarto is installed: nbdev's official `nbdev_docs` (Quarto renders `_proc/`, the site moves to
+   doc_path). Offline (no Quarto, the usual case here): `smalldocs render` on a staged copy of `_proc/`
+   whose notebooks are renamed to the `output-file` that nbdev gives them (`00_core.ipynb` ->
+   `core.ipynb`), so both routes write the same page names (`core.html`) and nbdev's cross-links
+   (`core.html#get_device`) resolve.
 3. Post-processing of every page: plotly.js is loaded once per page from `site_libs/plotly/plotly.min.js`
-   (copied from the installed plotly), links to the hosted docs (`site-url`) become relative, so the site works offline.
-4. Checks: no broken internal link (a/link/script/img/iframe/source), no page over 5 MB, plotly.js at most once per page.
-   Problems are printed; with the default `--strict` they make the build fail (exit 1).
+   (copied from the installed plotly), links to the hosted docs (`site-url`) become relative, so the site
+   works offline.
+4. Checks: no broken internal link (a/link/script/img/iframe/source), no page over 5 MB, plotly.js at most
+   once per page. Problems are printed; with the default `--strict` they make the build fail (exit 1).
 
 A notebook that fails to process makes the build fail with the notebook's path.
 """
@@ -51,7 +54,8 @@ class DocsError(RuntimeError):
 # ---------------------------------------------------------------- notebook processing (both routes)
 
 def _is_plotly_library(script_body: str) -> bool:
-    "Whether a <script> body is a whole inlined copy of plotly.js (nbdev/execnb or `include_plotlyjs=True` outputs)."
+    """Whether a <script> body is a whole inlined copy of plotly.js (nbdev/execnb or
+    `include_plotlyjs=True` outputs)."""
     return len(script_body) > 100_000 and "plotly.js v" in script_body[:2000]
 
 
@@ -61,7 +65,8 @@ _CDN_MATHJAX = re.compile(r"src=[\"'][^\"']*mathjax[^\"']*[\"']", re.I)
 
 
 def strip_plotly_library(html_text: str, mathjax: bool = False) -> str:
-    "Remove inlined plotly.js copies and <script src> tags loading plotly.js (and, with `mathjax`, MathJax: plotly outputs)."
+    """Remove inlined plotly.js copies and <script src> tags loading plotly.js (and, with `mathjax`,
+    MathJax: plotly outputs)."""
     def repl(m):
         attrs, body = m.group(1), m.group(2)
         if _is_plotly_library(body): return ""
@@ -71,7 +76,8 @@ def strip_plotly_library(html_text: str, mathjax: bool = False) -> str:
 
 
 def plotly_figure_html(fig_json: dict) -> str:
-    "Figure-only HTML for a plotly figure's JSON: a div and a `Plotly.newPlot` call; plotly.js is loaded by the page."
+    """Figure-only HTML for a plotly figure's JSON: a div and a `Plotly.newPlot` call; plotly.js is loaded
+    by the page."""
     import plotly.io as pio
     return pio.to_html(fig_json, include_plotlyjs=False, include_mathjax=False, full_html=False,
                        config={"responsive": True}, validate=False)
@@ -99,7 +105,8 @@ def docs_outputs(cell) -> None:
             h = data["text/html"]
             h = "".join(h) if isinstance(h, list) else h
             if "plotly" in h:
-                h2 = strip_plotly_library(h, mathjax=True)  # plotly's outputs load MathJax from a CDN per figure
+                # plotly's outputs load MathJax from a CDN per figure
+                h2 = strip_plotly_library(h, mathjax=True)
                 if h2 != h and not re.sub(r"<script\b[^>]*>.*?</script\s*>|\s", "", h2, flags=re.S):
                     continue  # the output was only the plotly.js loader (plotly's notebook renderer init)
                 data["text/html"] = h2
@@ -129,7 +136,8 @@ def _install_nbdev_hooks() -> None:
 
 
 def process_notebooks(cfg, force: bool = False) -> Path:
-    "nbdev's doc preprocessing (what `nbdev_docs` does before Quarto), serially and with our hooks -> the `_proc` cache."
+    """nbdev's doc preprocessing (what `nbdev_docs` does before Quarto), serially and with our hooks -> the
+    `_proc` cache."""
     import nbdev.doclinks
     from nbdev.quarto import refresh_quarto_yml, nbdev_sidebar
     from nbdev.serve import proc_nbs
@@ -141,7 +149,8 @@ def process_notebooks(cfg, force: bool = False) -> Path:
 
 
 def cache_is_stale(cfg) -> bool:
-    "nbdev's `_proc` cache is incremental by notebook mtime; a newer build script (other processing) invalidates it."
+    """nbdev's `_proc` cache is incremental by notebook mtime; a newer build script (other processing)
+    invalidates it."""
     cache = cfg.config_path/"_proc"
     return cache.exists() and Path(__file__).stat().st_mtime > cache.stat().st_mtime
 
@@ -159,7 +168,8 @@ def _front_matter(nb: dict) -> dict:
 
 
 def output_names(stage: Path) -> dict[str, str]:
-    "Map each staged notebook (posix path relative to `stage`) to the source name that gives nbdev's output-file."
+    """Map each staged notebook (posix path relative to `stage`) to the source name that gives nbdev's
+    output-file."""
     mapping, taken = {}, {}
     for nb_path in sorted(stage.rglob("*.ipynb")):
         rel = nb_path.relative_to(stage)
@@ -167,7 +177,8 @@ def output_names(stage: Path) -> dict[str, str]:
         out_file = _front_matter(json.loads(nb_path.read_text(encoding="utf-8"))).get("output-file")
         new = rel.with_name(Path(out_file).stem + ".ipynb") if out_file else rel
         if new.as_posix() in taken:
-            raise DocsError(f"docs: {rel} and {taken[new.as_posix()]} would both be rendered as {new.with_suffix('.html')}")
+            raise DocsError(f"docs: {rel} and {taken[new.as_posix()]} would both be rendered as "
+                            f"{new.with_suffix('.html')}")
         taken[new.as_posix()] = rel.as_posix()
         mapping[rel.as_posix()] = new.as_posix()
     return mapping
@@ -192,7 +203,8 @@ def _relink(text: str, page_rel: str, mapping: dict[str, str], old_html: dict[st
 
 
 def stage_for_smalldocs(cache: Path, stage: Path) -> dict[str, str]:
-    "Copy `_proc` to `stage`, rename notebooks to their output-file, and fix the sidebar and links. Returns the mapping."
+    """Copy `_proc` to `stage`, rename notebooks to their output-file, and fix the sidebar and links.
+    Returns the mapping."""
     import yaml
     shutil.copytree(cache, stage, ignore=shutil.ignore_patterns("docs", "_docs", "_site", ".quarto"))
     mapping = output_names(stage)
@@ -222,7 +234,8 @@ def render_smalldocs(cache: Path, out_name: str) -> Path:
     stage = Path(tempfile.mkdtemp(prefix="ssl_workbench-docs-"))/"site"
     stage_for_smalldocs(cache, stage)
     smalldocs = shutil.which("smalldocs", path=str(Path(sys.executable).parent)) or shutil.which("smalldocs")
-    cmd = [smalldocs, "render", "--quiet"] if smalldocs else [sys.executable, "-m", "smalldocs.cli", "render", "--quiet"]
+    cmd = [smalldocs, "render", "--quiet"] if smalldocs else [sys.executable, "-m", "smalldocs.cli",
+                                                              "render", "--quiet"]
     r = subprocess.run(cmd, cwd=stage, capture_output=True, text=True)
     lines = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
     for l in lines:
@@ -248,7 +261,8 @@ def postprocess_site(site: Path, site_url: str | None = None) -> None:
             text = strip_plotly_library(text)
             if ("Plotly.newPlot" in text or "plotly-graph-div" in text) and PLOTLY_JS not in text:
                 tag = f'<script src="{prefix}{PLOTLY_JS}" charset="utf-8"></script>'
-                text = re.sub(r"</head>", lambda m: tag + "\n</head>", text, count=1, flags=re.I) if re.search(r"</head>", text, re.I) else tag + text
+                text = re.sub(r"</head>", lambda m: tag + "\n</head>", text, count=1,
+                              flags=re.I) if re.search(r"</head>", text, re.I) else tag + text
             if PLOTLY_JS in text: plotly_src = True
         if site_url:
             def rel(m):
@@ -289,7 +303,9 @@ def plotly_loads(text: str) -> int:
     "How many times a page loads plotly.js (script tags pointing at plotly*.js plus inlined copies)."
     n = 0
     for m in _SCRIPT.finditer(text):
-        if _is_plotly_library(m.group(2)) or re.search(r"src=[\"'][^\"']*plotly[^\"'/]*\.js", m.group(1), re.I): n += 1
+        if _is_plotly_library(m.group(2)) or re.search(r"src=[\"'][^\"']*plotly[^\"'/]*\.js", m.group(1),
+                                                       re.I):
+            n += 1
     return n
 
 
@@ -312,7 +328,8 @@ def check_site(site: Path, check_fragments: bool = False) -> list[str]:
             if u.scheme or u.netloc or url.startswith(("mailto:", "javascript:", "data:")): continue
             path = unquote(u.path)
             if not path:
-                if check_fragments and u.fragment and u.fragment not in ids: problems.append(f"{rel}: <{tag}> {url} (no such id)")
+                if check_fragments and u.fragment and u.fragment not in ids:
+                    problems.append(f"{rel}: <{tag}> {url} (no such id)")
                 continue
             target = (site/path.lstrip("/")) if path.startswith("/") else (page.parent/path)
             target = Path(os.path.normpath(target))
@@ -328,14 +345,17 @@ def check_site(site: Path, check_fragments: bool = False) -> list[str]:
 
 # ---------------------------------------------------------------- main
 
-SITE_MARKER = ".ssl_workbench_docs"  # written into every built site: the folder may be replaced by the next build
+# written into every built site: the folder may be replaced by the next build
+SITE_MARKER = ".ssl_workbench_docs"
 
 
 def check_output_folder(out: Path) -> None:
-    "Refuse to replace `out` unless it is missing, empty, or a previous docs build (it is deleted before the move)."
+    """Refuse to replace `out` unless it is missing, empty, or a previous docs build (it is deleted before
+    the move)."""
     out = Path(out)
     if not out.exists(): return
-    if not out.is_dir(): raise DocsError(f"docs: --out {out} is a file, not a docs folder; choose another --out")
+    if not out.is_dir():
+        raise DocsError(f"docs: --out {out} is a file, not a docs folder; choose another --out")
     if (out/SITE_MARKER).exists() or not any(out.iterdir()): return
     if (out/"index.html").is_file() and (out/"site_libs").is_dir(): return  # a build from before the marker
     raise DocsError(f"docs: --out {out} holds files that are not a previous docs build (no {SITE_MARKER}); "
@@ -352,7 +372,8 @@ def build(out: Path | None = None, force: bool = False, use_quarto: bool | None 
     if use_quarto is None: use_quarto = shutil.which("quarto") is not None
     t0 = time.time()
     if use_quarto:
-        # the official route: nbdev_docs = the same processing (our hooks need n_workers=0) + Quarto + move to doc_path
+        # the official route: nbdev_docs = the same processing (our hooks need n_workers=0) + Quarto + move
+        # to doc_path
         from nbdev.quarto import nbdev_docs
         _install_nbdev_hooks()
         if force or cache_is_stale(cfg): shutil.rmtree(cfg.config_path/"_proc", ignore_errors=True)
@@ -363,7 +384,8 @@ def build(out: Path | None = None, force: bool = False, use_quarto: bool | None 
         cache = process_notebooks(cfg, force=force)
         slow = sorted(TIMINGS.items(), key=lambda kv: -kv[1])[:3]
         print(f"docs: {len(TIMINGS)} notebook(s) processed in {time.time()-t0:.1f}s"
-              + (" (slowest: " + ", ".join(f"{Path(k).name} {v:.1f}s" for k, v in slow) + ")" if slow else ""))
+              + (" (slowest: " + ", ".join(f"{Path(k).name} {v:.1f}s" for k,
+                                           v in slow) + ")" if slow else ""))
         site = render_smalldocs(cache, Path(cfg.doc_path).name)
     postprocess_site(site, f"{cfg.doc_host}{cfg.doc_baseurl}" if cfg.get("doc_host") else None)
     if site.resolve() != out.resolve():
@@ -379,7 +401,8 @@ def build(out: Path | None = None, force: bool = False, use_quarto: bool | None 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, help="output folder (default: doc_path from pyproject.toml, i.e. docs/)")
+    ap.add_argument("--out", type=Path,
+                    help="output folder (default: doc_path from pyproject.toml, i.e. docs/)")
     ap.add_argument("--force", action="store_true", help="reprocess every notebook (ignore the _proc cache)")
     ap.add_argument("--no-strict", action="store_true", help="print site problems but exit 0")
     ap.add_argument("--smalldocs", action="store_true", help="use smalldocs even where Quarto is installed")
@@ -401,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":  # proc_nbs may use multiprocessing 'spawn': keep the guard
     code = main()
     sys.stdout.flush(); sys.stderr.flush()
-    # every processed notebook leaves an execnb/IPython shell whose atexit reset (a gc pass each) costs ~1 s per
+    # every processed notebook leaves an execnb/IPython shell whose atexit reset (a gc pass each) costs ~1 s
+    # per
     # notebook at exit; everything is written by now, so skip the interpreter teardown
     os._exit(code)

@@ -27,10 +27,17 @@ def cell_to_md(cell) -> str:
 
 def main(nb=ROOT/"nbs"/"index.ipynb", dest=ROOT/"README.md"):
     book = nbformat.read(nb, as_version=4)
-    parts = [p.replace("](images/", "](nbs/images/") for p in (cell_to_md(c) for c in book.cells) if p]  # paths relative to the root
-    text = "<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file. -->\n\n" + "\n\n".join(parts) + "\n"
+    # paths relative to the root
+    parts = [p.replace("](images/", "](nbs/images/") for p in (cell_to_md(c) for c in book.cells) if p]
+    text = (
+        "<!-- Generated from nbs/index.ipynb by tools/make_readme.py: "
+        "edit the notebook, not this file. -->\n\n"
+        + "\n\n".join(parts)
+        + "\n"
+    )
     Path(dest).write_text(text)
     return dest
 
 
-if __name__ == "__main__": print(main(*sys.argv[1:]))
+if __name__ == "__main__":
+    print(main(*sys.argv[1:]))

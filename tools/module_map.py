@@ -1,9 +1,9 @@
 """The package's layers, checked against its import graph and drawn as the module map on the index page.
 
-`python tools/module_map.py` prints the map (markdown); `python tools/module_map.py --check` exits 1 with the reasons
-when a module is missing from `LAYERS`, an import points up a layer, or modules import each other in a cycle.
-`tests/test_layers.py` runs the same checks and checks that `nbs/index.ipynb` shows the current map.
-"""
+`python tools/module_map.py` prints the map (markdown); `python tools/module_map.py --check` exits 1 with
+the reasons when a module is missing from `LAYERS`, an import points up a layer, or modules import each
+other in a cycle. `tests/test_layers.py` runs the same checks and checks that `nbs/index.ipynb` shows the
+current map."""
 from __future__ import annotations
 
 import ast, re, sys
@@ -21,7 +21,8 @@ LAYERS: list[tuple[str, str, list[str]]] = [
     ("augment", "batched ops → config → CLSA strong pool, CPU kernels → pipeline",
      ["augment.ops", "augment.config", "augment.strong", "augment.cpu", "augment.pipeline"]),
     ("models", "backbones (ConvNets, ResNets, ViTs)", ["vit", "models"]),
-    ("losses", "NT-Xent, InfoNCE, DDM, BYOL, Barlow Twins, VICReg, DINO; gathers across processes", ["losses"]),
+    ("losses", "NT-Xent, InfoNCE, DDM, BYOL, Barlow Twins, VICReg, DINO; gathers across processes",
+     ["losses"]),
     ("methods", "one module per method, and the registry", ["methods.*"]),
     ("eval", "measuring a backbone: features, kNN, retrieval, linear, fine-tuning, protocol cards, reports",
      ["eval.features", "eval.knn", "eval.retrieval", "eval.linear", "eval.finetune", "eval.protocol",
@@ -39,7 +40,8 @@ LAYERS: list[tuple[str, str, list[str]]] = [
 
 
 def modules() -> dict[str, Path]:
-    "Every module of the package (without the package root and nbdev's index), by dotted name under `ssl_workbench`."
+    """Every module of the package (without the package root and nbdev's index), by dotted name under
+    `ssl_workbench`."""
     out = {}
     for p in sorted(PKG.rglob("*.py")):
         if p.name in ("_modidx.py", "__init__.py"): continue
@@ -107,7 +109,8 @@ def problems() -> list[str]:
     for m, deps in sorted(g.items()):
         for d in sorted(deps):
             if d.startswith("ssl_workbench (package root)"):
-                out.append(f"{m} imports the package root (read the version with core.package_version)"); continue
+                out.append(f"{m} imports the package root (read the version with core.package_version)")
+                continue
             lm, ld = layer_of(m), layer_of(d)
             if lm is not None and ld is not None and ld > lm:
                 out.append(f"{m} ({LAYERS[lm][0]}) imports {d} ({LAYERS[ld][0]}): an upward import")

@@ -18,12 +18,15 @@ __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STRONG_O
 # %% ../../nbs/02c_augment_config.ipynb #cf797f99
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-STRONG_OPS = ("AutoContrast", "Brightness", "Color", "Contrast", "Equalize", "Identity", "Posterize", "Rotate",
-              "Sharpness", "ShearX", "ShearY", "Solarize", "TranslateX", "TranslateY")  # CLSA's pool (maple-research-lab/CLSA RandAugment.py)
+STRONG_OPS = ("AutoContrast", "Brightness", "Color", "Contrast", "Equalize", "Identity", "Posterize",
+              "Rotate",
+              "Sharpness", "ShearX", "ShearY", "Solarize", "TranslateX",
+              "TranslateY")  # CLSA's pool (maple-research-lab/CLSA RandAugment.py)
 
 @dataclass
 class AugmentConfig:
-    "Every parameter of one augmentation pipeline (crop → affine → jitter → grayscale → blur → strong ops → normalise)."
+    """Every parameter of one augmentation pipeline (crop → affine → jitter → grayscale → blur → strong ops
+    → normalise)."""
     name: str = "custom"  # preset this config came from (informative only)
     size: int = 32  # output side in pixels
     crop_scale: tuple = (0.08, 1.0)  # RandomResizedCrop area range, fraction of the image
@@ -47,7 +50,8 @@ class AugmentConfig:
     blur_p: float = 0.0  # probability of Gaussian blur
     blur_sigma: tuple = (0.1, 2.0)  # σ range in pixels
     blur_kernel: int | None = None  # odd kernel size; None: from `blur_support`
-    blur_support: str = "fraction"  # "fraction": 10 % of `size`, made odd (SimCLR); "sigma": 3σ each side (PIL, MoCo)
+    # "fraction": 10 % of `size`, made odd (SimCLR); "sigma": 3σ each side (PIL, MoCo)
+    blur_support: str = "fraction"
     solarize_p: float = 0.0  # probability of solarization (x >= 0.5 -> 1 - x; BYOL, Barlow Twins, VICReg)
     rot90_p: float = 0.0  # probability of a quarter-turn rotation by 90, 180 or 270 degrees (ablations only)
     cutout_p: float = 0.0  # probability of a cutout square (ablations only)
@@ -78,18 +82,22 @@ class AugmentConfig:
     def validate(self) -> "AugmentConfig":
         "Raise a ValueError naming the first bad field."
         _check_int("size", self.size, 1)
-        for n in ("flip_p", "vflip_p", "affine_p", "jitter_p", "gray_p", "blur_p", "solarize_p", "rot90_p", "cutout_p",
+        for n in ("flip_p", "vflip_p", "affine_p", "jitter_p", "gray_p", "blur_p", "solarize_p", "rot90_p",
+                  "cutout_p",
                   "strong_p"):
             _check_prob(n, getattr(self, n))
         _check_range("crop_scale", self.crop_scale, 0, 1, open_low=True)
         _check_range("crop_ratio", self.crop_ratio, 0, None, open_low=True)
         _check_range("affine_scale", self.affine_scale, 0, None, open_low=True)
         _check_range("blur_sigma", self.blur_sigma, 0, None, open_low=True)
-        if not 0 < self.cutout_size <= 1: raise ValueError(f"cutout_size={self.cutout_size!r}: must be in (0, 1]")
-        for n in ("brightness", "contrast", "saturation", "degrees", "translate", "shear"): _check_nonneg(n, getattr(self, n))
+        if not 0 < self.cutout_size <= 1:
+            raise ValueError(f"cutout_size={self.cutout_size!r}: must be in (0, 1]")
+        for n in ("brightness", "contrast", "saturation", "degrees", "translate", "shear"):
+            _check_nonneg(n, getattr(self, n))
         if not 0 <= self.hue <= 0.5: raise ValueError(f"hue={self.hue}: must be in [0, 0.5]")
         if not 0 <= self.fill <= 1: raise ValueError(f"fill={self.fill}: must be in [0, 1]")
-        if self.translate > 1: raise ValueError(f"translate={self.translate}: must be a fraction of the side in [0, 1]")
+        if self.translate > 1:
+            raise ValueError(f"translate={self.translate}: must be a fraction of the side in [0, 1]")
         if self.shear >= 90: raise ValueError(f"shear={self.shear}: must be below 90 degrees")
         if self.blur_support not in ("fraction", "sigma"):
             raise ValueError(f"blur_support={self.blur_support!r}: expected 'fraction' or 'sigma'")
@@ -97,15 +105,19 @@ class AugmentConfig:
             _check_int("blur_kernel", self.blur_kernel, 1)
             if self.blur_kernel % 2 == 0: raise ValueError(f"blur_kernel={self.blur_kernel}: must be odd")
         if self.kernel_size // 2 >= self.size:
-            raise ValueError(f"blur_kernel={self.kernel_size}: too large for size={self.size} (need blur_kernel//2 < size)")
+            raise ValueError(f"blur_kernel={self.kernel_size}: too large for size={self.size} (need "
+                             "blur_kernel//2 < size)")
         _check_int("strong_n", self.strong_n, 0)
         _check_range("strong_magnitude", self.strong_magnitude, 0, 10)
-        if any(int(m) != m for m in self.strong_magnitude): raise ValueError(f"strong_magnitude={self.strong_magnitude}: must be integers")
+        if any(int(m) != m for m in self.strong_magnitude):
+            raise ValueError(f"strong_magnitude={self.strong_magnitude}: must be integers")
         bad = [o for o in self.strong_ops if o not in STRONG_OPS]
         if bad: raise ValueError(f"strong_ops: unknown op name(s) {bad}; known: {list(STRONG_OPS)}")
-        if self.strong_n and not self.strong_ops: raise ValueError(f"strong_ops=(): empty pool with strong_n={self.strong_n}")
+        if self.strong_n and not self.strong_ops:
+            raise ValueError(f"strong_ops=(): empty pool with strong_n={self.strong_n}")
         if self.strong_interpolation not in ("nearest", "bilinear"):
-            raise ValueError(f"strong_interpolation={self.strong_interpolation!r}: must be 'nearest' or 'bilinear'")
+            raise ValueError(f"strong_interpolation={self.strong_interpolation!r}: must be 'nearest' or "
+                             "'bilinear'")
         if len(self.mean) not in (1, 3) or len(self.std) != len(self.mean):
             raise ValueError(f"mean={self.mean}, std={self.std}: need 1 or 3 values each, the same number")
         if any(s <= 0 for s in self.std): raise ValueError(f"std={self.std}: must be positive")
@@ -118,14 +130,16 @@ def _check_nonneg(name, v):
     if not isinstance(v, (int, float)) or v < 0: raise ValueError(f"{name}={v}: must be non-negative")
 
 def _check_int(name, v, low):
-    if not isinstance(v, int) or isinstance(v, bool) or v < low: raise ValueError(f"{name}={v!r}: must be an integer >= {low}")
+    if not isinstance(v, int) or isinstance(v, bool) or v < low:
+        raise ValueError(f"{name}={v!r}: must be an integer >= {low}")
 
 def _check_range(name, r, low, high, open_low=False):
     if not isinstance(r, (tuple, list)) or len(r) != 2: raise ValueError(f"{name}={r!r}: expected (min, max)")
     lo, hi = r
     if lo > hi: raise ValueError(f"{name}={tuple(r)}: min > max")
     if (lo <= low if open_low else lo < low) or (high is not None and hi > high):
-        raise ValueError(f"{name}={tuple(r)}: must lie in {'(' if open_low else '['}{low}, {high if high is not None else 'inf'}]")
+        raise ValueError(f"{name}={tuple(r)}: must lie in {'(' if open_low else '['}{low}, "
+                         f"{high if high is not None else 'inf'}]")
 
 # %% ../../nbs/02c_augment_config.ipynb #17e1152e
 def _simclr_jitter(s: float) -> dict:
@@ -133,24 +147,34 @@ def _simclr_jitter(s: float) -> dict:
     return dict(brightness=0.8 * s, contrast=0.8 * s, saturation=0.8 * s, hue=min(0.2 * s, 0.5))
 
 PRESETS: dict[str, dict] = {
-    "simclr": dict(size=224, crop_scale=(0.08, 1.0), **_simclr_jitter(1.0), jitter_p=0.8, gray_p=0.2, blur_p=0.5,
+    "simclr": dict(size=224, crop_scale=(0.08, 1.0), **_simclr_jitter(1.0), jitter_p=0.8, gray_p=0.2,
+                   blur_p=0.5,
                    mean=IMAGENET_MEAN, std=IMAGENET_STD),
-    "simclr_cifar": dict(size=32, crop_scale=(0.08, 1.0), **_simclr_jitter(0.5), jitter_p=0.8, gray_p=0.2, blur_p=0.0),
-    "mocov2": dict(size=32, crop_scale=(0.2, 1.0), brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, jitter_p=0.8,
+    "simclr_cifar": dict(size=32, crop_scale=(0.08, 1.0), **_simclr_jitter(0.5), jitter_p=0.8, gray_p=0.2,
+                         blur_p=0.0),
+    "mocov2": dict(size=32, crop_scale=(0.2, 1.0), brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1,
+                   jitter_p=0.8,
                    gray_p=0.2, blur_p=0.5, blur_support="sigma"),
-    "clsa_strong": dict(size=32, crop_scale=(0.2, 1.0), brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, jitter_p=0.8,
-                        gray_p=0.2, blur_p=0.5, blur_support="sigma", strong_n=5, strong_p=0.5, strong_magnitude=(1, 9)),
-    "line_drawing": dict(size=64, crop_scale=(0.5, 1.0), crop_ratio=(0.9, 1.1), antialias=True, line_thicken=True,
-                         flip_p=0.5, affine_p=0.5, degrees=10.0, translate=0.05, affine_scale=(0.9, 1.1), shear=5.0,
+    "clsa_strong": dict(size=32, crop_scale=(0.2, 1.0), brightness=0.4, contrast=0.4, saturation=0.4,
+                        hue=0.1, jitter_p=0.8,
+                        gray_p=0.2, blur_p=0.5, blur_support="sigma", strong_n=5, strong_p=0.5,
+                        strong_magnitude=(1, 9)),
+    "line_drawing": dict(size=64, crop_scale=(0.5, 1.0), crop_ratio=(0.9, 1.1), antialias=True,
+                         line_thicken=True,
+                         flip_p=0.5, affine_p=0.5, degrees=10.0, translate=0.05, affine_scale=(0.9, 1.1),
+                         shear=5.0,
                          fill=1.0, jitter_p=0.0, gray_p=0.0, blur_p=0.0, normalize=False),
 }
 
 def make_augment_config(name: str, # a preset in `PRESETS`
-                        color_strength: float | None = None, # SimCLR's s: sets brightness/contrast/saturation 0.8s, hue 0.2s
+                        # SimCLR's s: sets brightness/contrast/saturation 0.8s, hue 0.2s
+                        color_strength: float | None = None,
                         **overrides, # any `AugmentConfig` field
                        ) -> AugmentConfig:
     "The config of a preset with overrides applied."
-    if name not in PRESETS: raise ValueError(f"name={name!r}: unknown pipeline; known: {sorted(PRESETS)} (multi-crop presets: `make_config`)")
+    if name not in PRESETS:
+        raise ValueError(f"name={name!r}: unknown pipeline; known: {sorted(PRESETS)} (multi-crop presets: "
+                         "`make_config`)")
     fields = {f.name for f in dataclasses.fields(AugmentConfig)}
     bad = sorted(set(overrides) - fields)
     if bad: raise ValueError(f"overrides: unknown field(s) {bad} for pipeline {name!r}")

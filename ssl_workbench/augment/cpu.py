@@ -19,7 +19,8 @@ from .ops import check_batch
 __all__ = ['fused_views']
 
 # %% ../../nbs/02b_augment_cpu.ipynb #f581c0f7
-_CACHE = "__file__" in globals()   # cache compiled code next to the module file (not when run inside a notebook)
+# cache compiled code next to the module file (not when run inside a notebook)
+_CACHE = "__file__" in globals()
 _jit = njit(fastmath=True, nogil=True, cache=_CACHE)
 
 @_jit
@@ -30,7 +31,8 @@ def _n_taps(length, out_size, antialias):
 
 @_jit
 def _taps(start, length, out_size, antialias, flip, idx, wts):
-    "Fill `idx`, `wts` `(out_size, K)` with the taps of resizing `[start, start + length)` to `out_size` pixels."
+    """Fill `idx`, `wts` `(out_size, K)` with the taps of resizing `[start, start + length)` to `out_size`
+    pixels."""
     scale = length / out_size
     support = scale if (antialias and scale > 1.0) else 1.0
     inv = 1.0 / support
@@ -50,7 +52,8 @@ def _taps(start, length, out_size, antialias, flip, idx, wts):
 # %% ../../nbs/02b_augment_cpu.ipynb #faafefa0
 @_jit
 def _resize_one(src, scale, top, left, h, w, flip, antialias, out, tmp):
-    "Resized crop (+ flip) of one image `src` `(C_src, H, W)` into `out` `(C, S, S)`; `tmp` `(C, H, S)` is scratch."
+    """Resized crop (+ flip) of one image `src` `(C_src, H, W)` into `out` `(C, S, S)`; `tmp` `(C, H, S)`
+    is scratch."""
     C, S, T = out.shape
     ky, kx = _n_taps(h, S, antialias), _n_taps(w, T, antialias)
     iy, wy = np.empty((S, ky), np.int64), np.empty((S, ky), np.float32)
@@ -59,12 +62,14 @@ def _resize_one(src, scale, top, left, h, w, flip, antialias, out, tmp):
     _taps(left, w, T, antialias, flip, ix, wx)
     for c in range(C):
         cs = c if src.shape[0] == C else 0                     # one source channel repeated to RGB
-        for y in range(h):                                      # along rows first (a gather), only the crop's rows
+        # along rows first (a gather), only the crop's rows
+        for y in range(h):
             for j in range(T):
                 acc = 0.0
                 for k in range(kx): acc += wx[j, k] * src[cs, top + y, ix[j, k]]
                 tmp[c, y, j] = acc * scale
-        for i in range(S):                                      # then down the columns: whole rows, vectorised
+        # then down the columns: whole rows, vectorised
+        for i in range(S):
             for j in range(T): out[c, i, j] = 0.0
             for k in range(ky):
                 wk = wy[i, k]
@@ -82,7 +87,8 @@ def _hue_rgb(r, g, b, shift):
     h6 = 6.0 * shift
     for i in range(r.shape[0]):
         mx, mn = max(r[i], max(g[i], b[i])), min(r[i], min(g[i], b[i]))
-        d = mx - mn                                              # chroma; 0 for gray pixels, which stay as they are
+        # chroma; 0 for gray pixels, which stay as they are
+        d = mx - mn
         if mx == r[i]: num = g[i] - b[i]                         # torchvision's (PIL's) case order
         elif mx == g[i]: num = b[i] - r[i] + 2.0 * d
         else: num = r[i] - g[i] + 4.0 * d
@@ -99,12 +105,18 @@ def _colour_rgb(r, g, b, factors, order, jitter, gray):
         for step in range(4):
             op = order[step]; f = factors[op]
             if op == 0:                                          # brightness
-                for i in range(n): r[i] = _clip01(r[i] * f); g[i] = _clip01(g[i] * f); b[i] = _clip01(b[i] * f)
+                for i in range(n):
+                    r[i] = _clip01(r[i] * f)
+                    g[i] = _clip01(g[i] * f)
+                    b[i] = _clip01(b[i] * f)
             elif op == 1:                                        # contrast: blend with the mean luma
                 s = 0.0
                 for i in range(n): s += 0.2989 * r[i] + 0.587 * g[i] + 0.114 * b[i]
                 m = (1.0 - f) * (s / n)
-                for i in range(n): r[i] = _clip01(f * r[i] + m); g[i] = _clip01(f * g[i] + m); b[i] = _clip01(f * b[i] + m)
+                for i in range(n):
+                    r[i] = _clip01(f * r[i] + m)
+                    g[i] = _clip01(f * g[i] + m)
+                    b[i] = _clip01(f * b[i] + m)
             elif op == 2:                                        # saturation: blend with the luma
                 for i in range(n):
                     l = (1.0 - f) * (0.2989 * r[i] + 0.587 * g[i] + 0.114 * b[i])
@@ -117,7 +129,8 @@ def _colour_rgb(r, g, b, factors, order, jitter, gray):
 
 @_jit
 def _colour_one_channel(x, factors, order, jitter):
-    "Brightness and contrast (in `order`) of a single-channel view `(N,)`; saturation, hue and grayscale do nothing."
+    """Brightness and contrast (in `order`) of a single-channel view `(N,)`; saturation, hue and grayscale
+    do nothing."""
     if not jitter: return
     n = x.shape[0]
     for step in range(4):
@@ -136,7 +149,8 @@ def _normalize_one(x, mean, inv_std):
 # %% ../../nbs/02b_augment_cpu.ipynb #b1a7c0df
 @_jit
 def _blur_one(x, sigma, ksize, tmp):
-    "Gaussian blur of one view `x` `(C, S, T)` with `ksize` taps at `sigma` pixels, in place; `tmp` is scratch like `x`."
+    """Gaussian blur of one view `x` `(C, S, T)` with `ksize` taps at `sigma` pixels, in place; `tmp` is
+    scratch like `x`."""
     C, S, T = x.shape
     r = ksize // 2
     w = np.empty(ksize, np.float32)
@@ -167,7 +181,8 @@ def _views_kernel(src, scale, boxes, flip, antialias, factors, order, jitter, gr
     tmp = np.empty((C, src.shape[2], T), np.float32)
     scratch = np.empty((C, S, T), np.float32)
     for b in range(B):
-        _resize_one(src[b], scale, boxes[b, 0], boxes[b, 1], boxes[b, 2], boxes[b, 3], flip[b], antialias, out[b], tmp)
+        _resize_one(src[b], scale, boxes[b, 0], boxes[b, 1], boxes[b, 2], boxes[b, 3], flip[b], antialias,
+                    out[b], tmp)
         v = out[b].reshape(C, S * T)
         if do_colour and C == 3: _colour_rgb(v[0], v[1], v[2], factors[b], order[b], jitter[b], gray[b])
         elif do_colour: _colour_one_channel(v[0], factors[b], order[b], jitter[b])
@@ -178,7 +193,8 @@ def _views_kernel(src, scale, boxes, flip, antialias, factors, order, jitter, gr
 def _channel_stats(config: AugmentConfig, channels: int) -> tuple[np.ndarray, np.ndarray]:
     "Mean and 1/std per output channel, with `normalize_batch`'s rule for one channel."
     mean, std = np.asarray(config.mean, np.float32), np.asarray(config.std, np.float32)
-    if channels != len(mean): mean, std = np.full(channels, mean.mean(), np.float32), np.full(channels, std.mean(), np.float32)
+    if channels != len(mean):
+        mean, std = np.full(channels, mean.mean(), np.float32), np.full(channels, std.mean(), np.float32)
     return mean, (1 / std).astype(np.float32)
 
 def fused_views(x: torch.Tensor, # (B, C, H, W) uint8 or float on the CPU, C in {1, 3}
@@ -188,7 +204,8 @@ def fused_views(x: torch.Tensor, # (B, C, H, W) uint8 or float on the CPU, C in 
                 blur: bool = True, # apply the blur where `params["blur"]` says so
                 normalize: bool = True, # subtract mean, divide by std
                ) -> torch.Tensor:
-    "Resized crop + flip [+ jitter + grayscale] [+ blur] [+ normalisation] of a CPU batch: `(B, C', size, size)` float32."
+    """Resized crop + flip [+ jitter + grayscale] [+ blur] [+ normalisation] of a CPU batch: `(B, C', size,
+    size)` float32."""
     if x.device.type != "cpu": raise ValueError(f"x.device={x.device}: the CPU kernels need a CPU tensor")
     check_batch(x)
     src = x.contiguous() if x.dtype in (torch.uint8, torch.float32) else x.float().contiguous()
@@ -198,6 +215,7 @@ def fused_views(x: torch.Tensor, # (B, C, H, W) uint8 or float on the CPU, C in 
     mean, inv_std = _channel_stats(config, C)
     _views_kernel(src.numpy(), scale, params["crop"].numpy(), params["flip"].numpy(), bool(config.antialias),
                   params["factors"].float().numpy(), params["order"].numpy(), params["jitter"].numpy(),
-                  params["gray"].numpy(), params["blur"].numpy(), params["sigma"].float().numpy(), int(config.kernel_size),
+                  params["gray"].numpy(), params["blur"].numpy(), params["sigma"].float().numpy(),
+                  int(config.kernel_size),
                   bool(colour), bool(blur), bool(normalize), mean, inv_std, out.numpy())
     return out

@@ -23,12 +23,16 @@ FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 def check_batch(x: torch.Tensor, # (B, C, H, W) uint8 or float
                 name: str = "x", # the argument's name, for error messages
                ) -> torch.Tensor:
-    "Raise a clear error unless `x` is a non-empty `(B, 1 or 3, H ≥ 2, W ≥ 2)` uint8 or float tensor; return it."
-    if not isinstance(x, torch.Tensor): raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    """Raise a clear error unless `x` is a non-empty `(B, 1 or 3, H ≥ 2, W ≥ 2)` uint8 or float tensor;
+    return it."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if x.ndim != 4: raise ValueError(f"{name}.shape={tuple(x.shape)}: expected (B, C, H, W)")
     if x.shape[0] == 0: raise ValueError(f"{name}.shape={tuple(x.shape)}: empty batch (B=0)")
-    if x.shape[1] not in (1, 3): raise ValueError(f"{name}.shape={tuple(x.shape)}: expected 1 or 3 channels, got C={x.shape[1]}")
-    if x.shape[2] < 2 or x.shape[3] < 2: raise ValueError(f"{name}.shape={tuple(x.shape)}: images must be at least 2x2")
+    if x.shape[1] not in (1, 3):
+        raise ValueError(f"{name}.shape={tuple(x.shape)}: expected 1 or 3 channels, got C={x.shape[1]}")
+    if x.shape[2] < 2 or x.shape[3] < 2:
+        raise ValueError(f"{name}.shape={tuple(x.shape)}: images must be at least 2x2")
     if x.dtype != torch.uint8 and x.dtype not in FLOAT_DTYPES:
         raise TypeError(f"{name}.dtype={x.dtype}: expected torch.uint8 or a float dtype")
     return x
@@ -82,7 +86,8 @@ def sample_crop_boxes(n: int, # number of boxes
     h = torch.where(first >= 0, h.gather(1, idx)[:, 0], torch.full_like(first, fh))
     w = torch.where(first >= 0, w.gather(1, idx)[:, 0], torch.full_like(first, fw))
     u = torch.rand(n, 2, generator=generator, device=dev)
-    top = torch.where(first >= 0, (u[:, 0] * (height - h + 1)).long().clamp(max=height - h), (height - h) // 2)
+    top = torch.where(first >= 0, (u[:, 0] * (height - h + 1)).long().clamp(max=height - h),
+                      (height - h) // 2)
     left = torch.where(first >= 0, (u[:, 1] * (width - w + 1)).long().clamp(max=width - w), (width - w) // 2)
     return torch.stack([top, left, h, w], 1).cpu()
 
@@ -131,7 +136,8 @@ def resized_crop(x: torch.Tensor, # (B, C, H, W) float
     gy = _axis_grid(boxes[:, 0], boxes[:, 2], H, oh)                                # (B, oh)
     gx = _axis_grid(boxes[:, 1], boxes[:, 3], W, ow)                                # (B, ow)
     if flip is not None: gx = torch.where(flip[:, None], gx.flip(1), gx)
-    grid = torch.stack([gx[:, None, :].expand(B, oh, ow), gy[:, :, None].expand(B, oh, ow)], -1)  # (B, oh, ow, 2)
+    # (B, oh, ow, 2)
+    grid = torch.stack([gx[:, None, :].expand(B, oh, ow), gy[:, :, None].expand(B, oh, ow)], -1)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 # %% ../../nbs/02_augment.ipynb #6abf9c9b
@@ -169,15 +175,19 @@ def adjust_hue(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     "Shift hue by `factor` (B,) in [−0.5, 0.5] turns (no-op on one channel)."
     if x.shape[1] == 1: return x
     r, g, b = x.unbind(1)
-    maxc, minc = x.amax(1), x.amin(1)                                               # (B, H, W); aminmax is slower here
+    # (B, H, W); aminmax is slower here
+    maxc, minc = x.amax(1), x.amin(1)
     d = maxc - minc                                                                 # V·S, the chroma
-    is_r, is_g = (maxc == r).float(), (maxc == g).float()                            # float masks: `where` is slow on CPU
-    num = torch.lerp((r - g).add_(d, alpha=4), (b - r).add_(d, alpha=2), is_g).lerp_(g - b, is_r)  # 6·H·d, PIL's case order
+    # float masks: `where` is slow on CPU
+    is_r, is_g = (maxc == r).float(), (maxc == g).float()
+    # 6·H·d, PIL's case order
+    num = torch.lerp((r - g).add_(d, alpha=4), (b - r).add_(d, alpha=2), is_g).lerp_(g - b, is_r)
     # d = 0 means gray: num = 0 there, and any tiny divisor gives hue 0, as torchvision; the hue of a pixel is
     # multiplied by its chroma d on the way back, so the clamp cannot change a visible value
     h6 = (num / d.clamp(min=1e-12)).add_(6 * _bcast(factor, x)[:, 0])               # hue in sixths, shifted
     k = (torch.tensor([5.0, 3.0, 1.0], device=x.device).view(1, 3, 1, 1) + h6[:, None]).remainder_(6)
-    return torch.addcmul(maxc[:, None], d[:, None], torch.minimum(k, 4 - k).clamp_(0, 1), value=-1)  # HSV -> RGB
+    # HSV -> RGB
+    return torch.addcmul(maxc[:, None], d[:, None], torch.minimum(k, 4 - k).clamp_(0, 1), value=-1)
 
 # %% ../../nbs/02_augment.ipynb #bf6fd2f4
 def blur_kernel_size(side: int, # image side in pixels
@@ -197,9 +207,12 @@ def gaussian_blur(x: torch.Tensor, # (B, C, H, W) float
                   kernel_size: int, # odd, smaller than twice the image side
                  ) -> torch.Tensor:
     "Blur each sample with its own σ (separable Gaussian, reflect padding)."
-    if kernel_size % 2 == 0 or kernel_size < 1: raise ValueError(f"kernel_size={kernel_size}: must be a positive odd integer")
+    if kernel_size % 2 == 0 or kernel_size < 1:
+        raise ValueError(f"kernel_size={kernel_size}: must be a positive odd integer")
     pad = kernel_size // 2
-    if pad >= min(x.shape[-2:]): raise ValueError(f"kernel_size={kernel_size}: too large for {x.shape[-2]}x{x.shape[-1]} images (need kernel_size//2 < side)")
+    if pad >= min(x.shape[-2:]):
+        raise ValueError(f"kernel_size={kernel_size}: too large for {x.shape[-2]}x{x.shape[-1]} images (need "
+                         "kernel_size//2 < side)")
     if pad == 0: return x
     B, C, H, W = x.shape
     lim = (kernel_size - 1) / 2
@@ -233,7 +246,8 @@ def rotate90(x: torch.Tensor, # (B, C, H, W) square views
              turns: torch.Tensor, # (B,) int in 0..3: quarter turns, counter-clockwise
             ) -> torch.Tensor:
     "Each sample turned by its own number of quarter turns (`torch.rot90` on the groups that share one)."
-    if x.shape[-1] != x.shape[-2]: raise ValueError(f"rotate90: views must be square, got {tuple(x.shape[-2:])}")
+    if x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"rotate90: views must be square, got {tuple(x.shape[-2:])}")
     out = x.clone()
     for k in (1, 2, 3):
         idx = torch.nonzero(turns == k)[:, 0].to(x.device)
@@ -252,7 +266,9 @@ def cutout(x: torch.Tensor, # (B, C, H, W) float in [0, 1]
     rows = torch.arange(h, device=x.device).view(1, h, 1) + 0.5
     cols = torch.arange(w, device=x.device).view(1, 1, w) + 0.5
     c = centres.to(x.device)
-    inside = ((rows - c[:, 0].view(-1, 1, 1) * h).abs() < half * h) & ((cols - c[:, 1].view(-1, 1, 1) * w).abs() < half * w)
+    inside = ((rows - c[:, 0].view(-1, 1, 1) * h).abs() < half * h) & (
+        (cols - c[:, 1].view(-1, 1, 1) * w).abs() < half * w
+    )
     mask = (inside & apply.to(x.device).view(-1, 1, 1)).unsqueeze(1)  # (B, 1, H, W)
     return x.masked_fill(mask, fill)
 
@@ -284,8 +300,13 @@ def affine_matrix(angle: torch.Tensor, # (B,) degrees, clockwise (torchvision's 
                   shear: torch.Tensor, # (B, 2) degrees (x, y)
                   center: torch.Tensor | None = None, # (B, 2) centre offset from the image centre, pixels
                  ) -> torch.Tensor:
-    "Inverse affine matrices `(B, 2, 3)` in centred pixel coordinates (torchvision's `_get_inverse_affine_matrix`)."
-    rot, sx, sy = torch.deg2rad(angle.double()), torch.deg2rad(shear[:, 0].double()), torch.deg2rad(shear[:, 1].double())
+    """Inverse affine matrices `(B, 2, 3)` in centred pixel coordinates (torchvision's
+    `_get_inverse_affine_matrix`)."""
+    rot, sx, sy = (
+        torch.deg2rad(angle.double()),
+        torch.deg2rad(shear[:, 0].double()),
+        torch.deg2rad(shear[:, 1].double()),
+    )
     cx, cy = (center[:, 0].double(), center[:, 1].double()) if center is not None else (0.0 * rot, 0.0 * rot)
     tx, ty = translate[:, 0].double(), translate[:, 1].double()
     a = torch.cos(rot - sy) / torch.cos(sy)
@@ -298,20 +319,32 @@ def affine_matrix(angle: torch.Tensor, # (B,) degrees, clockwise (torchvision's 
     m5 = m3 * (-cx - tx) + m4 * (-cy - ty) + cy
     return torch.stack([torch.stack([m0, m1, m2], 1), torch.stack([m3, m4, m5], 1)], 1).float()
 
-def affine_warp(x: torch.Tensor, # (B, C, H, W) float
-                matrix: torch.Tensor, # (B, 2, 3) inverse matrices from `affine_matrix`
-                interpolation: str = "bilinear", # "nearest" or "bilinear"
-                fill: float = 0.0, # value outside the image
-               ) -> torch.Tensor:
+
+def affine_warp(
+    x: torch.Tensor,  # (B, C, H, W) float
+    matrix: torch.Tensor,  # (B, 2, 3) inverse matrices from `affine_matrix`
+    interpolation: str = "bilinear",  # "nearest" or "bilinear"
+    fill: float = 0.0,  # value outside the image
+) -> torch.Tensor:
     "Warp each sample by its own affine matrix (torchvision's `affine` on a batch)."
     B, C, H, W = x.shape
     xs = torch.linspace((1 - W) * 0.5, (W - 1) * 0.5, W, device=x.device)
     ys = torch.linspace((1 - H) * 0.5, (H - 1) * 0.5, H, device=x.device)
-    base = torch.stack([xs.expand(H, W), ys[:, None].expand(H, W), torch.ones(H, W, device=x.device)], -1)  # (H, W, 3)
-    theta = matrix.to(x.device, torch.float32).transpose(1, 2) / torch.tensor([0.5 * W, 0.5 * H], device=x.device)
+    # (H, W, 3)
+    base = torch.stack([xs.expand(H, W), ys[:, None].expand(H, W), torch.ones(H, W, device=x.device)], -1)
+    theta = matrix.to(x.device, torch.float32).transpose(1, 2) / torch.tensor(
+        [0.5 * W, 0.5 * H], device=x.device
+    )
     grid = base.view(1, H * W, 3).expand(B, -1, -1).bmm(theta).view(B, H, W, 2)
-    if fill == 0: return F.grid_sample(x, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
-    y = F.grid_sample(torch.cat([x, torch.ones_like(x[:, :1])], 1), grid, mode=interpolation, padding_mode="zeros", align_corners=False)
+    if fill == 0:
+        return F.grid_sample(x, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
+    y = F.grid_sample(
+        torch.cat([x, torch.ones_like(x[:, :1])], 1),
+        grid,
+        mode=interpolation,
+        padding_mode="zeros",
+        align_corners=False,
+    )
     mask = y[:, -1:]
     return y[:, :-1] + (1 - mask) * fill
 

@@ -12,8 +12,32 @@ from typing import Sequence
 
 import torch
 import yaml
-from .config import AugmentConfig, IMAGENET_MEAN, IMAGENET_STD, PRESETS, make_augment_config
-from .ops import JITTER_OPS, _gen_device, affine_matrix, affine_warp, bernoulli, check_batch, color_jitter, cutout, gaussian_blur, min_filter, resized_crop, rgb_to_grayscale, rotate90, sample_crop_boxes, solarize, to_float_batch, uniform
+from ssl_workbench.augment.config import (
+    AugmentConfig,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    PRESETS,
+    make_augment_config,
+)
+from ssl_workbench.augment.ops import (
+    JITTER_OPS,
+    _gen_device,
+    affine_matrix,
+    affine_warp,
+    bernoulli,
+    check_batch,
+    color_jitter,
+    cutout,
+    gaussian_blur,
+    min_filter,
+    resized_crop,
+    rgb_to_grayscale,
+    rotate90,
+    sample_crop_boxes,
+    solarize,
+    to_float_batch,
+    uniform,
+)
 from .strong import apply_strong, describe_strong, sample_strong_params
 from .cpu import fused_views
 
@@ -36,7 +60,8 @@ def sample_params(config: AugmentConfig, # the pipeline's config
     if c.affine_p > 0:
         p["affine"] = bernoulli(n, c.affine_p, g)
         p["angle"] = uniform(n, -c.degrees, c.degrees, g)
-        p["shift"] = torch.stack([uniform(n, -c.translate, c.translate, g) for _ in range(2)], 1)  # fraction of side
+        # fraction of side
+        p["shift"] = torch.stack([uniform(n, -c.translate, c.translate, g) for _ in range(2)], 1)
         p["zoom"] = uniform(n, *c.affine_scale, g)
         p["shear"] = uniform(n, -c.shear, c.shear, g)
     p["jitter"] = bernoulli(n, c.jitter_p, g)
@@ -49,7 +74,8 @@ def sample_params(config: AugmentConfig, # the pipeline's config
     p["sigma"] = uniform(n, *c.blur_sigma, g)
     if c.solarize_p > 0: p["solarize"] = bernoulli(n, c.solarize_p, g)  # only when on: old streams unchanged
     if c.rot90_p > 0:
-        p["rot90"] = bernoulli(n, c.rot90_p, g) * torch.randint(1, 4, (n,), generator=g, device=_gen_device(g))
+        p["rot90"] = bernoulli(n, c.rot90_p, g) * torch.randint(1, 4, (n,), generator=g,
+                                                                device=_gen_device(g))
     if c.cutout_p > 0:
         p["cutout"] = bernoulli(n, c.cutout_p, g)
         p["cutout_centre"] = torch.stack([uniform(n, 0.0, 1.0, g) for _ in range(2)], 1)
@@ -63,15 +89,19 @@ LATE_STAGES = ("solarize", "rot90", "cutout")  # applied after the fused CPU ker
 
 def _check_backend(backend: str | None) -> str:
     backend = backend if backend is not None else os.environ.get("SSL_WORKBENCH_AUGMENT_BACKEND", "auto")
-    if backend not in AUGMENT_BACKENDS: raise ValueError(f"backend={backend!r}: must be one of {AUGMENT_BACKENDS}")
+    if backend not in AUGMENT_BACKENDS:
+        raise ValueError(f"backend={backend!r}: must be one of {AUGMENT_BACKENDS}")
     return backend
 
 class Pipeline:
     "A batched augmentation pipeline built from an `AugmentConfig`."
     def __init__(self, config: AugmentConfig,
-                 backend: str | None = None, # "auto" (CPU kernels for CPU batches), "torch" or "numba"; None: $SSL_WORKBENCH_AUGMENT_BACKEND or "auto"
+                 # "auto" (CPU kernels for CPU batches), "torch" or "numba"; None:
+                 # $SSL_WORKBENCH_AUGMENT_BACKEND or "auto"
+                 backend: str | None = None,
                 ):
-        if not isinstance(config, AugmentConfig): raise TypeError(f"config: expected an AugmentConfig, got {type(config).__name__}")
+        if not isinstance(config, AugmentConfig):
+            raise TypeError(f"config: expected an AugmentConfig, got {type(config).__name__}")
         self.config = config.validate()
         self.backend = _check_backend(backend)
 
@@ -83,7 +113,8 @@ class Pipeline:
         return sample_params(self.config, x.shape[0], x.shape[2], x.shape[3], generator)
 
     def __call__(self, x: torch.Tensor, # (B, C, H, W) uint8 or float in [0, 1]
-                 generator: torch.Generator | None = None, # source of randomness (CPU generator works for any device)
+                 # source of randomness (CPU generator works for any device)
+                 generator: torch.Generator | None = None,
                  return_params: bool = False, # also return the sampled per-sample parameters
                 ):
         "Augment a batch: `(B, C', size, size)` float views [and their params]."
@@ -95,9 +126,11 @@ class Pipeline:
     def apply(self, x: torch.Tensor, params: dict, normalize: bool | None = None) -> torch.Tensor:
         "Apply given per-sample `params` to `x`; `normalize=False` returns [0, 1] images (for display)."
         c = self.config
-        if len(params["crop"]) != len(x): raise ValueError(f"params: for {len(params['crop'])} samples, x has {len(x)}")
+        if len(params["crop"]) != len(x):
+            raise ValueError(f"params: for {len(params['crop'])} samples, x has {len(x)}")
         normalize = c.normalize if normalize is None else normalize
-        if self._use_cpu_kernels(x, params):   # crop, flip, jitter, grayscale, blur [, normalise] per sample (augment.cpu)
+        # crop, flip, jitter, grayscale, blur [, normalise] per sample (augment.cpu)
+        if self._use_cpu_kernels(x, params):
             later = c.strong_n > 0 or any(k in params for k in LATE_STAGES)  # stages the kernels do not cover
             x = fused_views(x, params, c, normalize=normalize and not later)
             return self._blur_strong_normalize(x, params, normalize, blur=False) if later else x
@@ -112,18 +145,21 @@ class Pipeline:
             m = affine_matrix(params["angle"][idx], params["shift"][idx] * c.size, params["zoom"][idx],
                               torch.stack([params["shear"][idx], torch.zeros(len(idx))], 1))
             x = x.clone(); x[idx.to(dev)] = affine_warp(x[idx.to(dev)], m, "bilinear", c.fill)
-        if params["jitter"].any(): x = color_jitter(x, params["factors"], params["order"], params["jitter"], inplace=True)
+        if params["jitter"].any():
+            x = color_jitter(x, params["factors"], params["order"], params["jitter"], inplace=True)
         if params["gray"].any() and x.shape[1] == 3:
             idx = torch.nonzero(params["gray"])[:, 0].to(dev)
             x.index_copy_(0, idx, rgb_to_grayscale(x.index_select(0, idx)))
         return self._blur_strong_normalize(x, params, normalize)
 
-    def _blur_strong_normalize(self, x: torch.Tensor, params: dict, normalize: bool, blur: bool = True) -> torch.Tensor:
+    def _blur_strong_normalize(self, x: torch.Tensor, params: dict, normalize: bool,
+                               blur: bool = True) -> torch.Tensor:
         "The stages after grayscale, on a float batch (modified in place)."
         c, dev = self.config, x.device
         if blur and params["blur"].any():
             idx = torch.nonzero(params["blur"])[:, 0].to(dev)
-            x.index_copy_(0, idx, gaussian_blur(x.index_select(0, idx), params["sigma"].to(dev)[idx], c.kernel_size))
+            x.index_copy_(0, idx,
+                          gaussian_blur(x.index_select(0, idx), params["sigma"].to(dev)[idx], c.kernel_size))
         if "solarize" in params and params["solarize"].any(): x = solarize(x, params["solarize"])
         if "rot90" in params and params["rot90"].any(): x = rotate90(x, params["rot90"])
         if "cutout" in params and params["cutout"].any():
@@ -135,31 +171,43 @@ class Pipeline:
     def _use_cpu_kernels(self, x: torch.Tensor, params: dict) -> bool:
         "Whether this batch goes through the fused CPU kernels (`augment.cpu`) instead of the torch ops."
         if self.backend == "torch" or not isinstance(x, torch.Tensor) or x.device.type != "cpu": return False
-        if self.config.line_thicken or bool(params["vflip"].any()) or ("affine" in params and bool(params["affine"].any())):
-            return False       # stages between the crop and the colour ops: torch ops all the way
-        if self.backend == "auto" and not _numba_available(): return False
+        if (
+            self.config.line_thicken
+            or bool(params["vflip"].any())
+            or ("affine" in params and bool(params["affine"].any()))
+        ):
+            return False  # stages between the crop and the colour ops: torch ops all the way
+        if self.backend == "auto" and not _numba_available():
+            return False
         return True
 
+
 def _numba_available() -> bool:
-    try: import numba  # noqa: F401
-    except ImportError: return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
     return True
+
 
 def _thicken_for_downscale(x, boxes, size):
     "Min-filter each sample with radius ⌊downscale/2⌋ (0 when the crop is not downscaled ≥ 2×)."
     radius = (torch.minimum(boxes[:, 2], boxes[:, 3]).float() / size / 2).floor().long().clamp(0, 4)
     out = x
     for r in radius.unique().tolist():
-        if r == 0: continue
+        if r == 0:
+            continue
         idx = torch.nonzero(radius == r)[:, 0].to(x.device)
         out = out.clone() if out is x else out
         out[idx] = min_filter(x[idx], r)
     return out
 
+
 def normalize_batch(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     "`(x − mean) / std` per channel; a 1-channel batch uses the average of 3-channel stats."
     mean, std = torch.tensor(mean, device=x.device), torch.tensor(std, device=x.device)
-    if x.shape[1] != len(mean): mean, std = mean.mean().expand(x.shape[1]), std.mean().expand(x.shape[1])
+    if x.shape[1] != len(mean):
+        mean, std = mean.mean().expand(x.shape[1]), std.mean().expand(x.shape[1])
     return torch.addcmul((-mean / std).view(1, -1, 1, 1), x, (1 / std).view(1, -1, 1, 1))  # one pass
 
 # %% ../../nbs/02d_augment_pipeline.ipynb #935e1123
@@ -174,25 +222,30 @@ def describe_params(params: dict, # from `pipeline(x, return_params=True)`
         d["affine"] = dict(angle=float(params["angle"][i]), shift=params["shift"][i].tolist(),
                            zoom=float(params["zoom"][i]), shear=float(params["shear"][i]))
     if bool(params["jitter"][i]):
-        d["jitter"] = [(JITTER_OPS[o], round(float(params["factors"][i, o]), 4)) for o in params["order"][i].tolist()]
+        d["jitter"] = [(JITTER_OPS[o],
+                        round(float(params["factors"][i, o]), 4)) for o in params["order"][i].tolist()]
     d["gray"] = bool(params["gray"][i])
     if bool(params["blur"][i]): d["blur sigma"] = round(float(params["sigma"][i]), 4)
     if "solarize" in params and bool(params["solarize"][i]): d["solarize"] = True
     if "rot90" in params and int(params["rot90"][i]): d["rotate"] = 90 * int(params["rot90"][i])
-    if "cutout" in params and bool(params["cutout"][i]): d["cutout centre"] = params["cutout_centre"][i].tolist()
+    if "cutout" in params and bool(params["cutout"][i]):
+        d["cutout centre"] = params["cutout_centre"][i].tolist()
     if "strong_op" in params:
         d["strong"] = describe_strong(params, i, config.size if config is not None else 32)
     return d
 
 # %% ../../nbs/02d_augment_pipeline.ipynb #98f8c718
-CLSA_CROPS = [(224, (0.2, 1.0)), (192, (0.172, 0.86)), (160, (0.143, 0.715)), (128, (0.114, 0.571)), (96, (0.086, 0.429))]
-CLSA_CROPS_CIFAR = [(round(s * 32 / 224), r) for s, r in CLSA_CROPS]  # the 224-px table scaled: 32, 27, 23, 18, 14
+CLSA_CROPS = [(224, (0.2, 1.0)), (192, (0.172, 0.86)), (160, (0.143, 0.715)), (128, (0.114, 0.571)),
+              (96, (0.086, 0.429))]
+# the 224-px table scaled: 32, 27, 23, 18, 14
+CLSA_CROPS_CIFAR = [(round(s * 32 / 224), r) for s, r in CLSA_CROPS]
 
 @dataclass
 class MultiCropConfig:
     "A base pipeline applied at several crop sizes and area ranges; one view per crop."
     base: AugmentConfig = field(default_factory=AugmentConfig)  # every stage except the crop size/scale
-    crops: list = field(default_factory=lambda: list(CLSA_CROPS_CIFAR))  # [(size, (min_scale, max_scale)), ...]
+    # [(size, (min_scale, max_scale)), ...]
+    crops: list = field(default_factory=lambda: list(CLSA_CROPS_CIFAR))
     name: str = "multicrop"  # preset this config came from
 
     def __post_init__(self):
@@ -202,7 +255,8 @@ class MultiCropConfig:
 
     def validate(self) -> "MultiCropConfig":
         "Raise a ValueError naming the bad crop."
-        if not isinstance(self.base, AugmentConfig): raise TypeError(f"base: expected an AugmentConfig, got {type(self.base).__name__}")
+        if not isinstance(self.base, AugmentConfig):
+            raise TypeError(f"base: expected an AugmentConfig, got {type(self.base).__name__}")
         if not self.crops: raise ValueError("crops=[]: need at least one (size, scale range)")
         for i, (s, r) in enumerate(self.crops): self.crop_config(i)  # validates size, scale, blur kernel
         return self
@@ -232,38 +286,51 @@ class MultiCropPipeline:
 # %% ../../nbs/02d_augment_pipeline.ipynb #ab054608
 MULTICROP_PRESETS = {
     "clsa_multicrop": dict(base="mocov2", crops=CLSA_CROPS, size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD),
-    "clsa_multicrop_strong": dict(base="clsa_strong", crops=CLSA_CROPS, size=224, mean=IMAGENET_MEAN, std=IMAGENET_STD),
+    "clsa_multicrop_strong": dict(base="clsa_strong", crops=CLSA_CROPS, size=224, mean=IMAGENET_MEAN,
+                                  std=IMAGENET_STD),
     "clsa_multicrop_cifar": dict(base="mocov2", crops=CLSA_CROPS_CIFAR, size=32),
     "clsa_multicrop_cifar_strong": dict(base="clsa_strong", crops=CLSA_CROPS_CIFAR, size=32),
 }
 
-def make_config(name: str, # preset name (`PRESETS`, `MULTICROP_PRESETS`, or "multicrop" with `crops=` and `base=`)
-                **overrides, # config fields; for multi-crop: `crops`, `base` (preset name) and base fields
-               ) -> AugmentConfig | MultiCropConfig:
+def make_config(
+    name: str,  # preset name (`PRESETS`, `MULTICROP_PRESETS`, or "multicrop" with `crops=` and `base=`)
+    **overrides,  # config fields; for multi-crop: `crops`, `base` (preset name) and base fields
+) -> AugmentConfig | MultiCropConfig:
     "The config a pipeline preset is built from, with overrides."
-    if name in PRESETS: return make_augment_config(name, **overrides)
+    if name in PRESETS:
+        return make_augment_config(name, **overrides)
     if name in MULTICROP_PRESETS or name == "multicrop":
         spec = dict(MULTICROP_PRESETS.get(name, dict(base="mocov2", crops=CLSA_CROPS_CIFAR, size=32)))
         crops = overrides.pop("crops", spec.pop("crops"))
         base = overrides.pop("base", spec.pop("base"))
         base_cfg = make_augment_config(base, **{**spec, **overrides})
         return MultiCropConfig(base=base_cfg, crops=crops, name=name)
-    raise ValueError(f"name={name!r}: unknown pipeline; known: {sorted(PRESETS) + sorted(MULTICROP_PRESETS) + ['multicrop']}")
+    raise ValueError(
+        f"name={name!r}: unknown pipeline; known: "
+        f"{sorted(PRESETS) + sorted(MULTICROP_PRESETS) + ['multicrop']}"
+    )
 
-def build_pipeline(config: AugmentConfig | MultiCropConfig, # the config
-                   backend: str | None = None, # see `Pipeline`
-                  ) -> Pipeline | MultiCropPipeline:
+
+def build_pipeline(
+    config: AugmentConfig | MultiCropConfig,  # the config
+    backend: str | None = None,  # see `Pipeline`
+) -> Pipeline | MultiCropPipeline:
     "The pipeline object for a config."
-    if isinstance(config, MultiCropConfig): return MultiCropPipeline(config, backend)
-    if isinstance(config, AugmentConfig): return Pipeline(config, backend)
+    if isinstance(config, MultiCropConfig):
+        return MultiCropPipeline(config, backend)
+    if isinstance(config, AugmentConfig):
+        return Pipeline(config, backend)
     raise TypeError(f"config: expected AugmentConfig or MultiCropConfig, got {type(config).__name__}")
 
-def make_pipeline(name: str, # preset name, see `list_pipelines()`
-                  backend: str | None = None, # see `Pipeline`: "auto", "torch" or "numba"
-                  **overrides, # config fields to change
-                 ) -> Pipeline | MultiCropPipeline:
+
+def make_pipeline(
+    name: str,  # preset name, see `list_pipelines()`
+    backend: str | None = None,  # see `Pipeline`: "auto", "torch" or "numba"
+    **overrides,  # config fields to change
+) -> Pipeline | MultiCropPipeline:
     "Build a preset pipeline; `pipeline.config` is its config dataclass."
     return build_pipeline(make_config(name, **overrides), backend)
+
 
 def list_pipelines() -> list[str]:
     "Names accepted by `make_pipeline`."
@@ -273,25 +340,31 @@ def list_pipelines() -> list[str]:
 def augment_to_dict(config) -> dict:
     "A YAML-friendly dict (lists, numbers, strings) with a `type` tag."
     if isinstance(config, AugmentConfig):
-        return {"type": "AugmentConfig", **{k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}}
+        return {"type": "AugmentConfig",
+                **{k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}}
     if isinstance(config, MultiCropConfig):
         return {"type": "MultiCropConfig", "name": config.name, "base": augment_to_dict(config.base),
                 "crops": [[s, list(r)] for s, r in config.crops]}
     if isinstance(config, ViewRecipe):
-        return {"type": "ViewRecipe", "views": [{"config": augment_to_dict(c), "count": n} for c, n in config.views]}
+        return {"type": "ViewRecipe",
+                "views": [{"config": augment_to_dict(c), "count": n} for c, n in config.views]}
     raise TypeError(f"config: cannot serialise {type(config).__name__}")
 
 def augment_from_dict(d: dict):
     "Inverse of `augment_to_dict`."
-    if not isinstance(d, dict) or "type" not in d: raise ValueError(f"d: expected a dict with a 'type' key, got {d!r:.80}")
+    if not isinstance(d, dict) or "type" not in d:
+        raise ValueError(f"d: expected a dict with a 'type' key, got {d!r:.80}")
     d = dict(d); kind = d.pop("type")
     if kind == "AugmentConfig":
         known = {f.name for f in dataclasses.fields(AugmentConfig)}
         bad = sorted(set(d) - known)
         if bad: raise ValueError(f"AugmentConfig: unknown field(s) {bad}")
         return AugmentConfig(**d)
-    if kind == "MultiCropConfig": return MultiCropConfig(base=augment_from_dict(d["base"]), crops=d["crops"], name=d.get("name", "multicrop"))
-    if kind == "ViewRecipe": return ViewRecipe([(augment_from_dict(v["config"]), v["count"]) for v in d["views"]])
+    if kind == "MultiCropConfig":
+        return MultiCropConfig(base=augment_from_dict(d["base"]), crops=d["crops"],
+                               name=d.get("name", "multicrop"))
+    if kind == "ViewRecipe":
+        return ViewRecipe([(augment_from_dict(v["config"]), v["count"]) for v in d["views"]])
     raise ValueError(f"type={kind!r}: unknown config type")
 
 def config_to_yaml(config) -> str:
@@ -311,8 +384,10 @@ class ViewRecipe:
     def __post_init__(self):
         self.views = [(c, n) for c, n in self.views]
         for i, (c, n) in enumerate(self.views):
-            if not isinstance(c, (AugmentConfig, MultiCropConfig)): raise TypeError(f"views[{i}]: expected a pipeline config, got {type(c).__name__}")
-            if not isinstance(n, int) or n < 1: raise ValueError(f"views[{i}] count={n!r}: must be a positive integer")
+            if not isinstance(c, (AugmentConfig, MultiCropConfig)):
+                raise TypeError(f"views[{i}]: expected a pipeline config, got {type(c).__name__}")
+            if not isinstance(n, int) or n < 1:
+                raise ValueError(f"views[{i}] count={n!r}: must be a positive integer")
         self._pipelines = None
 
     @property
@@ -325,7 +400,8 @@ class ViewRecipe:
         if self._pipelines is None: self._pipelines = [build_pipeline(c) for c, _ in self.views]
         return self._pipelines
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None, return_params: bool = False):
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None,
+                 return_params: bool = False):
         "All views of the batch `x`, in recipe order [and their params]."
         views, params = [], []
         for pipe, (_, n) in zip(self.pipelines(), self.views):

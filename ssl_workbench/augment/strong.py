@@ -18,8 +18,10 @@ __all__ = ['GEOMETRIC_OPS', 'op_value', 'to_levels', 'autocontrast', 'equalize',
            'geometric_matrix', 'sample_strong_params', 'apply_strong', 'describe_strong']
 
 # %% ../../nbs/02a_augment_strong.ipynb #214d5c04
-_OP_RANGE = {"Brightness": (0.9, 0.05), "Color": (0.9, 0.05), "Contrast": (0.9, 0.05), "Sharpness": (0.9, 0.05),
-             "Posterize": (4, 4), "Rotate": (30, 0), "ShearX": (0.3, 0), "ShearY": (0.3, 0), "Solarize": (256, 0),
+_OP_RANGE = {"Brightness": (0.9, 0.05), "Color": (0.9, 0.05), "Contrast": (0.9, 0.05),
+             "Sharpness": (0.9, 0.05),
+             "Posterize": (4, 4), "Rotate": (30, 0), "ShearX": (0.3, 0), "ShearY": (0.3, 0),
+             "Solarize": (256, 0),
              "TranslateX": (0.3, 0), "TranslateY": (0.3, 0)}  # (max, bias), CLSA / FixMatch pool
 _INT_OPS = ("Posterize", "Rotate", "Solarize")   # `_int_parameter`: int(v·max/10)
 _SIGNED_OPS = ("Rotate", "ShearX", "ShearY", "TranslateX", "TranslateY")
@@ -44,7 +46,8 @@ def op_value(name: str, # an op of the pool
 
 # %% ../../nbs/02a_augment_strong.ipynb #a9d5752a
 def to_levels(x: torch.Tensor) -> torch.Tensor:
-    "Float [0, 1] → integer levels 0..255 (torchvision's `⌊x·255.999⌋`), as float; values just outside [0, 1] clamp."
+    """Float [0, 1] → integer levels 0..255 (torchvision's `⌊x·255.999⌋`), as float; values just outside
+    [0, 1] clamp."""
     return (x.clamp(0, 1) * 255.999).floor()
 
 def autocontrast(x: torch.Tensor) -> torch.Tensor:
@@ -90,11 +93,13 @@ def geometric_matrix(op_index: torch.Tensor, # (B,) index into STRONG_OPS of a g
                      value: torch.Tensor, # (B,) degrees, shear or pixels (signed)
                      height: int, width: int,
                     ) -> torch.Tensor:
-    "Inverse affine matrices `(B, 2, 3)` (centred pixel coordinates) for Rotate/ShearX/ShearY/TranslateX/TranslateY."
+    """Inverse affine matrices `(B, 2, 3)` (centred pixel coordinates) for
+    Rotate/ShearX/ShearY/TranslateX/TranslateY."""
     is_op = lambda name: op_index == STRONG_OPS.index(name)
     v = value.float()
     m = affine_matrix(torch.where(is_op("Rotate"), -v, torch.zeros_like(v)),
-                      torch.zeros(len(v), 2), torch.ones(len(v)), torch.zeros(len(v), 2))   # identity unless Rotate
+                      torch.zeros(len(v), 2), torch.ones(len(v)),
+                      torch.zeros(len(v), 2))   # identity unless Rotate
     shear_x, shear_y = is_op("ShearX"), is_op("ShearY")
     m[:, 0, 1] = torch.where(shear_x, v, m[:, 0, 1])                          # [[1, v, v·H/2], [0, 1, 0]]
     m[:, 0, 2] = torch.where(shear_x, v * height / 2, torch.where(is_op("TranslateX"), v, m[:, 0, 2]))
@@ -104,7 +109,8 @@ def geometric_matrix(op_index: torch.Tensor, # (B,) index into STRONG_OPS of a g
 
 # %% ../../nbs/02a_augment_strong.ipynb #59c705b7
 def sample_strong_params(config: AugmentConfig, n: int, generator: torch.Generator | None = None) -> dict:
-    "Per-sample strong-op draws: `strong_op`, `strong_magnitude`, `strong_apply`, `strong_sign`, each `(n, strong_n)`."
+    """Per-sample strong-op draws: `strong_op`, `strong_magnitude`, `strong_apply`, `strong_sign`, each
+    `(n, strong_n)`."""
     dev, k = _gen_device(generator), config.strong_n
     pool = torch.tensor([STRONG_OPS.index(o) for o in config.strong_ops], device=dev)
     lo, hi = config.strong_magnitude
@@ -123,7 +129,8 @@ def apply_strong(x: torch.Tensor, # (B, C, H, W) float in [0, 1]
                 ) -> torch.Tensor:
     "Apply each sample's drawn strong ops, slot by slot."
     B, C, H, W = x.shape
-    ops, mag, app, sign = (params[k] for k in ("strong_op", "strong_magnitude", "strong_apply", "strong_sign"))
+    ops, mag, app, sign = (params[k] for k in ("strong_op", "strong_magnitude", "strong_apply",
+                                               "strong_sign"))
     x = x.clone()
     geo = torch.tensor([STRONG_OPS.index(o) for o in GEOMETRIC_OPS])
     for s in range(ops.shape[1]):
@@ -140,7 +147,9 @@ def apply_strong(x: torch.Tensor, # (B, C, H, W) float in [0, 1]
             o, v = ops[idx, s], torch.zeros(len(idx))
             for name in GEOMETRIC_OPS:
                 sel = o == STRONG_OPS.index(name)
-                if sel.any(): v[sel] = op_value(name, mag[idx[sel], s], sign[idx[sel], s], H if name == "TranslateY" else W)
+                if sel.any():
+                    v[sel] = op_value(name, mag[idx[sel], s], sign[idx[sel], s],
+                                      H if name == "TranslateY" else W)
             d = idx.to(x.device)
             x[d] = affine_warp(x[d], geometric_matrix(o, v, H, W), config.strong_interpolation, 0.0)
     return x

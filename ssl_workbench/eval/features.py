@@ -33,11 +33,15 @@ def check_images(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
     "Check `images` is a uint8 image batch (N, C, H, W) or an `ImageDataset`; return its (N, C, H, W)."
     arr = images.images if _is_dataset(images) else images
     if not isinstance(arr, (torch.Tensor, np.ndarray)):
-        raise TypeError(f"{name}: expected a uint8 tensor/array (N, C, H, W) or an ImageDataset, got {type(images).__name__}")
+        raise TypeError(f"{name}: expected a uint8 tensor/array (N, C, H, W) or an ImageDataset, got "
+                        f"{type(images).__name__}")
     dtype_ok = arr.dtype == (torch.uint8 if isinstance(arr, torch.Tensor) else np.uint8)
-    if not dtype_ok or arr.ndim != 4: raise TypeError(f"{name}: expected uint8 (N, C, H, W), got {arr.dtype} of shape {tuple(arr.shape)}")
-    n, c, h, w = (arr.shape[0], arr.shape[3], arr.shape[1], arr.shape[2]) if _is_dataset(images) else tuple(arr.shape)
-    if c not in (1, 3, 4): raise TypeError(f"{name}: {c} channels in dim 1; expected (N, C, H, W) with C in 1, 3, 4")
+    if not dtype_ok or arr.ndim != 4:
+        raise TypeError(f"{name}: expected uint8 (N, C, H, W), got {arr.dtype} of shape {tuple(arr.shape)}")
+    n, c, h, w = (arr.shape[0], arr.shape[3], arr.shape[1],
+                  arr.shape[2]) if _is_dataset(images) else tuple(arr.shape)
+    if c not in (1, 3, 4):
+        raise TypeError(f"{name}: {c} channels in dim 1; expected (N, C, H, W) with C in 1, 3, 4")
     return int(n), int(c), int(h), int(w)
 
 def image_batches(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
@@ -50,19 +54,24 @@ def image_batches(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
     for i in range(0, len(order), batch_size):
         idx = order[i:i + batch_size]
         b = arr[idx] if indices is not None else arr[idx[0]:idx[-1] + 1]
-        b = torch.from_numpy(np.array(b)) if isinstance(b, np.ndarray) else b  # a copy: memory-mapped arrays are read-only
+        # a copy: memory-mapped arrays are read-only
+        b = torch.from_numpy(np.array(b)) if isinstance(b, np.ndarray) else b
         yield (b.permute(0, 3, 1, 2) if channels_last else b).contiguous()
 
 def to_float(x: torch.Tensor, # uint8 (B, C, H, W)
-             normalize: tuple | None = DEFAULT_NORMALIZE, # (mean, std) in [0, 1] units; None: just scale to [0, 1]
+             # (mean, std) in [0, 1] units; None: just scale to [0, 1]
+             normalize: tuple | None = DEFAULT_NORMALIZE,
             ) -> torch.Tensor:
     "Scale uint8 images to [0, 1] floats and normalise per channel."
     x = x.float().div_(255)
     if normalize is None: return x
     mean, std = (torch.as_tensor(v, dtype=x.dtype, device=x.device).view(1, -1, 1, 1) for v in normalize)
     if mean.shape[1] != x.shape[1]:
-        if mean.shape[1] == 3 and x.shape[1] == 1: mean, std = mean.mean(1, keepdim=True), std.mean(1, keepdim=True)
-        else: raise ValueError(f"normalize: {mean.shape[1]} channel means for images with {x.shape[1]} channels")
+        if mean.shape[1] == 3 and x.shape[1] == 1:
+            mean, std = mean.mean(1, keepdim=True), std.mean(1, keepdim=True)
+        else:
+            raise ValueError(f"normalize: {mean.shape[1]} channel means for images with {x.shape[1]} "
+                             "channels")
     return (x - mean) / std
 
 # %% ../../nbs/50_evaluate.ipynb #6c0e7015
@@ -114,12 +123,15 @@ def extract_features(backbone: nn.Module, # maps float (B, C, H, W) -> (B, D)
                      batch_size: int = 512,
                      device: str | torch.device | None = None, # None: best available
                      normalize: tuple | None = DEFAULT_NORMALIZE, # (mean, std) used in pretraining
-                     cache_key: str | None = None, # weights' identity (e.g. `checkpoint_hash`); None: no cache
+                     # weights' identity (e.g. `checkpoint_hash`); None: no cache
+                     cache_key: str | None = None,
                      split: str | None = None, # split name for the cache key; default: the dataset's `.split`
                     ) -> torch.Tensor:
     "Features (N, D) float32 on the CPU, from the backbone in eval mode, batched, optionally cached on disk."
-    if not isinstance(backbone, nn.Module): raise TypeError(f"backbone: expected an nn.Module, got {type(backbone).__name__}")
-    if not isinstance(batch_size, int) or batch_size < 1: raise ValueError(f"batch_size={batch_size!r}: must be a positive int")
+    if not isinstance(backbone, nn.Module):
+        raise TypeError(f"backbone: expected an nn.Module, got {type(backbone).__name__}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r}: must be a positive int")
     n = check_images(images)[0]
     path = None
     if cache_key is not None:
@@ -129,11 +141,17 @@ def extract_features(backbone: nn.Module, # maps float (B, C, H, W) -> (B, D)
     param = next(backbone.parameters(), None)
     home, was_training = (param.device if param is not None else torch.device("cpu")), backbone.training
     backbone.to(dev).eval()
-    try: out = [backbone(to_float(b.to(dev, non_blocking=True), normalize)).flatten(1).float().cpu() for b in image_batches(images, batch_size)]
-    finally: backbone.to(home).train(was_training)
+    try:
+        out = [
+            backbone(to_float(b.to(dev, non_blocking=True), normalize)).flatten(1).float().cpu()
+            for b in image_batches(images, batch_size)
+        ]
+    finally:
+        backbone.to(home).train(was_training)
     features = torch.cat(out) if out else torch.zeros(0, 0)  # (N, D)
     assert len(features) == n
-    if path is not None: atomic_write(path, lambda f: np.save(f, features.numpy()))
+    if path is not None:
+        atomic_write(path, lambda f: np.save(f, features.numpy()))
     return features
 
 # %% ../../nbs/50_evaluate.ipynb #d72a2b05
@@ -151,14 +169,17 @@ def make_tiny(): return TinyConvNet()
 
 def gaussian_clusters(n_per_class=50, n_classes=10, dim=32, noise=0.3, seed=0):
     "Synthetic features: one Gaussian cluster per class around a random unit centre; (features, labels)."
-    centres = F.normalize(torch.randn(n_classes, dim, generator=torch.Generator().manual_seed(1234)), dim=1)  # shared by all seeds
+    # shared by all seeds
+    centres = F.normalize(torch.randn(n_classes, dim, generator=torch.Generator().manual_seed(1234)), dim=1)
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(n_classes).repeat_interleave(n_per_class)
     return centres[labels] + noise * torch.randn(len(labels), dim, generator=g) / math.sqrt(dim), labels
 
 def coloured_images(n_per_class=16, n_classes=4, size=16, seed=0):
     "Random uint8 images (N, 3, H, W) whose mean colour depends on the class; (images, labels)."
-    colours = torch.randint(40, 216, (n_classes, 3, 1, 1), generator=torch.Generator().manual_seed(1234)).float()  # shared by all seeds
+    # shared by all seeds
+    colours = torch.randint(40, 216, (n_classes, 3, 1, 1),
+                            generator=torch.Generator().manual_seed(1234)).float()
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(n_classes).repeat_interleave(n_per_class)
     noise = 40 * torch.randn(len(labels), 3, size, size, generator=g)
@@ -174,8 +195,12 @@ def check_labels(labels, # int labels (N,), or None to take them from an ImageDa
     if labels is None: raise ValueError(f"{name}=None: this protocol needs labels")
     labels = torch.as_tensor(np.asarray(labels)).long().flatten()
     if len(labels) != n: raise ValueError(f"{name}: {len(labels)} labels for {n} images")
-    if n and (labels < 0).all(): raise ValueError(f"{name}: the data has no labels (all -1); kNN, linear and fine-tuning need a labelled split")
-    if (labels < 0).any(): raise ValueError(f"{name}: {int((labels < 0).sum())} of {n} images are unlabelled (-1); pass a labelled split")
+    if n and (labels < 0).all():
+        raise ValueError(f"{name}: the data has no labels (all -1); kNN, linear and fine-tuning need a "
+                         "labelled split")
+    if (labels < 0).any():
+        raise ValueError(f"{name}: {int((labels < 0).sum())} of {n} images are unlabelled (-1); pass a "
+                         "labelled split")
     return labels
 
 # %% ../../nbs/50_evaluate.ipynb #172cb5be
@@ -186,17 +211,21 @@ def pixel_mean(images, batch_size: int = 4096) -> torch.Tensor:
     return (total / (255 * max(n, 1))).float()
 
 def raw_pixel_features(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
-                       mean: torch.Tensor | None = None, # (C*H*W,) image to subtract, usually the training set's `pixel_mean`
+                       # (C*H*W,) image to subtract, usually the training set's `pixel_mean`
+                       mean: torch.Tensor | None = None,
                        batch_size: int = 4096) -> torch.Tensor:
-    "Flattened pixels in [0, 1], centred on `mean` (default: these images' mean), L2-normalised: (N, C*H*W) float32."
+    """Flattened pixels in [0, 1], centred on `mean` (default: these images' mean), L2-normalised: (N,
+    C*H*W) float32."""
     mean = pixel_mean(images, batch_size) if mean is None else torch.as_tensor(mean).float()
-    return torch.cat([F.normalize(b.flatten(1).float() / 255 - mean, dim=1) for b in image_batches(images, batch_size)])
+    return torch.cat([F.normalize(b.flatten(1).float() / 255 - mean,
+                                  dim=1) for b in image_batches(images, batch_size)])
 
 def random_init_backbone(make_backbone: Callable | None = None, # () -> nn.Module or (nn.Module, feat_dim)
                          like: nn.Module | None = None, # without a factory: re-initialise a copy of this
                          seed: int = 0) -> nn.Module:
     "A freshly initialised backbone of the same architecture, seeded, leaving the global RNG untouched."
-    if make_backbone is None and like is None: raise ValueError("make_backbone=None and like=None: need a factory or a backbone to copy")
+    if make_backbone is None and like is None:
+        raise ValueError("make_backbone=None and like=None: need a factory or a backbone to copy")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if make_backbone is not None:
@@ -207,5 +236,6 @@ def random_init_backbone(make_backbone: Callable | None = None, # () -> nn.Modul
             for m in model.modules():
                 if hasattr(m, "reset_parameters"): m.reset_parameters()
                 if hasattr(m, "reset_running_stats"): m.reset_running_stats()
-    if not isinstance(model, nn.Module): raise TypeError(f"make_backbone returned {type(model).__name__}, expected an nn.Module")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"make_backbone returned {type(model).__name__}, expected an nn.Module")
     return model

@@ -15,7 +15,14 @@ import torch.nn.functional as F
 from ..core import get_device
 from ..data import class_balanced_subset
 from ..vit import ViT
-from .features import DEFAULT_NORMALIZE, check_images, check_labels, extract_features, image_batches, to_float
+from ssl_workbench.eval.features import (
+    DEFAULT_NORMALIZE,
+    check_images,
+    check_labels,
+    extract_features,
+    image_batches,
+    to_float,
+)
 from .linear import _feature_dim, _warmup_cosine, random_crop_flip
 
 # %% auto #0
@@ -24,7 +31,8 @@ __all__ = ['FINETUNE_OPTIMIZERS', 'check_label_fraction', 'finetune_param_groups
 # %% ../../nbs/50d_finetune.ipynb #11964b6c
 def check_label_fraction(label_fraction) -> float:
     "A label fraction must be a number in (0, 1]."
-    if isinstance(label_fraction, bool) or not isinstance(label_fraction, (int, float)) or not 0 < label_fraction <= 1:
+    is_number = isinstance(label_fraction, (int, float)) and not isinstance(label_fraction, bool)
+    if not is_number or not 0 < label_fraction <= 1:
         raise ValueError(f"label_fraction={label_fraction!r}: must be in (0, 1] (e.g. 0.01 or 0.1)")
     return float(label_fraction)
 
@@ -32,7 +40,8 @@ FINETUNE_OPTIMIZERS = ("sgd", "adamw")
 
 def finetune_param_groups(model: nn.Module, head: nn.Module, lr: float, weight_decay: float,
                           layer_decay: float | None = None, # ViT only: lr x layer_decay^(L + 1 - layer)
-                          decay_norm_and_bias: bool = True, # False: no decay on 1-D params, CLS token, positions
+                          # False: no decay on 1-D params, CLS token, positions
+                          decay_norm_and_bias: bool = True,
                          ) -> list[dict]:
     "Optimiser parameter groups by (layer, decay): MAE's `param_groups_lrd` for ViTs, one lr for the rest."
     if layer_decay is not None:
@@ -61,7 +70,8 @@ def finetune(backbone: nn.Module, # copied; the caller's module is not changed
              batch_size: int = 256,
              lr: float | None = None, # default 0.05 * batch_size / 256 (sgd), 5e-4 * batch_size / 256 (adamw)
              momentum: float = 0.9, # Nesterov (sgd); AdamW's beta1
-             weight_decay: float | None = None, # default 0 (B.5: no regularisation) for sgd, 0.05 for adamw (MAE)
+             # default 0 (B.5: no regularisation) for sgd, 0.05 for adamw (MAE)
+             weight_decay: float | None = None,
              padding: int | None = None,
              normalize: tuple | None = DEFAULT_NORMALIZE,
              device: str | torch.device | None = None,
@@ -78,13 +88,16 @@ def finetune(backbone: nn.Module, # copied; the caller's module is not changed
     fraction = check_label_fraction(label_fraction)
     n = check_images(train_images, "train_images")[0]
     y_all = check_labels(train_labels, n, "train_labels", train_images)
-    y_test = check_labels(test_labels, check_images(test_images, "test_images")[0], "test_labels", test_images)
+    y_test = check_labels(test_labels, check_images(test_images, "test_images")[0], "test_labels",
+                          test_images)
     epochs = epochs or (60 if fraction <= 0.01 else 30)
-    if not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs={epochs!r}: must be a positive int")
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r}: must be a positive int")
     subset = torch.from_numpy(class_balanced_subset(y_all.numpy(), fraction, seed))
     dev, g = get_device(device), torch.Generator().manual_seed(seed)
     model = copy.deepcopy(backbone).to(dev).train().requires_grad_(True)
-    head = nn.Linear(_feature_dim(model.eval(), train_images, normalize, dev), int(max(y_all.max(), y_test.max())) + 1).to(dev)
+    head = nn.Linear(_feature_dim(model.eval(), train_images, normalize, dev),
+                     int(max(y_all.max(), y_test.max())) + 1).to(dev)
     nn.init.zeros_(head.weight); nn.init.zeros_(head.bias)
     model.train()
     batch_size = min(batch_size, len(subset))
@@ -99,11 +112,14 @@ def finetune(backbone: nn.Module, # copied; the caller's module is not changed
     for _ in range(epochs):
         for idx in subset[torch.randperm(len(subset), generator=g)].split(batch_size):
             if len(idx) == 1 and batch_size > 1: continue  # BatchNorm cannot train on a single image
-            x = random_crop_flip(next(image_batches(train_images, len(idx), indices=idx.numpy())).to(dev), padding, g)
+            x = random_crop_flip(next(image_batches(train_images, len(idx), indices=idx.numpy())).to(dev),
+                                 padding, g)
             loss = F.cross_entropy(head(model(to_float(x, normalize)).flatten(1)), y_all[idx].to(dev))
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
     features = extract_features(model, test_images, device=dev, normalize=normalize)
     with torch.no_grad(): preds = head(features.to(dev)).argmax(1).cpu()
-    return {"accuracy": float((preds == y_test).float().mean()), "n_labelled": len(subset), "epochs": epochs, "steps": steps,
-            "train_loss": float(loss.detach()), "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay,
+    return {"accuracy": float((preds == y_test).float().mean()), "n_labelled": len(subset), "epochs": epochs,
+            "steps": steps,
+            "train_loss": float(loss.detach()), "optimizer": optimizer, "lr": lr,
+            "weight_decay": weight_decay,
             "layer_decay": layer_decay, "predictions": preds}

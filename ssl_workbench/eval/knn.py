@@ -24,7 +24,8 @@ def weighted_vote(sims: torch.Tensor, # (M, k) cosine similarities of each query
                   neighbour_labels: torch.Tensor, # (M, k) their labels
                   n_classes: int, temperature: float) -> torch.Tensor:
     "Predicted labels (M,): each neighbour votes for its class with weight exp(similarity / T) (InstDisc)."
-    votes = torch.zeros(len(sims), n_classes, device=sims.device).scatter_add_(1, neighbour_labels, (sims / temperature).exp())
+    votes = torch.zeros(len(sims), n_classes, device=sims.device).scatter_add_(1, neighbour_labels,
+                                                                               (sims / temperature).exp())
     return votes.argmax(1)  # (M,)
 
 def knn_classify(train_features: torch.Tensor, # (N, D) the labelled bank
@@ -42,7 +43,8 @@ def knn_classify(train_features: torch.Tensor, # (N, D) the labelled bank
     train_features, test_features = torch.as_tensor(train_features), torch.as_tensor(test_features)
     labels = check_labels(train_labels, len(train_features), "train_labels")
     if train_features.shape[1:] != test_features.shape[1:]:
-        raise ValueError(f"test_features: dimension {tuple(test_features.shape[1:])} differs from train_features {tuple(train_features.shape[1:])}")
+        raise ValueError(f"test_features: dimension {tuple(test_features.shape[1:])} differs from "
+                         f"train_features {tuple(train_features.shape[1:])}")
     dev = get_device(device)
     bank = F.normalize(train_features.float().to(dev), dim=1)  # (N, D)
     labels = labels.to(dev)

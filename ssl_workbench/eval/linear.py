@@ -13,7 +13,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import get_device
-from .features import DEFAULT_NORMALIZE, check_images, check_labels, extract_features, image_batches, to_float
+from ssl_workbench.eval.features import (
+    DEFAULT_NORMALIZE,
+    check_images,
+    check_labels,
+    extract_features,
+    image_batches,
+    to_float,
+)
 
 # %% auto #0
 __all__ = ['linear_probe', 'random_crop_flip', 'snapshot_state', 'sanity_check', 'linear_eval']
@@ -24,25 +31,29 @@ def _standardise(train: torch.Tensor, *others: torch.Tensor) -> list[torch.Tenso
     return [(t - mean) / std for t in (train, *others)]
 
 def linear_probe(train_features, train_labels, test_features, test_labels,
-                 weight_decay: float = 1e-4, # L2 penalty (weight_decay / 2) * |W|^2 on the standardised features
+                 # L2 penalty (weight_decay / 2) * |W|^2 on the standardised features
+                 weight_decay: float = 1e-4,
                  max_iter: int = 100, # L-BFGS iterations (or epochs with `batch_size`)
                  batch_size: int | None = None, # None: full-batch L-BFGS; else mini-batch Adam
                  lr: float = 1e-3, # Adam's lr (mini-batch only)
                  num_classes: int | None = None,
                  device: str | torch.device | None = None,
                  seed: int = 0) -> dict:
-    "Train a logistic-regression classifier on standardised frozen features; {'accuracy', 'train_accuracy', 'predictions'}."
+    """Train a logistic-regression classifier on standardised frozen features; {'accuracy',
+    'train_accuracy', 'predictions'}."""
     y = check_labels(train_labels, len(train_features), "train_labels")
     y_test = check_labels(test_labels, len(test_features), "test_labels")
     if not max_iter >= 1: raise ValueError(f"max_iter={max_iter!r}: must be >= 1")
     dev = get_device(device)
-    x, x_test = _standardise(torch.as_tensor(train_features).float().to(dev), torch.as_tensor(test_features).float().to(dev))
+    x, x_test = _standardise(torch.as_tensor(train_features).float().to(dev),
+                             torch.as_tensor(test_features).float().to(dev))
     y = y.to(dev)
     head = nn.Linear(x.shape[1], num_classes or int(max(y.max(), y_test.max())) + 1).to(dev)
     nn.init.zeros_(head.weight); nn.init.zeros_(head.bias)
     def loss_fn(xb, yb): return F.cross_entropy(head(xb), yb) + weight_decay / 2 * head.weight.pow(2).sum()
     if batch_size is None:
-        opt = torch.optim.LBFGS(head.parameters(), lr=1, max_iter=max_iter, history_size=20, line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS(head.parameters(), lr=1, max_iter=max_iter, history_size=20,
+                                line_search_fn="strong_wolfe")
         def closure():
             opt.zero_grad(); loss = loss_fn(x, y); loss.backward(); return loss
         opt.step(closure)
@@ -53,7 +64,8 @@ def linear_probe(train_features, train_labels, test_features, test_labels,
                 opt.zero_grad(); loss_fn(x[idx], y[idx]).backward(); opt.step()
     with torch.no_grad():
         preds, train_preds = head(x_test).argmax(1).cpu(), head(x).argmax(1)
-    return {"accuracy": float((preds == y_test).float().mean()), "train_accuracy": float((train_preds == y).float().mean()),
+    return {"accuracy": float((preds == y_test).float().mean()),
+            "train_accuracy": float((train_preds == y).float().mean()),
             "predictions": preds}
 
 # %% ../../nbs/50c_linear.ipynb #9405c371
@@ -70,7 +82,8 @@ def random_crop_flip(x: torch.Tensor, # (B, C, H, W), any dtype
     cols = torch.arange(w, device=dev)
     cols = torch.where(flip[:, None], cols.flip(0), cols) + ox[:, None]  # (B, W)
     rows = torch.arange(h, device=dev) + oy[:, None]  # (B, H)
-    out = padded[torch.arange(b, device=dev)[:, None, None], :, rows[:, :, None], cols[:, None, :]]  # (B, H, W, C)
+    # (B, H, W, C)
+    out = padded[torch.arange(b, device=dev)[:, None, None], :, rows[:, :, None], cols[:, None, :]]
     return out.permute(0, 3, 1, 2).contiguous()
 
 # %% ../../nbs/50c_linear.ipynb #d8dde2b9
@@ -87,7 +100,9 @@ def _warmup_cosine(opt, total_steps: int, warmup_steps: int = 0):
     "Each group's lr: linear warmup over `warmup_steps`, then a cosine to 0 at `total_steps`."
     def factor(s):
         if s < warmup_steps: return (s + 1) / warmup_steps
-        return 0.5 * (1 + math.cos(math.pi * min(s - warmup_steps, total_steps - warmup_steps) / max(1, total_steps - warmup_steps)))
+        return 0.5 * (1 + math.cos(math.pi * min(s - warmup_steps,
+                                                 total_steps - warmup_steps) / max(1,
+                                                 total_steps - warmup_steps)))
     return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 def _sgd_schedule(params, lr, momentum, weight_decay, total_steps):
@@ -113,22 +128,27 @@ def linear_eval(backbone: nn.Module, # frozen; its weights must not change
     "Linear classifier on a frozen backbone with crop + flip augmentation; {'accuracy', 'train_loss', ...}."
     n = check_images(train_images, "train_images")[0]
     y = check_labels(train_labels, n, "train_labels", train_images)
-    y_test = check_labels(test_labels, check_images(test_images, "test_images")[0], "test_labels", test_images)
-    if not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs={epochs!r}: must be a positive int")
+    y_test = check_labels(test_labels, check_images(test_images, "test_images")[0], "test_labels",
+                          test_images)
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r}: must be a positive int")
     dev, g = get_device(device), torch.Generator().manual_seed(seed)
     reference, was_training = snapshot_state(backbone), backbone.training
     requires = [p.requires_grad for p in backbone.parameters()]
     home = next(backbone.parameters()).device
     backbone.to(dev).eval().requires_grad_(False)
     try:
-        head = nn.Linear(_feature_dim(backbone, train_images, normalize, dev), int(max(y.max(), y_test.max())) + 1).to(dev)
+        head = nn.Linear(_feature_dim(backbone, train_images, normalize, dev),
+                         int(max(y.max(), y_test.max())) + 1).to(dev)
         nn.init.zeros_(head.weight); nn.init.zeros_(head.bias)
         batch_size = min(batch_size, n)
         steps = epochs * math.ceil(n / batch_size)
-        opt, sched = _sgd_schedule(head.parameters(), lr or 0.1 * batch_size / 256, momentum, weight_decay, steps)
+        opt, sched = _sgd_schedule(head.parameters(), lr or 0.1 * batch_size / 256, momentum, weight_decay,
+                                   steps)
         for _ in range(epochs):
             for idx in torch.randperm(n, generator=g).split(batch_size):
-                x = random_crop_flip(next(image_batches(train_images, len(idx), indices=idx.numpy())).to(dev), padding, g)
+                x = random_crop_flip(next(image_batches(train_images, len(idx),
+                                                        indices=idx.numpy())).to(dev), padding, g)
                 with torch.no_grad(): h = backbone(to_float(x, normalize)).flatten(1)  # (B, D)
                 loss = F.cross_entropy(head(h), y[idx].to(dev))
                 opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
@@ -138,5 +158,6 @@ def linear_eval(backbone: nn.Module, # frozen; its weights must not change
         backbone.to(home).train(was_training)
         for p, r in zip(backbone.parameters(), requires): p.requires_grad_(r)
     sanity_check(backbone, reference)
-    return {"accuracy": float((preds == y_test).float().mean()), "train_loss": float(loss.detach()), "epochs": epochs, "steps": steps,
+    return {"accuracy": float((preds == y_test).float().mean()), "train_loss": float(loss.detach()),
+            "epochs": epochs, "steps": steps,
             "predictions": preds}

@@ -15,7 +15,16 @@ import torch.nn as nn
 
 from ..core import content_hash, get_device, git_commit, project_root
 from ..data import class_balanced_subset
-from .features import DEFAULT_NORMALIZE, check_images, check_labels, extract_features, module_hash, pixel_mean, random_init_backbone, raw_pixel_features
+from ssl_workbench.eval.features import (
+    DEFAULT_NORMALIZE,
+    check_images,
+    check_labels,
+    extract_features,
+    module_hash,
+    pixel_mean,
+    random_init_backbone,
+    raw_pixel_features,
+)
 from .finetune import check_label_fraction, finetune
 from .knn import knn_accuracy
 from .linear import linear_eval, linear_probe
@@ -58,7 +67,8 @@ def protocol_card(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' 
             "pretrain_batch_size": batch_size, "augmentation_hash": config_hash(augmentation),
             "eval": dict(sorted((eval_params or {}).items())), "seed": seed, "checkpoint": checkpoint,
             "version": package_version(), "git_commit": git_commit(project_root() or "."), **extra}
-    return json.loads(json.dumps(card, default=str))  # tuples become lists: the card equals its JSON round trip
+    # tuples become lists: the card equals its JSON round trip
+    return json.loads(json.dumps(card, default=str))
 
 def protocol_differences(cards: list[dict]) -> dict[str, list]:
     "The protocol-defining card fields whose values differ between `cards`, with the distinct values."
@@ -75,7 +85,8 @@ def protocol_differences(cards: list[dict]) -> dict[str, list]:
 def main_metric(result: dict) -> str:
     "The headline metric of a result: 'accuracy', else 'recall@1', else the first numeric key."
     numeric = [k for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if not numeric: raise ValueError(f"result has no numeric metric (keys: {', '.join(map(str, result)) or 'none'})")
+    if not numeric:
+        raise ValueError(f"result has no numeric metric (keys: {', '.join(map(str, result)) or 'none'})")
     return next((k for k in ("accuracy", "recall@1") if k in numeric), numeric[0])
 
 def results_rows(results: dict[str, dict]) -> list[dict]:
@@ -83,11 +94,13 @@ def results_rows(results: dict[str, dict]) -> list[dict]:
     rows = []
     for name, res in results.items():
         metric, base = main_metric(res), res.get("baselines") or {}
-        row = {"name": name, "protocol": (res.get("card") or {}).get("protocol", res.get("protocol")), "metric": metric,
+        row = {"name": name, "protocol": (res.get("card") or {}).get("protocol", res.get("protocol")),
+               "metric": metric,
                "value": res[metric]}
         for b in ("random_init", "raw_pixels"):
             bv = (base.get(b) or {}).get(metric) if isinstance(base.get(b), dict) else base.get(b)
-            if not isinstance(bv, (int, float)) or isinstance(bv, bool): bv = None  # a baseline is a number or absent
+            if not isinstance(bv, (int, float)) or isinstance(bv, bool):
+                bv = None  # a baseline is a number or absent
             row[b], row[f"gain_{b}"] = bv, (res[metric] - bv if bv is not None else None)
         rows.append(row)
     return rows
@@ -96,18 +109,34 @@ def mixed_protocol_note(results: dict[str, dict]) -> str | None:
     "A sentence naming the protocol fields that differ between results, or None."
     diff = protocol_differences([r["card"] for r in results.values() if "card" in r])
     if not diff: return None
-    show = lambda k, vs: "evaluation hyperparameters" if k == "eval" else f"{k} ({', '.join(json.dumps(v, default=str) for v in vs)})"
-    return "Note: this table mixes protocols; they differ in " + "; ".join(show(k, vs) for k, vs in diff.items()) + "."
+    show = lambda k, vs: (
+        "evaluation hyperparameters"
+        if k == "eval"
+        else f"{k} ({', '.join(json.dumps(v, default=str) for v in vs)})"
+    )
+    return (
+        "Note: this table mixes protocols; they differ in "
+        + "; ".join(show(k, vs) for k, vs in diff.items())
+        + "."
+    )
+
 
 def results_table(results: dict[str, dict]) -> str:
     "A Markdown table of results with baselines and gains (percentage points), plus a mixed-protocol note."
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}"
     gain = lambda v: "–" if v is None else f"{100 * v:+.1f}"
-    lines = ["| result | protocol | metric | value (%) | random init (%) | raw pixels (%) | gain vs random | gain vs pixels |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| result | protocol | metric | value (%) | random init (%) | raw pixels (%) | gain vs random | "
+        "gain vs pixels |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results_rows(results):
-        lines.append(f"| {r['name']} | {r['protocol']} | {r['metric']} | {pct(r['value'])} | {pct(r['random_init'])} | "
-                     f"{pct(r['raw_pixels'])} | {gain(r['gain_random_init'])} | {gain(r['gain_raw_pixels'])} |")
+        lines.append(
+            f"| {r['name']} | {r['protocol']} | {r['metric']} | {pct(r['value'])} | "
+            f"{pct(r['random_init'])} | "
+            f"{pct(r['raw_pixels'])} | {gain(r['gain_random_init'])} | {gain(r['gain_raw_pixels'])} "
+            "|"
+        )
     note = mixed_protocol_note(results)
     return "\n".join(lines) + (f"\n\n{note}" if note else "")
 
@@ -115,85 +144,136 @@ def results_table(results: dict[str, dict]) -> str:
 PROTOCOLS = ("knn", "linear", "linear_aug", "finetune", "retrieval")
 _DEFAULTS = {"knn": {"k": 200, "temperature": 0.1}, "linear": {"weight_decay": 1e-4, "max_iter": 100},
              "linear_aug": {"epochs": 90, "batch_size": 256, "momentum": 0.9, "weight_decay": 0.0},
-             "finetune": {"batch_size": 256, "momentum": 0.9, "optimizer": "sgd"}, "retrieval": {"ks": (1, 5, 10)}}
-FINETUNE_RECIPE = ("optimizer", "lr", "weight_decay", "layer_decay")  # resolved by `finetune`, recorded on the card
+             "finetune": {"batch_size": 256, "momentum": 0.9, "optimizer": "sgd"},
+             "retrieval": {"ks": (1, 5, 10)}}
+# resolved by `finetune`, recorded on the card
+FINETUNE_RECIPE = ("optimizer", "lr", "weight_decay", "layer_decay")
 
 def _run_on_features(protocol, train_f, train_y, test_f, test_y, params, device) -> dict:
-    if protocol == "knn": return {"accuracy": knn_accuracy(train_f, train_y, test_f, test_y, device=device, **params)[0]}
-    if protocol == "linear": return {"accuracy": linear_probe(train_f, train_y, test_f, test_y, device=device, **params)["accuracy"]}
+    if protocol == "knn":
+        return {"accuracy": knn_accuracy(train_f, train_y, test_f, test_y, device=device, **params)[0]}
+    if protocol == "linear":
+        return {"accuracy": linear_probe(train_f, train_y, test_f, test_y, device=device,
+                                         **params)["accuracy"]}
     return retrieval_metrics(test_f, test_y, device=device, **params)
 
 def _pixel_baseline(protocol, train_images, train_y, test_images, test_y, subset, params, device) -> dict:
-    if protocol == "retrieval": return _run_on_features(protocol, None, None, raw_pixel_features(test_images), test_y, params, device)
+    if protocol == "retrieval":
+        return _run_on_features(protocol, None, None, raw_pixel_features(test_images), test_y, params, device)
     mean = pixel_mean(train_images)
     train_px, test_px = raw_pixel_features(train_images, mean), raw_pixel_features(test_images, mean)
-    if protocol == "knn": return _run_on_features(protocol, train_px, train_y, test_px, test_y, params, device)
+    if protocol == "knn":
+        return _run_on_features(protocol, train_px, train_y, test_px, test_y, params, device)
     idx = slice(None) if subset is None else subset
     return {"accuracy": linear_probe(train_px[idx], train_y[idx], test_px, test_y, device=device)["accuracy"]}
 
 # %% ../../nbs/50e_protocol.ipynb #761f9ef9
 def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 'retrieval'
              backbone: nn.Module, # the pretrained encoder (maps float (B, C, H, W) -> (B, D))
-             train_images, train_labels, # the labelled bank / training split (unused by 'retrieval'; may be None)
+             # the labelled bank / training split (unused by 'retrieval'; may be None)
+             train_images, train_labels,
              test_images, test_labels, # the evaluated split
-             make_backbone: Callable | None = None, # () -> fresh backbone of the same architecture (random-init baseline)
-             label_fraction: float | None = None, # 'finetune' only: share of labelled training images, in (0, 1]
+             # () -> fresh backbone of the same architecture (random-init baseline)
+             make_backbone: Callable | None = None,
+             # 'finetune' only: share of labelled training images, in (0, 1]
+             label_fraction: float | None = None,
              baselines: bool = True, # also run the random-init and raw-pixel baselines
              device: str | torch.device | None = None,
              seed: int = 0,
              normalize: tuple | None = DEFAULT_NORMALIZE,
              feature_batch_size: int = 512, # feature extraction batch
-             cache_key: str | None = None, # weights' identity for the feature cache (e.g. `checkpoint_hash(path)`)
+             # weights' identity for the feature cache (e.g. `checkpoint_hash(path)`)
+             cache_key: str | None = None,
              dataset: str | None = None, # for the card, e.g. 'cifar10'
              split: str = "test", train_split: str = "train", # for the card and the cache key
-             pretraining: dict | None = None, # card fields: backbone, method, epochs, batch_size, augmentation, checkpoint
+             # card fields: backbone, method, epochs, batch_size, augmentation, checkpoint
+             pretraining: dict | None = None,
              data_policy: dict | None = None, # how images were sized; default: `test_images.size_policy`
              **params) -> dict:
-    "Run one evaluation protocol with its baselines on the same split; a JSON-ready result with a protocol card."
+    """Run one evaluation protocol with its baselines on the same split; a JSON-ready result with a
+    protocol card."""
     if protocol not in PROTOCOLS: raise ValueError(f"protocol={protocol!r}: must be one of {PROTOCOLS}")
-    if protocol == "finetune": label_fraction = check_label_fraction(0.1 if label_fraction is None else label_fraction)
-    elif label_fraction is not None: raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
-    if not isinstance(backbone, nn.Module): raise TypeError(f"backbone: expected an nn.Module, got {type(backbone).__name__}")
-    unknown = set(pretraining or {}) - {"backbone", "method", "epochs", "steps", "minutes", "batch_size", "augmentation",
+    if protocol == "finetune":
+        label_fraction = check_label_fraction(0.1 if label_fraction is None else label_fraction)
+    elif label_fraction is not None:
+        raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
+    if not isinstance(backbone, nn.Module):
+        raise TypeError(f"backbone: expected an nn.Module, got {type(backbone).__name__}")
+    unknown = set(pretraining or {}) - {"backbone", "method", "epochs", "steps", "minutes", "batch_size",
+                                        "augmentation",
                                         "checkpoint"}
     if unknown: raise ValueError(f"pretraining: unknown card fields {sorted(unknown)}")
     n_test = check_images(test_images, "test_images")[0]
     test_y = check_labels(test_labels, n_test, "test_labels", test_images)
     train_y = None
     if protocol != "retrieval":
-        train_y = check_labels(train_labels, check_images(train_images, "train_images")[0], "train_labels", train_images)
+        train_y = check_labels(train_labels, check_images(train_images, "train_images")[0], "train_labels",
+                               train_images)
     params = {**_DEFAULTS[protocol], **params}
     start, dev = time.time(), get_device(device)
 
     if protocol in ("knn", "linear", "retrieval"):
         def run(model, key):
-            feats = lambda imgs, sp: extract_features(model, imgs, feature_batch_size, dev, normalize, key, sp)
+            feats = lambda imgs, sp: extract_features(model, imgs, feature_batch_size, dev, normalize, key,
+                                                      sp)
             train_f = None if protocol == "retrieval" else feats(train_images, train_split)
-            return _run_on_features(protocol, train_f, train_y, feats(test_images, split), test_y, params, dev)
+            return _run_on_features(protocol, train_f, train_y, feats(test_images, split), test_y, params,
+                                    dev)
     elif protocol == "linear_aug":
-        run = lambda model, key: {"accuracy": linear_eval(model, train_images, train_y, test_images, test_y, normalize=normalize,
+        run = lambda model, key: {"accuracy": linear_eval(model, train_images, train_y, test_images, test_y,
+                                                          normalize=normalize,
                                                          device=dev, seed=seed, **params)["accuracy"]}
     else:
-        run = lambda model, key: {k: v for k, v in finetune(model, train_images, train_y, test_images, test_y, label_fraction,
+        run = lambda model, key: {k: v for k,
+                                  v in finetune(model, train_images, train_y, test_images, test_y,
+                                                label_fraction,
                                   normalize=normalize, device=dev, seed=seed, **params).items()
                                   if k in ("accuracy", "n_labelled", *FINETUNE_RECIPE)}
     result = {"protocol": protocol, **run(backbone, cache_key)}
-    params |= {k: result.pop(k) for k in FINETUNE_RECIPE if k in result}  # the values used, not the defaults' None
+    # the values used, not the defaults' None
+    params |= {k: result.pop(k) for k in FINETUNE_RECIPE if k in result}
     metric = main_metric(result)
     if baselines:
         random_model = random_init_backbone(make_backbone, like=backbone, seed=seed)
         random_key = f"random-init-{seed}-{module_hash(random_model)}" if cache_key is not None else None
-        subset = torch.from_numpy(class_balanced_subset(train_y.numpy(), label_fraction, seed)) if protocol == "finetune" else None
-        result["baselines"] = {"random_init": {k: v for k, v in run(random_model, random_key).items()
-                                               if k not in ("n_labelled", *FINETUNE_RECIPE)},
-                               "raw_pixels": _pixel_baseline(protocol, train_images, train_y, test_images, test_y, subset,
-                                                             params if protocol in ("knn", "retrieval") else {}, dev)}
+        subset = (
+            torch.from_numpy(class_balanced_subset(train_y.numpy(), label_fraction, seed))
+            if protocol == "finetune"
+            else None
+        )
+        result["baselines"] = {
+            "random_init": {
+                k: v
+                for k, v in run(random_model, random_key).items()
+                if k not in ("n_labelled", *FINETUNE_RECIPE)
+            },
+            "raw_pixels": _pixel_baseline(
+                protocol,
+                train_images,
+                train_y,
+                test_images,
+                test_y,
+                subset,
+                params if protocol in ("knn", "retrieval") else {},
+                dev,
+            ),
+        }
         result["gain"] = {b: result[metric] - v[metric] for b, v in result["baselines"].items()}
-    result["card"] = protocol_card(protocol, dataset or getattr(test_images, "name", None), split,
-                                   None if protocol == "retrieval" else train_split, label_fraction,
-                                   eval_params={**params, "normalize": normalize, "random_init": "make_backbone" if make_backbone else "reset_parameters"},
-                                   seed=seed, **(pretraining or {}),
-                                   **_policy_field(data_policy, test_images))
+    result["card"] = protocol_card(
+        protocol,
+        dataset or getattr(test_images, "name", None),
+        split,
+        None if protocol == "retrieval" else train_split,
+        label_fraction,
+        eval_params={
+            **params,
+            "normalize": normalize,
+            "random_init": "make_backbone" if make_backbone else "reset_parameters",
+        },
+        seed=seed,
+        **(pretraining or {}),
+        **_policy_field(data_policy, test_images),
+    )
     result["seconds"] = round(time.time() - start, 3)
     return result
 

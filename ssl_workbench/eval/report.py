@@ -16,7 +16,15 @@ import plotly.offline
 from plotly.subplots import make_subplots
 from PIL import Image
 
-from ..core import RunDir, atomic_write, atomic_write_text, cache_dir, content_hash, html_text, png_data_uri
+from ssl_workbench.core import (
+    RunDir,
+    atomic_write,
+    atomic_write_text,
+    cache_dir,
+    content_hash,
+    html_text,
+    png_data_uri,
+)
 from .features import check_images, image_batches
 from .protocol import mixed_protocol_note, results_rows
 from .retrieval import nearest_neighbours
@@ -47,28 +55,52 @@ def umap_embed(features, # (N, D) float features (tensor or array)
                min_dist: float = 0.1,
                n_epochs: int = 200, # umap's default is 500 for N <= 10,000
                metric: str = "cosine", # 'cosine' (L2-normalise, then euclidean) or 'euclidean'
-               pca_dims: int | None = 50, # project to this many dimensions first (if D is larger); None: no PCA
+               # project to this many dimensions first (if D is larger); None: no PCA
+               pca_dims: int | None = 50,
                cache: bool = True, # reuse / store the embedding under cache_dir('umap')
               ) -> np.ndarray:
     "A 2-D UMAP embedding (N, 2) float32 of `features`, cached on disk."
-    x = np.asarray(features.detach().cpu() if isinstance(features, torch.Tensor) else features, dtype=np.float32)
+    x = np.asarray(features.detach().cpu() if isinstance(features, torch.Tensor) else features,
+                   dtype=np.float32)
     if x.ndim != 2: raise ValueError(f"features: expected (N, D), got shape {x.shape}")
-    if len(x) <= n_neighbors: raise ValueError(f"n_neighbors={n_neighbors}: needs more than {n_neighbors} points, got {len(x)}")
-    if metric not in ("cosine", "euclidean"): raise ValueError(f"metric={metric!r}: must be 'cosine' or 'euclidean'")
-    path = cache_dir("umap")/f"{content_hash(x, [n_neighbors, seed, min_dist, n_epochs, metric, pca_dims], length=20)}.npy" if cache else None
-    if path is not None and path.exists(): return np.load(path)
-    if metric == "cosine": x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    if len(x) <= n_neighbors:
+        raise ValueError(f"n_neighbors={n_neighbors}: needs more than {n_neighbors} points, got {len(x)}")
+    if metric not in ("cosine", "euclidean"):
+        raise ValueError(f"metric={metric!r}: must be 'cosine' or 'euclidean'")
+    path = (
+        cache_dir("umap")
+        / f"{content_hash(x, [n_neighbors, seed, min_dist, n_epochs, metric, pca_dims], length=20)}.npy"
+        if cache
+        else None
+    )
+    if path is not None and path.exists():
+        return np.load(path)
+    if metric == "cosine":
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     if pca_dims is not None and x.shape[1] > pca_dims and len(x) > pca_dims:
         from sklearn.decomposition import PCA
+
         x = PCA(pca_dims, random_state=seed).fit_transform(x).astype(np.float32)  # (N, pca_dims)
     import umap  # heavy import (numba), only when needed
+
     knn = knn_graph(x, n_neighbors)  # exact and fast with torch; skips NN-descent and its numba compilation
-    reducer = umap.UMAP(n_neighbors=n_neighbors, min_dist=min_dist, n_epochs=n_epochs, metric="euclidean", init="pca",
-                        random_state=seed, low_memory=True, n_jobs=1, precomputed_knn=(*knn, None))
-    with warnings.catch_warnings():  # umap warns that a precomputed kNN cannot `transform` new points: we never do
+    reducer = umap.UMAP(
+        n_neighbors=n_neighbors,
+        min_dist=min_dist,
+        n_epochs=n_epochs,
+        metric="euclidean",
+        init="pca",
+        random_state=seed,
+        low_memory=True,
+        n_jobs=1,
+        precomputed_knn=(*knn, None),
+    )
+    # umap warns that a precomputed kNN cannot `transform` new points: we never do
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*precomputed_knn.*")
         emb = reducer.fit_transform(x).astype(np.float32)  # (N, 2)
-    if path is not None: atomic_write(path, lambda f: np.save(f, emb))
+    if path is not None:
+        atomic_write(path, lambda f: np.save(f, emb))
     return emb
 
 # %% ../../nbs/55_report.ipynb #26654c01
@@ -84,7 +116,8 @@ def thumbnail_uris(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
             pil = Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img)
             if size is not None:
                 scale = size / max(pil.size)
-                pil = pil.resize((max(1, round(pil.width * scale)), max(1, round(pil.height * scale))), Image.NEAREST)
+                pil = pil.resize((max(1, round(pil.width * scale)), max(1, round(pil.height * scale))),
+                                 Image.NEAREST)
             out.append(png_data_uri(np.asarray(pil)))
     return out
 
@@ -94,20 +127,42 @@ def results_table_html(results: dict[str, dict]) -> str:
     if not results: return "<p>No evaluation results yet.</p>"
     num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}" if num(v) else html_text(v)  # every cell is text
-    gain = lambda v: "–" if v is None else f'<span class="{"pos" if v > 0 else "neg"}">{100 * v:+.1f}</span>' if num(v) \
+    gain = lambda v: (
+        "–"
+        if v is None
+        else f'<span class="{"pos" if v > 0 else "neg"}">{100 * v:+.1f}</span>'
+        if num(v)
         else html_text(v)
+    )
     rows = []
     for r in results_rows(results):
         card = results[r["name"]].get("card")
-        card_html = (f"<details><summary>card</summary><pre>{html_text(json.dumps(card, indent=1, default=str))}</pre>"
-                     "</details>") if card else ""
-        rows.append(f"<tr><td>{html_text(r['name'])}</td><td>{html_text(r['protocol'])}</td><td>{html_text(r['metric'])}</td>"
-                    f"<td><b>{pct(r['value'])}</b></td><td>{pct(r['random_init'])}</td><td>{pct(r['raw_pixels'])}</td>"
-                    f"<td>{gain(r['gain_random_init'])}</td><td>{gain(r['gain_raw_pixels'])}</td><td>{card_html}</td></tr>")
-    head = ("<tr><th>result</th><th>protocol</th><th>metric</th><th>value (%)</th><th>random init (%)</th><th>raw pixels (%)</th>"
-            "<th>gain vs random (pp)</th><th>gain vs pixels (pp)</th><th>protocol card</th></tr>")
+        card_html = (
+            (
+                "<details><summary>card</summary><pre>"
+                f"{html_text(json.dumps(card, indent=1, default=str))}</pre>"
+                "</details>"
+            )
+            if card
+            else ""
+        )
+        rows.append(
+            f"<tr><td>{html_text(r['name'])}</td><td>{html_text(r['protocol'])}</td><td>"
+            f"{html_text(r['metric'])}</td>"
+            f"<td><b>{pct(r['value'])}</b></td><td>{pct(r['random_init'])}</td><td>"
+            f"{pct(r['raw_pixels'])}</td>"
+            f"<td>{gain(r['gain_random_init'])}</td><td>{gain(r['gain_raw_pixels'])}</td><td>"
+            f"{card_html}</td></tr>"
+        )
+    head = (
+        "<tr><th>result</th><th>protocol</th><th>metric</th><th>value (%)</th><th>random init (%)</th>"
+        "<th>raw pixels (%)</th>"
+        "<th>gain vs random (pp)</th><th>gain vs pixels (pp)</th><th>protocol card</th></tr>"
+    )
     note = mixed_protocol_note(results)
-    return f'<table class="results">{head}{"".join(rows)}</table>' + (f'<p class="note">{html_text(note)}</p>' if note else "")
+    return f'<table class="results">{head}{"".join(rows)}</table>' + (
+        f'<p class="note">{html_text(note)}</p>' if note else ""
+    )
 
 # %% ../../nbs/55_report.ipynb #32c2d5bd
 _AXIS_KEYS = ("step", "epoch", "time", "wall_time", "seconds", "progress")
@@ -119,39 +174,62 @@ def training_curves_figure(metrics: list[dict], # records of metrics.jsonl
     keys = []
     for m in metrics:
         for k, v in m.items():
-            if k not in _AXIS_KEYS and k not in keys and isinstance(v, (int, float)) and not isinstance(v, bool): keys.append(k)
+            if (
+                k not in _AXIS_KEYS
+                and k not in keys
+                and isinstance(v, (int, float))
+                and not isinstance(v, bool)
+            ):
+                keys.append(k)
     keys = keys[:max_panels]
-    if not keys: return None
-    cols = min(3, len(keys)); rows = -(-len(keys) // cols)
+    if not keys:
+        return None
+    cols = min(3, len(keys))
+    rows = -(-len(keys) // cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=keys)
     for i, k in enumerate(keys):
         pts = [(m.get(x_key, j), m[k]) for j, m in enumerate(metrics) if isinstance(m.get(k), (int, float))]
-        fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", name=k, showlegend=False),
-                      row=i // cols + 1, col=i % cols + 1)
+        fig.add_trace(
+            go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], mode="lines", name=k, showlegend=False),
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )
     fig.update_layout(height=260 * rows, margin=dict(l=40, r=20, t=40, b=30))
     return fig
 
 # %% ../../nbs/55_report.ipynb #63d3c584
 def series_records(metrics: list[dict], # records of metrics.jsonl
                   ) -> list[dict]:
-    "The time-series records: steps (records without a kind count as steps), plus epoch-only quantities such as kNN."
+    """The time-series records: steps (records without a kind count as steps), plus epoch-only quantities
+    such as kNN."""
     steps = [m for m in metrics if m.get("kind", "step") == "step"]
     step_keys = {k for m in steps for k in m} - set(_AXIS_KEYS)
     epochs = [{k: v for k, v in m.items() if k not in step_keys} for m in metrics if m.get("kind") == "epoch"]
     return steps + [e for e in epochs if set(e) - set(_AXIS_KEYS) - {"kind"}]
 
 def run_scalars(metrics: list[dict]) -> dict:
-    "Run-level values from the `started` / `resumed` events (the latest wins): world_size, device, total_steps, peak_lr, git."
+    """Run-level values from the `started` / `resumed` events (the latest wins): world_size, device,
+    total_steps, peak_lr, git."""
     out = {}
     for m in metrics:
         if m.get("kind") == "event" and m.get("event") in ("started", "resumed"):
-            out.update({k: v for k, v in m.items() if k not in ("kind", "event", "step") and isinstance(v, (int, float, str))})
+            out.update(
+                {
+                    k: v
+                    for k, v in m.items()
+                    if k not in ("kind", "event", "step") and isinstance(v, (int, float, str))
+                }
+            )
     return out
+
 
 def scalars_table_html(metrics: list[dict]) -> str:
     "The run-level scalars as a small two-column table ('' when there are none)."
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
-    rows = "".join(f"<tr><th>{html_text(k)}</th><td>{html_text(fmt(v))}</td></tr>" for k, v in run_scalars(metrics).items())
+    rows = "".join(
+        f"<tr><th>{html_text(k)}</th><td>{html_text(fmt(v))}</td></tr>"
+        for k, v in run_scalars(metrics).items()
+    )
     return f"<table class='scalars'>{rows}</table>" if rows else ""
 
 # %% ../../nbs/55_report.ipynb #3b8d7957
@@ -161,7 +239,8 @@ gd.on('plotly_hover', function(ev) {
   var p = ev.points[0]; if (!p || !p.customdata) return;
   var img = document.getElementById('hover-image');
   img.src = p.customdata[0]; img.style.visibility = 'visible';
-  document.getElementById('hover-caption').textContent = (p.customdata[2] || p.data.name) + ' (#' + p.customdata[1] + ')';
+  document.getElementById('hover-caption').textContent =
+    (p.customdata[2] || p.data.name) + ' (#' + p.customdata[1] + ')';
 });
 """
 
@@ -173,25 +252,51 @@ def embedding_figure(embedding_2d, # (N, 2)
                      correct=None, # (N,) bool: leave-one-out kNN right; used for colour when labels are many
                      max_legend: int = 20, # more distinct labels than this: colour by `correct` (when given)
                     ) -> go.Figure:
-    "A scatter of the 2-D embedding coloured by label (or kNN right/wrong); `customdata` = [thumbnail, index, label name]."
+    """A scatter of the 2-D embedding coloured by label (or kNN right/wrong); `customdata` = [thumbnail,
+    index, label name]."""
     emb, labels = np.asarray(embedding_2d), np.asarray(labels)
     if emb.ndim != 2 or emb.shape[1] != 2: raise ValueError(f"embedding_2d: expected (N, 2), got {emb.shape}")
     if len(labels) != len(emb): raise ValueError(f"labels: {len(labels)} labels for {len(emb)} points")
-    if thumbnails is not None and len(thumbnails) != len(emb): raise ValueError(f"thumbnails: {len(thumbnails)} for {len(emb)} points")
+    if thumbnails is not None and len(thumbnails) != len(emb):
+        raise ValueError(f"thumbnails: {len(thumbnails)} for {len(emb)} points")
     idx = np.arange(len(emb)) if indices is None else np.asarray(indices)
-    label_name = lambda c: "unlabelled" if c < 0 else (class_names[c] if class_names is not None and c < len(class_names) else str(c))
+    label_name = lambda c: (
+        "unlabelled"
+        if c < 0
+        else (class_names[c] if class_names is not None and c < len(class_names) else str(c))
+    )
     if correct is not None and len(np.unique(labels[idx])) > max_legend:
         ok = np.asarray(correct, dtype=bool)
-        groups = [(f"kNN right ({ok[idx].mean():.0%})", idx[ok[idx]], "#1f77b4"), ("kNN wrong", idx[~ok[idx]], "#d62728")]
-    else: groups = [(label_name(c), idx[labels[idx] == c], None) for c in np.unique(labels[idx])]
+        groups = [
+            (f"kNN right ({ok[idx].mean():.0%})", idx[ok[idx]], "#1f77b4"),
+            ("kNN wrong", idx[~ok[idx]], "#d62728"),
+        ]
+    else:
+        groups = [(label_name(c), idx[labels[idx] == c], None) for c in np.unique(labels[idx])]
     fig = go.Figure()
     for name, sel, colour in groups:
-        custom = [[thumbnails[i] if thumbnails is not None else "", int(i), html_text(label_name(labels[i]))] for i in sel]
-        fig.add_trace(go.Scatter(x=emb[sel, 0], y=emb[sel, 1], mode="markers", name=name, customdata=custom,
-                                 marker=dict(size=5, opacity=0.8, **({"color": colour} if colour else {})),
-                                 hovertemplate=f"%{{customdata[2]}} #%{{customdata[1]}}<extra>{html_text(name)}</extra>"))
-    fig.update_layout(height=600, margin=dict(l=20, r=20, t=30, b=20), legend=dict(itemsizing="constant"),
-                      xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
+        custom = [
+            [thumbnails[i] if thumbnails is not None else "", int(i), html_text(label_name(labels[i]))]
+            for i in sel
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=emb[sel, 0],
+                y=emb[sel, 1],
+                mode="markers",
+                name=name,
+                customdata=custom,
+                marker=dict(size=5, opacity=0.8, **({"color": colour} if colour else {})),
+                hovertemplate=f"%{{customdata[2]}} #%{{customdata[1]}}<extra>{html_text(name)}</extra>",
+            )
+        )
+    fig.update_layout(
+        height=600,
+        margin=dict(l=20, r=20, t=30, b=20),
+        legend=dict(itemsizing="constant"),
+        xaxis=dict(showticklabels=False),
+        yaxis=dict(showticklabels=False),
+    )
     return fig
 
 # %% ../../nbs/55_report.ipynb #9c857b66
@@ -201,7 +306,8 @@ def loo_knn_correct(features, # (N, D)
     "(N,) bool: whether a weighted kNN vote among the other points gets each point's label right."
     from ssl_workbench.eval.knn import weighted_vote
     y = torch.as_tensor(np.asarray(labels)).long()
-    sims, nn_idx = nearest_neighbours(torch.as_tensor(np.asarray(features)).float(), None, k=min(k, len(y) - 1), device="cpu")
+    sims, nn_idx = nearest_neighbours(torch.as_tensor(np.asarray(features)).float(), None,
+                                      k=min(k, len(y) - 1), device="cpu")
     return (weighted_vote(sims, y[nn_idx], int(y.max()) + 1, temperature) == y).numpy()
 
 # %% ../../nbs/55_report.ipynb #14941eb4
@@ -210,22 +316,42 @@ def retrieval_examples(features, # (N, D)
                        k: int = 8,
                        seed: int = 0) -> list[dict]:
     "Seeded queries with their k nearest neighbours (self excluded): [{'query': i, 'neighbours': [j, ...]}]."
-    features = torch.as_tensor(np.asarray(features) if not isinstance(features, torch.Tensor) else features).float()
-    queries = np.sort(np.random.default_rng(seed).choice(len(features), min(n_queries, len(features)), replace=False))
-    _, nn_idx = nearest_neighbours(features[queries], features, k + 1)  # (Q, k+1), may include the query itself
-    return [{"query": int(q), "neighbours": [int(j) for j in row if j != q][:k]} for q, row in zip(queries, nn_idx.tolist())]
+    features = torch.as_tensor(
+        np.asarray(features) if not isinstance(features, torch.Tensor) else features
+    ).float()
+    queries = np.sort(
+        np.random.default_rng(seed).choice(len(features), min(n_queries, len(features)), replace=False)
+    )
+    # (Q, k+1), may include the query itself
+    _, nn_idx = nearest_neighbours(features[queries], features, k + 1)
+    return [
+        {"query": int(q), "neighbours": [int(j) for j in row if j != q][:k]}
+        for q, row in zip(queries, nn_idx.tolist())
+    ]
 
-def retrieval_html(examples: list[dict], thumbnails: list[str], labels, class_names: list[str] | None = None) -> str:
+
+def retrieval_html(
+    examples: list[dict], thumbnails: list[str], labels, class_names: list[str] | None = None
+) -> str:
     "Rows of query + neighbour thumbnails; neighbours framed green (same label) or red."
     labels = np.asarray(labels)
-    name = lambda i: class_names[labels[i]] if class_names is not None and 0 <= labels[i] < len(class_names) else str(labels[i])
+    name = lambda i: (
+        class_names[labels[i]]
+        if class_names is not None and 0 <= labels[i] < len(class_names)
+        else str(labels[i])
+    )
     rows = []
     for ex in examples:
         q = ex["query"]
-        cells = [f'<figure class="query"><img src="{thumbnails[q]}"><figcaption>{html_text(name(q))}</figcaption></figure>']
+        cells = [
+            f'<figure class="query"><img src="{thumbnails[q]}">'
+            f"<figcaption>{html_text(name(q))}</figcaption></figure>"
+        ]
         for j in ex["neighbours"]:
             ok = "hit" if labels[j] == labels[q] else "miss"
-            cells.append(f'<figure class="{ok}"><img src="{thumbnails[j]}" title="#{j} {html_text(name(j))}"></figure>')
+            cells.append(
+                f'<figure class="{ok}"><img src="{thumbnails[j]}" title="#{j} {html_text(name(j))}"></figure>'
+            )
         rows.append(f'<div class="retrieval-row">{"".join(cells)}</div>')
     return "".join(rows) or "<p>No retrieval examples.</p>"
 
@@ -233,15 +359,24 @@ def retrieval_html(examples: list[dict], thumbnails: list[str], labels, class_na
 PAGE_CSS = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; }
 h1 { margin-bottom: 0; } .sub { color: #666; margin-top: 4px; }
-table.results { border-collapse: collapse; margin: 12px 0; } table.results td, table.results th { border: 1px solid #ddd; padding: 4px 8px; text-align: right; vertical-align: top; }
-table.results td:first-child, table.results td:nth-child(2), table.results td:nth-child(3) { text-align: left; }
+table.results { border-collapse: collapse; margin: 12px 0; }
+table.results td, table.results th {
+  border: 1px solid #ddd; padding: 4px 8px; text-align: right; vertical-align: top;
+}
+table.results td:first-child, table.results td:nth-child(2),
+table.results td:nth-child(3) { text-align: left; }
 table.results pre { text-align: left; font-size: 11px; max-width: 480px; white-space: pre-wrap; }
 .pos { color: #080; } .neg { color: #b00; } .note { color: #a60; font-weight: bold; }
-.embedding { display: flex; gap: 16px; align-items: flex-start; } .embedding .plot { flex: 1 1 auto; min-width: 0; overflow: hidden; }
-#hover-panel { flex: 0 0 180px; text-align: center; position: sticky; top: 8px; } #hover-image { width: 160px; image-rendering: pixelated; visibility: hidden; border: 1px solid #ccc; }
+.embedding { display: flex; gap: 16px; align-items: flex-start; }
+.embedding .plot { flex: 1 1 auto; min-width: 0; overflow: hidden; }
+#hover-panel { flex: 0 0 180px; text-align: center; position: sticky; top: 8px; } #hover-image { width:
+# 160px; image-rendering: pixelated; visibility: hidden; border: 1px solid #ccc; }
 .retrieval-row { display: flex; gap: 6px; margin: 6px 0; align-items: flex-start; }
-.retrieval-row figure { margin: 0; } .retrieval-row img { width: 64px; height: 64px; image-rendering: pixelated; border: 3px solid #ccc; }
-figure.query img { border-color: #333; } figure.hit img { border-color: #2a2; } figure.miss img { border-color: #d22; }
+.retrieval-row figure { margin: 0; }
+.retrieval-row img { width: 64px; height: 64px; image-rendering: pixelated; border: 3px solid #ccc; }
+figure.query img { border-color: #333; }
+figure.hit img { border-color: #2a2; }
+figure.miss img { border-color: #d22; }
 figcaption { font-size: 11px; text-align: center; }
 """
 
@@ -255,15 +390,18 @@ def _plotlyjs_gzip_b64() -> str:
     return path.read_text()
 
 def plotlyjs_script() -> str:
-    "A <script> that unpacks the embedded, gzip-compressed plotly.js in the browser; `window.PLOTLY_READY` resolves after."
+    """A <script> that unpacks the embedded, gzip-compressed plotly.js in the browser;
+    `window.PLOTLY_READY` resolves after."""
     return ("<script type='text/javascript'>window.PLOTLY_READY = (async function() {"
             f"const b = Uint8Array.from(atob('{_plotlyjs_gzip_b64()}'), c => c.charCodeAt(0));"
-            "const js = await new Response(new Blob([b]).stream().pipeThrough(new DecompressionStream('gzip'))).text();"
+            "const js = await new Response(new Blob([b]).stream().pipeThrough(new "
+            "DecompressionStream('gzip'))).text();"
             "const s = document.createElement('script'); s.text = js; document.head.appendChild(s);"
             "})();</script>")
 
 def _figure_div(fig: go.Figure | None, post_script: str | None = None) -> str:
-    "A div and a script that draws `fig` once plotly.js is unpacked; `{plot_id}` in `post_script` is the div's id."
+    """A div and a script that draws `fig` once plotly.js is unpacked; `{plot_id}` in `post_script` is the
+    div's id."""
     if fig is None: return "<p>Nothing to plot.</p>"
     div_id = f"plot-{content_hash(fig.to_json(), length=12)}"
     spec = fig.to_json().replace("</", "<\\/")  # no '</script>' inside the script
@@ -272,30 +410,44 @@ def _figure_div(fig: go.Figure | None, post_script: str | None = None) -> str:
     config = json.dumps({"displaylogo": False, "responsive": True})
     return (f'<div id="{div_id}" class="plotly-graph-div" style="height:{height}px; width:100%;"></div>'
             f"<script type='text/javascript'>window.PLOTLY_READY.then(function() {{ var fig = {spec}; "
-            f"Plotly.newPlot('{div_id}', fig.data, fig.layout, {config}).then(function() {{ {post} }}); }});</script>")
+            f"Plotly.newPlot('{div_id}', fig.data, fig.layout, {config}).then(function() {{ {post} }}); "
+            "}});</script>")
 
-def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, labels, thumbnails: list[str] | None,
+def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, labels,
+                thumbnails: list[str] | None,
                 retrieval_examples: list[dict] | None, class_names: list[str] | None = None,
                 max_points: int = 2000, seed: int = 0, subtitle: str = "", correct=None) -> str:
     "The report page as one self-contained HTML string."
     parts = [f"<h1>{html_text(title)}</h1><p class='sub'>{html_text(subtitle)}</p>",
              "<h2>Evaluation</h2>", results_table_html(results),
-             "<h2>Training curves</h2>", scalars_table_html(metrics), _figure_div(training_curves_figure(series_records(metrics)))]
+             "<h2>Training curves</h2>", scalars_table_html(metrics),
+             _figure_div(training_curves_figure(series_records(metrics)))]
     if embedding_2d is not None:
         n = len(embedding_2d)
-        idx = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False)) if n > max_points else None
+        idx = (
+            np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+            if n > max_points
+            else None
+        )
         fig = embedding_figure(embedding_2d, labels, thumbnails, class_names, idx, correct=correct)
         shown = n if idx is None else len(idx)
-        parts += [f"<h2>Test embeddings (UMAP, {shown} of {n} points; hover for the image)</h2>",
-                  "<div class='embedding'><div id='hover-panel'><img id='hover-image' alt=''><div id='hover-caption'>hover a point</div></div>"
-                  f"<div class='plot'>{_figure_div(fig, HOVER_JS if thumbnails is not None else None)}</div></div>"]
+        parts += [
+            f"<h2>Test embeddings (UMAP, {shown} of {n} points; hover for the image)</h2>",
+            "<div class='embedding'><div id='hover-panel'><img id='hover-image' alt=''><div "
+            "id='hover-caption'>hover a point</div></div>"
+            f"<div class='plot'>{_figure_div(fig, HOVER_JS if thumbnails is not None else None)}</div>"
+            "</div>",
+        ]
     if retrieval_examples and thumbnails is not None:
-        parts += ["<h2>Nearest-neighbour retrieval (query first; green: same label)</h2>",
-                  retrieval_html(retrieval_examples, thumbnails, labels, class_names)]
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            f"<title>{html_text(title)}</title><style>{PAGE_CSS}</style>"
-            f"{plotlyjs_script()}</head><body>"
-            + "".join(parts) + "</body></html>")
+        parts += [
+            "<h2>Nearest-neighbour retrieval (query first; green: same label)</h2>",
+            retrieval_html(retrieval_examples, thumbnails, labels, class_names),
+        ]
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html_text(title)}</title><style>{PAGE_CSS}</style>"
+        f"{plotlyjs_script()}</head><body>" + "".join(parts) + "</body></html>"
+    )
 
 # %% ../../nbs/55_report.ipynb #953ddc7a
 def write_report(run_dir, # the run directory (its name titles the page)
@@ -304,7 +456,8 @@ def write_report(run_dir, # the run directory (its name titles the page)
                  embedding_2d=None, # (N, 2) UMAP of test embeddings (`umap_embed`), or None
                  labels=None, # (N,) labels of those points
                  thumbnails=None, # N data URIs, or uint8 images (N, C, H, W) / an ImageDataset
-                 retrieval_examples: list[dict] | None = None, # from `retrieval_examples` (indices into the N points)
+                 # from `retrieval_examples` (indices into the N points)
+                 retrieval_examples: list[dict] | None = None,
                  out=None, # default run_dir/report.html
                  class_names: list[str] | None = None,
                  max_points: int = 2000, # UMAP points drawn (seeded subsample)
@@ -315,13 +468,15 @@ def write_report(run_dir, # the run directory (its name titles the page)
                 ) -> Path:
     "Write a self-contained (offline) HTML report of a run; returns its path."
     run = RunDir(run_dir)
-    if embedding_2d is not None and labels is None: raise ValueError("labels=None: the embedding needs its labels (use -1 for unlabelled)")
+    if embedding_2d is not None and labels is None:
+        raise ValueError("labels=None: the embedding needs its labels (use -1 for unlabelled)")
     if thumbnails is not None and not isinstance(thumbnails, list):
         side = max(check_images(thumbnails)[-2:])
         thumbnails = thumbnail_uris(thumbnails, size=thumb_px if side > thumb_px else None)
     if thumbnails is not None and embedding_2d is not None and len(thumbnails) != len(embedding_2d):
         raise ValueError(f"thumbnails: {len(thumbnails)} for {len(embedding_2d)} embedding points")
     subtitle = f"run {run.root} · written {time.strftime('%Y-%m-%d %H:%M:%S')}"
-    page = report_html(title or f"ssl_workbench report: {run.name}", results or {}, metrics or [], embedding_2d, labels,
+    page = report_html(title or "ssl_workbench report: "
+                                f"{run.name}", results or {}, metrics or [], embedding_2d, labels,
                        thumbnails, retrieval_examples, class_names, max_points, seed, subtitle, correct)
     return atomic_write_text(Path(out) if out is not None else run.report, page)

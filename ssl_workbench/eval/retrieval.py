@@ -19,11 +19,13 @@ __all__ = ['nearest_neighbours', 'retrieval_metrics']
 
 # %% ../../nbs/50b_retrieval.ipynb #c624f9a7
 def nearest_neighbours(query_features: torch.Tensor, # (M, D)
-                       gallery_features: torch.Tensor | None = None, # (N, D); None: the queries themselves, self excluded
+                       # (N, D); None: the queries themselves, self excluded
+                       gallery_features: torch.Tensor | None = None,
                        k: int = 10,
                        chunk_size: int | None = None,
                        device: str | torch.device | None = None,
-                       gallery_normalized: bool = False, # the gallery is already L2-normalised (a widget's cache): skip it
+                       # the gallery is already L2-normalised (a widget's cache): skip it
+                       gallery_normalized: bool = False,
                       ) -> tuple[torch.Tensor, torch.Tensor]:
     "(cosine similarities, indices), each (M, k), of each query's k nearest gallery items, best first."
     same = gallery_features is None
@@ -34,20 +36,31 @@ def nearest_neighbours(query_features: torch.Tensor, # (M, D)
         gallery = torch.as_tensor(gallery_features).float().to(dev)  # (N, D)
         if not gallery_normalized: gallery = F.normalize(gallery, dim=1)
     k = min(k, len(gallery) - same)
-    if k < 1: raise ValueError(f"k={k}: the gallery has {len(gallery)} items" + (" (query excluded)" if same else ""))
+    if k < 1:
+        raise ValueError(
+            f"k={k}: the gallery has {len(gallery)} items" + (" (query excluded)" if same else "")
+        )
     sims, idxs = [], []
     for i in range(0, len(q_all), step := _chunk(len(gallery), chunk_size)):
-        sim = q_all[i:i + step].to(dev) @ gallery.T  # (B, N)
-        if same: sim[torch.arange(len(sim)), torch.arange(i, i + len(sim))] = -float("inf")
+        sim = q_all[i : i + step].to(dev) @ gallery.T  # (B, N)
+        if same:
+            sim[torch.arange(len(sim)), torch.arange(i, i + len(sim))] = -float("inf")
         s, j = sim.topk(k, dim=1)
-        sims.append(s.cpu()); idxs.append(j.cpu())
+        sims.append(s.cpu())
+        idxs.append(j.cpu())
     return torch.cat(sims), torch.cat(idxs)
 
-def retrieval_metrics(query_features, query_labels,
-                      gallery_features=None, gallery_labels=None, # None: retrieve within the query set, self excluded
-                      ks: tuple = (1, 5, 10),
-                      chunk_size: int | None = None,
-                      device: str | torch.device | None = None) -> dict:
+
+def retrieval_metrics(
+    query_features,
+    query_labels,
+    # None: retrieve within the query set, self excluded
+    gallery_features=None,
+    gallery_labels=None,
+    ks: tuple = (1, 5, 10),
+    chunk_size: int | None = None,
+    device: str | torch.device | None = None,
+) -> dict:
     "recall@k for each k and mAP@R, as fractions in [0, 1]."
     same = gallery_features is None
     q_labels = check_labels(query_labels, len(query_features), "query_labels")

@@ -33,28 +33,33 @@ def run_checkpoint(run: str | Path | RunDir) -> Path:
     run = run if isinstance(run, RunDir) else RunDir(run)
     if not run.root.is_dir(): raise FileNotFoundError(f"run={str(run.root)!r}: no such run directory")
     if run.checkpoint is not None: return run.checkpoint
-    raise FileNotFoundError(f"run={str(run.root)!r}: no checkpoint (looked for {run.best} and {run.last}); train it first with "
+    raise FileNotFoundError(f"run={str(run.root)!r}: no checkpoint (looked for {run.best} and {run.last}); "
+                            "train it first with "
                             f"`ssl-workbench pretrain --out {run.root} ...`")
 
 def run_config(run: str | Path | RunDir) -> TrainConfig:
     "The run's `config.yaml`."
     run = run if isinstance(run, RunDir) else RunDir(run)
-    if not run.config.exists(): raise FileNotFoundError(f"run={str(run.root)!r}: no config.yaml; is this a run directory?")
+    if not run.config.exists():
+        raise FileNotFoundError(f"run={str(run.root)!r}: no config.yaml; is this a run directory?")
     return load_config(run.config)
 
 # %% ../../nbs/56_run_eval.ipynb #8aa67d8e
 def load_run_method(run: str | Path | RunDir, device=None) -> torch.nn.Module:
-    "The pretrained method of a run (backbone, projection head, ...) in eval mode, checked against the run's config."
+    """The pretrained method of a run (backbone, projection head, ...) in eval mode, checked against the
+    run's config."""
     run = run if isinstance(run, RunDir) else RunDir(run)
     ckpt, cfg = run_checkpoint(run), run_config(run)
     ck = load_checkpoint(ckpt)
     ck_cfg = config_from_dict(ck["config"])
     if ck_cfg.model.backbone != cfg.model.backbone:
-        raise ValueError(f"checkpoint {ckpt} was trained with backbone {ck_cfg.model.backbone!r}, but {run.config} "
+        raise ValueError(f"checkpoint {ckpt} was trained with backbone {ck_cfg.model.backbone!r}, but "
+                         f"{run.config} "
                          f"names {cfg.model.backbone!r}: the checkpoint belongs to another run")
     try: method = method_from_checkpoint(ck, device=device or "cpu")
     except RuntimeError as e:
-        raise ValueError(f"checkpoint {ckpt} does not fit backbone {cfg.model.backbone!r}: {str(e).splitlines()[0]}") from e
+        raise ValueError(f"checkpoint {ckpt} does not fit backbone {cfg.model.backbone!r}: "
+                         f"{str(e).splitlines()[0]}") from e
     return method.eval()
 
 def load_run_backbone(run: str | Path | RunDir, device=None) -> torch.nn.Module:
@@ -63,12 +68,14 @@ def load_run_backbone(run: str | Path | RunDir, device=None) -> torch.nn.Module:
 
 # %% ../../nbs/56_run_eval.ipynb #abcbc7f4
 def run_normalization(cfg: TrainConfig) -> tuple | None:
-    "(mean, std) of the run's first view pipeline; None when it does not normalise; the CIFAR statistics without a recipe."
+    """(mean, std) of the run's first view pipeline; None when it does not normalise; the CIFAR statistics
+    without a recipe."""
     from ssl_workbench.augment.pipeline import augment_from_dict
     recipe = cfg.augment.recipe
     if not recipe: return DEFAULT_NORMALIZE
     try:
-        if "pipeline" in recipe: first = augment_from_dict(recipe["pipeline"])  # a custom recipe that names its pipeline
+        if "pipeline" in recipe:
+            first = augment_from_dict(recipe["pipeline"])  # a custom recipe that names its pipeline
         else: first = augment_from_dict(recipe).views[0][0]
         first = getattr(first, "base", first)  # a multi-crop config holds its base pipeline
     except (ValueError, KeyError, AttributeError, IndexError, TypeError): return DEFAULT_NORMALIZE
@@ -90,33 +97,58 @@ def evaluate_run(run: str | Path, # a run directory
                  save: bool = True, # write runs/NAME/eval/<protocol>.json
                  **params) -> dict:
     "Evaluate a run's checkpoint with `protocol` against the baselines; saves and returns the result."
-    if protocol not in PROTOCOLS: raise ValueError(f"protocol={protocol!r}: must be one of {', '.join(PROTOCOLS)}")
-    if protocol == "finetune": label_fraction = check_label_fraction(0.1 if label_fraction is None else label_fraction)
-    elif label_fraction is not None: raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol={protocol!r}: must be one of {', '.join(PROTOCOLS)}")
+    if protocol == "finetune":
+        label_fraction = check_label_fraction(0.1 if label_fraction is None else label_fraction)
+    elif label_fraction is not None:
+        raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
     run = RunDir(run); ckpt = run_checkpoint(run); cfg = run_config(run)
     backbone = load_run_backbone(run, device)
     sized = dict(size=cfg.data.size, image_size=cfg.augment.image_size)  # the training run's size policy
     train_ds = load_dataset(cfg.data.spec, "train", **sized) if protocol != "retrieval" else None
     test_ds = load_dataset(cfg.data.spec, cfg.eval.split or "test", **sized)
     if protocol in ("knn", "linear", "linear_aug", "finetune") and not test_ds.has_labels:
-        raise ValueError(f"protocol={protocol!r} needs labels, but {cfg.data.spec!r} split {test_ds.split!r} has none")
+        raise ValueError(f"protocol={protocol!r} needs labels, but {cfg.data.spec!r} split {test_ds.split!r} "
+                         "has none")
     tr_x, tr_y, n_tr = _subset(train_ds, limit_train, seed) if train_ds is not None else (None, None, 0)
     te_x, te_y, n_te = _subset(test_ds, limit_test, seed)
     in_chans = te_x.shape[1]
-    result = evaluate(protocol, backbone, tr_x, tr_y, te_x, te_y,
-                      make_backbone=lambda: create_backbone(cfg.model.backbone, cfg.augment.image_size, in_chans)[0],
-                      label_fraction=label_fraction, device=device, seed=seed, normalize=run_normalization(cfg),
-                      cache_key=f"{checkpoint_hash(ckpt)}-{n_tr}-{n_te}-{seed}",
-                      dataset=cfg.data.spec + (f" (train subset {n_tr}, test subset {n_te}, seed {seed})" if limit_train or limit_test else ""),
-                      split=test_ds.split, pretraining=dict(backbone=cfg.model.backbone, method=cfg.method.name,
-                      epochs=cfg.schedule.epochs, steps=cfg.schedule.steps, minutes=cfg.schedule.minutes,
-                      batch_size=cfg.data.batch_size, augmentation=cfg.augment.recipe,
-                      checkpoint=str(ckpt)), data_policy=test_ds.size_policy, **params)
-    result["card"]["init_from"] = getattr(cfg.model, "init_from", None)  # where the backbone started (None: random)
+    result = evaluate(
+        protocol,
+        backbone,
+        tr_x,
+        tr_y,
+        te_x,
+        te_y,
+        make_backbone=lambda: create_backbone(cfg.model.backbone, cfg.augment.image_size, in_chans)[0],
+        label_fraction=label_fraction,
+        device=device,
+        seed=seed,
+        normalize=run_normalization(cfg),
+        cache_key=f"{checkpoint_hash(ckpt)}-{n_tr}-{n_te}-{seed}",
+        dataset=cfg.data.spec
+        + (f" (train subset {n_tr}, test subset {n_te}, seed {seed})" if limit_train or limit_test else ""),
+        split=test_ds.split,
+        pretraining=dict(
+            backbone=cfg.model.backbone,
+            method=cfg.method.name,
+            epochs=cfg.schedule.epochs,
+            steps=cfg.schedule.steps,
+            minutes=cfg.schedule.minutes,
+            batch_size=cfg.data.batch_size,
+            augmentation=cfg.augment.recipe,
+            checkpoint=str(ckpt),
+        ),
+        data_policy=test_ds.size_policy,
+        **params,
+    )
+    # where the backbone started (None: random)
+    result["card"]["init_from"] = getattr(cfg.model, "init_from", None)
     if save:
         run.eval_dir.mkdir(parents=True, exist_ok=True)
         name = protocol if label_fraction is None else f"{protocol}_{label_fraction:g}"
-        atomic_write_text(run.eval_dir/f"{name}.json", json.dumps(result, indent=2, default=str))
+        atomic_write_text(run.eval_dir / f"{name}.json", json.dumps(result, indent=2, default=str))
     return result
 
 # %% ../../nbs/56_run_eval.ipynb #683698b0
@@ -125,19 +157,24 @@ def load_results(run: str | Path) -> dict[str, dict]:
     out = {}
     for p in sorted(RunDir(run).eval_dir.glob("*.json")):
         try: result = json.loads(p.read_text())
-        except (OSError, ValueError) as e: raise ValueError(f"{p}: not a readable evaluation result ({e})") from None
-        if not isinstance(result, dict): raise ValueError(f"{p}: expected a JSON object, got {type(result).__name__}")
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{p}: not a readable evaluation result ({e})") from None
+        if not isinstance(result, dict):
+            raise ValueError(f"{p}: expected a JSON object, got {type(result).__name__}")
         try: main_metric(result)
-        except ValueError as e: raise ValueError(f"{p}: {e}; re-run `ssl-workbench eval` or remove the file") from None
+        except ValueError as e:
+            raise ValueError(f"{p}: {e}; re-run `ssl-workbench eval` or remove the file") from None
         out[p.stem] = result
     return out
 
 def report_run(run: str | Path, # a run directory
                max_points: int = 2000, # test images embedded and drawn
                device=None, seed: int = 0,
-               images=None, labels=None, # test images (uint8 (N, C, H, W)) and labels; default: the run's test split
+               # test images (uint8 (N, C, H, W)) and labels; default: the run's test split
+               images=None, labels=None,
                class_names=None) -> Path:
-    "Write `runs/NAME/report.html`: results with baselines, curves, UMAP with images on hover, retrieval examples."
+    """Write `runs/NAME/report.html`: results with baselines, curves, UMAP with images on hover, retrieval
+    examples."""
     run = RunDir(run); cfg = run_config(run)
     backbone = load_run_backbone(run, device)
     if images is None:
@@ -150,8 +187,21 @@ def report_run(run: str | Path, # a run directory
     feats = extract_features(backbone, x, device=device, normalize=run_normalization(cfg))
     emb = umap_embed(feats.numpy(), seed=seed) if len(x) >= 20 else None
     from ssl_workbench.eval.report import loo_knn_correct
-    correct = loo_knn_correct(feats, y) if emb is not None and y is not None and (np.asarray(y) >= 0).all() else None
-    return write_report(run.root, load_results(run.root), read_jsonl(run.metrics), embedding_2d=emb, labels=y, thumbnails=x,
-                        correct=correct,
-                        retrieval_examples=retrieval_examples(feats, n_queries=6, k=8, seed=seed), class_names=class_names,
-                        max_points=max_points, seed=seed)
+    correct = (
+        loo_knn_correct(feats, y)
+        if emb is not None and y is not None and (np.asarray(y) >= 0).all()
+        else None
+    )
+    return write_report(
+        run.root,
+        load_results(run.root),
+        read_jsonl(run.metrics),
+        embedding_2d=emb,
+        labels=y,
+        thumbnails=x,
+        correct=correct,
+        retrieval_examples=retrieval_examples(feats, n_queries=6, k=8, seed=seed),
+        class_names=class_names,
+        max_points=max_points,
+        seed=seed,
+    )

@@ -26,21 +26,30 @@ class CLSA(MoCoV2):
                  n_strong: int = 1, # strong query views (1 single-crop, 5 multi-crop)
                  clsa_temperature: float = 0.2, # tau_2 of the DDM distributions (`--clsa_t`)
                  ddm_weight: float = 1.0, # beta (`--alpha` in the code)
-                 **moco_kwargs): # passed to `MoCoV2`: out_dim, hidden_dim, queue_size, momentum, temperature, ...
+                 # passed to `MoCoV2`: out_dim, hidden_dim, queue_size, momentum, temperature, ...
+                 **moco_kwargs):
         super().__init__(backbone, feat_dim, **moco_kwargs)
         for name, v in (("n_weak", n_weak), ("n_strong", n_strong)):
             if not isinstance(v, int) or v < 1: raise ValueError(f"{name}={v!r}: expected a positive int")
         check_temperature(clsa_temperature, "clsa_temperature")
         if ddm_weight < 0: raise ValueError(f"ddm_weight={ddm_weight!r}: must be >= 0")
-        self.n_weak, self.n_strong, self.clsa_temperature, self.ddm_weight = n_weak, n_strong, clsa_temperature, ddm_weight
+        self.n_weak, self.n_strong, self.clsa_temperature, self.ddm_weight = (
+            n_weak,
+            n_strong,
+            clsa_temperature,
+            ddm_weight,
+        )
         self.n_views = 1 + n_weak + n_strong  # weak query, key, further weak queries, strong queries
 
-    def split_views(self, views: list[torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor, list[torch.Tensor]]:
+    def split_views(
+        self, views: list[torch.Tensor]
+    ) -> tuple[list[torch.Tensor], torch.Tensor, list[torch.Tensor]]:
         "(weak query views, key view, strong views) from `[weak, key, *weak, *strong]`."
-        return [views[0], *views[2:1 + self.n_weak]], views[1], list(views[1 + self.n_weak:])
+        return [views[0], *views[2 : 1 + self.n_weak]], views[1], list(views[1 + self.n_weak :])
 
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        "Contrastive loss of every weak query plus DDM of every weak x strong pair; logs with collapse diagnostics."
+        """Contrastive loss of every weak query plus DDM of every weak x strong pair; logs with collapse
+        diagnostics."""
         check_views(views, self.n_views)
         weak_views, key_view, strong_views = self.split_views(views)
         q_weak = [self.query(v) for v in weak_views]  # each (N, D)
@@ -48,10 +57,17 @@ class CLSA(MoCoV2):
         k = self.key(key_view)  # (N, D), normalised, no gradient
         k_all = gather_no_grad(k)  # (M, D): the batch keys of every process
         queue = self.queue.keys
-        loss_c = sum(moco_infonce(q, k, queue, self.temperature, batch_keys_as_negatives=True) for q in q_weak)
+        loss_c = sum(
+            moco_infonce(q, k, queue, self.temperature, batch_keys_as_negatives=True) for q in q_weak
+        )
         loss_d = sum(ddm(qw, qs, k_all, queue, self.clsa_temperature) for qw in q_weak for qs in q_strong)
         loss = loss_c + self.ddm_weight * loss_d
         self._stash_keys(k)
-        logs = {"loss": loss.detach(), "loss_contrastive": loss_c.detach(), "loss_ddm": loss_d.detach(),
-                "momentum": torch.tensor(self.momentum), **collapse_diagnostics(q_weak[0], k)}
+        logs = {
+            "loss": loss.detach(),
+            "loss_contrastive": loss_c.detach(),
+            "loss_ddm": loss_d.detach(),
+            "momentum": torch.tensor(self.momentum),
+            **collapse_diagnostics(q_weak[0], k),
+        }
         return loss, logs

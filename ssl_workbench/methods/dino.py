@@ -104,7 +104,8 @@ class DINO(nn.Module):
                   "beta2": 0.999, "decay_norm_and_bias": False, "grad_clip": 3.0},
         "schedule": {"warmup_epochs": 10.0, "final_lr_fraction": 0.002},
         "source": "facebookresearch/dino main_dino.py: --optimizer adamw --lr 0.0005 (x batch / 256) "
-                  "--weight_decay 0.04 --clip_grad 3.0 (per-parameter norm there; the global norm here) --warmup_epochs 10 --min_lr 1e-6 (1e-6 / 5e-4 = 0.002 at batch 256); "
+                  "--weight_decay 0.04 --clip_grad 3.0 (per-parameter norm there; the global norm here) "
+                  "--warmup_epochs 10 --min_lr 1e-6 (1e-6 / 5e-4 = 0.002 at batch 256); "
                   "utils.get_params_groups: no weight decay on biases and norm parameters",
     }
     def __init__(self, backbone: nn.Module, # encoder: (B, C, H, W) -> (B, feat_dim), any input size

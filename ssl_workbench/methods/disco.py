@@ -38,7 +38,8 @@ def _load_strict(module: nn.Module, state: dict, what: str):
     bad_shape = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
                  for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     if missing or unexpected or bad_shape:
-        raise ValueError(f"{what}: {len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected keys "
+        raise ValueError(f"{what}: {len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected "
+                         "keys "
                          f"{unexpected[:3]}, {len(bad_shape)} shape mismatches {bad_shape[:2]}")
     module.load_state_dict(state)
 
@@ -54,10 +55,14 @@ def _head_from_state(state: dict) -> nn.Module:
 def _teacher_from_state(state: dict, backbone: str | None, image_size: int, in_chans: int) -> nn.Module:
     "Query encoder (backbone + head) of one of our methods, rebuilt from its `state_dict`."
     state = _strip_prefixes(state)
-    if backbone is None: raise ValueError("teacher_backbone=None: name the teacher's architecture (e.g. 'resnet50') to load a state_dict")
+    if backbone is None:
+        raise ValueError("teacher_backbone=None: name the teacher's architecture (e.g. 'resnet50') to load a "
+                         "state_dict")
     trunk = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
     head = {k[len("projection_head."):]: v for k, v in state.items() if k.startswith("projection_head.")}
-    if not trunk: raise ValueError("teacher state_dict has no 'backbone.*' keys: expected the state_dict of an ssl_workbench method")
+    if not trunk:
+        raise ValueError("teacher state_dict has no 'backbone.*' keys: expected the state_dict of an "
+                         "ssl_workbench method")
     net, _ = create_backbone(backbone, image_size, in_chans)
     _load_strict(net, trunk, f"teacher checkpoint does not fit teacher_backbone={backbone!r}")
     if not head: return net
@@ -66,24 +71,41 @@ def _teacher_from_state(state: dict, backbone: str | None, image_size: int, in_c
     return nn.Sequential(net, projection)
 
 # %% ../../nbs/13_disco.ipynb #8864f945
-def load_teacher(source: nn.Module | dict | str | Path, # one of our methods, its state_dict / checkpoint path, or any image -> embedding module
-                 backbone: str | None = None, # architecture name, needed for a state_dict or a path
-                 image_size: int = 32, # for building that architecture (CIFAR stem <= 32 px)
-                 in_chans: int = 3,
-                ) -> nn.Module:
+def load_teacher(
+    source: nn.Module
+    | dict
+    | str
+    | Path,  # one of our methods, its state_dict / checkpoint path, or any image -> embedding module
+    backbone: str | None = None,  # architecture name, needed for a state_dict or a path
+    image_size: int = 32,  # for building that architecture (CIFAR stem <= 32 px)
+    in_chans: int = 3,
+) -> nn.Module:
     "A frozen copy of a teacher's query encoder (images -> embeddings), no parameter requiring grad."
-    if source is None: raise ValueError("teacher=None: DisCo needs a teacher (a method, a state_dict, a checkpoint path or an nn.Module)")
+    if source is None:
+        raise ValueError(
+            "teacher=None: DisCo needs a teacher (a method, a state_dict, a checkpoint path or an nn.Module)"
+        )
     if isinstance(source, (str, Path)):
-        if not Path(source).is_file(): raise FileNotFoundError(f"teacher={str(source)!r}: no such checkpoint file")
-        source = safe_torch_load(source, "teacher checkpoint")  # our error, never torch's weights_only=False hint
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"teacher={str(source)!r}: no such checkpoint file")
+        # our error, never torch's weights_only=False hint
+        source = safe_torch_load(source, "teacher checkpoint")
         if not isinstance(source, dict):
-            raise ValueError(f"teacher checkpoint: expected a state_dict or checkpoint dict, got {type(source).__name__}")
-    if isinstance(source, dict): teacher = _teacher_from_state(source, backbone, image_size, in_chans)
+            raise ValueError(
+                f"teacher checkpoint: expected a state_dict or checkpoint dict, got {type(source).__name__}"
+            )
+    if isinstance(source, dict):
+        teacher = _teacher_from_state(source, backbone, image_size, in_chans)
     elif isinstance(source, nn.Module):
-        if hasattr(source, "backbone") and hasattr(source, "projection_head"):  # one of our methods: query encoder only
+        # one of our methods: query encoder only
+        if hasattr(source, "backbone") and hasattr(source, "projection_head"):
             teacher = nn.Sequential(copy.deepcopy(source.backbone), copy.deepcopy(source.projection_head))
-        else: teacher = copy.deepcopy(source)
-    else: raise TypeError(f"teacher: expected an nn.Module, a state_dict or a path, got {type(source).__name__}")
+        else:
+            teacher = copy.deepcopy(source)
+    else:
+        raise TypeError(
+            f"teacher: expected an nn.Module, a state_dict or a path, got {type(source).__name__}"
+        )
     return teacher.requires_grad_(False)
 
 # %% ../../nbs/13_disco.ipynb #258f87a6
@@ -96,30 +118,44 @@ class DisCo(MoCoV2):
                  image_size: int = 32, # input size, to build and probe the teacher
                  in_chans: int = 3,
                  hidden_dim: int = 2048, # student head hidden width: DisCo's bottleneck fix
-                 distill_weight: float = 32.0, # x the per-image squared distance: the official weighting (see below)
-                 contrastive_weight: float = 1.0, # weight of the student's MoCo loss (0 = official `--only-mse`)
-                 teacher_batch_stats: bool = True, # teacher BN uses batch statistics in training (official behaviour)
+                 # x the per-image squared distance: the official weighting (see below)
+                 distill_weight: float = 32.0,
+                 # weight of the student's MoCo loss (0 = official `--only-mse`)
+                 contrastive_weight: float = 1.0,
+                 # teacher BN uses batch statistics in training (official behaviour)
+                 teacher_batch_stats: bool = True,
                  **moco_kwargs): # passed to `MoCoV2`: out_dim, queue_size, momentum, temperature, ...
         super().__init__(backbone, feat_dim, hidden_dim=hidden_dim, **moco_kwargs)
         for name, w in (("distill_weight", distill_weight), ("contrastive_weight", contrastive_weight)):
             if w < 0: raise ValueError(f"{name}={w!r}: must be >= 0")
         self.teacher = load_teacher(teacher, teacher_backbone, image_size, in_chans)
         for m in self.teacher.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.momentum = 0.0  # running statistics stay frozen
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.momentum = 0.0  # running statistics stay frozen
         self.teacher_dim = self._probe_teacher(image_size, in_chans)
         if self.teacher_dim != self.projection_head.out_dim:
-            raise ValueError(f"teacher and student embedding sizes differ: the teacher outputs {self.teacher_dim}, "
+            raise ValueError("teacher and student embedding sizes differ: the teacher outputs "
+                             f"{self.teacher_dim}, "
                              f"the student head out_dim={self.projection_head.out_dim}")
-        self.distill_weight, self.contrastive_weight, self.teacher_batch_stats = distill_weight, contrastive_weight, teacher_batch_stats
+        self.distill_weight, self.contrastive_weight, self.teacher_batch_stats = (
+            distill_weight,
+            contrastive_weight,
+            teacher_batch_stats,
+        )
         self.train(self.training)
 
     @torch.no_grad()
     def _probe_teacher(self, image_size: int, in_chans: int) -> int:
         "The teacher's embedding size, from one forward pass on two blank images."
         self.teacher.eval()
-        try: out = self.teacher(torch.zeros(2, in_chans, image_size, image_size))
-        except Exception as e: raise ValueError(f"teacher: cannot embed a (2, {in_chans}, {image_size}, {image_size}) batch: {e}") from e
-        if out.ndim != 2: raise ValueError(f"teacher: expected (N, D) embeddings, got shape {tuple(out.shape)}")
+        try:
+            out = self.teacher(torch.zeros(2, in_chans, image_size, image_size))
+        except Exception as e:
+            raise ValueError(
+                f"teacher: cannot embed a (2, {in_chans}, {image_size}, {image_size}) batch: {e}"
+            ) from e
+        if out.ndim != 2:
+            raise ValueError(f"teacher: expected (N, D) embeddings, got shape {tuple(out.shape)}")
         return out.shape[1]
 
     def train(self, mode: bool = True) -> "DisCo":
@@ -129,17 +165,24 @@ class DisCo(MoCoV2):
         return self
 
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        "Student MoCo v2 loss plus distillation towards the teacher on both views; logs with collapse diagnostics."
+        """Student MoCo v2 loss plus distillation towards the teacher on both views; logs with collapse
+        diagnostics."""
         check_views(views, self.n_views)
         x_q, x_k = views
         q, q_k = self.query(x_q), self.query(x_k)  # (N, D) each: student query encoder on both views
         k = self.key(x_k)  # (N, D) momentum encoder, no gradient
-        with torch.no_grad(): t_q, t_k = self.teacher(x_q), self.teacher(x_k)  # (N, D) each
+        with torch.no_grad():
+            t_q, t_k = self.teacher(x_q), self.teacher(x_k)  # (N, D) each
         loss_c = moco_infonce(q, k, self.queue.keys, self.temperature)
         # official: a sum over a per-GPU batch of 32, gradients averaged over GPUs = 32 x the per-image mean
         loss_d = (disco_distill(q, t_q) + disco_distill(q_k, t_k)) * (self.distill_weight / len(x_q))
         loss = self.contrastive_weight * loss_c + loss_d
         self._stash_keys(k)
-        logs = {"loss": loss.detach(), "loss_contrastive": loss_c.detach(), "loss_distill": loss_d.detach(),
-                "momentum": torch.tensor(self.momentum), **collapse_diagnostics(q, k)}
+        logs = {
+            "loss": loss.detach(),
+            "loss_contrastive": loss_c.detach(),
+            "loss_distill": loss_d.detach(),
+            "momentum": torch.tensor(self.momentum),
+            **collapse_diagnostics(q, k),
+        }
         return loss, logs

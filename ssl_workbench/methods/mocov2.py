@@ -14,7 +14,8 @@ import torch.nn.functional as F
 import torch.distributed as dist
 
 from ..models import MoCoV2ProjectionHead, check_views
-from ..losses import (moco_infonce, collapse_diagnostics, check_temperature, gather_no_grad, rank_and_world)
+from ..losses import (moco_infonce, collapse_diagnostics, check_temperature, gather_no_grad,
+                                  rank_and_world)
 
 # %% auto #0
 __all__ = ['Queue', 'ema_update', 'momentum_step', 'momentum_at', 'shuffled_forward', 'split_forward', 'MoCoV2']
@@ -25,7 +26,8 @@ class Queue(nn.Module):
     def __init__(self, size: int, # K in the paper: number of negatives
                  dim: int): # key dimension
         super().__init__()
-        if not isinstance(size, int) or size < 1: raise ValueError(f"queue_size={size!r}: expected a positive int")
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"queue_size={size!r}: expected a positive int")
         self.register_buffer("keys", F.normalize(torch.randn(size, dim), dim=1))  # (K, D)
         self.register_buffer("ptr", torch.zeros((), dtype=torch.long))  # next slot to overwrite
 
@@ -49,21 +51,28 @@ def ema_update(online: nn.Module, # the encoder trained by SGD
     for p_online, p_target in zip(online.parameters(), target.parameters(), strict=True):
         p_target.lerp_(p_online.detach(), 1.0 - momentum)
 
-def momentum_step(method: nn.Module, # has backbone, projection_head, their `*_momentum` copies, base_momentum, momentum_schedule
-                  progress: float, # fraction of training done, in [0, 1]
-                 ) -> float:
-    "Set `method.momentum` for `progress` and EMA-update its momentum backbone and projection head (MoCo, BYOL)."
+def momentum_step(
+    method: nn.Module,  # backbone, projection_head, `*_momentum` copies, base_momentum, momentum_schedule
+    progress: float,  # fraction of training done, in [0, 1]
+) -> float:
+    """Set `method.momentum` for `progress` and EMA-update its momentum backbone and projection head (MoCo,
+    BYOL)."""
     method.momentum = momentum_at(progress, method.base_momentum, method.momentum_schedule)
     ema_update(method.backbone, method.backbone_momentum, method.momentum)
     ema_update(method.projection_head, method.projection_head_momentum, method.momentum)
     return method.momentum
 
-def momentum_at(progress: float, # fraction of training done, in [0, 1]
-                base: float, # m at the start
-                schedule: str = "constant") -> float: # "constant" or "cosine" (to 1 at the end)
+
+def momentum_at(
+    progress: float,  # fraction of training done, in [0, 1]
+    base: float,  # m at the start
+    schedule: str = "constant",
+) -> float:  # "constant" or "cosine" (to 1 at the end)
     "The momentum at `progress`."
-    if not 0 <= progress <= 1: raise ValueError(f"progress={progress!r}: must be in [0, 1]")
-    if schedule == "constant": return base
+    if not 0 <= progress <= 1:
+        raise ValueError(f"progress={progress!r}: must be in [0, 1]")
+    if schedule == "constant":
+        return base
     return 1 - (1 - base) * (math.cos(math.pi * progress) + 1) / 2
 
 # %% ../../nbs/11_mocov2.ipynb #3069ee38
@@ -96,9 +105,11 @@ class MoCoV2(nn.Module):
     "MoCo v2: query encoder + momentum key encoder, InfoNCE against a queue of keys."
     n_views = 2
     default_training = {  # the trainer's defaults for this method and those built on it (user settings win)
-        "optim": dict(name="sgd", lr=0.03, scaling="linear", weight_decay=1e-4, momentum=0.9, decay_norm_and_bias=True),
+        "optim": dict(name="sgd", lr=0.03, scaling="linear", weight_decay=1e-4, momentum=0.9,
+                      decay_norm_and_bias=True),
         "schedule": dict(warmup_epochs=0.0),
-        "source": "facebookresearch/moco main_moco.py: SGD lr 0.03 for batch 256, momentum 0.9, wd 1e-4 on all "
+        "source": "facebookresearch/moco main_moco.py: SGD lr 0.03 for batch 256, momentum 0.9, wd 1e-4 on "
+                  "all "
                   "parameters, --cos, no warmup (CLSA and DisCo train with the same settings)"}
     def __init__(self, backbone: nn.Module, # encoder: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
@@ -106,24 +117,36 @@ class MoCoV2(nn.Module):
                  hidden_dim: int | None = None, # head hidden width; None = feat_dim (official `dim_mlp`)
                  queue_size: int = 65536, # K: number of negatives (`--moco-k`)
                  momentum: float = 0.999, # m: key-encoder momentum (`--moco-m`); 0.99 suits short runs
-                 momentum_schedule: str = "constant", # "constant" (official) or "cosine" (m -> 1 over training)
+                 # "constant" (official) or "cosine" (m -> 1 over training)
+                 momentum_schedule: str = "constant",
                  temperature: float = 0.2, # tau (`--moco-t`)
                  shuffle_bn: bool = True, # shuffle keys across DDP processes (no-op in one process)
-                 num_splits: int = 8, # one process: key-encoder BN over this many groups (lightly's benchmark); 1: off
+                 # one process: key-encoder BN over this many groups (lightly's benchmark); 1: off
+                 num_splits: int = 8,
                 ):
         super().__init__()
         check_temperature(temperature)
         if not 0 <= momentum <= 1: raise ValueError(f"momentum={momentum!r}: must be in [0, 1]")
-        if not isinstance(num_splits, int) or num_splits < 1: raise ValueError(f"num_splits={num_splits!r}: expected an int >= 1")
+        if not isinstance(num_splits, int) or num_splits < 1:
+            raise ValueError(f"num_splits={num_splits!r}: expected an int >= 1")
         if momentum_schedule not in ("constant", "cosine"):
             raise ValueError(f"momentum_schedule={momentum_schedule!r}: expected 'constant' or 'cosine'")
         self.backbone, self.projection_head = backbone, MoCoV2ProjectionHead(feat_dim, hidden_dim, out_dim)
-        self.backbone_momentum, self.projection_head_momentum = copy.deepcopy(self.backbone), copy.deepcopy(self.projection_head)
-        for p in [*self.backbone_momentum.parameters(), *self.projection_head_momentum.parameters()]: p.requires_grad_(False)
+        self.backbone_momentum, self.projection_head_momentum = (
+            copy.deepcopy(self.backbone),
+            copy.deepcopy(self.projection_head),
+        )
+        for p in [*self.backbone_momentum.parameters(), *self.projection_head_momentum.parameters()]:
+            p.requires_grad_(False)
         self.queue = Queue(queue_size, out_dim)
-        self.temperature, self.base_momentum, self.momentum_schedule = temperature, momentum, momentum_schedule
+        self.temperature, self.base_momentum, self.momentum_schedule = (
+            temperature,
+            momentum,
+            momentum_schedule,
+        )
         self.momentum, self.shuffle_bn, self.num_splits = momentum, shuffle_bn, num_splits
-        self.sync_batchnorm = not shuffle_bn  # read by the trainer: shuffle BN (official) or SyncBN under DDP, not both
+        # read by the trainer: shuffle BN (official) or SyncBN under DDP, not both
+        self.sync_batchnorm = not shuffle_bn
         self._pending_keys = None
 
     def query(self, x: torch.Tensor) -> torch.Tensor:
@@ -132,17 +155,22 @@ class MoCoV2(nn.Module):
 
     @torch.no_grad()
     def key(self, x: torch.Tensor) -> torch.Tensor:
-        "Momentum-encoder projection `(N, D)`, L2-normalised, no gradient (shuffle-BN under DDP, split BN in one process)."
+        """Momentum-encoder projection `(N, D)`, L2-normalised, no gradient (shuffle-BN under DDP, split BN
+        in one process)."""
         encoder = lambda v: self.projection_head_momentum(self.backbone_momentum(v))
         one_process = rank_and_world()[1] == 1
-        if self.shuffle_bn and not one_process: k = shuffled_forward(encoder, x)
-        elif one_process and self.training and self.num_splits > 1: k = split_forward(encoder, x, self.num_splits)
-        else: k = encoder(x)
+        if self.shuffle_bn and not one_process:
+            k = shuffled_forward(encoder, x)
+        elif one_process and self.training and self.num_splits > 1:
+            k = split_forward(encoder, x, self.num_splits)
+        else:
+            k = encoder(x)
         return F.normalize(k, dim=1)
 
     def _stash_keys(self, k: torch.Tensor):
         "Remember this step's keys (gathered over processes) for `after_step`."
-        if self.training: self._pending_keys = gather_no_grad(k)
+        if self.training:
+            self._pending_keys = gather_no_grad(k)
 
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
         "InfoNCE of the query view against its key and the queue, and logs with collapse diagnostics."
@@ -150,11 +178,16 @@ class MoCoV2(nn.Module):
         q, k = self.query(views[0]), self.key(views[1])  # (N, D) each
         loss = moco_infonce(q, k, self.queue.keys, self.temperature)
         self._stash_keys(k)
-        return loss, {"loss": loss.detach(), "momentum": torch.tensor(self.momentum), **collapse_diagnostics(q, k)}
+        return loss, {
+            "loss": loss.detach(),
+            "momentum": torch.tensor(self.momentum),
+            **collapse_diagnostics(q, k),
+        }
 
     @torch.no_grad()
     def after_step(self, progress: float) -> None:
         "Momentum-update the key encoder (momentum at `progress`) and enqueue the last keys."
         momentum_step(self, progress)
-        if self._pending_keys is not None: self.queue.enqueue(self._pending_keys)
+        if self._pending_keys is not None:
+            self.queue.enqueue(self._pending_keys)
         self._pending_keys = None

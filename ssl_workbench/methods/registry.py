@@ -43,7 +43,8 @@ def method_hparams(name: str) -> dict[str, object]:
     out = {}
     for cls in METHODS[name].__mro__:
         if cls is nn.Module or not issubclass(cls, nn.Module): break
-        for p in list(inspect.signature(cls.__init__).parameters.values())[3:]:  # skip self, backbone, feat_dim
+        # skip self, backbone, feat_dim
+        for p in list(inspect.signature(cls.__init__).parameters.values())[3:]:
             if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL): out.setdefault(p.name, p.default)
     return out
 
@@ -60,7 +61,8 @@ def create_method(name: str, # a key of `METHODS` ("simclr", "mocov2", ..., "byo
     if bad: raise ValueError(f"hparams: unknown {bad} for method {name!r}; valid: {sorted(valid)}")
     if name == "disco": hparams = {"image_size": image_size, "in_chans": in_chans, **hparams}
     if name == "disco" and hparams.get("teacher") is None:
-        raise ValueError("teacher=None: method 'disco' needs teacher= (a trained method, a state_dict, a checkpoint path or an nn.Module)")
+        raise ValueError("teacher=None: method 'disco' needs teacher= (a trained method, a state_dict, a "
+                         "checkpoint path or an nn.Module)")
     net, feat_dim = create_backbone(backbone, image_size, in_chans)
     return METHODS[name](net, feat_dim, **hparams)
 
@@ -83,7 +85,8 @@ def default_recipe(name: str, # a method name
     if name not in METHODS: raise ValueError(f"name={name!r}: unknown method; choose one of {list_methods()}")
     big = image_size > 64
     stats = dict(mean=IMAGENET_MEAN, std=IMAGENET_STD) if big else dict(mean=CIFAR_MEAN, std=CIFAR_STD)
-    if name == "simclr": return ViewRecipe([(make_config("simclr" if big else "simclr_cifar", size=image_size, **stats), 2)])
+    if name == "simclr":
+        return ViewRecipe([(make_config("simclr" if big else "simclr_cifar", size=image_size, **stats), 2)])
     weak = make_config("mocov2", size=image_size, **stats)
     if name in ("mocov2", "disco"): return ViewRecipe([(weak, 2)])
     if name in ("byol", "barlow_twins", "vicreg"):  # BYOL App. B Table 6, also Barlow Twins and VICReg
@@ -93,16 +96,20 @@ def default_recipe(name: str, # a method name
         view1 = make_config(preset, blur_p=1.0 if big else 0.0, solarize_p=0.0, **base)
         view2 = make_config(preset, blur_p=0.1 if big else 0.0, solarize_p=0.2, **base)
         return ViewRecipe([(view1, 1), (view2, 1)])
-    if name == "mocov3":  # main_moco.py: BYOL-style blur 1.0 / 0.1, solarize 0 / 0.2, crop-min 0.08, saturation 0.2
+    # main_moco.py: BYOL-style blur 1.0 / 0.1, solarize 0 / 0.2, crop-min 0.08, saturation 0.2
+    if name == "mocov3":
         byol = dict(size=image_size, crop_scale=(0.08, 1.0), saturation=0.2, **stats)
         return ViewRecipe([(make_config("mocov2", blur_p=1.0, solarize_p=0.0, **byol), 1),
                                    (make_config("mocov2", blur_p=0.1, solarize_p=0.2, **byol), 1)])
-    if name == "dino":  # DataAugmentationDINO: jitter 0.4/0.4/0.2/0.1; global blur 1.0 / 0.1 and solarize 0 / 0.2,
+    # DataAugmentationDINO: jitter 0.4/0.4/0.2/0.1; global blur 1.0 / 0.1 and solarize 0 / 0.2,
+    if name == "dino":
         n_local, dino = hparams.get("n_local_crops", 8), dict(saturation=0.2, **stats)  # local blur 0.5
-        views = [(make_config("mocov2", size=image_size, crop_scale=(0.4, 1.0), blur_p=p, solarize_p=s, **dino), 1)
+        views = [(make_config("mocov2", size=image_size, crop_scale=(0.4, 1.0), blur_p=p, solarize_p=s,
+                              **dino), 1)
                  for p, s in ((1.0, 0.0), (0.1, 0.2))]  # --global_crops_scale 0.4 1
         local = [(_local_crop_size(image_size), (0.05, 0.4))] * n_local
-        if n_local: views.append((make_config("multicrop", base="mocov2", blur_p=0.5, crops=local, **dino), 1))
+        if n_local:
+            views.append((make_config("multicrop", base="mocov2", blur_p=0.5, crops=local, **dino), 1))
         return ViewRecipe(views)  # --local_crops_scale 0.05 0.4
     if name == "mae":  # main_pretrain.py: RandomResizedCrop(scale=(0.2, 1.0)) + flip, no colour augmentation
         crop = make_config("mocov2", size=image_size, crop_scale=(0.2, 1.0), jitter_p=0.0, gray_p=0.0,
@@ -111,7 +118,8 @@ def default_recipe(name: str, # a method name
     n_weak, n_strong = hparams.get("n_weak", 1), hparams.get("n_strong", 1)
     crops = _scaled_crops(image_size)
     if not 1 <= n_weak <= len(crops) or not 1 <= n_strong <= len(crops):
-        raise ValueError(f"n_weak={n_weak}, n_strong={n_strong}: the CLSA crop table has {len(crops)} sizes (1..{len(crops)} each)")
+        raise ValueError(f"n_weak={n_weak}, n_strong={n_strong}: the CLSA crop table has {len(crops)} sizes "
+                         f"(1..{len(crops)} each)")
     views = [(make_config("mocov2", size=crops[0][0], crop_scale=crops[0][1], **stats), 2)]
     if n_weak > 1: views.append((make_config("multicrop", base="mocov2", crops=crops[1:n_weak], **stats), 1))
     views.append((make_config("multicrop", base="clsa_strong", crops=crops[-n_strong:], **stats), 1))

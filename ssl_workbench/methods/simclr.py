@@ -18,9 +18,11 @@ __all__ = ['projection_head', 'SimCLR']
 
 # %% ../../nbs/10_simclr.ipynb #7fcf4334
 def projection_head(kind: str, feat_dim: int, hidden_dim: int | None = None, out_dim: int = 128) -> nn.Module:
-    "SimCLR's head g by kind: 'mlp' (v1 head), 'linear' (one layer to `out_dim` + BN, as v1) or 'none' (identity, z = h)."
+    """SimCLR's head g by kind: 'mlp' (v1 head), 'linear' (one layer to `out_dim` + BN, as v1) or 'none'
+    (identity, z = h)."""
     if kind == "mlp": return SimCLRProjectionHead(feat_dim, hidden_dim, out_dim)
-    if kind == "linear": return nn.Sequential(nn.Linear(feat_dim, out_dim, bias=False), nn.BatchNorm1d(out_dim))  # v1: BN
+    if kind == "linear":
+        return nn.Sequential(nn.Linear(feat_dim, out_dim, bias=False), nn.BatchNorm1d(out_dim))  # v1: BN
     if kind == "none": return nn.Identity()
     raise ValueError(f"head={kind!r}: must be 'mlp', 'linear' or 'none'")
 
@@ -37,7 +39,9 @@ class SimCLR(nn.Module):
                  out_dim: int = 128, # z dimension
                  hidden_dim: int | None = None, # head hidden width; None = feat_dim (the v1 code)
                  temperature: float = 0.5, # tau in NT-Xent
-                 head: str = "mlp", # projection head: "mlp" (the paper), "linear" (d -> out_dim) or "none" (z = h); SimCLR Fig. 8
+                 # projection head: "mlp" (the paper), "linear" (d -> out_dim) or "none" (z = h); SimCLR Fig.
+                 # 8
+                 head: str = "mlp",
                 ):
         super().__init__()
         check_temperature(temperature)
@@ -47,7 +51,9 @@ class SimCLR(nn.Module):
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
         "NT-Xent loss of the two views, and logs with collapse diagnostics."
         check_views(views, self.n_views)
-        if views[0].shape != views[1].shape: raise ValueError(f"views: SimCLR needs two views of one shape, got {tuple(views[0].shape)} and {tuple(views[1].shape)}")
+        if views[0].shape != views[1].shape:
+            raise ValueError(f"views: SimCLR needs two views of one shape, got {tuple(views[0].shape)} and "
+                             f"{tuple(views[1].shape)}")
         z = self.projection_head(self.backbone(torch.cat(views)))  # (2N, D): one batch, as in the TF code
         z1, z2 = z.chunk(2)  # (N, D) each
         loss = nt_xent(z1, z2, self.temperature)

@@ -34,7 +34,8 @@ def to_tensor(images: np.ndarray | torch.Tensor, # uint8 (..., H, W, 3) drawings
               device: str | torch.device | None = "cpu") -> torch.Tensor:
     "uint8 drawings `(..., H, W, 3)` as float `(..., 3, H, W)` in [0, 1] (SPARE3D: /255, no normalisation)."
     x = torch.as_tensor(np.asarray(images)) if not isinstance(images, torch.Tensor) else images
-    if x.dtype != torch.uint8 or x.shape[-1] != 3: raise ValueError(f"images: expected uint8 (..., H, W, 3), got {x.dtype} {tuple(x.shape)}")
+    if x.dtype != torch.uint8 or x.shape[-1] != 3:
+        raise ValueError(f"images: expected uint8 (..., H, W, 3), got {x.dtype} {tuple(x.shape)}")
     return x.to(get_device(device)).movedim(-1, -3).float().div_(255)
 
 # %% ../../nbs/72_spare3d_models.ipynb #52e5ade4
@@ -45,15 +46,19 @@ INITS = ("paper", "default")
 def spatial_tower(backbone: str, # a `create_backbone` name: 'vgg16' (paper), 'small_convnet', 'resnet18', ...
                   image_size: int, # drawing side in pixels
                   in_chans: int = 3,
-                  pool: str = "flatten", # 'flatten': the last feature map, flattened (Three2I_self); 'avg': pooled
+                  # 'flatten': the last feature map, flattened (Three2I_self); 'avg': pooled
+                  pool: str = "flatten",
                  ) -> tuple[nn.Module, int]:
     "A drawing encoder `(B, C, H, W) -> (B, width)` and its output width at `image_size`."
     if pool not in POOLS: raise ValueError(f"pool={pool!r}: expected one of {POOLS}")
     net, d = create_backbone(backbone, image_size=image_size, in_chans=in_chans)
     if pool == "avg": return net, d
     if isinstance(net, PooledFeatures): tower = nn.Sequential(net.features, nn.Flatten(1))  # VGG: `.features`
-    elif hasattr(net, "avgpool") and hasattr(net, "layer4"): net.avgpool = nn.Identity(); tower = net  # ResNet
-    else: raise ValueError(f"pool='flatten': backbone {backbone!r} ({type(net).__name__}) has no feature map to "
+    elif hasattr(net, "avgpool") and hasattr(net, "layer4"):
+        net.avgpool = nn.Identity()
+        tower = net  # ResNet
+    else: raise ValueError(f"pool='flatten': backbone {backbone!r} ({type(net).__name__}) has no feature map "
+                           "to "
                            "flatten; use pool='avg'")
     with torch.no_grad(): width = tower.eval()(torch.zeros(2, in_chans, image_size, image_size)).shape[1]
     return tower.train(), width
@@ -78,35 +83,56 @@ class _FourTowers(nn.Module):
         pool = default_pool(backbone, pool)
         towers = [spatial_tower(backbone, image_size, in_chans, pool) for _ in range(4)]
         self.towers = nn.ModuleList([t for t, _ in towers])  # f_θ1..θ4: front, right, top, isometric
-        self.backbone_name, self.feat_dim, self.image_size, self.pool = backbone, towers[0][1], image_size, pool
+        self.backbone_name, self.feat_dim, self.image_size, self.pool = (
+            backbone,
+            towers[0][1],
+            image_size,
+            pool,
+        )
 
     def tower_features(self, k: int, x: torch.Tensor) -> torch.Tensor:
         "Tower `k`'s features `(B, d)`; drawings of another size than the net was built for are refused."
         f = self.towers[k](x)
         if f.shape[1] != self.feat_dim:
-            raise ValueError(f"drawings of {x.shape[-1]} px give {f.shape[1]} features per tower ({self.backbone_name}, "
-                             f"pool={self.pool!r}), but g1/g2 expect {self.feat_dim} (built for {self.image_size} px); "
-                             f"build the net with image_size={x.shape[-1]}")
+            raise ValueError(
+                f"drawings of {x.shape[-1]} px give {f.shape[1]} features per tower "
+                f"({self.backbone_name}, "
+                f"pool={self.pool!r}), but g1/g2 expect {self.feat_dim} (built for "
+                f"{self.image_size} px); "
+                f"build the net with image_size={x.shape[-1]}"
+            )
         return f
+
 
 class FourTowerNet(_FourTowers):
     "Towers for front, right, top and isometric; g1 (views), g2 (isometric) and h (pair score)."
-    def __init__(self, backbone: str = "small_convnet", # 'vgg16' (paper), 'small_convnet', 'resnet18', ...
-                 image_size: int = 64, # drawing side in pixels
-                 hidden_dim: int = 512, # width of g1, g2 and h (4096 in the paper)
-                 in_chans: int = 3,
-                 pool: str | None = None, # 'flatten' | 'avg'; None: 'avg' for ResNets (as the code), else 'flatten'
-                 head: str | None = None, # 'mlp' (ReLU, VGG variant) | 'linear'; None: 'linear' for ResNets
-                 init: str = "paper"): # 'paper': N(0, 0.01) heads; 'default': PyTorch's Linear init
+
+    def __init__(
+        self,
+        backbone: str = "small_convnet",  # 'vgg16' (paper), 'small_convnet', 'resnet18', ...
+        image_size: int = 64,  # drawing side in pixels
+        hidden_dim: int = 512,  # width of g1, g2 and h (4096 in the paper)
+        in_chans: int = 3,
+        # 'flatten' | 'avg'; None: 'avg' for ResNets (as the code), else 'flatten'
+        pool: str | None = None,
+        head: str | None = None,  # 'mlp' (ReLU, VGG variant) | 'linear'; None: 'linear' for ResNets
+        init: str = "paper",
+    ):  # 'paper': N(0, 0.01) heads; 'default': PyTorch's Linear init
         super().__init__(backbone, image_size, in_chans, pool)
         head = _check_choice("head", head or ("linear" if backbone.startswith("resnet") else "mlp"), HEADS)
         d = self.feat_dim
         act = [nn.ReLU(inplace=True)] if head == "mlp" else []
         self.g1 = nn.Sequential(nn.Linear(3 * d, hidden_dim), *act)
         self.g2 = nn.Sequential(nn.Linear(d, hidden_dim), *act)
-        self.h = (nn.Sequential(nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, 1))
-                  if head == "mlp" else nn.Sequential(nn.Linear(2 * hidden_dim, 1)))
-        if _check_choice("init", init, INITS) == "paper": _init_paper([*self.g1, *self.g2, *self.h])
+        self.h = (
+            nn.Sequential(
+                nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, 1)
+            )
+            if head == "mlp"
+            else nn.Sequential(nn.Linear(2 * hidden_dim, 1))
+        )
+        if _check_choice("init", init, INITS) == "paper":
+            _init_paper([*self.g1, *self.g2, *self.h])
         self.head_kind = head
 
     def encode_views(self, views: torch.Tensor) -> torch.Tensor:
@@ -139,7 +165,8 @@ def pretext_loss(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor) -
     logits = pretext_logits(model, left, right)  # (B, 4)
     target = torch.as_tensor(PAIR_LABELS, device=logits.device).expand_as(logits)
     loss = F.binary_cross_entropy_with_logits(logits, target)
-    return loss, {"loss": loss.item(), "pair_accuracy": ((logits > 0).float() == target).float().mean().item()}
+    return loss, {"loss": loss.item(),
+                  "pair_accuracy": ((logits > 0).float() == target).float().mean().item()}
 
 def t2i_scores(model: nn.Module, views: torch.Tensor, # (B, 3, C, H, W)
                candidates: torch.Tensor, # (B, 4, C, H, W)
@@ -147,7 +174,8 @@ def t2i_scores(model: nn.Module, views: torch.Tensor, # (B, 3, C, H, W)
     "Logits `(B, 4)` that each candidate matches the views (`FourTowerNet` or `EarlyFusionNet`)."
     if isinstance(model, FourTowerNet):
         b = model.encode_views(views)  # (B, hidden)
-        a = model.encode_isometric(candidates.flatten(0, 1)).unflatten(0, candidates.shape[:2])  # (B, 4, hidden)
+        # (B, 4, hidden)
+        a = model.encode_isometric(candidates.flatten(0, 1)).unflatten(0, candidates.shape[:2])
         return torch.stack([model.score(b, a[:, k]) for k in range(candidates.shape[1])], 1)
     return model(views, candidates)
 
@@ -165,10 +193,12 @@ def _check_task(task: str) -> str:
     return task
 
 class EarlyFusionNet(nn.Module):
-    "SPARE3D's supervised baseline: candidate ‖ F ‖ R ‖ T (12 channels) -> one logit (T2I, P2I) or 4 pose logits (I2P)."
+    """SPARE3D's supervised baseline: candidate ‖ F ‖ R ‖ T (12 channels) -> one logit (T2I, P2I) or 4 pose
+    logits (I2P)."""
     def __init__(self, backbone: str = "small_convnet", image_size: int = 64,
                  task: str = "t2i", # 't2i', 'i2p' or 'p2i'
-                 pool: str | None = None, # 'flatten' | 'avg'; None: 'avg' for ResNets, else 'flatten' (VGG's 7x7 map)
+                 # 'flatten' | 'avg'; None: 'avg' for ResNets, else 'flatten' (VGG's 7x7 map)
+                 pool: str | None = None,
                  hidden_dim: int = 512): # the classifier's hidden width (VGG: 4096); ResNets: a single Linear
         super().__init__()
         self.task = _check_task(task)
@@ -187,11 +217,13 @@ class EarlyFusionNet(nn.Module):
                ) -> torch.Tensor:
         "Logits `(B, K)`, or `(B, 4)` pose logits for I2P."
         B, K = candidates.shape[:2]
-        stacked = torch.cat([candidates, views.flatten(1, 2).unsqueeze(1).expand(-1, K, -1, -1, -1)], 2)  # (B, K, 12, H, W)
+        # (B, K, 12, H, W)
+        stacked = torch.cat([candidates, views.flatten(1, 2).unsqueeze(1).expand(-1, K, -1, -1, -1)], 2)
         h = self.mlp(self.backbone(stacked.flatten(0, 1)))  # (B*K, d)
         if self.task == "p2i":
             if pose is None: raise ValueError("pose=None: the P2I baseline needs the asked pose (B,) in 1..8")
-            h = torch.cat([h, F.one_hot(pose.long() - 1, 8).float().repeat_interleave(K, 0)], 1)  # (B*K, d + 8)
+            # (B*K, d + 8)
+            h = torch.cat([h, F.one_hot(pose.long() - 1, 8).float().repeat_interleave(K, 0)], 1)
         return self.head(h).view(B, 4) if self.task == "i2p" else self.head(h).view(B, K)
 
 # %% ../../nbs/72_spare3d_models.ipynb #63d6da34
@@ -212,7 +244,8 @@ class PoseNet(_FourTowers):
         self.fca = nn.Sequential(nn.Linear(d, hidden_dim), nn.ReLU(inplace=True))
         self.classifier = nn.Sequential(nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True),
                                         nn.Dropout(dropout), nn.Linear(hidden_dim, n_poses))
-        if _check_choice("init", init, INITS) == "paper": _init_paper([*self.fcv, *self.fca, *self.classifier])
+        if _check_choice("init", init, INITS) == "paper":
+            _init_paper([*self.fcv, *self.fca, *self.classifier])
         self.n_poses, self.normalize = n_poses, normalize
 
     def encode_views(self, views: torch.Tensor) -> torch.Tensor:
@@ -221,7 +254,8 @@ class PoseNet(_FourTowers):
 
     def pose_logits(self, v: torch.Tensor, # `encode_views(views)`
                     iso: torch.Tensor) -> torch.Tensor:
-        "Logits `(B, n_poses)` that isometric `iso` `(B, C, H, W)` shows each pose (normalised if `normalize`)."
+        """Logits `(B, n_poses)` that isometric `iso` `(B, C, H, W)` shows each pose (normalised if
+        `normalize`)."""
         y = self.classifier(torch.cat([v, self.fca(self.tower_features(3, iso))], 1))
         return F.normalize(y, dim=1) if self.normalize else y
 
@@ -243,7 +277,8 @@ def pose_pretext_loss(model: PoseNet, views: torch.Tensor, # (B, 3, C, H, W)
                      ) -> tuple[torch.Tensor, dict]:
     "BCE of each pose drawing's logits against its one-hot pose (SR_trainer.py); logs the pose accuracy."
     if int(pose_ids.min()) < 1 or int(pose_ids.max()) > model.n_poses:
-        raise ValueError(f"pose_ids: values {int(pose_ids.min())}..{int(pose_ids.max())}, the model knows 1..{model.n_poses}")
+        raise ValueError(f"pose_ids: values {int(pose_ids.min())}..{int(pose_ids.max())}, the model knows "
+                         f"1..{model.n_poses}")
     logits = pose_pretext_logits(model, views, poses)  # (B, P, n_poses)
     target = F.one_hot(pose_ids.long() - 1, model.n_poses).float()
     loss = F.binary_cross_entropy_with_logits(logits, target)
@@ -262,7 +297,8 @@ def task_batch(data: dict[str, np.ndarray], # task data (arrays over questions)
     "Tensors of the questions `index`: drawings via `to_tensor`, `pose` / `answer` as int64."
     device = get_device(device)
     return {k: (to_tensor(data[k][index], device) if k in ("views", "candidates", "iso")
-                else torch.as_tensor(np.asarray(data[k][index]), device=device).long()) for k in TASK_KEYS[task]}
+                else torch.as_tensor(np.asarray(data[k][index]),
+                                     device=device).long()) for k in TASK_KEYS[task]}
 
 def task_scores(model: nn.Module, task: str, # 't2i', 'i2p' or 'p2i'
                 batch: dict[str, torch.Tensor], # from `task_batch`
@@ -271,12 +307,14 @@ def task_scores(model: nn.Module, task: str, # 't2i', 'i2p' or 'p2i'
     if isinstance(model, PoseNet): return _pose_task_scores(model, _check_task(task), batch)
     if _check_task(task) == "t2i": return t2i_scores(model, batch["views"], batch["candidates"])
     if getattr(model, "task", None) != task:
-        raise TypeError(f"model: {type(model).__name__} has no {task} scorer; use EarlyFusionNet(task={task!r})")
+        raise TypeError(f"model: {type(model).__name__} has no {task} scorer; use "
+                        f"EarlyFusionNet(task={task!r})")
     if task == "i2p": return model(batch["views"], batch["iso"][:, None])
     return model(batch["views"], batch["candidates"], batch["pose"])
 
 def _pose_task_scores(model: PoseNet, task: str, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    "I2P: the logits of poses 1, 2, 5, 6 (`Eval_I2P`); P2I: each candidate's logit at the asked pose (`Eval_P2I`)."
+    """I2P: the logits of poses 1, 2, 5, 6 (`Eval_I2P`); P2I: each candidate's logit at the asked pose
+    (`Eval_P2I`)."""
     if task == "t2i": raise TypeError("model: PoseNet scores poses (i2p, p2i), not T2I; use FourTowerNet")
     v = model.encode_views(batch["views"])
     if task == "i2p": return model.pose_logits(v, batch["iso"])[:, I2P_LOGITS]
@@ -294,11 +332,14 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
                 steps: int = 100, batch_size: int = 8,
                 lr: float = 5e-5, # 5e-5 pretext, 2e-5 fine-tuning in the papers
                 device: str | torch.device | None = None, seed: int = 0,
-                different_objects: float = 0.0, # pretext only: share of pairs whose right object is another pair's
+                # pretext only: share of pairs whose right object is another pair's
+                different_objects: float = 0.0,
                ) -> list[dict]:
     "Train `model` in place for `steps` Adam steps; returns the per-step logs."
-    if not 0 <= different_objects <= 1: raise ValueError(f"different_objects={different_objects!r}: must be in [0, 1]")
-    pretexts = {"pretext": (("left", "right"), FourTowerNet), "pose": (("views", "poses", "pose_ids"), PoseNet)}
+    if not 0 <= different_objects <= 1:
+        raise ValueError(f"different_objects={different_objects!r}: must be in [0, 1]")
+    pretexts = {"pretext": (("left", "right"), FourTowerNet),
+                "pose": (("views", "poses", "pose_ids"), PoseNet)}
     if objective not in (*pretexts, *TASK_KEYS):
         raise ValueError(f"objective={objective!r}: expected one of {[*pretexts, *TASK_KEYS]}")
     keys = pretexts[objective][0] if objective in pretexts else TASK_KEYS[objective]
@@ -307,8 +348,10 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
     if objective in pretexts and not isinstance(model, pretexts[objective][1]):
         raise TypeError(f"objective={objective!r} needs a {pretexts[objective][1].__name__}")
     if objective == "pose": check_pose_ids(data["pose_ids"])
-    if objective in ("i2p", "p2i") and not isinstance(model, PoseNet) and getattr(model, "task", None) != objective:
-        raise TypeError(f"model: {type(model).__name__} cannot be trained on {objective!r}; use EarlyFusionNet(task={objective!r}) "
+    pose_model = isinstance(model, PoseNet) or getattr(model, "task", None) == objective
+    if objective in ("i2p", "p2i") and not pose_model:
+        raise TypeError(f"model: {type(model).__name__} cannot be trained on {objective!r}; use "
+                        f"EarlyFusionNet(task={objective!r}) "
                         "or a PoseNet")
     n = len(data[keys[0]])
     if n < batch_size: raise ValueError(f"batch_size={batch_size}: larger than the {n} items in data")
@@ -322,17 +365,20 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
             right = data["right"][idx]
             if different_objects:
                 swap = torch.rand(len(idx), generator=generator).numpy() < different_objects
-                others = (idx + 1 + torch.randint(n - 1, (len(idx),), generator=generator).numpy()) % n  # never idx
+                # never idx
+                others = (idx + 1 + torch.randint(n - 1, (len(idx),), generator=generator).numpy()) % n
                 right = np.where(swap[:, None, None, None, None], data["left"][others], right)
             loss, logs = pretext_loss(model, to_tensor(data["left"][idx], device), to_tensor(right, device))
         elif objective == "pose":
-            loss, logs = pose_pretext_loss(model, to_tensor(data["views"][idx], device), to_tensor(data["poses"][idx], device),
+            loss, logs = pose_pretext_loss(model, to_tensor(data["views"][idx], device),
+                                           to_tensor(data["poses"][idx], device),
                                            torch.as_tensor(np.asarray(data["pose_ids"][idx]), device=device))
         else:
             batch = task_batch(data, idx, objective, device)
             scores = task_scores(model, objective, batch)
             loss = task_loss(objective, scores, batch["answer"])
-            logs = {"loss": loss.item(), "accuracy": (scores.argmax(1) == batch["answer"]).float().mean().item()}
+            logs = {"loss": loss.item(),
+                    "accuracy": (scores.argmax(1) == batch["answer"]).float().mean().item()}
         optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
         history.append({"step": step, **logs})
     return history
@@ -346,7 +392,9 @@ def task_predictions(model: nn.Module, data: dict[str, np.ndarray], task: str = 
     if missing: raise ValueError(f"data: task={task!r} needs keys {TASK_KEYS[task]}; missing {missing}")
     device = get_device(device); model.to(device).eval()
     n = len(data["answer"])
-    return np.concatenate([task_scores(model, task, task_batch(data, slice(i, i + batch_size), task, device)).float().cpu().numpy()
+    return np.concatenate([task_scores(model, task,
+                                       task_batch(data, slice(i, i + batch_size), task,
+                                                  device)).float().cpu().numpy()
                            for i in range(0, n, batch_size)]) if n else np.zeros((0, 4), np.float32)
 
 def task_accuracy(model: nn.Module, data: dict[str, np.ndarray], task: str = "t2i",
@@ -363,11 +411,13 @@ def t2i_accuracy(model: nn.Module, data: dict[str, np.ndarray], # T2I data: view
 @torch.no_grad()
 def pretext_accuracy(model: FourTowerNet, data: dict[str, np.ndarray], # pair data: left, right
                      batch_size: int = 32, device: str | torch.device | None = None) -> float:
-    "Share of the 4 cross pairs per item scored on the right side of 0 (chance 0.5), e.g. on held-out objects."
+    """Share of the 4 cross pairs per item scored on the right side of 0 (chance 0.5), e.g. on held-out
+    objects."""
     device = get_device(device); was = model.training; model.to(device).eval()
     target = torch.as_tensor(PAIR_LABELS, device=device)
     hits = [((pretext_logits(model, to_tensor(data["left"][i:i + batch_size], device),
-                             to_tensor(data["right"][i:i + batch_size], device)) > 0).float() == target).float()
+                             to_tensor(data["right"][i:i + batch_size],
+                                       device)) > 0).float() == target).float()
             for i in range(0, len(data["left"]), batch_size)]
     model.train(was)
     return float(torch.cat(hits).mean())
@@ -388,7 +438,10 @@ def pose_accuracy(model: PoseNet, data: dict[str, np.ndarray], # pose data: view
 def drawings_of(data: dict[str, np.ndarray], # pair or task data
                ) -> np.ndarray:
     "Every single drawing in `data` (views, candidates, isometrics, left, right) as uint8 `(N, H, W, 3)`."
-    parts = [np.asarray(data[k]).reshape(-1, *np.asarray(data[k]).shape[-3:]) for k in ("views", "candidates", "iso", "left", "right") if k in data]
+    parts = [np.asarray(data[k]).reshape(-1, *np.asarray(data[k]).shape[-3:]) for k in ("views",
+                                                                                        "candidates", "iso",
+                                                                                        "left",
+                                                                                        "right") if k in data]
     if not parts: raise ValueError(f"data: no drawings among keys {sorted(data)}")
     return np.concatenate(parts)
 
@@ -397,11 +450,15 @@ def fit_simclr_drawings(images: np.ndarray, # uint8 (N, H, W, 3) single drawings
                         backbone: str = "small_convnet",
                         lr: float = 1e-3, # Adam (the paper's SimCLR baseline: 2e-5 with VGG-16)
                         temperature: float = 0.5, # τ of NT-Xent, as in the paper's baseline
-                        device: str | torch.device | None = None, seed: int = 0) -> tuple[nn.Module, list[dict]]:
-    "SimCLR (`methods.registry`) trained on single drawings with the 'line_drawing' views; returns (method, logs)."
+                        device: str | torch.device | None = None, seed: int = 0) -> tuple[nn.Module,
+                        list[dict]]:
+    """SimCLR (`methods.registry`) trained on single drawings with the 'line_drawing' views; returns
+    (method, logs)."""
     images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3: raise ValueError(f"images: expected uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
-    if len(images) < batch_size: raise ValueError(f"batch_size={batch_size}: larger than the {len(images)} drawings")
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"images: expected uint8 (N, H, W, 3), got {images.dtype} {images.shape}")
+    if len(images) < batch_size:
+        raise ValueError(f"batch_size={batch_size}: larger than the {len(images)} drawings")
     if steps < 1: raise ValueError(f"steps={steps}: must be >= 1")
     size = images.shape[1]
     device = get_device(device); generator = seed_everything(seed)
@@ -413,15 +470,22 @@ def fit_simclr_drawings(images: np.ndarray, # uint8 (N, H, W, 3) single drawings
     for step, idx in zip(range(steps), _batches(len(x), batch_size, generator)):
         xb = x[idx].to(device)
         loss, logs = method([pipeline(xb, generator=generator), pipeline(xb, generator=generator)])
-        optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step(); method.after_step((step + 1) / steps)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        method.after_step((step + 1) / steps)
         history.append({"step": step, "loss": loss.item()})
     return method.eval(), history
 
 class FrozenFeatureScorer(nn.Module):
-    "T2I from a frozen single-drawing encoder: cosine to the mean view feature, or a linear head on [F ‖ R ‖ T ‖ candidate]."
-    def __init__(self, backbone: nn.Module, # (B, 3, H, W) -> (B, feat_dim), e.g. a SimCLR method's `.backbone`
-                 feat_dim: int,
-                 head: bool = False): # False: zero-shot similarity; True: a trainable linear logit
+    """T2I from a frozen single-drawing encoder: cosine to the mean view feature, or a linear head on [F ‖
+    R ‖ T ‖ candidate]."""
+    def __init__(
+        self,
+        backbone: nn.Module,  # (B, 3, H, W) -> (B, feat_dim), e.g. a SimCLR method's `.backbone`
+        feat_dim: int,
+        head: bool = False,
+    ):  # False: zero-shot similarity; True: a trainable linear logit
         super().__init__()
         self.backbone = backbone.requires_grad_(False).eval()
         self.head = nn.Linear(4 * feat_dim, 1) if head else None
@@ -429,7 +493,9 @@ class FrozenFeatureScorer(nn.Module):
 
     def train(self, mode: bool = True):
         "Train the head only; the encoder stays in eval mode (frozen BatchNorm statistics)."
-        super().train(mode); self.backbone.eval(); return self
+        super().train(mode)
+        self.backbone.eval()
+        return self
 
     def forward(self, views: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         "Logits `(B, K)` for views `(B, 3, 3, H, W)` and candidates `(B, K, 3, H, W)`."
@@ -437,11 +503,15 @@ class FrozenFeatureScorer(nn.Module):
         with torch.no_grad():
             fv = F.normalize(self.backbone(views.flatten(0, 1)), dim=1).view(B, 3, -1)  # (B, 3, D)
             fc = F.normalize(self.backbone(candidates.flatten(0, 1)), dim=1).view(B, K, -1)  # (B, K, D)
-        if self.head is None: return F.cosine_similarity(fv.mean(1, keepdim=True), fc, dim=-1)  # (B, K)
+        if self.head is None:
+            return F.cosine_similarity(fv.mean(1, keepdim=True), fc, dim=-1)  # (B, K)
         return self.head(torch.cat([fv.flatten(1).unsqueeze(1).expand(-1, K, -1), fc], -1)).squeeze(-1)
 
-def simclr_scorer(method: nn.Module, # a trained SimCLR method
-                  head: bool = False) -> FrozenFeatureScorer:
+
+def simclr_scorer(
+    method: nn.Module,  # a trained SimCLR method
+    head: bool = False,
+) -> FrozenFeatureScorer:
     "A `FrozenFeatureScorer` on a SimCLR method's backbone."
     return FrozenFeatureScorer(method.backbone, method.projection_head.layers[0].in_features, head)
 
@@ -450,7 +520,8 @@ def evaluate_spare3d(model: nn.Module, # a scorer that applies to `task` (see `t
                      data: dict[str, np.ndarray], # the test questions
                      task: str = "t2i", # 't2i', 'i2p' or 'p2i'
                      baseline: float | dict | None = None, # baseline accuracy, or its result dict
-                     method: str | None = None, # how the model was trained, e.g. 'contrastive', 'supervised', 'simclr'
+                     # how the model was trained, e.g. 'contrastive', 'supervised', 'simclr'
+                     method: str | None = None,
                      dataset: str = "spare3d-voxel", # generator backend / dataset name
                      train_questions: int | None = None, # labelled questions used for training (the budget)
                      pretraining: dict | None = None, # e.g. {'pairs': 400, 'steps': 600}
@@ -463,10 +534,12 @@ def evaluate_spare3d(model: nn.Module, # a scorer that applies to `task` (see `t
     if n == 0: raise ValueError("data: no questions to evaluate")
     accuracy = float((scores.argmax(1) == np.asarray(data["answer"])).mean())
     base = baseline.get("accuracy") if isinstance(baseline, dict) else baseline
-    card = protocol_card(f"spare3d_{task}", dataset=dataset, split="test", train_split="train" if train_questions else None,
+    card = protocol_card(f"spare3d_{task}", dataset=dataset, split="test",
+                         train_split="train" if train_questions else None,
                          backbone=getattr(model, "backbone_name", None), method=method,
                          eval_params={"scorer": type(model).__name__, "n_questions": n, "chance": CHANCE,
-                                      "train_questions": train_questions, "image_size": int(np.asarray(data["views"]).shape[-2])},
+                                      "train_questions": train_questions,
+                                      "image_size": int(np.asarray(data["views"]).shape[-2])},
                          seed=seed, checkpoint=module_hash(model), pretraining=pretraining)
     return {"accuracy": accuracy, "n": n, "chance": CHANCE, "above_chance": accuracy - CHANCE,
             "z_vs_chance": (accuracy - CHANCE) / math.sqrt(CHANCE * (1 - CHANCE) / n),
@@ -478,11 +551,13 @@ def compare_spare3d(models: dict[str, nn.Module], # name -> scorer
                     methods: dict[str, str] | None = None, # name -> method for the cards (default: the name)
                     **kwargs) -> dict[str, dict]:
     "`evaluate_spare3d` for each model on one test set; each result's baseline is `models[baseline]`."
-    if baseline is not None and baseline not in models: raise ValueError(f"baseline={baseline!r}: not among models {list(models)}")
+    if baseline is not None and baseline not in models:
+        raise ValueError(f"baseline={baseline!r}: not among models {list(models)}")
     methods = methods or {}
     order = ([baseline] if baseline else []) + [k for k in models if k != baseline]
     out = {}
     for name in order:
-        out[name] = evaluate_spare3d(models[name], data, task, baseline=out.get(baseline) if name != baseline else None,
+        out[name] = evaluate_spare3d(models[name], data, task,
+                                     baseline=out.get(baseline) if name != baseline else None,
                                      method=methods.get(name, name), **kwargs)
     return {k: out[k] for k in models}

@@ -37,7 +37,8 @@ def view_name(view: str | int) -> str:
     "Canonical name of `view`: 'f', 'r', 't' or a pose '1'..'20' (ints allowed for poses)."
     name = str(view) if isinstance(view, (int, np.integer)) and not isinstance(view, bool) else view
     if not isinstance(name, str) or name not in VIEW_DIRECTIONS:
-        raise ValueError(f"view={view!r}: unknown view; expected one of {list(ALL_VIEWS)} (poses may be ints 1..20)")
+        raise ValueError(f"view={view!r}: unknown view; expected one of {list(ALL_VIEWS)} (poses may be ints "
+                         "1..20)")
     return name
 
 def view_frame(view: str | int, # 'f', 'r', 't' or a pose 1..20
@@ -57,7 +58,8 @@ def _connected(occ: np.ndarray) -> bool:
     from scipy import ndimage
     return ndimage.label(occ)[1] == 1
 
-def _random_box(rng: np.random.Generator, occ: np.ndarray, sizes: tuple[int, int], spread: float) -> tuple[slice, ...]:
+def _random_box(rng: np.random.Generator, occ: np.ndarray, sizes: tuple[int, int],
+                spread: float) -> tuple[slice, ...]:
     lo, hi = _bbox(occ)
     centre = (lo + hi) / 2 + rng.uniform(-spread, spread, 3) * (hi - lo)
     side = rng.integers(sizes[0], sizes[1] + 1, 3)
@@ -70,7 +72,8 @@ def make_voxel_object(rng: np.random.Generator, # randomness source
                       cut_probability: float = 0.5, # chance of subtracting one more box
                       max_tries: int = 100) -> np.ndarray:
     "A random connected union (minus maybe one box) of integer boxes: bool `(grid, grid, grid)`."
-    if not isinstance(grid, (int, np.integer)) or grid < 3: raise ValueError(f"grid={grid!r}: expected an int >= 3")
+    if not isinstance(grid, (int, np.integer)) or grid < 3:
+        raise ValueError(f"grid={grid!r}: expected an int >= 3")
     big = (max(2, grid // 4), max(2, grid // 2 + 1))
     for _ in range(max_tries):
         occ = np.zeros((grid,) * 3, bool)
@@ -108,7 +111,8 @@ def crease_edges(occ: np.ndarray, # bool (G, G, G)
 
 # %% ../../nbs/70_spare3d_render.ipynb #389a6c36
 def _blocked(occ: np.ndarray, points: np.ndarray, axis: int, direction: np.ndarray) -> np.ndarray:
-    "For edge samples `points` (M, 3) along `axis`: does the ray toward the viewer cross the solid's interior?"
+    """For edge samples `points` (M, 3) along `axis`: does the ray toward the viewer cross the solid's
+    interior?"""
     g = occ.shape[0]
     inside = np.pad(occ, 1)  # cell c -> index c + 1; outside the grid is empty
     grazing = [b for b in range(3) if b != axis and direction[b] == 0]  # coordinates fixed on a cell boundary
@@ -116,7 +120,8 @@ def _blocked(occ: np.ndarray, points: np.ndarray, axis: int, direction: np.ndarr
     steps = np.arange(g + 1)
     if direction[axis] != 0:
         frac = points[:, axis] - np.floor(points[:, axis])
-        c = (1 - frac) if direction[axis] > 0 else frac  # (M,) where the moving edge coordinate crosses a boundary
+        # (M,) where the moving edge coordinate crosses a boundary
+        c = (1 - frac) if direction[axis] > 0 else frac
         t = np.concatenate([steps + c[:, None] / 2, steps + (1 + c[:, None]) / 2], 1)  # (M, 2G+2)
     else:
         t = np.broadcast_to(steps + 0.5, (len(points), g + 1))  # (M, G+1)
@@ -168,7 +173,8 @@ HIDDEN_STYLES = ("red", "dashed", "none")
 
 def _check_size(size: Any) -> int:
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 16 <= size <= 1024:
-        raise ValueError(f"size={size!r}: expected an int in [16, 1024] pixels (SPARE3D uses 200; 64-200 is typical)")
+        raise ValueError(f"size={size!r}: expected an int in [16, 1024] pixels (SPARE3D uses 200; 64-200 is "
+                         "typical)")
     return int(size)
 
 def _dashes(segments: np.ndarray, on: float, off: float) -> np.ndarray:
@@ -188,12 +194,14 @@ def rasterize(visible: np.ndarray, # (K, 2, 2) visible segments in view coordina
               side: float = 1.0, # frame side in model units (SPARE3D: 1.7 x the largest bbox edge)
               center: Sequence[float] = (0.0, 0.0), # frame centre in view coordinates
               hidden_style: str = "red", # 'red' (SPARE3D), 'dashed' or 'none'
-              line_width: float | None = None, # visible width in pixels; None: 1.5 at 128 px, scaled; hidden is half
+              # visible width in pixels; None: 1.5 at 128 px, scaled; hidden is half
+              line_width: float | None = None,
               supersample: int = 4, # draw at this factor and box-downsample (antialiasing)
              ) -> np.ndarray:
     "Draw the segments as a white uint8 RGB image `(size, size, 3)`: hidden first, visible black on top."
     size = _check_size(size)
-    if hidden_style not in HIDDEN_STYLES: raise ValueError(f"hidden_style={hidden_style!r}: expected one of {HIDDEN_STYLES}")
+    if hidden_style not in HIDDEN_STYLES:
+        raise ValueError(f"hidden_style={hidden_style!r}: expected one of {HIDDEN_STYLES}")
     if not side > 0: raise ValueError(f"side={side!r}: expected a positive frame side")
     width = line_width or max(1.0, 1.5 * size / 128)
     s = int(supersample); big = size * s
@@ -212,7 +220,8 @@ def rasterize(visible: np.ndarray, # (K, 2, 2) visible segments in view coordina
         for (x0, y0), (x1, y1) in segments.tolist():
             draw.line([(x0, y0), (x1, y1)], fill=fill, width=w_px)
             if w_px > 2:  # round caps close the gaps at corners
-                draw.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], fill=fill); draw.ellipse([x1 - r, y1 - r, x1 + r, y1 + r], fill=fill)
+                draw.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], fill=fill)
+                draw.ellipse([x1 - r, y1 - r, x1 + r, y1 + r], fill=fill)
     if s > 1: image = image.reduce(s)
     return np.asarray(image)
 
@@ -240,7 +249,8 @@ def _occ_primitive(rng: np.random.Generator, kind: str, centre: np.ndarray, a: f
         if kind == "box": return BRepPrimAPI_MakeBox(gp_Pnt(*(centre - s / 2)), *s).Shape()
         frame = gp_Ax2(gp_Pnt(*(centre - s / 2)), gp_Dir(*axis), gp_Dir(*np.roll(axis, 1)))
         return BRepPrimAPI_MakeWedge(frame, s[0], s[1], s[2], rng.uniform(0, s[0])).Shape()
-    if kind == "sphere": return BRepPrimAPI_MakeSphere(gp_Pnt(*centre), rng.uniform(0.25 * a, 0.5 * a)).Shape()
+    if kind == "sphere":
+        return BRepPrimAPI_MakeSphere(gp_Pnt(*centre), rng.uniform(0.25 * a, 0.5 * a)).Shape()
     r, h = rng.uniform(0.25 * a, 0.5 * a), rng.uniform(0.5 * a, a)
     frame = gp_Ax2(gp_Pnt(*(centre - axis * h / 2)), gp_Dir(*axis))
     if kind == "cylinder": return BRepPrimAPI_MakeCylinder(frame, r, h).Shape()
@@ -288,7 +298,8 @@ def make_occ_object(rng: np.random.Generator, # randomness source
         for _ in range(rng.integers(n_primitives[0], n_primitives[1] + 1) - 1):
             lo, hi = occ_bbox(shape)
             centre = (lo + hi) / 2 + rng.uniform(-0.25, 0.25, 3) * (hi - lo)
-            part = _occ_primitive(rng, OCC_PRIMITIVES[rng.integers(len(OCC_PRIMITIVES))], centre, (hi - lo).sum() / 2.5)
+            part = _occ_primitive(rng, OCC_PRIMITIVES[rng.integers(len(OCC_PRIMITIVES))], centre,
+                                  (hi - lo).sum() / 2.5)
             shape = BRepAlgoAPI_Fuse(shape, part).Shape()
         shape = _occ_clean(shape)
         if shape is not None and rng.random() < cut_probability:
@@ -314,7 +325,8 @@ def occ_cut(rng: np.random.Generator, # randomness source
 
 def occ_lines(shape, # OpenCascade solid
               view: str | int, # 'f', 'r', 't' or a pose 1..20
-              deflection: float | None = None, # curve discretisation tolerance; None: 0.2% of the largest extent
+              # curve discretisation tolerance; None: 0.2% of the largest extent
+              deflection: float | None = None,
              ) -> tuple[np.ndarray, np.ndarray]:
     "Exact hidden-line removal (`HLRBRep_Algo`): visible and hidden segments `(K, 2, 2)` in the view frame."
     from OCP.gp import gp_Pnt, gp_Dir, gp_Ax2
@@ -391,15 +403,22 @@ def render_views(obj, # an object of `backend`
     "Draw `views` of `obj` with one common scale: uint8 `(V, size, size, 3)`."
     size = _check_size(size)
     names = [view_name(v) for v in views]
-    if hidden_style not in HIDDEN_STYLES: raise ValueError(f"hidden_style={hidden_style!r}: expected one of {HIDDEN_STYLES}")
+    if hidden_style not in HIDDEN_STYLES:
+        raise ValueError(f"hidden_style={hidden_style!r}: expected one of {HIDDEN_STYLES}")
     b = backend if isinstance(backend, Backend) else get_backend(backend)
     side = 1.7 * (extent if extent is not None else b.extent(obj))
     out = np.empty((len(names), size, size, 3), np.uint8)
     for i, v in enumerate(names):
-        lines = b.lines(obj, v, samples_per_cell=max(4, math.ceil(size / side))) if b.name == "voxel" else b.lines(obj, v)
+        lines = (
+            b.lines(obj, v, samples_per_cell=max(4, math.ceil(size / side)))
+            if b.name == "voxel"
+            else b.lines(obj, v)
+        )
         points = np.concatenate([lines[0].reshape(-1, 2), lines[1].reshape(-1, 2)])
         center = (points.min(0) + points.max(0)) / 2 if len(points) else np.zeros(2)
-        out[i] = rasterize(*lines, size=size, side=side, center=center, hidden_style=hidden_style, line_width=line_width)
+        out[i] = rasterize(
+            *lines, size=size, side=side, center=center, hidden_style=hidden_style, line_width=line_width
+        )
     return out
 
 # %% ../../nbs/70_spare3d_render.ipynb #ff84d7b1
@@ -413,11 +432,23 @@ def plot_views(images: np.ndarray, # uint8 (V, H, W, 3)
     from ssl_workbench.core import png_data_uri
     images = np.asarray(images)
     n = len(images); columns = max(1, min(columns, n)); rows = math.ceil(n / columns)
-    titles = list(titles) if titles is not None else [f"view {v}" if v in ORTHO_VIEWS else f"pose {v}" for v in ALL_VIEWS[:n]]
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.05)
+    titles = (
+        list(titles)
+        if titles is not None
+        else [f"view {v}" if v in ORTHO_VIEWS else f"pose {v}" for v in ALL_VIEWS[:n]]
+    )
+    fig = make_subplots(
+        rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.05
+    )
     for i, image in enumerate(images):
-        fig.add_trace(go.Image(source=png_data_uri(image)), row=i // columns + 1, col=i % columns + 1)  # PNG, not JSON pixels
+        # PNG, not JSON pixels
+        fig.add_trace(go.Image(source=png_data_uri(image)), row=i // columns + 1, col=i % columns + 1)
     h, w = images.shape[1:3]
-    fig.update_xaxes(visible=False); fig.update_yaxes(visible=False)
-    fig.update_layout(width=int(columns * w * scale + 40), height=int(rows * (h * scale + 30) + 40), margin=dict(l=10, r=10, t=30, b=10))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(
+        width=int(columns * w * scale + 40),
+        height=int(rows * (h * scale + 30) + 40),
+        margin=dict(l=10, r=10, t=30, b=10),
+    )
     return fig

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 
 from ..core import atomic_write_text, cache_dir
-from .models import (EarlyFusionNet, FourTowerNet, PoseNet, drawings_of, fit_simclr_drawings,
-                                          fit_spare3d, pose_accuracy, pretext_accuracy, simclr_scorer, task_accuracy)
+from .models import (EarlyFusionNet, FourTowerNet, PoseNet, drawings_of,
+                                          fit_simclr_drawings,
+                                          fit_spare3d, pose_accuracy, pretext_accuracy, simclr_scorer,
+                                          task_accuracy)
 from .tasks import generate, load_task
 from ..studies import Arm, Comparison, Study
 
@@ -24,7 +26,8 @@ __all__ = ['STREAMS', 'UNITS', 'SPARE3D_BUDGETS', 'settings_of', 'cached_task', 
 
 # %% ../../nbs/74_spare3d_study.ipynb #cddff5c0
 def settings_of(study: Study, arm: Arm, budget: str) -> dict:
-    "The unit's settings: the budget's `key=value` strings, then the arm's, values read as JSON where they parse."
+    """The unit's settings: the budget's `key=value` strings, then the arm's, values read as JSON where
+    they parse."""
     out = {}
     for kv in (*study.base[budget], *arm.overrides):
         key, _, value = kv.partition("=")
@@ -35,7 +38,8 @@ def settings_of(study: Study, arm: Arm, budget: str) -> dict:
 def cached_task(task: str, n: int, s: dict, # settings: `size`, optional `backend`
                 seed: int, stream: int) -> dict:
     "`n` generated items of `task` (generator seed 1000·seed + stream), cached under the data cache."
-    out = cache_dir("spare3d_study", f"{task}-{s['size']}px-{s.get('backend', 'voxel')}-seed{seed}-{stream}-n{n}")
+    out = cache_dir("spare3d_study",
+                    f"{task}-{s['size']}px-{s.get('backend', 'voxel')}-seed{seed}-{stream}-n{n}")
     generate(task, n, out, backend=s.get("backend", "voxel"), size=s["size"], workers=0,
              seed=1000 * seed + stream, shard_size=max(n, 1))
     return load_task(out)
@@ -48,10 +52,12 @@ def _task(task, s, seed, split=""):
 
 # %% ../../nbs/74_spare3d_study.ipynb #d340075d
 def _fit(model, data, objective, s, seed, steps_key, **kw):
-    return fit_spare3d(model, data, objective, steps=s[steps_key], batch_size=s["batch_size"], lr=s["lr"], seed=seed, **kw)
+    return fit_spare3d(model, data, objective, steps=s[steps_key], batch_size=s["batch_size"], lr=s["lr"],
+                       seed=seed, **kw)
 
 def contrastive_unit(s: dict, seed: int) -> dict:
-    net = FourTowerNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s.get("init", "paper"))
+    net = FourTowerNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"),
+                       init=s.get("init", "paper"))
     log = _fit(net, _task("pair", s, seed), "pretext", s, seed, "pretext_steps",
                different_objects=s.get("different_objects", 0.0))
     test = _task("t2i", s, seed, "_test")
@@ -83,7 +89,8 @@ def supervised_unit(s: dict, seed: int) -> dict:
 
 def simclr_unit(s: dict, seed: int) -> dict:
     method, _ = fit_simclr_drawings(drawings_of(_task("pair", s, seed)), steps=s["simclr_steps"],
-                                    batch_size=s["simclr_batch_size"], backbone=s["backbone"], lr=s["lr"], seed=seed)
+                                    batch_size=s["simclr_batch_size"], backbone=s["backbone"], lr=s["lr"],
+                                    seed=seed)
     test = _task("t2i", s, seed, "_test")
     head = simclr_scorer(method, head=True)
     _fit(head, _task("t2i", s, seed), "t2i", s, seed, "finetune_steps")
@@ -92,25 +99,30 @@ def simclr_unit(s: dict, seed: int) -> dict:
 
 UNITS = dict(contrastive=contrastive_unit, pose=pose_unit, supervised=supervised_unit, simclr=simclr_unit)
 
-def spare3d_unit(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, device=None, extra=()) -> dict:
+def spare3d_unit(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, device=None,
+                 extra=()) -> dict:
     "The study harness's `run_unit`: one arm × seed; its settings go to `run_dir/settings.json`."
     s = settings_of(study, arm, budget)
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir/"settings.json", json.dumps(dict(arm=arm.name, seed=seed, budget=budget, **s), indent=1))
+    atomic_write_text(run_dir/"settings.json",
+                      json.dumps(dict(arm=arm.name, seed=seed, budget=budget, **s), indent=1))
     return UNITS[s.get("unit", arm.name)](s, seed)
 
 # %% ../../nbs/74_spare3d_study.ipynb #4e37a468
 def _kv(**kw) -> tuple: return tuple(f"{k}={json.dumps(v)}" for k, v in kw.items())
 
 SPARE3D_BUDGETS = {
-    "ci": _kv(backbone="small_convnet", size=32, hidden_dim=32, n_pairs=4, n_objects=4, n_questions=4, n_test=4,
+    "ci": _kv(backbone="small_convnet", size=32, hidden_dim=32, n_pairs=4, n_objects=4, n_questions=4,
+              n_test=4,
               pretext_steps=2, finetune_steps=2, supervised_steps=2, simclr_steps=2, batch_size=2,
               simclr_batch_size=8, lr=1e-3, different_objects=0.5),
-    "cpu": _kv(backbone="small_convnet", size=32, hidden_dim=512, n_pairs=1000, n_objects=1000, n_questions=200,
+    "cpu": _kv(backbone="small_convnet", size=32, hidden_dim=512, n_pairs=1000, n_objects=1000,
+               n_questions=200,
                n_test=200, pretext_steps=300, finetune_steps=100, supervised_steps=300, simclr_steps=300,
                batch_size=16, simclr_batch_size=64, lr=1e-3, different_objects=0.5),
     "gpu": _kv(backbone="vgg16", size=200, hidden_dim=4096, n_pairs=5000, n_objects=5000, n_questions=1000,
-               n_test=1000, pretext_steps=20000, finetune_steps=5000, supervised_steps=20000, simclr_steps=20000,
+               n_test=1000, pretext_steps=20000, finetune_steps=5000, supervised_steps=20000,
+               simclr_steps=20000,
                batch_size=30, simclr_batch_size=256, lr=5e-5, different_objects=0.0),
 }
 
@@ -120,8 +132,12 @@ def spare3d_study() -> Study:
                  arms=[Arm("contrastive"), Arm("pose"), Arm("supervised"), Arm("simclr")],
                  comparisons=[Comparison("contrastive", "supervised", "t2i_finetuned",
                                          "T2I: contrastive fine-tuned > supervised"),
-                              Comparison("contrastive", "simclr", "t2i_zero_shot", "T2I zero-shot: contrastive > SimCLR"),
-                              Comparison("pose", "supervised", "i2p_finetuned", "I2P: pose pretext > supervised"),
-                              Comparison("pose", "supervised", "p2i_finetuned", "P2I: pose pretext > supervised")],
-                 claim_source="Xiang et al. CVPR 2022: T2I contrastive 71-75 % > supervised 55 % > SimCLR 31 %; "
+                              Comparison("contrastive", "simclr", "t2i_zero_shot",
+                                         "T2I zero-shot: contrastive > SimCLR"),
+                              Comparison("pose", "supervised", "i2p_finetuned",
+                                         "I2P: pose pretext > supervised"),
+                              Comparison("pose", "supervised", "p2i_finetuned", "P2I: pose pretext > "
+                                                                                "supervised")],
+                 claim_source="Xiang et al. CVPR 2022: T2I contrastive 71-75 % > supervised 55 % > SimCLR 31 "
+                              "%; "
                               "I2P 78.0 -> 88.7 %, P2I 26.6 -> 72.4 % with the pose pretext")

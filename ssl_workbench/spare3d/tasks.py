@@ -29,7 +29,9 @@ def pixel_difference(a: np.ndarray, b: np.ndarray, # uint8 (..., H, W, 3) drawin
     return int((np.abs(a.astype(np.int16) - b.astype(np.int16)).max(-1) > 32).sum())
 
 def _pairwise_distinct(images: np.ndarray, min_pixels: int) -> bool:
-    return all(pixel_difference(images[i], images[j]) >= min_pixels for i in range(len(images)) for j in range(i))
+    return all(
+        pixel_difference(images[i], images[j]) >= min_pixels for i in range(len(images)) for j in range(i)
+    )
 
 # %% ../../nbs/71_spare3d_tasks.ipynb #8ad42205
 def _backend(backend: str | Backend) -> Backend:
@@ -46,11 +48,13 @@ def make_t2i(rng: np.random.Generator, # randomness source
     for _ in range(max_tries):
         base = b.make_object(rng)
         objects = [b.make_similar(rng, base) for _ in range(4)]  # objects[0] is the answer
-        draw = lambda obj, views: render_views(obj, views, size, b, extent=b.extent(base), hidden_style=hidden_style)
+        draw = lambda obj, views: render_views(obj, views, size, b, extent=b.extent(base),
+                                               hidden_style=hidden_style)
         isometrics = np.stack([draw(obj, ["2"])[0] for obj in objects])  # (4, H, W, 3)
         if not _pairwise_distinct(isometrics, min_pixels): continue
         views = draw(objects[0], ORTHO_VIEWS)  # (3, H, W, 3)
-        if any(max(pixel_difference(v, w) for v, w in zip(views, draw(obj, ORTHO_VIEWS))) < min_pixels for obj in objects[1:]):
+        if any(max(pixel_difference(v, w) for v,
+                   w in zip(views, draw(obj, ORTHO_VIEWS))) < min_pixels for obj in objects[1:]):
             continue
         order = rng.permutation(4)
         return dict(views=views, candidates=isometrics[order], answer=int(np.argmin(order)))
@@ -61,11 +65,13 @@ I2P_POSES = (1, 2, 5, 6)  # I2P label k means pose I2P_POSES[k]
 
 def _distinct_pose_drawings(rng: np.random.Generator, b: Backend, pick_poses, size: int, hidden_style: str,
                             min_pixels: int, max_tries: int, task: str) -> tuple[np.ndarray, np.ndarray]:
-    "Drawings (3 + P, H, W, 3) of a fresh object in f, r, t and the poses `pick_poses(rng)`, the poses pairwise distinct."
+    """Drawings (3 + P, H, W, 3) of a fresh object in f, r, t and the poses `pick_poses(rng)`, the poses
+    pairwise distinct."""
     for _ in range(max_tries):
         obj = b.make_object(rng)
         poses = np.asarray(pick_poses(rng))
-        images = render_views(obj, list(ORTHO_VIEWS) + [str(p) for p in poses], size, b, hidden_style=hidden_style)
+        images = render_views(obj, list(ORTHO_VIEWS) + [str(p) for p in poses], size, b,
+                              hidden_style=hidden_style)
         if _pairwise_distinct(images[3:], min_pixels): return images, poses
     raise RuntimeError(f"{task}: no valid question in {max_tries} tries")
 
@@ -73,7 +79,8 @@ def make_i2p(rng: np.random.Generator, # randomness source
              backend: str | Backend = "voxel", size: int = 128, hidden_style: str = "red",
              min_pixels: int = 20, # the 4 candidate poses must look this different
              max_tries: int = 20) -> dict[str, Any]:
-    "One I2P question: `views` (3, H, W, 3), `iso` (H, W, 3), `answer` 0-3 (pose `I2P_POSES[answer]`), `pose`."
+    """One I2P question: `views` (3, H, W, 3), `iso` (H, W, 3), `answer` 0-3 (pose `I2P_POSES[answer]`),
+    `pose`."""
     images, _ = _distinct_pose_drawings(rng, _backend(backend), lambda rng: I2P_POSES, size, hidden_style,
                                         min_pixels, max_tries, "make_i2p")
     answer = int(rng.integers(4))
@@ -82,11 +89,15 @@ def make_i2p(rng: np.random.Generator, # randomness source
 def make_p2i(rng: np.random.Generator, # randomness source
              backend: str | Backend = "voxel", size: int = 128, hidden_style: str = "red",
              min_pixels: int = 20, max_tries: int = 20) -> dict[str, Any]:
-    "One P2I question: `views`, `pose` 1-8, `candidates` (4, H, W, 3) of one object, `answer`, `candidate_poses` (4,)."
-    images, poses = _distinct_pose_drawings(rng, _backend(backend), lambda rng: rng.permutation(np.arange(1, 9))[:4],
-                                            size, hidden_style, min_pixels, max_tries, "make_p2i")  # poses[0] is the asked pose
+    """One P2I question: `views`, `pose` 1-8, `candidates` (4, H, W, 3) of one object, `answer`,
+    `candidate_poses` (4,)."""
+    images, poses = _distinct_pose_drawings(rng, _backend(backend),
+                                            lambda rng: rng.permutation(np.arange(1, 9))[:4],
+                                            size, hidden_style, min_pixels, max_tries,
+                                            "make_p2i")  # poses[0] is the asked pose
     order = rng.permutation(4)
-    return dict(views=images[:3], pose=int(poses[0]), candidates=images[3:][order], answer=int(np.argmin(order)),
+    return dict(views=images[:3], pose=int(poses[0]), candidates=images[3:][order],
+                answer=int(np.argmin(order)),
                 candidate_poses=poses[order].astype(np.int64))
 
 # %% ../../nbs/71_spare3d_tasks.ipynb #4958e6a3
@@ -117,7 +128,8 @@ SR_POSES = tuple(range(1, 9))  # the pose pretext's isometric poses (SR_data rea
 def check_pose_ids(pose_ids, name: str = "pose_ids") -> np.ndarray:
     "Pose ids as int64, each in 1..20 (the poses the generator draws); a clear error otherwise."
     ids = np.asarray(pose_ids)
-    if ids.dtype.kind not in "iu": raise ValueError(f"{name}: expected integer pose ids 1..20, got dtype {ids.dtype}")
+    if ids.dtype.kind not in "iu":
+        raise ValueError(f"{name}: expected integer pose ids 1..20, got dtype {ids.dtype}")
     bad = ids[(ids < 1) | (ids > 20)]
     if bad.size: raise ValueError(f"{name}: pose id {int(bad.flat[0])} is outside 1..20")
     return ids.astype(np.int64)
@@ -133,7 +145,8 @@ def make_sr(rng: np.random.Generator, # randomness source
     return dict(views=images[:3], poses=images[3:], pose_ids=ids)
 
 # %% ../../nbs/71_spare3d_tasks.ipynb #1fac7f4b
-TASK_MAKERS = {"t2i": make_t2i, "i2p": make_i2p, "p2i": make_p2i, "pair": make_pair, "views": make_object_views,
+TASK_MAKERS = {"t2i": make_t2i, "i2p": make_i2p, "p2i": make_p2i, "pair": make_pair,
+               "views": make_object_views,
                "sr": make_sr}
 TASKS = tuple(TASK_MAKERS)
 
@@ -151,22 +164,38 @@ def make_item(task: str, # one of TASKS
     "Item `index` of a `task` set generated with `seed` (deterministic)."
     if task not in TASK_MAKERS: raise ValueError(f"task={task!r}: unknown task; expected one of {TASKS}")
     rng = np.random.default_rng([seed, index, attempt])
-    use_alarm = bool(timeout_s) and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    use_alarm = (
+        bool(timeout_s)
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
     if use_alarm:
-        previous = signal.signal(signal.SIGALRM, _alarm); signal.setitimer(signal.ITIMER_REAL, timeout_s)
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
     extra = dict(views=views) if task == "views" else {}
-    try: return TASK_MAKERS[task](rng, backend=backend, size=size, hidden_style=hidden_style, **extra)
+    try:
+        return TASK_MAKERS[task](rng, backend=backend, size=size, hidden_style=hidden_style, **extra)
     finally:
-        if use_alarm: signal.setitimer(signal.ITIMER_REAL, 0); signal.signal(signal.SIGALRM, previous)
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
 
 def _run_item(args: tuple) -> tuple[int, dict | None, list[str]]:
     "Pool target: (index, item or None, failure reasons), trying `attempts` random streams."
     task, seed, index, attempts, backend, size, hidden_style, timeout_s, views = args
     reasons = []
     for attempt in range(attempts):
-        try: return index, make_item(task, seed, index, attempt, backend, size, hidden_style, timeout_s, views), reasons
-        except ItemTimeout: reasons.append("timeout")
-        except Exception as e: reasons.append(f"{type(e).__name__}: {str(e)[:120]}")
+        try:
+            return (
+                index,
+                make_item(task, seed, index, attempt, backend, size, hidden_style, timeout_s, views),
+                reasons,
+            )
+        except ItemTimeout:
+            reasons.append("timeout")
+        except Exception as e:
+            reasons.append(f"{type(e).__name__}: {str(e)[:120]}")
     return index, None, reasons
 
 # %% ../../nbs/71_spare3d_tasks.ipynb #43d83c5d
@@ -180,12 +209,14 @@ def _check_int(name: str, value: Any, low: int) -> int:
 def _shard_path(out: Path, task: str, shard: int) -> Path: return out / f"{task}-{shard:05d}.npz"
 
 def _our_meta(path: Path) -> dict:
-    "A `meta.json` this module wrote; anything else (another tool's file, not JSON) is refused, never overwritten."
+    """A `meta.json` this module wrote; anything else (another tool's file, not JSON) is refused, never
+    overwritten."""
     try: meta = json.loads(path.read_text())
     except (OSError, ValueError): meta = None
     cfg = meta.get("config") if isinstance(meta, dict) else None
     if not (isinstance(cfg, dict) and cfg.get("task") in TASKS and "format_version" in cfg):
-        raise ValueError(f"{path}: a meta.json that is not a SPARE3D task set's; generate into another directory")
+        raise ValueError(f"{path}: a meta.json that is not a SPARE3D task set's; generate into another "
+                         "directory")
     return meta
 
 def _check_out_dir(out: Path, config: dict) -> None:
@@ -196,15 +227,21 @@ def _check_out_dir(out: Path, config: dict) -> None:
         old = _our_meta(meta_path).get("config", {})
         tasks_here.add(old.get("task"))
         if old.get("task") == config["task"]:
-            changed = [k for k in ("backend", "size", "seed", "shard_size", "hidden_style", "views") if old.get(k) != config[k]]
+            changed = [k for k in ("backend", "size", "seed", "shard_size", "hidden_style",
+                                   "views") if old.get(k) != config[k]]
             if changed:
-                raise ValueError(f"out={str(out)!r}: holds {config['task']!r} shards made with other settings "
-                                 f"({', '.join(f'{k}={old.get(k)!r}' for k in changed)}); use another directory")
+                raise ValueError(f"out={str(out)!r}: holds {config['task']!r} shards made with other "
+                                 "settings "
+                                 f"({', '.join(f'{k}={old.get(k)!r}' for k in changed)}); use another "
+                                 "directory")
     other = sorted(t for t in tasks_here if t and t != config["task"])
-    if other: raise ValueError(f"out={str(out)!r}: holds {other[0]!r} shards, not {config['task']!r}; use another directory")
+    if other:
+        raise ValueError(f"out={str(out)!r}: holds {other[0]!r} shards, not {config['task']!r}; use another "
+                         "directory")
 
 def _write_json(path: Path, data: dict) -> None:
-    from ssl_workbench.core import atomic_write_text  # imported here: this module stays free of torch for the workers
+    # imported here: this module stays free of torch for the workers
+    from ssl_workbench.core import atomic_write_text
     atomic_write_text(path, json.dumps(data, indent=1))
 
 def _write_shard(path: Path, items: list[tuple[int, dict]], n_failed: int, failures: Counter) -> None:
@@ -251,7 +288,8 @@ def _make_pool(workers: int):
 def generate(task: str, # 't2i', 'i2p', 'p2i', 'pair', 'views' or 'sr' (pose pretext)
              n: int, # number of items (questions, pairs or objects)
              out: str | Path, # output directory (created; resumed if it holds this task's shards)
-             backend: str = "voxel", # 'voxel' (numpy) or 'occ' (OpenCascade, `pip install cadquery-ocp-novtk`)
+             # 'voxel' (numpy) or 'occ' (OpenCascade, `pip install cadquery-ocp-novtk`)
+             backend: str = "voxel",
              size: int = 128, # image side in pixels (SPARE3D: 200)
              workers: int = 2, # worker processes; 0 = inline (timeouts only in the main thread)
              seed: int = 0, # base seed; item i uses default_rng([seed, i, attempt])
@@ -267,13 +305,16 @@ def generate(task: str, # 't2i', 'i2p', 'p2i', 'pair', 'views' or 'sr' (pose pre
     n = _check_int("n", n, 1); size = _check_size(size); workers = _check_int("workers", workers, 0)
     seed = _check_int("seed", seed, 0); shard_size = _check_int("shard_size", shard_size, 1)
     attempts = _check_int("attempts", attempts, 1)
-    if not (isinstance(timeout_s, (int, float)) and timeout_s > 0): raise ValueError(f"timeout_s={timeout_s!r}: expected a positive number")
-    if hidden_style not in HIDDEN_STYLES: raise ValueError(f"hidden_style={hidden_style!r}: expected one of {HIDDEN_STYLES}")
+    if not (isinstance(timeout_s, (int, float)) and timeout_s > 0):
+        raise ValueError(f"timeout_s={timeout_s!r}: expected a positive number")
+    if hidden_style not in HIDDEN_STYLES:
+        raise ValueError(f"hidden_style={hidden_style!r}: expected one of {HIDDEN_STYLES}")
     get_backend(backend)  # unknown name -> ValueError; occ missing -> ImportError
     views = [view_name(v) for v in views]
     out = Path(out)
     if out.exists() and not out.is_dir(): raise ValueError(f"out={str(out)!r}: exists and is not a directory")
-    config = dict(task=task, backend=backend, size=size, seed=seed, shard_size=shard_size, hidden_style=hidden_style,
+    config = dict(task=task, backend=backend, size=size, seed=seed, shard_size=shard_size,
+                  hidden_style=hidden_style,
                   views=views if task == "views" else None, format_version=FORMAT_VERSION)
     _check_out_dir(out, config); out.mkdir(parents=True, exist_ok=True)
     meta = dict(config=dict(config, n=n), status="running", views_order=list(ORTHO_VIEWS))
@@ -285,16 +326,21 @@ def generate(task: str, # 't2i', 'i2p', 'p2i', 'pair', 'views' or 'sr' (pose pre
         n_written += written; n_failed_all += failed; totals.update(reasons)
     try:
         for shard in range(n_shards):
-            path, indices = _shard_path(out, task, shard), range(shard * shard_size, min(n, (shard + 1) * shard_size))
+            path, indices = _shard_path(out, task, shard), range(shard * shard_size,
+                                                                 min(n, (shard + 1) * shard_size))
             if path.exists():
                 earlier = _shard_failures(path)
-                if earlier[0] + earlier[1] == len(indices): skipped += 1; tally(*earlier); continue  # finished earlier: resume
+                if earlier[0] + earlier[1] == len(indices):
+                    skipped += 1
+                    tally(*earlier)
+                    continue  # finished earlier: resume
             jobs = [(task, seed, i, attempts, backend, size, hidden_style, timeout_s, views) for i in indices]
             items, n_failed, failures, ok = _run_shard(jobs, pool, workers, timeout_s, attempts)
             if not ok: pool.terminate(); pool = _make_pool(workers)
             items.sort(key=lambda x: x[0])
             _write_shard(path, items, n_failed, failures); tally(len(items), n_failed, failures)
-            if progress: print(f"{path.name}: {len(items)} written, {n_failed} failed ({time.time() - started:.1f} s)")
+            if progress:
+                print(f"{path.name}: {len(items)} written, {n_failed} failed ({time.time() - started:.1f} s)")
     finally:
         if pool is not None: pool.terminate(); pool.join()
     meta.update(status="complete", n_written=n_written, n_failed=n_failed_all, failure_reasons=dict(totals),
@@ -307,7 +353,8 @@ def generate(task: str, # 't2i', 'i2p', 'p2i', 'pair', 'views' or 'sr' (pose pre
 def read_meta(out_dir: str | Path) -> dict[str, Any]:
     "The `meta.json` of a generated set."
     path = Path(out_dir) / "meta.json"
-    if not path.exists(): raise FileNotFoundError(f"out_dir={str(out_dir)!r}: no meta.json; generate a set there first")
+    if not path.exists():
+        raise FileNotFoundError(f"out_dir={str(out_dir)!r}: no meta.json; generate a set there first")
     return json.loads(path.read_text())
 
 def _shard_file(out_dir: Path, task: str, name) -> Path:
@@ -327,7 +374,8 @@ def iter_task(out_dir: str | Path) -> Iterator[dict[str, np.ndarray]]:
         with np.load(path) as z: yield {k: z[k] for k in z.files if k != "failures"}
 
 def load_task(out_dir: str | Path) -> dict[str, np.ndarray]:
-    "All items of a generated set as arrays, e.g. t2i: views (N,3,H,W,3), candidates (N,4,H,W,3), answer (N,)."
+    """All items of a generated set as arrays, e.g. t2i: views (N,3,H,W,3), candidates (N,4,H,W,3), answer
+    (N,)."""
     shards = [s for s in iter_task(out_dir) if len(s["index"])]
     if not shards: return {}
     return {k: np.concatenate([s[k] for s in shards]) for k in shards[0]}
@@ -335,8 +383,10 @@ def load_task(out_dir: str | Path) -> dict[str, np.ndarray]:
 # %% ../../nbs/71_spare3d_tasks.ipynb #9188a3c1
 def generate_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     "Add the `spare3d generate` options to `parser` (or a new one)."
-    p = parser or argparse.ArgumentParser(prog="ssl-workbench spare3d generate", description="Generate a SPARE3D-style task set.")
-    p.add_argument("--task", required=True, choices=TASKS, help="t2i, i2p, p2i, pair (contrastive pretext), views or sr (pose pretext)")
+    p = parser or argparse.ArgumentParser(prog="ssl-workbench spare3d generate",
+                                          description="Generate a SPARE3D-style task set.")
+    p.add_argument("--task", required=True, choices=TASKS,
+                   help="t2i, i2p, p2i, pair (contrastive pretext), views or sr (pose pretext)")
     p.add_argument("--n", type=int, required=True, help="number of questions / pairs / objects")
     p.add_argument("--out", required=True, help="output directory (resumed if it holds this task)")
     p.add_argument("--backend", default="voxel", choices=BACKENDS, help="voxel (numpy) or occ (OpenCascade)")
@@ -349,7 +399,8 @@ def generate_parser(parser: argparse.ArgumentParser | None = None) -> argparse.A
     return p
 
 def cli_generate(argv: list[str] | None = None) -> dict[str, Any]:
-    "Run `ssl-workbench spare3d generate` with `argv` (default `sys.argv[1:]`); prints and returns the metadata."
+    """Run `ssl-workbench spare3d generate` with `argv` (default `sys.argv[1:]`); prints and returns the
+    metadata."""
     a = generate_parser().parse_args(argv)
     meta = generate(a.task, a.n, a.out, backend=a.backend, size=a.size, workers=a.workers, seed=a.seed,
                     timeout_s=a.timeout, shard_size=a.shard_size, hidden_style=a.hidden_style, progress=True)
@@ -368,7 +419,8 @@ def make_object_views_dataset(n_objects: int, # number of objects
     poses = [view_name(p) for p in poses]
     if not poses: raise ValueError("poses=[]: expected at least one view")
     b = get_backend(backend)
-    images = np.stack([make_object_views(np.random.default_rng([seed, i]), b, size, hidden_style, poses)["views"]
+    images = np.stack([make_object_views(np.random.default_rng([seed, i]), b, size, hidden_style,
+                                         poses)["views"]
                        for i in range(n_objects)])  # (N, V, H, W, 3)
     object_ids = np.repeat(np.arange(n_objects), len(poses))
     pose_ids = np.tile(np.arange(len(poses)), n_objects)
@@ -378,17 +430,27 @@ def make_object_views_dataset(n_objects: int, # number of objects
 def plot_t2i(question: dict[str, Any], # views (3, H, W, 3), candidates (4, H, W, 3), answer
              scores: Sequence[float] | None = None, # one model score per candidate
              scale: float = 1.0):
-    "A plotly figure of a T2I question: f, r, t views then the 4 candidates (answer marked, scores in titles)."
+    """A plotly figure of a T2I question: f, r, t views then the 4 candidates (answer marked, scores in
+    titles)."""
     from ssl_workbench.spare3d.render import plot_views
     answer = question.get("answer")
     titles = ["front", "right", "top"] + [
-        f"{k}{' ✓' if k == answer else ''}" + (f" ({scores[k]:.2f})" if scores is not None else "") for k in range(4)]
-    return plot_views(np.concatenate([question["views"], question["candidates"]]), titles, columns=7, scale=scale)
+        f"{k}{' ✓' if k == answer else ''}" + (f" ({scores[k]:.2f})" if scores is not None else "")
+        for k in range(4)
+    ]
+    return plot_views(
+        np.concatenate([question["views"], question["candidates"]]), titles, columns=7, scale=scale
+    )
 
-def difference_image(a: np.ndarray, b: np.ndarray, # uint8 (H, W, 3) drawings
-                    ) -> np.ndarray:
+
+def difference_image(
+    a: np.ndarray,
+    b: np.ndarray,  # uint8 (H, W, 3) drawings
+) -> np.ndarray:
     "uint8 (H, W, 3): ink of both in grey, only in `a` in blue, only in `b` in orange."
     ink_a, ink_b = a.min(-1) < 160, b.min(-1) < 160
     out = np.full(a.shape, 255, np.uint8)
-    out[ink_a & ink_b] = (150, 150, 150); out[ink_a & ~ink_b] = (31, 119, 180); out[ink_b & ~ink_a] = (255, 127, 14)
+    out[ink_a & ink_b] = (150, 150, 150)
+    out[ink_a & ~ink_b] = (31, 119, 180)
+    out[ink_b & ~ink_a] = (255, 127, 14)
     return out

@@ -17,7 +17,15 @@ import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
 from ..core import get_device, html_text
-from .models import TASK_KEYS, FourTowerNet, EarlyFusionNet, PoseNet, task_batch, task_scores, to_tensor
+from ssl_workbench.spare3d.models import (
+    TASK_KEYS,
+    FourTowerNet,
+    EarlyFusionNet,
+    PoseNet,
+    task_batch,
+    task_scores,
+    to_tensor,
+)
 from .render import VIEWS
 from .tasks import I2P_POSES, difference_image, pixel_difference
 
@@ -40,10 +48,11 @@ def score_labels(task: str, question: dict[str, Any] | None = None) -> list[str]
     "Names of the 4 scored options: 'candidate k', or 'pose p' for I2P."
     return [f"pose {p}" for p in I2P_POSES] if task == "i2p" else [f"candidate {k}" for k in range(4)]
 
-def question_panels(question: dict[str, Any], # one question: views (3, H, W, 3), candidates or iso, answer[, pose]
-                    task: str = "t2i",
-                    scores: Sequence[float] | None = None, # the model's 4 scores
-                   ) -> tuple[np.ndarray, list[str]]:
+def question_panels(
+    question: dict[str, Any],  # one question: views (3, H, W, 3), candidates or iso, answer[, pose]
+    task: str = "t2i",
+    scores: Sequence[float] | None = None,  # the model's 4 scores
+) -> tuple[np.ndarray, list[str]]:
     "Images uint8 `(7, H, W, 3)` (f, r, t, then candidates or the isometric) and their titles."
     views = np.asarray(question["views"])
     answer = int(question["answer"])
@@ -53,22 +62,32 @@ def question_panels(question: dict[str, Any], # one question: views (3, H, W, 3)
         blank = np.full_like(views[0], 255)
         images = np.concatenate([views, np.asarray(question["iso"])[None], np.stack([blank] * 3)])
         label = f"isometric (pose {I2P_POSES[answer]})"
-        if pick is not None: label += f" — model: pose {I2P_POSES[pick]} " + ("✓" if pick == answer else "✗")
+        if pick is not None:
+            label += f" — model: pose {I2P_POSES[pick]} " + ("✓" if pick == answer else "✗")
         return images, titles + [label, "", "", ""]
     images = np.concatenate([views, np.asarray(question["candidates"])])
     for k in range(4):
         t = f"{k}" + (f": {scores[k]:.2f}" if scores is not None else "")
-        if k == answer: t = f"<span style='color:#2a9d3a'><b>{t} ✓</b></span>"
-        elif k == pick: t = f"<span style='color:#c0392b'>{t} ✗</span>"
+        if k == answer:
+            t = f"<span style='color:#2a9d3a'><b>{t} ✓</b></span>"
+        elif k == pick:
+            t = f"<span style='color:#c0392b'>{t} ✗</span>"
         titles.append(t)
     return images, titles
 
-def question_verdict(question: dict[str, Any], task: str = "t2i", scores: Sequence[float] | None = None) -> dict:
+
+def question_verdict(
+    question: dict[str, Any], task: str = "t2i", scores: Sequence[float] | None = None
+) -> dict:
     "answer, the model's pick and whether it is right (pick/correct are None without scores)."
     answer = int(question["answer"])
     pick = int(np.argmax(scores)) if scores is not None else None
-    return {"answer": answer, "answer_label": score_labels(task)[answer], "pick": pick,
-            "correct": None if pick is None else pick == answer}
+    return {
+        "answer": answer,
+        "answer_label": score_labels(task)[answer],
+        "pick": pick,
+        "correct": None if pick is None else pick == answer,
+    }
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #34e43128
 TOWERS = {"front": 0, "right": 1, "top": 2, "isometric": 3}
@@ -80,7 +99,8 @@ def embedding_backbone(model: nn.Module, # FourTowerNet, SimCLR method, FrozenFe
     if isinstance(model, (FourTowerNet, PoseNet)):  # PoseNet's fourth tower reads the pose drawing
         if tower not in TOWERS: raise ValueError(f"tower={tower!r}: expected one of {list(TOWERS)}")
         return model.towers[TOWERS[tower]]
-    if isinstance(model, EarlyFusionNet): raise TypeError("model: EarlyFusionNet takes 12-channel stacks and has no single-drawing embedding")
+    if isinstance(model, EarlyFusionNet):
+        raise TypeError("model: EarlyFusionNet takes 12-channel stacks and has no single-drawing embedding")
     return model.backbone if isinstance(getattr(model, "backbone", None), nn.Module) else model
 
 @torch.no_grad()
@@ -91,9 +111,15 @@ def view_features(backbone: nn.Module, # (B, 3, H, W) -> (B, D)
     device = get_device(device)
     was_training = backbone.training
     backbone.to(device).eval()
-    try: out = [backbone(to_tensor(images[i:i + batch_size], device)).float().cpu() for i in range(0, len(images), batch_size)]
-    finally: backbone.train(was_training)
+    try:
+        out = [
+            backbone(to_tensor(images[i : i + batch_size], device)).float().cpu()
+            for i in range(0, len(images), batch_size)
+        ]
+    finally:
+        backbone.train(was_training)
     return torch.cat(out).numpy()
+
 
 def _nearest_other(features: np.ndarray) -> np.ndarray:
     x = F.normalize(torch.as_tensor(features).float(), dim=1)
@@ -101,19 +127,30 @@ def _nearest_other(features: np.ndarray) -> np.ndarray:
     sim.fill_diagonal_(-float("inf"))
     return sim.argmax(1).numpy()
 
-def cluster_scores(features: np.ndarray, # (N, D)
-                   object_ids: np.ndarray, # (N,)
-                   pose_ids: np.ndarray, # (N,)
-                  ) -> dict[str, float]:
+
+def cluster_scores(
+    features: np.ndarray,  # (N, D)
+    object_ids: np.ndarray,  # (N,)
+    pose_ids: np.ndarray,  # (N,)
+) -> dict[str, float]:
     "1-NN agreement (cosine, leave-one-out) of object and of pose, with chance levels for a balanced grid."
     object_ids, pose_ids = np.asarray(object_ids), np.asarray(pose_ids)
     n = len(object_ids)
-    if len(features) != n or len(pose_ids) != n: raise ValueError(f"features/object_ids/pose_ids: lengths {len(features)}, {n}, {len(pose_ids)} differ")
-    if n < 2: raise ValueError(f"features: need at least 2 drawings, got {n}")
+    if len(features) != n or len(pose_ids) != n:
+        raise ValueError(
+            f"features/object_ids/pose_ids: lengths {len(features)}, {n}, {len(pose_ids)} differ"
+        )
+    if n < 2:
+        raise ValueError(f"features: need at least 2 drawings, got {n}")
     nn_ = _nearest_other(features)
     n_objects, n_poses = len(np.unique(object_ids)), len(np.unique(pose_ids))
-    return {"object_1nn": float((object_ids[nn_] == object_ids).mean()), "object_chance": (n / n_objects - 1) / (n - 1),
-            "pose_1nn": float((pose_ids[nn_] == pose_ids).mean()), "pose_chance": (n / n_poses - 1) / (n - 1)}
+    return {
+        "object_1nn": float((object_ids[nn_] == object_ids).mean()),
+        "object_chance": (n / n_objects - 1) / (n - 1),
+        "pose_1nn": float((pose_ids[nn_] == pose_ids).mean()),
+        "pose_chance": (n / n_poses - 1) / (n - 1),
+    }
+
 
 def pca_2d(features: np.ndarray) -> np.ndarray:
     "A fast deterministic 2-D projection (N, 2): the top two principal components of the normalised features."
@@ -122,9 +159,11 @@ def pca_2d(features: np.ndarray) -> np.ndarray:
     _, _, v = torch.linalg.svd(x, full_matrices=False)
     return (x @ v[:2].T).numpy().astype(np.float32)
 
+
 def umap_views(features: np.ndarray, seed: int = 0) -> np.ndarray:
     "UMAP (N, 2) via `eval.report.umap_embed` (cosine, seeded, cached), neighbours capped for small sets."
     from ssl_workbench.eval.report import umap_embed
+
     return umap_embed(features, n_neighbors=max(2, min(15, len(features) - 1)), seed=seed)
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #ccf6d7ae
@@ -133,7 +172,8 @@ def _classed(widget, cls: str):
 
 def _image_figure(n: int, height: int = 150) -> go.FigureWidget:
     fig = go.FigureWidget(make_subplots(rows=1, cols=n, subplot_titles=[" "] * n, horizontal_spacing=0.01))
-    for k in range(n): fig.add_trace(go.Image(z=np.full((8, 8, 3), 255, np.uint8), hoverinfo="skip"), row=1, col=k + 1)
+    for k in range(n):
+        fig.add_trace(go.Image(z=np.full((8, 8, 3), 255, np.uint8), hoverinfo="skip"), row=1, col=k + 1)
     fig.update_xaxes(visible=False); fig.update_yaxes(visible=False)
     fig.update_layout(width=n * 120 + 40, height=height, margin=dict(l=5, r=5, t=30, b=5))
     return fig
@@ -144,9 +184,12 @@ class SPARE3DViewer(widgets.VBox):
     "Browse SPARE3D questions with a model's scores, embed view drawings, and diff similar objects."
     def __init__(self, questions: dict[str, np.ndarray] | None = None, # task data (`TASK_KEYS[task]` arrays)
                  task: str = "t2i", # 't2i', 'i2p' or 'p2i'
-                 model: nn.Module | None = None, # scorer for `task` (optional); also the default embedding backbone
-                 object_views: tuple | None = None, # (images (N, H, W, 3), object_ids (N,), pose_ids (N,)), e.g. `make_object_views_dataset`
-                 pose_names: Sequence[str] | None = None, # names of the pose ids (default: the 11 SPARE3D views)
+                 # scorer for `task` (optional); also the default embedding backbone
+                 model: nn.Module | None = None,
+                 # (images (N, H, W, 3), object_ids (N,), pose_ids (N,)), e.g. `make_object_views_dataset`
+                 object_views: tuple | None = None,
+                 # names of the pose ids (default: the 11 SPARE3D views)
+                 pose_names: Sequence[str] | None = None,
                  backbone: nn.Module | None = None, # embedding backbone (default: from `model`)
                  pairs: dict[str, np.ndarray] | None = None, # contrastive pairs: left, right (N, 4, H, W, 3)
                  embed: Callable[[np.ndarray], np.ndarray] = umap_views, # features (N, D) -> (N, 2)
@@ -155,49 +198,68 @@ class SPARE3DViewer(widgets.VBox):
         elif task not in TASK_KEYS: raise ValueError(f"task={task!r}: expected one of {list(TASK_KEYS)}")
         else: self.n_questions = 0
         if object_views is not None:
-            if len(object_views) != 3: raise ValueError("object_views: expected (images, object_ids, pose_ids)")
+            if len(object_views) != 3:
+                raise ValueError("object_views: expected (images, object_ids, pose_ids)")
             imgs, oids, pids = (np.asarray(a) for a in object_views)
-            if not len(imgs) == len(oids) == len(pids): raise ValueError(f"object_views: lengths {len(imgs)}, {len(oids)}, {len(pids)} differ")
+            if not len(imgs) == len(oids) == len(pids):
+                raise ValueError(f"object_views: lengths {len(imgs)}, {len(oids)}, {len(pids)} differ")
             object_views = (imgs, oids, pids)
-        if pairs is not None and not {"left", "right"} <= set(pairs): raise ValueError(f"pairs: expected keys 'left' and 'right', got {sorted(pairs)}")
-        self.questions, self.task, self.model, self.object_views, self.pairs = questions, task, model, object_views, pairs
+        if pairs is not None and not {"left", "right"} <= set(pairs):
+            raise ValueError(f"pairs: expected keys 'left' and 'right', got {sorted(pairs)}")
+        self.questions, self.task, self.model = questions, task, model
+        self.object_views, self.pairs = object_views, pairs
         self.pose_names = list(pose_names) if pose_names is not None else list(VIEWS)
         self.backbone, self.embed, self.device = backbone, embed, get_device(device)
         self._scores: dict[int, np.ndarray] = {}
         self.coords = self.features = self.clusters = None
 
         # questions tab
-        self.question = _classed(widgets.IntSlider(value=0, min=0, max=max(0, self.n_questions - 1), description="question"), "swb-spare3d-question")
-        self.score_all_button = _classed(widgets.Button(description="Score all", icon="check", disabled=model is None), "swb-spare3d-score-all")
+        self.question = _classed(widgets.IntSlider(value=0, min=0, max=max(0, self.n_questions - 1),
+                                                   description="question"), "swb-spare3d-question")
+        self.score_all_button = _classed(widgets.Button(description="Score all", icon="check",
+                                                        disabled=model is None), "swb-spare3d-score-all")
         self.verdict = _classed(widgets.HTML(""), "swb-spare3d-verdict")
         self.question_figure = _image_figure(7)
-        self.score_figure = go.FigureWidget(go.Bar(x=score_labels(task), y=[0, 0, 0, 0], marker_color=["#bbb"] * 4))
-        self.score_figure.update_layout(width=420, height=220, margin=dict(l=30, r=5, t=30, b=30), title=dict(text="model scores", font=dict(size=12)))
+        self.score_figure = go.FigureWidget(go.Bar(x=score_labels(task), y=[0, 0, 0, 0],
+                                                   marker_color=["#bbb"] * 4))
+        self.score_figure.update_layout(width=420, height=220, margin=dict(l=30, r=5, t=30, b=30),
+                                        title=dict(text="model scores", font=dict(size=12)))
         self.question.observe(lambda ch: self.show_question(ch["new"]), names="value")
         self.score_all_button.on_click(lambda b: self.score_all())
         questions_tab = widgets.VBox([widgets.HBox([self.question, self.score_all_button]), self.verdict,
-                                      _classed(widgets.VBox([self.question_figure]), "swb-spare3d-question-figure"),
+                                      _classed(widgets.VBox([self.question_figure]),
+                                               "swb-spare3d-question-figure"),
                                       _classed(widgets.VBox([self.score_figure]), "swb-spare3d-scores")])
 
         # views tab
-        self.colour = _classed(widgets.ToggleButtons(options=["object", "pose"], value="object", description="colour"), "swb-spare3d-colour")
+        self.colour = _classed(widgets.ToggleButtons(options=["object", "pose"], value="object",
+                                                     description="colour"), "swb-spare3d-colour")
+        one_tower = backbone is not None or not isinstance(model, FourTowerNet)
         self.tower = _classed(widgets.Dropdown(options=list(TOWERS), value="isometric", description="tower",
-                                               disabled=not isinstance(model, FourTowerNet) or backbone is not None), "swb-spare3d-tower")
-        self.embed_button = _classed(widgets.Button(description="Compute", button_style="primary", icon="cogs"), "swb-spare3d-embed-compute")
+                                               disabled=one_tower),
+                              "swb-spare3d-tower")
+        self.embed_button = _classed(widgets.Button(description="Compute", button_style="primary",
+                                                    icon="cogs"), "swb-spare3d-embed-compute")
         self.embed_status = _classed(widgets.HTML(""), "swb-spare3d-embed-status")
         self.embed_figure = go.FigureWidget()
-        self.embed_figure.update_layout(width=560, height=460, margin=dict(l=10, r=10, t=30, b=10), legend=dict(font=dict(size=9)),
+        self.embed_figure.update_layout(width=560, height=460, margin=dict(l=10, r=10, t=30, b=10),
+                                        legend=dict(font=dict(size=9)),
                                         xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
         self.colour.observe(lambda ch: self.recolour(), names="value")
         self.embed_button.on_click(lambda b: self.compute_embedding())
-        views_tab = widgets.VBox([widgets.HBox([self.colour, self.tower, self.embed_button]), self.embed_status,
+        views_tab = widgets.VBox([widgets.HBox([self.colour, self.tower, self.embed_button]),
+                                  self.embed_status,
                                   _classed(widgets.VBox([self.embed_figure]), "swb-spare3d-embed-figure")])
 
         # difference tab
         n_items = len(pairs["left"]) if pairs is not None else self.n_questions
-        self.diff_item = _classed(widgets.IntSlider(value=0, min=0, max=max(0, n_items - 1), description="pair" if pairs is not None else "question"), "swb-spare3d-diff-item")
+        self.diff_item = _classed(widgets.IntSlider(value=0, min=0, max=max(0, n_items - 1),
+                                                    description="pair" if pairs is not None else "question"),
+                                  "swb-spare3d-diff-item")
         options = list(DIFF_VIEWS) if pairs is not None else [f"answer vs candidate {k}" for k in range(4)]
-        self.diff_view = _classed(widgets.Dropdown(options=options, value=options[-1 if pairs is not None else 0], description="compare"), "swb-spare3d-diff-view")
+        self.diff_view = _classed(widgets.Dropdown(options=options,
+                                                   value=options[-1 if pairs is not None else 0],
+                                                   description="compare"), "swb-spare3d-diff-view")
         self.diff_status = _classed(widgets.HTML(""), "swb-spare3d-diff-status")
         self.diff_figure = _image_figure(3, height=190)
         self.diff_item.observe(lambda ch: self.show_difference(), names="value")
@@ -210,10 +272,16 @@ class SPARE3DViewer(widgets.VBox):
         super().__init__([widgets.HTML(f"<b>SPARE3D viewer</b> — {task.upper()}"), self.tabs])
         self.add_class("swb-spare3d")
         if self.n_questions: self.show_question(0)
-        else: self.verdict.value = "<i>no questions: pass questions= (e.g. load_task(dir) or stacked make_t2i items)</i>"
-        if object_views is None: self.embed_status.value = "<i>no drawings: pass object_views=make_object_views_dataset(n_objects, size)</i>"
+        else:
+            self.verdict.value = ("<i>no questions: pass questions= (e.g. load_task(dir) or stacked make_t2i "
+                                  "items)</i>")
+        if object_views is None:
+            self.embed_status.value = ("<i>no drawings: pass "
+                                       "object_views=make_object_views_dataset(n_objects, size)</i>")
         if pairs is not None or (self.n_questions and task == "t2i"): self.show_difference()
-        else: self.diff_status.value = "<i>no pairs: pass pairs= (left/right from make_pair) or T2I questions</i>"
+        else:
+            self.diff_status.value = ("<i>no pairs: pass pairs= (left/right from make_pair) or T2I "
+                                      "questions</i>")
 
     # --- questions ---
     def get_question(self, i: int) -> dict[str, Any]:
@@ -247,27 +315,33 @@ class SPARE3DViewer(widgets.VBox):
             self.score_figure.data[0].y = list(scores) if scores is not None else [0, 0, 0, 0]
             self.score_figure.data[0].marker.color = colours
         asked = f" — asked pose {int(question['pose'])}" if self.task == "p2i" else ""
-        if scores is None: self.verdict.value = f"question {i}{asked}: answer <b>{verdict['answer_label']}</b> (no model)"
+        if scores is None:
+            self.verdict.value = f"question {i}{asked}: answer <b>{verdict['answer_label']}</b> (no model)"
         else:
-            mark = "<span style='color:#2a9d3a'>correct</span>" if verdict["correct"] else "<span style='color:#c0392b'>wrong</span>"
-            self.verdict.value = (f"question {i}{asked}: answer <b>{verdict['answer_label']}</b>, model picks "
+            mark = ("<span style='color:#2a9d3a'>correct</span>" if verdict["correct"]
+                    else "<span style='color:#c0392b'>wrong</span>")
+            self.verdict.value = (f"question {i}{asked}: answer <b>{verdict['answer_label']}</b>, model "
+                                  "picks "
                                   f"<b>{score_labels(self.task)[verdict['pick']]}</b> — {mark}")
         return verdict
 
     def score_all(self) -> float | None:
         "Score every question; returns (and shows) the accuracy."
         if self.model is None: self.verdict.value = "<i>no model to score with</i>"; return None
-        correct = [question_verdict(self.get_question(i), self.task, self.scores(i))["correct"] for i in range(self.n_questions)]
+        correct = [question_verdict(self.get_question(i), self.task,
+                                    self.scores(i))["correct"] for i in range(self.n_questions)]
         accuracy = float(np.mean(correct))
         self.verdict.value = (self.verdict.value.split("<br>")[0] +
-                              f"<br>accuracy on {self.n_questions} questions: <b>{accuracy:.1%}</b> (chance 25 %)")
+                              f"<br>accuracy on {self.n_questions} questions: <b>{accuracy:.1%}</b> (chance "
+                              "25 %)")
         return accuracy
 
     # --- view embeddings ---
     def embedding_module(self) -> nn.Module:
         "The backbone the views tab embeds with."
         if self.backbone is not None: return self.backbone
-        if self.model is None: raise ValueError("backbone=None and model=None: pass a model or a backbone to embed the views")
+        if self.model is None:
+            raise ValueError("backbone=None and model=None: pass a model or a backbone to embed the views")
         return embedding_backbone(self.model, self.tower.value)
 
     def compute_embedding(self) -> dict | None:
@@ -282,8 +356,10 @@ class SPARE3DViewer(widgets.VBox):
         self.coords = np.asarray(self.embed(self.features), dtype=np.float32)
         self.clusters = cluster_scores(self.features, object_ids, pose_ids)
         c = self.clusters
-        self.embed_status.value = (f"nearest other drawing shows the same <b>object</b>: {c['object_1nn']:.0%} (chance {c['object_chance']:.0%}); "
-                                   f"the same <b>pose</b>: {c['pose_1nn']:.0%} (chance {c['pose_chance']:.0%})")
+        self.embed_status.value = ("nearest other drawing shows the same <b>object</b>: "
+                                   f"{c['object_1nn']:.0%} (chance {c['object_chance']:.0%}); "
+                                   f"the same <b>pose</b>: {c['pose_1nn']:.0%} (chance "
+                                   f"{c['pose_chance']:.0%})")
         self.recolour()
         return self.clusters
 
@@ -293,14 +369,26 @@ class SPARE3DViewer(widgets.VBox):
         _, object_ids, pose_ids = self.object_views
         by_object = self.colour.value == "object"
         groups, other = (object_ids, pose_ids) if by_object else (pose_ids, object_ids)
-        name = (lambda g: f"object {g}") if by_object else (lambda g: f"view {self.pose_names[g]}" if g < len(self.pose_names) else f"pose id {g}")
+        view = lambda g: f"view {self.pose_names[g]}" if g < len(self.pose_names) else f"pose id {g}"
+        name = (lambda g: f"object {g}") if by_object else view
         traces = []
         for g in np.unique(groups):
             m = groups == g
-            hover = [f"object {o}, view {self.pose_names[p] if p < len(self.pose_names) else p}" for o, p in
-                     zip(object_ids[m], pose_ids[m])]
-            traces.append(go.Scatter(x=self.coords[m, 0], y=self.coords[m, 1], mode="markers", name=name(int(g)),
-                                     text=hover, hoverinfo="text", marker=dict(size=8)))
+            hover = [
+                f"object {o}, view {self.pose_names[p] if p < len(self.pose_names) else p}"
+                for o, p in zip(object_ids[m], pose_ids[m])
+            ]
+            traces.append(
+                go.Scatter(
+                    x=self.coords[m, 0],
+                    y=self.coords[m, 1],
+                    mode="markers",
+                    name=name(int(g)),
+                    text=hover,
+                    hoverinfo="text",
+                    marker=dict(size=8),
+                )
+            )
         with self.embed_figure.batch_update():
             self.embed_figure.data = []
             self.embed_figure.add_traces(traces)
@@ -313,8 +401,14 @@ class SPARE3DViewer(widgets.VBox):
         i = self.diff_item.value
         if self.pairs is not None:
             v = DIFF_VIEWS.index(self.diff_view.value)
-            return self.pairs["left"][i][v], self.pairs["right"][i][v], f"A (pair {i}, {self.diff_view.value})", "B"
-        if not self.n_questions or self.task != "t2i": raise ValueError("the difference tab needs pairs= or T2I questions")
+            return (
+                self.pairs["left"][i][v],
+                self.pairs["right"][i][v],
+                f"A (pair {i}, {self.diff_view.value})",
+                "B",
+            )
+        if not self.n_questions or self.task != "t2i":
+            raise ValueError("the difference tab needs pairs= or T2I questions")
         q = self.get_question(i)
         k = int(self.diff_view.value.rsplit(" ", 1)[1])
         return q["candidates"][q["answer"]], q["candidates"][k], f"answer ({q['answer']})", f"candidate {k}"
@@ -324,14 +418,23 @@ class SPARE3DViewer(widgets.VBox):
         a, b, name_a, name_b = self.difference_pair()
         changed = pixel_difference(a, b)
         with self.diff_figure.batch_update():
-            for k, (image, title) in enumerate([(a, name_a), (b, name_b), (difference_image(a, b), "difference")]):
+            for k, (image, title) in enumerate(
+                [(a, name_a), (b, name_b), (difference_image(a, b), "difference")]
+            ):
                 self.diff_figure.data[k].z = image
                 self.diff_figure.layout.annotations[k].text = title
-        self.diff_status.value = (f"{changed} pixels differ — <span style='color:#1f77b4'>only in A</span>, "
-                                  f"<span style='color:#ff7f0e'>only in B</span>, grey: both")
+        self.diff_status.value = (
+            f"{changed} pixels differ — <span style='color:#1f77b4'>only in A</span>, "
+            f"<span style='color:#ff7f0e'>only in B</span>, grey: both"
+        )
         return changed
 
-def spare3d_viewer(questions: dict[str, np.ndarray] | None = None, task: str = "t2i", model: nn.Module | None = None,
-                   **kwargs) -> SPARE3DViewer:
+
+def spare3d_viewer(
+    questions: dict[str, np.ndarray] | None = None,
+    task: str = "t2i",
+    model: nn.Module | None = None,
+    **kwargs,
+) -> SPARE3DViewer:
     "Build the SPARE3D viewer widget (see `SPARE3DViewer` for the arguments) and return it."
     return SPARE3DViewer(questions, task, model, **kwargs)

@@ -32,7 +32,8 @@ class CheckpointError(ValueError):
 def _pack_rng(state: dict) -> dict:
     "RNG states in the `weights_only` subset (NumPy's key array becomes a tensor)."
     name, keys, pos, has_gauss, cached = state["numpy"]
-    out = dict(state, numpy=(name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)))
+    out = dict(state,
+               numpy=(name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(cached)))
     return out
 
 def _unpack_rng(state: dict) -> dict:
@@ -76,16 +77,20 @@ def restore_checkpoint(ckpt: dict, # read by `load_checkpoint`
     "Load a checkpoint already in memory into `model`, `optimizer` and the global RNGs."
     try:
         if model is not None: unwrap(model).load_state_dict(ckpt["model"])
-        if optimizer is not None and ckpt.get("optimizer") is not None: optimizer.load_state_dict(ckpt["optimizer"])
+        if optimizer is not None and ckpt.get("optimizer") is not None:
+            optimizer.load_state_dict(ckpt["optimizer"])
     except (RuntimeError, KeyError, ValueError) as e:
-        raise CheckpointError(f"{path} does not fit this model/optimiser (was it written with another config?): "
+        raise CheckpointError(f"{path} does not fit this model/optimiser (was it written with another "
+                              "config?): "
                               f"{str(e).splitlines()[0]}") from None
     if restore_rng: set_rng_state(_unpack_rng(ckpt["rng"]))
     return ckpt
 
 # %% ../../nbs/05d_train_checkpoint.ipynb #fa5d38af
-RESUME_ALLOWED = ("method.defaults_applied", "schedule.epochs", "schedule.steps", "schedule.max_steps", "schedule.minutes", "eval.*",
-                  "run.out", "run.device", "run.amp", "run.compile", "run.channels_last", "run.prefetch", "run.ckpt_every",
+RESUME_ALLOWED = ("method.defaults_applied", "schedule.epochs", "schedule.steps", "schedule.max_steps",
+                  "schedule.minutes", "eval.*",
+                  "run.out", "run.device", "run.amp", "run.compile", "run.channels_last", "run.prefetch",
+                  "run.ckpt_every",
                   "run.log_every", "run.progress", "run.tensorboard", "run.dist_timeout_s",
                   "data.on_device", "data.download")
 
@@ -97,7 +102,8 @@ def _fields(d: dict) -> dict:
     return {f"{s}.{k}": v for s, sec in d.items() if isinstance(sec, dict) for k, v in sec.items()}
 
 def _with_current_recipe(d: dict) -> dict:
-    "The config dict with its view recipe re-read by today's code: fields added since it was saved take their defaults."
+    """The config dict with its view recipe re-read by today's code: fields added since it was saved take
+    their defaults."""
     recipe = (d.get("augment") or {}).get("recipe")
     if not isinstance(recipe, dict) or "type" not in recipe: return d
     try: recipe = augment_to_dict(augment_from_dict(recipe))

@@ -25,9 +25,11 @@ __all__ = ['DEFAULT_WARMUP_EPOCHS', 'GENERIC_TRAINING', 'OPTIMIZERS', 'LR_SCALIN
 @dataclass
 class DataConfig:
     "What to train on."
-    spec: str = "cifar10"         # dataset spec for `load_dataset`: cifar10 | cifar100 | stl10 | digits | imagefolder:PATH
+    # dataset spec for `load_dataset`: cifar10 | cifar100 | stl10 | digits | imagefolder:PATH
+    spec: str = "cifar10"
     split: str = "train"          # split to pretrain on
-    size: int | None = None       # folder images: shorter side to `size`, centre crop (None: 8/7 of the view size)
+    # folder images: shorter side to `size`, centre crop (None: 8/7 of the view size)
+    size: int | None = None
     limit: int | None = None      # a seeded subset of `limit` images, spread over the classes (None: all)
     download: bool = False        # download torchvision datasets when missing
     batch_size: int = 256         # global batch (images per optimiser step, over all processes)
@@ -37,32 +39,38 @@ class DataConfig:
 class ViewsConfig:
     "How views are made (the `augment` section; a pipeline's own settings are `augment.AugmentConfig`)."
     image_size: int = 32          # side of the (largest) view, pixels
-    recipe: dict | None = None    # a ViewRecipe as a dict (the tuner's object); None: the method's default recipe
+    # a ViewRecipe as a dict (the tuner's object); None: the method's default recipe
+    recipe: dict | None = None
 
 @dataclass
 class ModelConfig:
     "The encoder."
     backbone: str = "small_convnet"  # a name from `ssl_workbench.models.list_backbones()`
-    init_from: str | None = None  # start the backbone from weights: export folder, run, state dict file, torchvision:NAME
+    # start the backbone from weights: export folder, run, state dict file, torchvision:NAME
+    init_from: str | None = None
 
 @dataclass
 class MethodConfig:
     "The self-supervised method."
     name: str = "simclr"          # a name from `ssl_workbench.methods.registry.list_methods()`
-    hparams: dict = field(default_factory=dict)  # keyword arguments for `create_method` (temperature, queue_size, ...)
-    defaults_applied: list = field(default_factory=list)  # filled by `fit`: the fields that took the method's recipe
+    # keyword arguments for `create_method` (temperature, queue_size, ...)
+    hparams: dict = field(default_factory=dict)
+    # filled by `fit`: the fields that took the method's recipe
+    defaults_applied: list = field(default_factory=list)
 
 @dataclass
 class OptimConfig:
     "Optimiser and learning rate."
-    # None in the first seven fields: the method's own recipe (`method_training_defaults`), e.g. LARS for SimCLR
+    # None in the first seven fields: the method's own recipe (`method_training_defaults`), e.g. LARS for
+    # SimCLR
     name: str | None = None       # lars | sgd | adamw
     lr: float | None = None       # base learning rate for a batch of 256 images (scaled by `scaling`)
     scaling: str | None = None    # linear: lr*B/256 | sqrt: lr*sqrt(B/256) | none: lr
     weight_decay: float | None = None  # L2 coefficient (BN and bias excluded unless decay_norm_and_bias)
     momentum: float | None = None # classic momentum (lars, sgd); beta1 for adamw
     beta2: float | None = None    # adamw beta2 (MAE uses 0.95)
-    decay_norm_and_bias: bool | None = None  # also decay BN and bias parameters (MoCo's SGD decays every parameter)
+    # also decay BN and bias parameters (MoCo's SGD decays every parameter)
+    decay_norm_and_bias: bool | None = None
     trust_coefficient: float = 0.001  # LARS eta
     grad_clip: float | None = None    # clip the global gradient norm to this (None: no clipping)
 
@@ -71,10 +79,13 @@ class ScheduleConfig:
     "How long, and the learning-rate shape."
     epochs: int = 100             # passes over the data (ignored when `steps` is set)
     steps: int | None = None      # total optimiser steps; overrides `epochs`
-    warmup_epochs: float | None = None  # linear warmup, epochs; None: the method's, else 10 or 10 % of a short run
+    # linear warmup, epochs; None: the method's, else 10 or 10 % of a short run
+    warmup_epochs: float | None = None
     final_lr_fraction: float = 0.0  # cosine ends at lr * this
-    max_steps: int | None = None  # stop (with a checkpoint) after this many steps without changing the schedule
-    minutes: float | None = None  # wall-clock budget: sets `steps` from measured throughput so the schedule ends on time
+    # stop (with a checkpoint) after this many steps without changing the schedule
+    max_steps: int | None = None
+    # wall-clock budget: sets `steps` from measured throughput so the schedule ends on time
+    minutes: float | None = None
 
 @dataclass
 class EvalConfig:
@@ -85,7 +96,8 @@ class EvalConfig:
     knn_train_size: int = 5000    # labelled training images used as the memory bank
     knn_test_size: int = 1000     # test images scored
     split: str = "test"           # split scored by the online kNN
-    snapshot_every: int = 0       # features of a fixed probe set every N epochs, in <out>/snapshots (0: never)
+    # features of a fixed probe set every N epochs, in <out>/snapshots (0: never)
+    snapshot_every: int = 0
     snapshot_size: int = 500      # images in the probe set (spread over the classes)
 
 @dataclass
@@ -98,11 +110,14 @@ class RunConfig:
     compile: bool = False         # torch.compile the method
     channels_last: bool = True    # channels-last memory format for images and conv weights
     prefetch: bool = False        # make the next step's views in a thread while this step computes
-    ckpt_every: int = 0           # also write checkpoints/last.pt every N steps (0: only at epoch ends and the end)
+    # also write checkpoints/last.pt every N steps (0: only at epoch ends and the end)
+    ckpt_every: int = 0
     log_every: int = 1            # a metrics.jsonl line every N steps
     progress: bool = True         # tqdm progress bar
-    tensorboard: bool = True      # TensorBoard event files in <out>/tensorboard (when tensorboard is installed)
-    sync_batchnorm: bool = True   # SyncBatchNorm under DDP (a method may opt out with `sync_batchnorm = False`)
+    # TensorBoard event files in <out>/tensorboard (when tensorboard is installed)
+    tensorboard: bool = True
+    # SyncBatchNorm under DDP (a method may opt out with `sync_batchnorm = False`)
+    sync_batchnorm: bool = True
     dist_timeout_s: float = 300.0 # a collective waiting longer than this for a peer fails
 
 @dataclass
@@ -153,58 +168,84 @@ def _resolve_key(key: str) -> tuple[str, str, str | None]:
     if len(parts) == 1:
         hits = [s for s, cls in sections.items() if parts[0] in {f.name for f in fields(cls)}]
         if len(hits) != 1:
-            raise ValueError(f"override {key!r}: " + ("no such field" if not hits else f"ambiguous, use one of {', '.join(f'{h}.{key}' for h in hits)}"))
+            choices = ", ".join(f"{h}.{key}" for h in hits)
+            problem = f"ambiguous, use one of {choices}" if hits else "no such field"
+            raise ValueError(f"override {key!r}: {problem}")
         return hits[0], parts[0], None
     s, f = parts[0], parts[1]
-    if s not in sections or f not in {x.name for x in fields(sections[s])}: raise ValueError(f"override {key!r}: no such field")
+    if s not in sections or f not in {x.name for x in fields(sections[s])}:
+        raise ValueError(f"override {key!r}: no such field")
     if len(parts) > 2:
-        if (s, f) != ("method", "hparams"): raise ValueError(f"override {key!r}: only method.hparams takes a sub-key")
+        if (s, f) != ("method", "hparams"):
+            raise ValueError(f"override {key!r}: only method.hparams takes a sub-key")
         return s, f, ".".join(parts[2:])
     return s, f, None
 
 def _type_name(typ) -> str:
     args = typing.get_args(typ)
-    return " | ".join(_type_name(a) for a in args) if args else getattr(typ, "__name__", str(typ)).replace("NoneType", "None")
+    return (
+        " | ".join(_type_name(a) for a in args)
+        if args
+        else getattr(typ, "__name__", str(typ)).replace("NoneType", "None")
+    )
+
 
 def _convert(value: str, typ, key: str):
     "Convert the text `value` to the annotated type `typ`."
     args = [a for a in typing.get_args(typ) if a is not type(None)]
     optional = type(None) in typing.get_args(typ)
-    if optional and value.strip().lower() in ("none", "null", ""): return None
+    if optional and value.strip().lower() in ("none", "null", ""):
+        return None
     base = args[0] if optional and len(args) == 1 else typ
     try:
         if base is bool:
             v = value.strip().lower()
-            if v in ("true", "1", "yes", "on"): return True
-            if v in ("false", "0", "no", "off"): return False
-        elif base is int: return int(value)
-        elif base is float: return float(value)
-        elif base is str: return value
+            if v in ("true", "1", "yes", "on"):
+                return True
+            if v in ("false", "0", "no", "off"):
+                return False
+        elif base is int:
+            return int(value)
+        elif base is float:
+            return float(value)
+        elif base is str:
+            return value
         elif base is dict:
             v = yaml.safe_load(value)
-            if isinstance(v, dict): return v
-        else: return yaml.safe_load(value)
-    except (ValueError, yaml.YAMLError): pass
+            if isinstance(v, dict):
+                return v
+        else:
+            return yaml.safe_load(value)
+    except (ValueError, yaml.YAMLError):
+        pass
     raise ValueError(f"{key}={value!r}: expected {_type_name(base)}")
 
-def apply_overrides(cfg: TrainConfig, # changed in place and returned
-                    overrides: list[str], # ["optim.lr=0.5", "epochs=10", "method.hparams.temperature=0.2"]
-                   ) -> TrainConfig:
+
+def apply_overrides(
+    cfg: TrainConfig,  # changed in place and returned
+    overrides: list[str],  # ["optim.lr=0.5", "epochs=10", "method.hparams.temperature=0.2"]
+) -> TrainConfig:
     "Apply `key=value` overrides, typed by the dataclass fields."
     for item in overrides:
-        if "=" not in item: raise ValueError(f"override {item!r}: expected key=value")
+        if "=" not in item:
+            raise ValueError(f"override {item!r}: expected key=value")
         key, value = item.split("=", 1)
         s, f, sub = _resolve_key(key.strip())
         section = getattr(cfg, s)
         if sub is not None:
             v = yaml.safe_load(value)
             getattr(section, f)[sub] = float(v) if isinstance(v, str) and _is_float(v) else v
-        else: setattr(section, f, _convert(value, _section_types(type(section))[f], f"{s}.{f}"))
+        else:
+            setattr(section, f, _convert(value, _section_types(type(section))[f], f"{s}.{f}"))
     return cfg
 
+
 def _is_float(s: str) -> bool:
-    try: float(s); return True
-    except ValueError: return False
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
 
 # %% ../../nbs/05b_train_config.ipynb #6e3621be
 DEFAULT_WARMUP_EPOCHS = 10.0  # SimCLR §B.1: 10 warmup epochs, 10 % of its shortest schedule
@@ -212,32 +253,48 @@ from ..methods.registry import METHODS, method_hparams  # the one method table: 
 from ..models import is_backbone_name, is_vit_name, list_backbones
 from ..vit import VIT_SIZES, default_patch_size
 
-GENERIC_TRAINING = {"optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9, beta2=0.999,
+GENERIC_TRAINING = {"optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9,
+                                  beta2=0.999,
                                   decay_norm_and_bias=False)}  # SimCLR's; for methods that declare no recipe
 
 def method_training_defaults(method) -> dict:
     "The training recipe of `method` (a registry name, a method class or instance), over `GENERIC_TRAINING`."
-    cls = METHODS.get(method) if isinstance(method, str) else method if isinstance(method, type) else type(method)
+    cls = (
+        METHODS.get(method)
+        if isinstance(method, str)
+        else method
+        if isinstance(method, type)
+        else type(method)
+    )
     own = getattr(cls, "default_training", None) or {}
-    return {"optim": {**GENERIC_TRAINING["optim"], **own.get("optim", {})}, "schedule": dict(own.get("schedule", {})),
-            "source": own.get("source", "SimCLR's LARS recipe (no recipe declared by the method)")}
+    return {
+        "optim": {**GENERIC_TRAINING["optim"], **own.get("optim", {})},
+        "schedule": dict(own.get("schedule", {})),
+        "source": own.get("source", "SimCLR's LARS recipe (no recipe declared by the method)"),
+    }
 
-def with_method_defaults(cfg: TrainConfig, # not changed
-                         method=None, # the method object passed to `fit`, if any (else `cfg.method.name`)
-                        ) -> tuple[TrainConfig, list[str]]:
+
+def with_method_defaults(
+    cfg: TrainConfig,  # not changed
+    method=None,  # the method object passed to `fit`, if any (else `cfg.method.name`)
+) -> tuple[TrainConfig, list[str]]:
     "A copy of `cfg` whose `None` optimiser/schedule fields take the method's recipe, and the keys it filled."
     cfg, filled = copy.deepcopy(cfg), []
     recipe = method_training_defaults(method if method is not None else cfg.method.name)
     for section in ("optim", "schedule"):
         for key, value in recipe[section].items():
-            if (section, key) == ("schedule", "warmup_epochs") and value:  # a default: shrinks for a short run
+            # a default: shrinks for a short run
+            if (section, key) == ("schedule", "warmup_epochs") and value:
                 continue
             if getattr(getattr(cfg, section), key) is None:
-                setattr(getattr(cfg, section), key, value); filled.append(f"{section}.{key}")
+                setattr(getattr(cfg, section), key, value)
+                filled.append(f"{section}.{key}")
     return cfg, filled
 
+
 def method_warmup_epochs(cfg: TrainConfig) -> float:
-    "The warmup that `schedule.warmup_epochs=None` stands for: the method's (e.g. 40 epochs for MAE), else 10."
+    """The warmup that `schedule.warmup_epochs=None` stands for: the method's (e.g. 40 epochs for MAE),
+    else 10."""
     return method_training_defaults(cfg.method.name)["schedule"].get("warmup_epochs") or DEFAULT_WARMUP_EPOCHS
 
 # %% ../../nbs/05b_train_config.ipynb #8d853ee9
@@ -287,10 +344,12 @@ def _method_hparams(name: str) -> dict | None:
     except ValueError: return None
 
 def validate_config(cfg: TrainConfig, # the config to check
-                    injected: tuple = (), # parts the caller passes to `fit` directly: "method", "data", "recipe"
+                    # parts the caller passes to `fit` directly: "method", "data", "recipe"
+                    injected: tuple = (),
                    ) -> list[str]:
     "All problems with `cfg`, as readable strings (empty list: valid)."
-    cfg = with_method_defaults(cfg)[0]  # an unknown method name takes the generic recipe (and is reported below)
+    # an unknown method name takes the generic recipe (and is reported below)
+    cfg = with_method_defaults(cfg)[0]
     problems = _check_types(cfg)
     if problems: return problems  # value checks below assume the types are right
     d, a, o, s, e, r = cfg.data, cfg.augment, cfg.optim, cfg.schedule, cfg.eval, cfg.run
@@ -301,26 +360,32 @@ def validate_config(cfg: TrainConfig, # the config to check
         need(spec.lower() in BUILTIN_DATASETS or spec.startswith("imagefolder:"),
              f"data.spec={spec!r}: expected one of {', '.join(BUILTIN_DATASETS)} or imagefolder:PATH")
         if spec.startswith("imagefolder:"):
-            need(Path(spec.split(":", 1)[1]).expanduser().exists(), f"data.spec={spec!r}: folder does not exist")
+            need(Path(spec.split(":", 1)[1]).expanduser().exists(),
+                 f"data.spec={spec!r}: folder does not exist")
         need(d.split != "", "data.split='': must name a split")
     need(d.size is None or d.size > 0, f"data.size={d.size!r}: must be positive or None")
     need(d.limit is None or d.limit > 0, f"data.limit={d.limit!r}: must be positive or None")
     need(d.batch_size > 0, f"data.batch_size={d.batch_size}: must be positive")
     need(a.image_size >= 8, f"augment.image_size={a.image_size}: must be at least 8")
     if "method" not in injected:
-        need(cfg.method.name in METHODS, f"method.name={cfg.method.name!r}: expected one of {', '.join(METHODS)}")
+        need(cfg.method.name in METHODS,
+             f"method.name={cfg.method.name!r}: expected one of {', '.join(METHODS)}")
         need(is_backbone_name(cfg.model.backbone), f"model.backbone={cfg.model.backbone!r}: expected one of "
              f"{', '.join(list_backbones())}, a ViT with a patch size (vit_tiny/8) or timm:NAME")
-        need(cfg.method.name != "mae" or is_vit_name(cfg.model.backbone), f"method.name='mae' needs a ViT backbone "
-             f"(vit_tiny, vit_small, timm:vit_*): masking drops patch tokens; model.backbone={cfg.model.backbone!r}")
+        need(cfg.method.name != "mae" or is_vit_name(cfg.model.backbone), "method.name='mae' needs a ViT "
+                                                                          "backbone "
+             "(vit_tiny, vit_small, timm:vit_*): masking drops patch tokens; "
+             f"model.backbone={cfg.model.backbone!r}")
         base, _, patch = cfg.model.backbone.partition("/")
         if base in VIT_SIZES:
             p = int(patch) if patch.isdigit() else default_patch_size(a.image_size)
-            need(a.image_size % p == 0, f"augment.image_size={a.image_size} is not divisible by the ViT patch size {p} "
+            need(a.image_size % p == 0, f"augment.image_size={a.image_size} is not divisible by the ViT "
+                                        f"patch size {p} "
                  f"(model.backbone={cfg.model.backbone!r})")
         valid = _method_hparams(cfg.method.name)
         bad = sorted(set(cfg.method.hparams) - set(valid)) if valid is not None else []
-        need(not bad, f"method.hparams: unknown {bad} for method {cfg.method.name!r}; valid: {sorted(valid or [])}")
+        need(not bad,
+             f"method.hparams: unknown {bad} for method {cfg.method.name!r}; valid: {sorted(valid or [])}")
     need(o.name in OPTIMIZERS, f"optim.name={o.name!r}: expected one of {', '.join(OPTIMIZERS)}")
     need(o.lr > 0 and math.isfinite(o.lr), f"optim.lr={o.lr}: must be positive")
     need(o.scaling in LR_SCALING, f"optim.scaling={o.scaling!r}: expected one of {', '.join(LR_SCALING)}")
@@ -334,8 +399,10 @@ def validate_config(cfg: TrainConfig, # the config to check
     need(w is None or w >= 0, f"schedule.warmup_epochs={w}: must be >= 0")
     need(w is None or s.steps is not None or s.minutes is not None or w < s.epochs or w == 0,
          f"schedule.warmup_epochs={w}: must be shorter than schedule.epochs={s.epochs}")
-    need(0 <= s.final_lr_fraction <= 1, f"schedule.final_lr_fraction={s.final_lr_fraction}: must be in [0, 1]")
-    need(s.max_steps is None or s.max_steps > 0, f"schedule.max_steps={s.max_steps}: must be positive or None")
+    need(0 <= s.final_lr_fraction <= 1,
+         f"schedule.final_lr_fraction={s.final_lr_fraction}: must be in [0, 1]")
+    need(s.max_steps is None or s.max_steps > 0,
+         f"schedule.max_steps={s.max_steps}: must be positive or None")
     need(s.minutes is None or s.minutes > 0, f"schedule.minutes={s.minutes}: must be positive or None")
     need(e.knn_every >= 0, f"eval.knn_every={e.knn_every}: must be >= 0")
     need(e.knn_k > 0, f"eval.knn_k={e.knn_k}: must be positive")

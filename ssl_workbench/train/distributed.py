@@ -35,26 +35,34 @@ class DistInfo:
     def distributed(self) -> bool: return self.world_size > 1
 
 # %% ../../nbs/05a_distributed.ipynb #9cf7d46f
-def init_distributed(device: str | torch.device | None = None, # "cpu", "cuda", ...; None picks the best available
-                     timeout_s: float = 600, # how long a collective waits for a peer before failing
-                    ) -> DistInfo:
-    "Join the process group that `torchrun` describes in the environment; a plain `DistInfo` when there is none."
+def init_distributed(
+    device: str | torch.device | None = None,  # "cpu", "cuda", ...; None picks the best available
+    timeout_s: float = 600,  # how long a collective waits for a peer before failing
+) -> DistInfo:
+    """Join the process group that `torchrun` describes in the environment; a plain `DistInfo` when there
+    is none."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     dev = get_device(device)
-    if world_size <= 1: return DistInfo(device=dev)
+    if world_size <= 1:
+        return DistInfo(device=dev)
     if dev.type == "cuda":
         dev = torch.device("cuda", local_rank)
         torch.cuda.set_device(dev)
     backend = "nccl" if dev.type == "cuda" else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s),
-                                **({"device_id": dev} if dev.type == "cuda" else {}))
+        dist.init_process_group(
+            backend,
+            timeout=timedelta(seconds=timeout_s),
+            **({"device_id": dev} if dev.type == "cuda" else {}),
+        )
     return DistInfo(rank, local_rank, world_size, dev, backend)
+
 
 def cleanup_distributed():
     "Leave the process group, if this process joined one."
-    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 # %% ../../nbs/05a_distributed.ipynb #f90a3d66
 def wrap_ddp(model: nn.Module, # the model, already on `info.device`
@@ -65,7 +73,8 @@ def wrap_ddp(model: nn.Module, # the model, already on `info.device`
     if not info.distributed: return model
     has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
     if sync_batchnorm and has_bn and info.device.type == "cpu":  # torch's SyncBatchNorm runs on GPUs only
-        warnings.warn("SyncBatchNorm needs a GPU: on the CPU each process normalises with its own batch statistics")
+        warnings.warn("SyncBatchNorm needs a GPU: on the CPU each process normalises with its own batch "
+                      "statistics")
     elif sync_batchnorm and has_bn: model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     ids = [info.device.index] if info.device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(model, device_ids=ids)

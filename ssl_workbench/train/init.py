@@ -25,14 +25,17 @@ def backbone_state(model_state: dict, # a method's state dict (a checkpoint's "m
                   ) -> dict[str, torch.Tensor]:
     "The backbone's weights: the keys under `backbone.`, prefix removed."
     out = {k[len("backbone."):]: v for k, v in model_state.items() if k.startswith("backbone.")}
-    if not out: raise CheckpointError(f"no 'backbone.' weights among {len(model_state)} keys ({list(model_state)[:3]} ...)")
+    if not out:
+        raise CheckpointError(f"no 'backbone.' weights among {len(model_state)} keys "
+                              f"({list(model_state)[:3]} ...)")
     return out
 
 # %% ../../nbs/05e_train_init.ipynb #f6de8459
 def _weights_enum(name: str, weights: str | None):
     import torchvision
     try: enum = torchvision.models.get_model_weights(name)
-    except (ValueError, KeyError): raise ValueError(f"init_from='torchvision:{name}': torchvision has no model {name!r}") from None
+    except (ValueError, KeyError):
+        raise ValueError(f"init_from='torchvision:{name}': torchvision has no model {name!r}") from None
     try: return enum[weights] if weights else enum.DEFAULT
     except KeyError: raise ValueError(f"init_from='torchvision:{name}:{weights}': weights must be one of "
                                       f"{[w.name for w in enum]}") from None
@@ -48,8 +51,10 @@ def _torchvision_state(spec: str, download: bool) -> dict:
     if path.exists(): return torch.load(path, map_location="cpu", weights_only=True)
     if not download:
         _, name, *rest = spec.split(":")
-        raise FileNotFoundError(f"init_from={spec!r}: the weights are not in torch's cache; place the file at {path} "
-                                f"(from {_weights_enum(name, rest[0] if rest else None).url}) or pass --download")
+        raise FileNotFoundError(f"init_from={spec!r}: the weights are not in torch's cache; place the file "
+                                f"at {path} "
+                                f"(from {_weights_enum(name, rest[0] if rest else None).url}) or pass "
+                                "--download")
     _, name, *rest = spec.split(":")
     return _weights_enum(name, rest[0] if rest else None).get_state_dict(progress=False)
 
@@ -60,12 +65,15 @@ def _state_from_file(path: Path) -> dict:
         from safetensors.torch import load_file
         return load_file(str(path))
     try: obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e: raise ValueError(f"init_from={str(path)!r}: not a readable weights file ({str(e).splitlines()[0]})") from None
+    except Exception as e:
+        raise ValueError(f"init_from={str(path)!r}: not a readable weights file "
+                         f"({str(e).splitlines()[0]})") from None
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT: return backbone_state(obj["model"])
     for key in ("state_dict", "model"):  # common wrappers around a state dict
         if isinstance(obj, dict) and isinstance(obj.get(key), dict): obj = obj[key]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"init_from={str(path)!r}: expected a state dict (name -> tensor), got {type(obj).__name__}")
+        raise ValueError(f"init_from={str(path)!r}: expected a state dict (name -> tensor), got "
+                         f"{type(obj).__name__}")
     return obj
 
 def init_state(source: str, # see above
@@ -74,8 +82,10 @@ def init_state(source: str, # see above
     "The backbone weights named by an `--init-from` source."
     if source.startswith("torchvision:"): return _torchvision_state(source, download)
     if source.startswith("timm:"):
-        if not download: raise FileNotFoundError(f"init_from={source!r}: timm weights come from the Hugging Face hub; "
-                                                 "pass --download, or save the model's state_dict() to a file and give its path")
+        if not download: raise FileNotFoundError(f"init_from={source!r}: timm weights come from the Hugging "
+                                                 "Face hub; "
+                                                 "pass --download, or save the model's state_dict() to a "
+                                                 "file and give its path")
         import timm
         return timm.create_model(source.split(":", 1)[1], pretrained=True, num_classes=0).state_dict()
     path = Path(source).expanduser()
@@ -83,7 +93,9 @@ def init_state(source: str, # see above
     if path.is_dir():
         if (path/"model_card.json").exists(): return _state_from_file(path/EXPORTED_WEIGHTS)
         checkpoint = RunDir(path).checkpoint
-        if checkpoint is None: raise FileNotFoundError(f"init_from={source!r}: neither an export folder (model_card.json) nor a run with a checkpoint")
+        if checkpoint is None:
+            raise FileNotFoundError(f"init_from={source!r}: neither an export folder (model_card.json) nor a "
+                                    "run with a checkpoint")
         return _state_from_file(checkpoint)
     return _state_from_file(path)
 

@@ -16,16 +16,38 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..core import (RunDir, RunLock, append_jsonl, atomic_copy, atomic_write_text, clean_stale_temps, get_device, git_commit, read_jsonl, training_autocast,
+from ..core import (RunDir, RunLock, append_jsonl, atomic_copy, atomic_write_text,
+                                clean_stale_temps, get_device, git_commit, read_jsonl, training_autocast,
                                 remove_pid_file, seed_everything)
 from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap, wrap_ddp
 from ..eval.features import extract_features
 from ..eval.knn import knn_accuracy
-from .config import ConfigError, DataConfig, TrainConfig, method_warmup_epochs, save_config, validate_config, with_method_defaults
-from .optim import Schedule, TimeBudget, build_optimizer, momentum_schedule, resolve_warmup, scale_lr, set_lr
+from ssl_workbench.train.config import (
+    ConfigError,
+    DataConfig,
+    TrainConfig,
+    method_warmup_epochs,
+    save_config,
+    validate_config,
+    with_method_defaults,
+)
+from ssl_workbench.train.optim import (
+    Schedule,
+    TimeBudget,
+    build_optimizer,
+    momentum_schedule,
+    resolve_warmup,
+    scale_lr,
+    set_lr,
+)
 from ..augment.pipeline import ViewRecipe
 from .config import config_from_dict
-from .checkpoint import load_checkpoint, restore_checkpoint, resume_changes, save_checkpoint
+from ssl_workbench.train.checkpoint import (
+    load_checkpoint,
+    restore_checkpoint,
+    resume_changes,
+    save_checkpoint,
+)
 from ..augment.pipeline import augment_to_dict
 from ..core import atomic_write
 from ..data import spread_subset
@@ -55,7 +77,8 @@ def batch_indices(perm: torch.Tensor, # this epoch's permutation
     start = step_in_epoch * batch_size + rank * local
     return perm[start:start + local]
 
-def step_generator(seed: int, step: int, rank: int = 0, device: torch.device | str = "cpu") -> torch.Generator:
+def step_generator(seed: int, step: int, rank: int = 0,
+                   device: torch.device | str = "cpu") -> torch.Generator:
     "The augmentation generator for one step on one rank, seeded from `(seed, step, rank)`."
     return torch.Generator(device=device).manual_seed(derive_seed(seed, 1, step, rank))
 
@@ -65,7 +88,8 @@ class ToyMethod(nn.Module):
     n_views = 2
     def __init__(self, width: int = 8, # backbone channels
                  dropout: float = 0.0, # dropout in the head (uses the global RNG)
-                 batchnorm: bool = True): # BatchNorm in the backbone (off: per-image computation, for DDP checks on CPU)
+                 # BatchNorm in the backbone (off: per-image computation, for DDP checks on CPU)
+                 batchnorm: bool = True):
         super().__init__()
         norm = nn.BatchNorm2d(width) if batchnorm else nn.Identity()
         self.backbone = nn.Sequential(nn.Conv2d(3, width, 3, stride=2, padding=1), norm, nn.ReLU(),
@@ -104,20 +128,27 @@ class ProbeSnapshots:
     def __init__(self, folder: str | Path, # <run>/snapshots
                  images: torch.Tensor, # uint8 (N, C, H, W) training images
                  labels: torch.Tensor, # (N,) int labels, -1 where none
-                 normalize: tuple | None, # (mean, std) of the run's views, as `eval.features.extract_features` takes it
+                 # (mean, std) of the run's views, as `eval.features.extract_features` takes it
+                 normalize: tuple | None,
                  size: int = 500): # probe images
         self.folder, self.normalize = Path(folder), normalize
         labels = torch.as_tensor(labels)
-        if (labels >= 0).all(): idx = torch.from_numpy(np.sort(spread_subset(labels.numpy(), min(size, len(labels)))))
-        else: idx = torch.sort(torch.randperm(len(images), generator=torch.Generator().manual_seed(0))[:size]).values
+        if (labels >= 0).all():
+            idx = torch.from_numpy(np.sort(spread_subset(labels.numpy(), min(size, len(labels)))))
+        else:
+            idx = torch.sort(torch.randperm(len(images),
+                                            generator=torch.Generator().manual_seed(0))[:size]).values
         self.images, self.labels = images[idx.to(images.device)], labels[idx]
         self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.folder/"probe.json", json.dumps({"indices": idx.tolist(), "labels": self.labels.tolist()}))
+        atomic_write_text(self.folder/"probe.json",
+                          json.dumps({"indices": idx.tolist(), "labels": self.labels.tolist()}))
 
     def __call__(self, model: torch.nn.Module, epoch: int) -> Path:
         backbone = unwrap(model).backbone
         device = next(backbone.parameters()).device
-        feats = F.normalize(extract_features(backbone, self.images, device=device, normalize=self.normalize), dim=1)  # (P, D)
+        # (P, D)
+        feats = F.normalize(extract_features(backbone, self.images, device=device, normalize=self.normalize),
+                            dim=1)
         arr = feats.float().cpu().numpy().astype(np.float16)
         return atomic_write(self.folder/f"epoch_{epoch:04d}.npy", lambda f: np.save(f, arr))
 
@@ -131,11 +162,13 @@ class TrainingOutOfMemory(MemoryError):
 def _nonfinite_names(named: dict) -> list[str]:
     bad = []
     for name, t in named.items():
-        if isinstance(t, torch.Tensor) and t.is_floating_point() and not torch.isfinite(t).all(): bad.append(name)
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not torch.isfinite(t).all():
+            bad.append(name)
         elif isinstance(t, float) and not math.isfinite(t): bad.append(name)
     return bad
 
-def nonfinite_report(step: int, lr: float, loss: torch.Tensor, logs: dict, views: list, model: nn.Module) -> str:
+def nonfinite_report(step: int, lr: float, loss: torch.Tensor, logs: dict, views: list,
+                     model: nn.Module) -> str:
     "A diagnostic naming every non-finite tensor at this step."
     named = {"loss": loss.detach(), **{f"logs[{k!r}]": v for k, v in logs.items()},
              **{f"views[{i}]": v for i, v in enumerate(views)},
@@ -143,13 +176,15 @@ def nonfinite_report(step: int, lr: float, loss: torch.Tensor, logs: dict, views
     bad = _nonfinite_names(named)
     shown = ", ".join(bad[:8]) + (f" (+{len(bad) - 8} more)" if len(bad) > 8 else "")
     return (f"non-finite loss at step {step} (lr={lr:.4g}): {shown or 'loss'}. The update was not applied; "
-            f"checkpoints/last.pt holds the last good state. Try a lower optim.lr, optim.grad_clip, or run.amp=false.")
+            "checkpoints/last.pt holds the last good state. Try a lower optim.lr, optim.grad_clip, or "
+            "run.amp=false.")
 
 class StopFlag:
     "Set by SIGINT/SIGTERM while installed; `requested` names the signal."
     def __init__(self): self.requested, self.active = None, False
     def request(self, reason: str = "stop"):
-        "Ask the loop to stop after the current step (what the signal handler does; also callable from a widget)."
+        """Ask the loop to stop after the current step (what the signal handler does; also callable from a
+        widget)."""
         self.requested = reason
     @contextlib.contextmanager
     def installed(self):
@@ -171,51 +206,80 @@ def as_image_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
     if isinstance(data, torch.Tensor): images, labels = data, None
     elif isinstance(data, (tuple, list)) and len(data) == 2: images, labels = data
     elif hasattr(data, "tensor") and hasattr(data, "labels"): images, labels = data.tensor(), data.labels
-    else: raise TypeError(f"data={type(data).__name__}: expected a uint8 tensor, (images, labels) or an ImageDataset")
+    else:
+        raise TypeError(f"data={type(data).__name__}: expected a uint8 tensor, (images, labels) or an "
+                        "ImageDataset")
     if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
-        raise TypeError(f"data: expected uint8 images (N, C, H, W), got {getattr(images, 'dtype', type(images))} "
+        raise TypeError("data: expected uint8 images (N, C, H, W), got "
+                        f"{getattr(images, 'dtype', type(images))} "
                         f"{tuple(getattr(images, 'shape', ()))}")
-    labels = torch.full((len(images),), -1, dtype=torch.long) if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    labels = (
+        torch.full((len(images),), -1, dtype=torch.long)
+        if labels is None
+        else torch.as_tensor(np.asarray(labels), dtype=torch.long)
+    )
     return images, labels
 
-def _load_data(cfg: DataConfig, split: str | None = None, limit: int | None = None, image_size: int | None = None):
-    "The dataset named by `cfg` (a split; `limit` images spread over the classes, not the class-sorted first ones)."
+
+def _load_data(
+    cfg: DataConfig, split: str | None = None, limit: int | None = None, image_size: int | None = None
+):
+    """The dataset named by `cfg` (a split; `limit` images spread over the classes, not the class-sorted
+    first ones)."""
     from ssl_workbench.data import load_dataset, spread_subset
-    ds = load_dataset(cfg.spec, split=split or cfg.split, size=cfg.size, download=cfg.download,
-                      image_size=image_size)  # folders: cached at 8/7 of the view size unless `size` is given
+
+    ds = load_dataset(
+        cfg.spec, split=split or cfg.split, size=cfg.size, download=cfg.download, image_size=image_size
+    )  # folders: cached at 8/7 of the view size unless `size` is given
     n = limit if limit is not None else cfg.limit
     return ds.subset(spread_subset(ds.labels, n)) if n is not None else ds
 
+
 def _create_method(cfg: TrainConfig) -> nn.Module:
     from ssl_workbench.methods.registry import create_method
-    return create_method(cfg.method.name, backbone=cfg.model.backbone, image_size=cfg.augment.image_size,
-                         **cfg.method.hparams)
+
+    return create_method(
+        cfg.method.name, backbone=cfg.model.backbone, image_size=cfg.augment.image_size, **cfg.method.hparams
+    )
+
 
 def _create_recipe(cfg: TrainConfig):
     if cfg.augment.recipe is not None:
         from ssl_workbench.augment.pipeline import augment_from_dict
+
         return augment_from_dict(cfg.augment.recipe)
     from ssl_workbench.methods.registry import default_recipe
+
     return default_recipe(cfg.method.name, cfg.augment.image_size, **cfg.method.hparams)
+
 
 def _init_from(method: nn.Module, cfg: TrainConfig) -> dict:
     "Load `cfg.model.init_from` into the method's backbone (see `train.init.init_backbone`); the load report."
     return init_backbone(unwrap(method).backbone, cfg.model.init_from, cfg.data.download)
 
+
 def _probe_snapshots(cfg: TrainConfig, run: RunDir, recipe, images, labels, info):
-    "The probe-set snapshot writer (`health.ProbeSnapshots`) when `eval.snapshot_every` > 0 (main process), else None."
-    if not cfg.eval.snapshot_every or not info.is_main: return None
-    return ProbeSnapshots(run.root/"snapshots", images, labels, _eval_normalize(recipe, images), cfg.eval.snapshot_size)
+    """The probe-set snapshot writer (`health.ProbeSnapshots`) when `eval.snapshot_every` > 0 (main
+    process), else None."""
+    if not cfg.eval.snapshot_every or not info.is_main:
+        return None
+    return ProbeSnapshots(
+        run.root / "snapshots", images, labels, _eval_normalize(recipe, images), cfg.eval.snapshot_size
+    )
+
 
 def _recipe_dict(recipe) -> dict | None:
     "The recipe as a dict for config.yaml, when it is a ViewRecipe."
     return augment_to_dict(recipe) if isinstance(recipe, ViewRecipe) else None
 
+
 def _eval_normalize(recipe, images: torch.Tensor) -> tuple:
-    "(mean, std) for `eval.features.extract_features`: the recipe's first view's (else the data's own statistics)."
+    """(mean, std) for `eval.features.extract_features`: the recipe's first view's (else the data's own
+    statistics)."""
     first = getattr(recipe, "views", [(None, 0)])[0][0]
     first = getattr(first, "base", first)  # a multi-crop config holds its base pipeline config
-    if getattr(first, "normalize", False): return tuple(first.mean), tuple(first.std)
+    if getattr(first, "normalize", False):
+        return tuple(first.mean), tuple(first.std)
     sample = images[:1000].float() / 255
     return tuple(sample.mean((0, 2, 3)).tolist()), tuple(sample.std((0, 2, 3)).clamp_min(1e-3).tolist())
 
@@ -247,33 +311,46 @@ class RunLogger:
         if self.writer is not None and record.get("kind") in ("step", "epoch"):
             prefix = "train" if record["kind"] == "step" else "epoch"
             for k, v in record.items():
-                if k not in ("kind", "step", "epoch") and isinstance(v, (int, float)) and not isinstance(v, bool):
+                if (
+                    k not in ("kind", "step", "epoch")
+                    and isinstance(v, (int, float))
+                    and not isinstance(v, bool)
+                ):
                     self.writer.add_scalar(f"{prefix}/{k}", v, record["step"])
 
     def set_total(self, total: int):
         "The progress bar's length after the time budget chose the run's length."
-        if self.bar is not None: self.bar.total = total; self.bar.refresh()
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
 
     def advance(self, n: int = 1, **postfix):
         if self.bar is not None:
             self.bar.update(n)
-            if postfix: self.bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()}, refresh=False)
+            if postfix:
+                self.bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()}, refresh=False)
 
     def close(self):
-        if self.bar is not None: self.bar.close()
-        if self.writer is not None: self.writer.close()
+        if self.bar is not None:
+            self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+
 
 def _discard_history(run: RunDir) -> int:
-    "A fresh start in a folder whose earlier run died before its first checkpoint: drop its metrics and events."
+    """A fresh start in a folder whose earlier run died before its first checkpoint: drop its metrics and
+    events."""
     old = read_jsonl(run.metrics)
     run.metrics.unlink(missing_ok=True)
-    shutil.rmtree(run.root/"tensorboard", ignore_errors=True)
+    shutil.rmtree(run.root / "tensorboard", ignore_errors=True)
     return len(old)
+
 
 def _truncate_metrics(path: Path, step: int):
     "Drop step/epoch records after `step` (written after the checkpoint a resume starts from)."
     records = [r for r in read_jsonl(path) if r.get("kind") == "event" or r.get("step", 0) <= step]
     import json
+
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
 
 # %% ../../nbs/05_train.ipynb #8db2e874
@@ -294,30 +371,35 @@ def _sync(loss: torch.Tensor, stop: bool, info: DistInfo) -> tuple[float, bool]:
 # %% ../../nbs/05_train.ipynb #6796e518
 def fit(cfg: TrainConfig, # the run's config (validated first)
         method: nn.Module | None = None, # a Method; None: `create_method` from the config
-        data=None, # uint8 (N, C, H, W), (images, labels) or ImageDataset; None: `load_dataset` from the config
+        # uint8 (N, C, H, W), (images, labels) or ImageDataset; None: `load_dataset` from the config
+        data=None,
         recipe=None, # callable (uint8 batch, generator) -> views; None: from the config
         eval_data=None, # labelled data for the online kNN; None: the config's eval split when knn is on
         resume: bool | str = False, # True: continue from checkpoints/last.pt; "auto": if it exists
         stop: StopFlag | None = None, # call `stop.request()` from another thread to stop (with a checkpoint)
        ) -> RunDir:
     "Pretrain `method` and write the run directory; returns it."
-    cfg, cfg.method.defaults_applied = with_method_defaults(cfg, method)  # a copy: the caller's config is unchanged
+    # a copy: the caller's config is unchanged
+    cfg, cfg.method.defaults_applied = with_method_defaults(cfg, method)
     injected = tuple(n for n, v in (("method", method), ("data", data), ("recipe", recipe)) if v is not None)
     problems = validate_config(cfg, injected)
     if problems: raise ConfigError(problems)
     run = RunDir(cfg.run.out)
-    lock = RunLock(run.root).acquire() if int(os.environ.get("RANK", "0")) == 0 else None  # one writer per run
+    # one writer per run
+    lock = RunLock(run.root).acquire() if int(os.environ.get("RANK", "0")) == 0 else None
     try:
         if lock is not None: clean_stale_temps(run.root, run.checkpoints, run.eval_dir)
         if resume == "auto": resume = run.last.exists()
-        if resume and not run.last.exists(): raise FileNotFoundError(f"nothing to resume: {run.last} does not exist")
+        if resume and not run.last.exists():
+            raise FileNotFoundError(f"nothing to resume: {run.last} does not exist")
         if not resume and run.last.exists():
             raise FileExistsError(f"run.out={cfg.run.out!r} already holds a checkpoint; resume it (--resume) "
                                   "or choose another --out")
         info = init_distributed(cfg.run.device, cfg.run.dist_timeout_s)
         try: return _fit(cfg, info, run, method, data, recipe, eval_data, bool(resume), stop or StopFlag())
         except torch.distributed.DistBackendError as e:
-            raise RuntimeError(f"rank {info.rank}: lost contact with another process (did a rank crash or get "
+            raise RuntimeError(f"rank {info.rank}: lost contact with another process (did a rank crash or "
+                               "get "
                                f"killed?): {str(e).splitlines()[0]}") from e
         finally: cleanup_distributed()
     finally:
@@ -336,7 +418,8 @@ def _make_schedule(cfg: TrainConfig, n_images: int, peak_lr: float) -> tuple[Sch
 def _keep_planned_steps(cfg: TrainConfig, ck: dict):
     "A budgeted run resumes with the number of steps its budget chose (it is in the checkpoint's config)."
     planned = ((ck.get("config") or {}).get("schedule") or {}).get("steps")
-    if cfg.schedule.minutes is not None and cfg.schedule.steps is None and planned: cfg.schedule.steps = planned
+    if cfg.schedule.minutes is not None and cfg.schedule.steps is None and planned:
+        cfg.schedule.steps = planned
 
 def _agree(value: int | float, info: DistInfo) -> int | float:
     "Rank 0's `value` on every rank, of the same type (identity in one process)."
@@ -378,7 +461,8 @@ def _batch(p: _Parts, step: int, steps_per_epoch: int) -> list[torch.Tensor]:
     "The views of this rank's slice of step `step`'s global batch (a pure function of seed and step)."
     B, W, dev = p.cfg.data.batch_size, p.info.world_size, p.info.device
     epoch, i = divmod(step, steps_per_epoch)
-    if epoch != p.perm_epoch: p.perm, p.perm_epoch = epoch_permutation(len(p.images), p.cfg.run.seed, epoch), epoch
+    if epoch != p.perm_epoch:
+        p.perm, p.perm_epoch = epoch_permutation(len(p.images), p.cfg.run.seed, epoch), epoch
     x = p.images[batch_indices(p.perm, i, B, p.info.rank, W).to(p.images.device)].to(dev, non_blocking=True)
     views = p.recipe(x, step_generator(p.cfg.run.seed, step, p.info.rank, dev))
     if len(views) != getattr(p.model, "n_views", len(views)):
@@ -394,23 +478,41 @@ class _Prefetcher:
         self.pool = __import__("concurrent.futures").futures.ThreadPoolExecutor(1) if enabled else None
     def views(self, step: int, total: int) -> list:
         ready = self.pending
-        out = ready[1].result() if ready is not None and ready[0] == step else _batch(self.parts, step, self.spe)
-        self.pending = (step + 1, self.pool.submit(_batch, self.parts, step + 1, self.spe)) \
-            if self.pool is not None and step + 1 < total else None
+        out = (
+            ready[1].result()
+            if ready is not None and ready[0] == step
+            else _batch(self.parts, step, self.spe)
+        )
+        self.pending = (
+            (step + 1, self.pool.submit(_batch, self.parts, step + 1, self.spe))
+            if self.pool is not None and step + 1 < total
+            else None
+        )
         return out
-    def __enter__(self): return self
-    def __exit__(self, *exc):
-        if self.pool is not None: self.pool.shutdown(wait=True, cancel_futures=True)
 
-def _train_step(p: _Parts, views: list, lr: float, stop: StopFlag, over_time: bool, log: "RunLogger", step: int):
-    "Forward, finite check, backward, optimiser step: (mean loss over ranks, logs, grad norm, any rank stopping)."
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _train_step(
+    p: _Parts, views: list, lr: float, stop: StopFlag, over_time: bool, log: "RunLogger", step: int
+):
+    """Forward, finite check, backward, optimiser step: (mean loss over ranks, logs, grad norm, any rank
+    stopping)."""
     set_lr(p.optimizer, lr)
     try:
-        with p.amp: loss, logs = p.net(views)
-        loss_value, stop_all = _sync(loss, stop.requested is not None or over_time, p.info)  # a Stop during the forward counts
+        with p.amp:
+            loss, logs = p.net(views)
+        # a Stop during the forward counts
+        loss_value, stop_all = _sync(loss, stop.requested is not None or over_time, p.info)
         if not math.isfinite(loss_value):
             msg = nonfinite_report(step + 1, lr, loss, logs, views, p.model)
-            log.log(dict(kind="event", event="nonfinite", step=step + 1, lr=lr, message=msg)); log.close()
+            log.log(dict(kind="event", event="nonfinite", step=step + 1, lr=lr, message=msg))
+            log.close()
             raise NonFiniteLossError(msg)
         p.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -419,22 +521,28 @@ def _train_step(p: _Parts, views: list, lr: float, stop: StopFlag, over_time: bo
         p.optimizer.step()
     except torch.OutOfMemoryError:
         B, W = p.cfg.data.batch_size, p.info.world_size
-        raise TrainingOutOfMemory(f"out of memory on {p.info.device} at data.batch_size={B} ({B // W} per process); "
-                                  f"try --batch-size {max(W, B // 2)} (lr scales with it), run.amp=true, "
-                                  "or a smaller backbone") from None
+        raise TrainingOutOfMemory(
+            f"out of memory on {p.info.device} at data.batch_size={B} ({B // W} per "
+            "process); "
+            f"try --batch-size {max(W, B // 2)} (lr scales with it), run.amp=true, "
+            "or a smaller backbone"
+        ) from None
     return loss_value, logs, grad_norm, stop_all
 
 # %% ../../nbs/05_train.ipynb #50052550
 def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDir:
     seed_everything(cfg.run.seed)
-    images, labels = as_image_tensors(data if data is not None else _load_data(cfg.data, image_size=cfg.augment.image_size))
+    if data is None: data = _load_data(cfg.data, image_size=cfg.augment.image_size)
+    images, labels = as_image_tensors(data)
     B, W = cfg.data.batch_size, info.world_size
     if B % W: raise ValueError(f"data.batch_size={B}: must be divisible by the number of processes ({W})")
-    if len(images) < B: raise ValueError(f"data.batch_size={B}: larger than the dataset ({len(images)} images)")
+    if len(images) < B:
+        raise ValueError(f"data.batch_size={B}: larger than the dataset ({len(images)} images)")
     method = method if method is not None else _create_method(cfg)
     init_report = _init_from(method, cfg) if cfg.model.init_from and not resume else None
     recipe = recipe if recipe is not None else _create_recipe(cfg)
-    if cfg.augment.recipe is None: cfg.augment.recipe = _recipe_dict(recipe)  # config.yaml records the views used
+    if cfg.augment.recipe is None:
+        cfg.augment.recipe = _recipe_dict(recipe)  # config.yaml records the views used
     device = info.device
     if cfg.data.on_device: images = images.to(device)
     model = method.to(device)
@@ -451,13 +559,15 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     net = wrap_ddp(model, info, cfg.run.sync_batchnorm and getattr(model, "sync_batchnorm", True))
     if cfg.run.compile: net = torch.compile(net)
     knn = _KnnProbe(cfg, recipe, images, labels, eval_data, info) if cfg.eval.knn_every else None
-    probe_s = check_rank0_budget(knn, model, cfg, info)  # before any step: the other ranks wait for rank 0's probe
+    # before any step: the other ranks wait for rank 0's probe
+    probe_s = check_rank0_budget(knn, model, cfg, info)
     budget = None
     if cfg.schedule.minutes is not None:
         if knn is not None and not probe_s and info.is_main: probe_s = knn.estimate_seconds(model)
         per_step = _agree(float(probe_s), info) / (sched.steps_per_epoch * cfg.eval.knn_every) if knn else 0.0
         budget = TimeBudget(cfg.schedule.minutes, state.step, eval_s_per_step=per_step)
-        if cfg.schedule.steps is not None: budget.recheck_step = -1  # a fixed length: the budget only stops it
+        if cfg.schedule.steps is not None:
+            budget.recheck_step = -1  # a fixed length: the budget only stops it
     snaps = _probe_snapshots(cfg, run, recipe, images, labels, info)
 
     discarded = 0
@@ -470,7 +580,8 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     log.log(dict(kind="event", event="resumed" if resume else "started", step=state.step, world_size=W,
                  device=str(device), total_steps=sched.total, peak_lr=peak_lr, warmup_steps=sched.warmup,
                  git=git_commit() if info.is_main else None,
-                 **({"discarded_records": discarded} if discarded else {}), **({"notice": notice} if notice else {})))
+                 **({"discarded_records": discarded} if discarded else {}),
+                 **({"notice": notice} if notice else {})))
     if changes: log.log(dict(kind="event", event="config_changed", step=state.step, changes=changes))
     if snaps is not None and not resume: snaps(model, 0)  # the structure before any training
     if init_report: log.log(dict(kind="event", event="init_from", step=state.step, **init_report))
@@ -478,13 +589,15 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     def checkpoint(path, copies=()):
         "Save the state to `path` (main process), then make each of `copies` a copy of it."
         if info.is_main:
-            save_checkpoint(path, model, optimizer, step=state.step, epoch=state.step // sched.steps_per_epoch,
+            save_checkpoint(path, model, optimizer, step=state.step,
+                            epoch=state.step // sched.steps_per_epoch,
                             config=cfg, best_score=state.best_score,
                             epoch_loss=(state.epoch_loss_sum, state.epoch_loss_count),
                             scheduler=dict(sched.as_dict(), step=state.step))
             for c in copies: atomic_copy(path, c)   # serialised once: best.pt is the same bytes as last.pt
 
-    parts = _Parts(cfg, info, images, recipe, unwrap(model), net, optimizer, training_autocast(device, cfg.run.amp))
+    parts = _Parts(cfg, info, images, recipe, unwrap(model), net, optimizer,
+                   training_autocast(device, cfg.run.amp))
     planned = budget is not None and cfg.schedule.steps is None
     reason, ahead = None, _Prefetcher(parts, sched.steps_per_epoch, cfg.run.prefetch)
     model.train()
@@ -505,7 +618,8 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
                              steps_per_s=round(budget.rate, 3)))
                 if info.is_main: save_config(cfg, run.config)
             if state.step % cfg.run.log_every == 0 or state.step == sched.total:
-                rec = dict(kind="step", step=state.step, epoch=state.step / sched.steps_per_epoch, loss=loss_value,
+                rec = dict(kind="step", step=state.step, epoch=state.step / sched.steps_per_epoch,
+                           loss=loss_value,
                            lr=lr, images_per_s=B / (time.perf_counter() - t0))
                 if grad_norm is not None: rec["grad_norm"] = grad_norm
                 rec.update({k: s for k, v in logs.items() if (s := _scalar(v)) is not None})
@@ -517,7 +631,8 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
             elif cfg.run.ckpt_every and state.step % cfg.run.ckpt_every == 0: checkpoint(run.last)
             if snaps is not None and state.step % (sched.steps_per_epoch * cfg.eval.snapshot_every) == 0:
                 snaps(model, state.step // sched.steps_per_epoch)
-            if cfg.schedule.max_steps is not None and state.step >= cfg.schedule.max_steps: reason = "max_steps"
+            if cfg.schedule.max_steps is not None and state.step >= cfg.schedule.max_steps:
+                reason = "max_steps"
             if stop_all: reason = stop.requested or ("minutes" if over_time else "another rank")
             if reason and state.step < sched.total: break
     if reason and state.step < sched.total:
@@ -531,15 +646,18 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
 
 # %% ../../nbs/05_train.ipynb #740a0718
 def check_rank0_budget(knn, model, cfg: TrainConfig, info: DistInfo) -> float:
-    "Refuse (on every rank) an online kNN that would keep the other ranks waiting past half the collective timeout."
+    """Refuse (on every rank) an online kNN that would keep the other ranks waiting past half the
+    collective timeout."""
     if not info.distributed: return 0.0
     est = knn.estimate_seconds(model) if knn is not None and info.is_main else 0.0
     t = torch.tensor([est], dtype=torch.float64, device=info.device)
     torch.distributed.all_reduce(t)  # every rank learns rank 0's estimate, so all raise together
     est = float(t.item())
     if est > 0.5 * cfg.run.dist_timeout_s:
-        raise ConfigError([f"eval.knn_every={cfg.eval.knn_every}: the online kNN takes about {est:.0f} s on rank 0 "
-                           f"while the other ranks wait; more than half of run.dist_timeout_s={cfg.run.dist_timeout_s:g}. "
+        raise ConfigError([f"eval.knn_every={cfg.eval.knn_every}: the online kNN takes about {est:.0f} s on "
+                           "rank 0 "
+                           "while the other ranks wait; more than half of "
+                           f"run.dist_timeout_s={cfg.run.dist_timeout_s:g}. "
                            "Lower eval.knn_train_size / eval.knn_test_size, raise run.dist_timeout_s, or set "
                            "eval.knn_every=0 and evaluate afterwards (`ssl-workbench eval`)"])
     return est
@@ -551,54 +669,80 @@ class _KnnProbe:
         if not info.is_main: return
         from ssl_workbench.data import spread_subset
         labelled = (labels >= 0).nonzero().flatten()
-        bank = labelled[torch.from_numpy(spread_subset(labels[labelled].numpy(), e.knn_train_size))] if len(labelled) else labelled
+        bank = labelled[torch.from_numpy(spread_subset(labels[labelled].numpy(),
+                                                       e.knn_train_size))] if len(labelled) else labelled
         if eval_data is None:
             try: eval_data = _load_data(cfg.data, split=e.split, limit=e.knn_test_size,
                                         image_size=cfg.augment.image_size)
-            except Exception as err: print(f"online kNN off: no {e.split!r} split ({err})", file=sys.stderr); return
+            except Exception as err:
+                print(f"online kNN off: no {e.split!r} split ({err})", file=sys.stderr)
+                return
         test_images, test_labels = as_image_tensors(eval_data)
-        keep = torch.from_numpy(spread_subset(test_labels.numpy(), e.knn_test_size)) if len(test_labels) else test_labels
+        keep = (
+            torch.from_numpy(spread_subset(test_labels.numpy(), e.knn_test_size))
+            if len(test_labels)
+            else test_labels
+        )
         test_images, test_labels = test_images[keep.to(test_images.device)], test_labels[keep]
-        if len(bank) == 0 or (test_labels < 0).any() or len(test_labels) == 0: return
+        if len(bank) == 0 or (test_labels < 0).any() or len(test_labels) == 0:
+            return
         self.bank_images, self.bank_labels = images[bank.to(images.device)], labels[bank]
         self.test_images, self.test_labels = test_images, test_labels
         self.normalize, self.ready = _eval_normalize(recipe, images), True
 
     def features(self, model, images) -> torch.Tensor:
-        return extract_features(unwrap(model).backbone, images, device=self.info.device, normalize=self.normalize)
+        return extract_features(
+            unwrap(model).backbone, images, device=self.info.device, normalize=self.normalize
+        )
 
     def estimate_seconds(self, model, n: int = 256) -> float:
         "Seconds one probe will take, timed on `n` bank images and scaled to the bank plus the test set."
-        if not self.ready: return 0.0
+        if not self.ready:
+            return 0.0
         x = self.bank_images[:n]
         t0 = time.perf_counter()
         self.features(model, x)
         return (time.perf_counter() - t0) * (len(self.bank_images) + len(self.test_images)) / max(1, len(x))
 
     def __call__(self, model) -> float | None:
-        if not self.ready: return None
+        if not self.ready:
+            return None
         bank, test = self.features(model, self.bank_images), self.features(model, self.test_images)
-        return knn_accuracy(bank, self.bank_labels, test, self.test_labels, self.cfg.knn_k, self.cfg.knn_temperature,
-                            device=self.info.device)[0]
+        return knn_accuracy(
+            bank,
+            self.bank_labels,
+            test,
+            self.test_labels,
+            self.cfg.knn_k,
+            self.cfg.knn_temperature,
+            device=self.info.device,
+        )[0]
+
 
 def _end_epoch(state: _State, epoch: int, knn, model, log: RunLogger, checkpoint, run: RunDir):
     "Epoch record, online kNN when due, best.pt when the score improved, then last.pt."
-    rec = dict(kind="epoch", epoch=epoch, step=state.step, loss=state.epoch_loss_sum / max(1, state.epoch_loss_count))
+    rec = dict(
+        kind="epoch", epoch=epoch, step=state.step, loss=state.epoch_loss_sum / max(1, state.epoch_loss_count)
+    )
     t0 = time.perf_counter()
     acc = knn(model) if knn is not None and epoch % knn.cfg.knn_every == 0 else None
-    if acc is not None: rec["knn_acc"], rec["knn_seconds"] = acc, round(time.perf_counter() - t0, 3)
+    if acc is not None:
+        rec["knn_acc"], rec["knn_seconds"] = acc, round(time.perf_counter() - t0, 3)
     log.log(rec)
     score = acc if acc is not None else -rec["loss"]
     state.epoch_loss_sum, state.epoch_loss_count = 0.0, 0
     improved = score > state.best_score
-    if improved: state.best_score = score
+    if improved:
+        state.best_score = score
     checkpoint(run.last, copies=(run.best,) if improved else ())
 
 # %% ../../nbs/05_train.ipynb #e91fb8c6
-def load_method(path: str | Path, # a run directory (uses checkpoints/best.pt, else last.pt) or a checkpoint file
-                device: str | torch.device | None = "cpu",
-                method: nn.Module | None = None, # load into this module instead of building one from the config
-               ) -> nn.Module:
+def load_method(
+    path: str | Path,  # a run directory (uses checkpoints/best.pt, else last.pt) or a checkpoint file
+    device: str | torch.device | None = "cpu",
+    # load into this module instead of building one from the config
+    method: nn.Module | None = None,
+) -> nn.Module:
     "The method saved in a checkpoint, in eval mode; `.backbone` is the encoder."
     path = Path(path)
     if path.is_dir():
@@ -606,10 +750,14 @@ def load_method(path: str | Path, # a run directory (uses checkpoints/best.pt, e
         path = run.checkpoint or run.last
     return method_from_checkpoint(load_checkpoint(path), device, method)
 
-def method_from_checkpoint(ck: dict, # a checkpoint already read by `load_checkpoint`
-                           device: str | torch.device | None = "cpu",
-                           method: nn.Module | None = None) -> nn.Module:
+
+def method_from_checkpoint(
+    ck: dict,  # a checkpoint already read by `load_checkpoint`
+    device: str | torch.device | None = "cpu",
+    method: nn.Module | None = None,
+) -> nn.Module:
     "`load_method` for a checkpoint already in memory (no second read of the file)."
-    if method is None: method = _create_method(config_from_dict(ck["config"]))
+    if method is None:
+        method = _create_method(config_from_dict(ck["config"]))
     unwrap(method).load_state_dict(ck["model"])
     return method.to(get_device(device)).eval()

@@ -51,7 +51,8 @@ def momentum_schedule(progress: float, # training progress in [0, 1]
 # %% ../../nbs/05c_train_optim.ipynb #f08280d8
 def resolve_warmup(warmup_epochs: float | None, # the config's value; None: the default rule
                    steps_per_epoch: int, total: int, # the run's shape, in optimiser steps
-                   default_epochs: float = DEFAULT_WARMUP_EPOCHS, # the method's warmup (10 for SimCLR, 40 for MAE)
+                   # the method's warmup (10 for SimCLR, 40 for MAE)
+                   default_epochs: float = DEFAULT_WARMUP_EPOCHS,
                   ) -> tuple[int, str | None]:
     "(warmup steps, a notice when the default was shortened): None means min(default, 10 % of the run)."
     if warmup_epochs is None:
@@ -61,7 +62,8 @@ def resolve_warmup(warmup_epochs: float | None, # the config's value; None: the 
                        f"of this {total}-step run ({tenth} steps); set schedule.warmup_epochs to choose")
     steps = round(warmup_epochs * steps_per_epoch)
     if steps and steps >= total:
-        raise ConfigError([f"schedule.warmup_epochs={warmup_epochs:g}: {steps} warmup steps, not shorter than the "
+        raise ConfigError([f"schedule.warmup_epochs={warmup_epochs:g}: {steps} warmup steps, not shorter "
+                           "than the "
                            f"run ({total} steps)"])
     return steps, None
 
@@ -73,8 +75,10 @@ class Schedule:
     warmup: int
     peak_lr: float
     final_lr: float = 0.0
-    def lr(self, step: int) -> float: return warmup_cosine(step, self.total, self.warmup, self.peak_lr, self.final_lr)
-    def as_dict(self) -> dict: return dict(name="warmup_cosine", total_steps=self.total, warmup_steps=self.warmup,
+    def lr(self, step: int) -> float:
+        return warmup_cosine(step, self.total, self.warmup, self.peak_lr, self.final_lr)
+    def as_dict(self) -> dict:
+        return dict(name="warmup_cosine", total_steps=self.total, warmup_steps=self.warmup,
                                            peak_lr=self.peak_lr, final_lr=self.final_lr)
 
 # %% ../../nbs/05c_train_optim.ipynb #50e22dcc
@@ -109,7 +113,8 @@ class TimeBudget:
             return total
         if step == self.recheck_step:
             rate = (step - self.plan_step) / max(now - self.plan_t, 1e-9)
-            if abs(rate / self.rate - 1) > self.drift:  # this rate already includes any evaluation since the plan
+            # this rate already includes any evaluation since the plan
+            if abs(rate / self.rate - 1) > self.drift:
                 self.rate = rate; return self._total(step, now, 1 / rate)
         return None
 
@@ -142,7 +147,8 @@ class LARS(torch.optim.Optimizer):
                 if group["weight_decay"]: d = d.add(p, alpha=group["weight_decay"])
                 if not group["lars_exclude"]:
                     w_norm, d_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(d)
-                    trust = torch.where((w_norm > 0) & (d_norm > 0), group["trust_coefficient"] * w_norm / d_norm,
+                    trust = torch.where((w_norm > 0) & (d_norm > 0),
+                                        group["trust_coefficient"] * w_norm / d_norm,
                                         torch.ones_like(w_norm))
                     d = d * trust
                 state = self.state[p]
@@ -155,7 +161,8 @@ class LARS(torch.optim.Optimizer):
 # %% ../../nbs/05c_train_optim.ipynb #7cf3105e
 def param_groups(model: nn.Module, # the (unwrapped) method
                  weight_decay: float, # for weights
-                 decay_norm_and_bias: bool = False, # also decay BN and bias parameters (still no LARS adaptation)
+                 # also decay BN and bias parameters (still no LARS adaptation)
+                 decay_norm_and_bias: bool = False,
                 ) -> list[dict]:
     "Two groups: weights (decay, LARS adaptation) and BN/bias parameters (no adaptation; decay if asked)."
     decay, exclude = [], []
@@ -163,7 +170,8 @@ def param_groups(model: nn.Module, # the (unwrapped) method
         if not p.requires_grad: continue
         (exclude if p.ndim <= 1 else decay).append(p)
     return [dict(params=decay, weight_decay=weight_decay, lars_exclude=False),
-            dict(params=exclude, weight_decay=weight_decay if decay_norm_and_bias else 0.0, lars_exclude=True)]
+            dict(params=exclude, weight_decay=weight_decay if decay_norm_and_bias else 0.0,
+                 lars_exclude=True)]
 
 def build_optimizer(model: nn.Module, # the (unwrapped) method
                     cfg: OptimConfig, # optimiser settings
@@ -171,9 +179,11 @@ def build_optimizer(model: nn.Module, # the (unwrapped) method
                    ) -> torch.optim.Optimizer:
     "The optimiser named by `cfg.name`, with BN and bias excluded from weight decay."
     unset = {k: v for k, v in GENERIC_TRAINING["optim"].items() if getattr(cfg, k) is None}
-    cfg = dataclasses.replace(cfg, **unset)  # fields left at None: the generic recipe (`fit` fills the method's first)
+    # fields left at None: the generic recipe (`fit` fills the method's first)
+    cfg = dataclasses.replace(cfg, **unset)
     groups = param_groups(model, cfg.weight_decay, cfg.decay_norm_and_bias)
-    if cfg.name == "lars": return LARS(groups, lr=lr, momentum=cfg.momentum, trust_coefficient=cfg.trust_coefficient)
+    if cfg.name == "lars":
+        return LARS(groups, lr=lr, momentum=cfg.momentum, trust_coefficient=cfg.trust_coefficient)
     if cfg.name == "sgd": return torch.optim.SGD(groups, lr=lr, momentum=cfg.momentum)
     if cfg.name == "adamw": return torch.optim.AdamW(groups, lr=lr, betas=(cfg.momentum, cfg.beta2))
     raise ValueError(f"optim.name={cfg.name!r}: expected one of {', '.join(OPTIMIZERS)}")

@@ -38,7 +38,8 @@ def mosaic_png(images: np.ndarray, # uint8 (N, H, W, C)
               ) -> bytes:
     "Tile images into one PNG (row-major)."
     images = np.asarray(images)
-    if images.ndim != 4 or images.dtype != np.uint8: raise TypeError(f"images: expected uint8 (N, H, W, C), got {images.dtype} {images.shape}")
+    if images.ndim != 4 or images.dtype != np.uint8:
+        raise TypeError(f"images: expected uint8 (N, H, W, C), got {images.dtype} {images.shape}")
     n, h, w, c = images.shape
     if n == 0: return png_bytes(np.full((h or 1, w or 1, c or 3), 255, np.uint8))
     columns = max(1, min(columns, n)); rows = -(-n // columns)
@@ -50,7 +51,8 @@ def mosaic_png(images: np.ndarray, # uint8 (N, H, W, C)
 
 # %% ../../nbs/61b_explorers.ipynb #c4e24f95
 def warm_up_umap():
-    "Compile umap-learn's numba code on 64 random points (once per process), so the first real UMAP runs warm."
+    """Compile umap-learn's numba code on 64 random points (once per process), so the first real UMAP runs
+    warm."""
     umap_embed(np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32), cache=False)
 
 def knn_correct(features, labels, k: int = 20, temperature: float = 0.1) -> np.ndarray:
@@ -58,7 +60,8 @@ def knn_correct(features, labels, k: int = 20, temperature: float = 0.1) -> np.n
     from ssl_workbench.eval.retrieval import nearest_neighbours
     from ssl_workbench.eval.knn import weighted_vote
     labels = torch.as_tensor(np.asarray(labels)).long()
-    sims, idx = nearest_neighbours(torch.as_tensor(features), None, k=min(k, len(labels) - 1), device="cpu")  # (N, k)
+    # (N, k)
+    sims, idx = nearest_neighbours(torch.as_tensor(features), None, k=min(k, len(labels) - 1), device="cpu")
     return (weighted_vote(sims, labels[idx], int(labels.max()) + 1, temperature) == labels).numpy()
 
 def kmeans_clusters(features, n_clusters: int = 10, seed: int = 0) -> np.ndarray:
@@ -81,7 +84,8 @@ def _polygon_contains(vertices: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.
     return inside
 
 def layout_selections(layout) -> list[dict]:
-    "The box/lasso selections drawn on a figure, as dicts (from the layout's JSON, which a browser relayout updates)."
+    """The box/lasso selections drawn on a figure, as dicts (from the layout's JSON, which a browser
+    relayout updates)."""
     return list(layout.to_plotly_json().get("selections") or [])
 
 def in_selection(x, y, # point coordinates (N,), (N,)
@@ -92,7 +96,8 @@ def in_selection(x, y, # point coordinates (N,), (N,)
     x, y = np.asarray(x, float), np.asarray(y, float)
     sel = selection.to_plotly_json() if hasattr(selection, "to_plotly_json") else dict(selection)
     if sel.get("path"):
-        nums = np.array([float(v) for v in re.findall(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", sel["path"])]).reshape(-1, 2)
+        nums = np.array([float(v) for v in re.findall(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?",
+                                                      sel["path"])]).reshape(-1, 2)
         return _polygon_contains(nums, x, y)
     if None in (sel.get("x0"), sel.get("x1"), sel.get("y0"), sel.get("y1")): return np.zeros(len(x), bool)
     (x0, x1), (y0, y1) = sorted((sel["x0"], sel["x1"])), sorted((sel["y0"], sel["y1"]))
@@ -107,7 +112,8 @@ def _default_load_data(spec: str, split: str):
     return load_dataset(spec, split=split)
 
 def run_normalize(run: str | Path) -> tuple | None:
-    "The normalisation a run's views were trained with (`eval.run.run_normalization`); the default when unreadable."
+    """The normalisation a run's views were trained with (`eval.run.run_normalization`); the default when
+    unreadable."""
     from ssl_workbench.eval.run import run_normalization
     try: return run_normalization(load_config(_rundir(run).config))
     except (FileNotFoundError, ValueError, TypeError): return run_normalization(TrainConfig())
@@ -124,8 +130,10 @@ def _palette(i: int) -> str:
 # %% ../../nbs/61b_explorers.ipynb #5174b6db
 class EmbeddingPanel:
     "Features, UMAP coordinates and colourings of one checkpoint on one image subset."
-    def __init__(self, name: str, features: torch.Tensor, coords: np.ndarray, labels: np.ndarray, indices: np.ndarray):
-        self.name, self.features, self.coords, self.labels, self.indices = name, features, coords, labels, indices
+    def __init__(self, name: str, features: torch.Tensor, coords: np.ndarray, labels: np.ndarray,
+                 indices: np.ndarray):
+        self.name, self.features, self.coords = name, features, coords
+        self.labels, self.indices = labels, indices
         self._clusters, self._correct = {}, None
     def clusters(self, n: int) -> np.ndarray:
         if n not in self._clusters: self._clusters[n] = kmeans_clusters(self.features, n)
@@ -135,7 +143,8 @@ class EmbeddingPanel:
         return self._correct
 
 class EmbeddingExplorer(widgets.VBox):
-    "UMAP of a checkpoint's features coloured by label, cluster or kNN correctness, with hover images and a selection gallery."
+    """UMAP of a checkpoint's features coloured by label, cluster or kNN correctness, with hover images and
+    a selection gallery."""
     def __init__(self, runs_root: str | Path | None = None,
                  data_spec: str | None = None, # default: the run's training data
                  split: str = "test",
@@ -147,41 +156,56 @@ class EmbeddingExplorer(widgets.VBox):
                  thumb_scale: int | None = None, # hover image upscaling (default: to about 96 px)
                  warm_up: bool = False, # compile UMAP in a background thread now (skipped under nbdev-test)
                 ):
-        self.runs_root, self._load_backbone, self._load_data, self._embed = Path(runs_root or _default_runs_root()), load_backbone, load_data, embed
+        self.runs_root = Path(runs_root or _default_runs_root())
+        self._load_backbone, self._load_data, self._embed = load_backbone, load_data, embed
         self.device, self.thumb_scale = device, thumb_scale
-        self.dataset, self.panels, self.selected, self._selection, self.on_pick = None, [], np.zeros(0, np.int64), {}, []
+        self.dataset, self.panels, self.on_pick = None, [], []
+        self.selected, self._selection = np.zeros(0, np.int64), {}
         self._backbones = {}
         W = lambda w, cls: (w.add_class(cls), w)[1]
         self.run = W(widgets.Dropdown(options=[], description="run"), "swb-embed-run")
-        self.compare = W(widgets.Dropdown(options=["—"], value="—", description="compare"), "swb-embed-compare")
-        self.data = W(widgets.Text(value=data_spec or "", placeholder="the run's data", description="data"), "swb-embed-data")
-        self.split = W(widgets.Dropdown(options=["test", "train"], value=split, description="split"), "swb-embed-split")
+        self.compare = W(widgets.Dropdown(options=["—"], value="—", description="compare"),
+                         "swb-embed-compare")
+        self.data = W(widgets.Text(value=data_spec or "", placeholder="the run's data", description="data"),
+                      "swb-embed-data")
+        self.split = W(widgets.Dropdown(options=["test", "train"], value=split, description="split"),
+                       "swb-embed-split")
         self.max_points = W(widgets.IntText(value=max_points, description="points"), "swb-embed-points")
-        self.color = W(widgets.ToggleButtons(options=["label", "cluster", "kNN correct"], value="label", description="colour"), "swb-embed-color")
+        self.color = W(widgets.ToggleButtons(options=["label", "cluster", "kNN correct"], value="label",
+                                             description="colour"), "swb-embed-color")
         self.n_clusters = W(widgets.IntText(value=10, description="clusters"), "swb-embed-clusters")
-        self.compute_button = W(widgets.Button(description="Compute", button_style="primary", icon="cogs"), "swb-embed-compute")
-        self.refresh_button = W(widgets.Button(description="", icon="refresh", tooltip="re-read the runs folder", layout=widgets.Layout(width="40px")), "swb-embed-refresh")
+        self.compute_button = W(widgets.Button(description="Compute", button_style="primary", icon="cogs"),
+                                "swb-embed-compute")
+        self.refresh_button = W(widgets.Button(description="", icon="refresh",
+                                               tooltip="re-read the runs folder",
+                                               layout=widgets.Layout(width="40px")), "swb-embed-refresh")
         self.status = W(widgets.HTML(""), "swb-embed-status")
         self.figures = [self._new_figure(), self._new_figure()]
         # a FigureWidget's own DOM classes do not reach the page (anywidget), so each sits in a classed box
-        self.figure_panes = [W(widgets.VBox([self.figures[0]]), "swb-embed-figure"), W(widgets.VBox([self.figures[1]]), "swb-embed-figure-b")]
+        self.figure_panes = [W(widgets.VBox([self.figures[0]]), "swb-embed-figure"),
+                             W(widgets.VBox([self.figures[1]]), "swb-embed-figure-b")]
         self.figure_box = W(widgets.HBox([self.figure_panes[0]]), "swb-embed-figures")
-        self.hover_image = W(widgets.Image(value=png_bytes(np.full((8, 8, 3), 245, np.uint8)), format="png", width=96, height=96), "swb-hover-image")
+        self.hover_image = W(widgets.Image(value=png_bytes(np.full((8, 8, 3), 245, np.uint8)), format="png",
+                                           width=96, height=96), "swb-hover-image")
         self.hover_label = W(widgets.HTML(""), "swb-hover-label")
         self.gallery = W(widgets.Image(format="png", layout=widgets.Layout(display="none")), "swb-gallery")
-        self.gallery_label = W(widgets.HTML("<i>box- or lasso-select points to see them here</i>"), "swb-gallery-label")
+        self.gallery_label = W(widgets.HTML("<i>box- or lasso-select points to see them here</i>"),
+                               "swb-gallery-label")
         self.compute_button.on_click(_guarded(lambda: self.compute(), self.status))
         self.refresh_button.on_click(_guarded(self.refresh_runs, self.status))
         self.color.observe(lambda ch: self.redraw(), names="value")
         self.n_clusters.observe(lambda ch: self.color.value == "cluster" and self.redraw(), names="value")
         super().__init__([widgets.HTML("<b>Embedding explorer</b>"),
-                          widgets.HBox([widgets.VBox([widgets.HBox([self.run, self.refresh_button]), self.compare, self.data]), widgets.VBox([self.split, self.max_points, self.n_clusters])]),
+                          widgets.HBox([widgets.VBox([widgets.HBox([self.run, self.refresh_button]),
+                                                      self.compare, self.data]),
+                                        widgets.VBox([self.split, self.max_points, self.n_clusters])]),
                           widgets.HBox([self.color, self.compute_button]), self.status,
                           widgets.HBox([self.figure_box, widgets.VBox([self.hover_image, self.hover_label])]),
                           self.gallery_label, self.gallery])
         self.add_class("swb-embedding")
         self.refresh_runs()
-        if warm_up and not os.environ.get("IN_TEST"): threading.Thread(target=self._warm_up, daemon=True).start()
+        if warm_up and not os.environ.get("IN_TEST"):
+            threading.Thread(target=self._warm_up, daemon=True).start()
 
     def _warm_up(self):
         self.status.value = "<i>preparing UMAP in the background (numba compiles once per kernel) ...</i>"
@@ -192,13 +216,19 @@ class EmbeddingExplorer(widgets.VBox):
     def _new_figure(self) -> go.FigureWidget:
         fig = go.FigureWidget()
         p_i = len(getattr(self, "figures", []))
-        # selections also reach Python through layout.selections (a relayout): the per-trace selection event can be
-        # merged away by ipywidgets' message throttling when a hover event follows it, this one cannot. The value
-        # is read from the layout's JSON: after a relayout from the browser, plotly's `layout.selections` objects
+        # selections also reach Python through layout.selections (a relayout): the per-trace selection event
+        # can be
+        # merged away by ipywidgets' message throttling when a hover event follows it, this one cannot. The
+        # value
+        # is read from the layout's JSON: after a relayout from the browser, plotly's `layout.selections`
+        # objects
         # stay empty (seen with plotly 7.1) while the JSON holds the drawn path.
-        fig.layout.on_change(lambda layout, _, p=p_i: _guarded(lambda: self._on_layout_select(p, layout_selections(layout)), self.status)(), "selections")
+        fig.layout.on_change(lambda layout, _,
+                             p=p_i: _guarded(lambda: self._on_layout_select(p, layout_selections(layout)),
+                                             self.status)(), "selections")
         fig.update_layout(width=520, height=460, dragmode="lasso", margin=dict(l=10, r=10, t=40, b=10),
-                          xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False), legend=dict(font=dict(size=9)))
+                          xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False),
+                          legend=dict(font=dict(size=9)))
         return fig
 
     def refresh_runs(self):
@@ -223,8 +253,11 @@ class EmbeddingExplorer(widgets.VBox):
     def compute(self) -> list[EmbeddingPanel]:
         "Load data and checkpoint(s), extract (cached) features, embed, and draw."
         from ssl_workbench.eval.features import checkpoint_hash, extract_features
-        if not self.run.value: self.status.value = "<span style='color:#b00020'>no run with a checkpoint: train one first</span>"; return []
-        runs = [self.runs_root/self.run.value] + ([self.runs_root/self.compare.value] if self.compare.value not in (None, "—") else [])
+        if not self.run.value:
+            self.status.value = "<span style='color:#b00020'>no run with a checkpoint: train one first</span>"
+            return []
+        runs = [self.runs_root/self.run.value]
+        if self.compare.value not in (None, "—"): runs.append(self.runs_root/self.compare.value)
         spec = self.data.value.strip()
         if not spec:
             try: spec = load_config(RunDir(runs[0]).config).data.spec
@@ -235,8 +268,10 @@ class EmbeddingExplorer(widgets.VBox):
         idx = self._subset(ds, self.max_points.value)
         images = ds.images[idx]  # (N, H, W, C)
         labels = np.asarray(ds.labels)[idx]
-        self.dataset, self.images, self.labels, self.classes = ds, images, labels, list(getattr(ds, "classes", []) or [])
-        batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()  # (N, C, H, W)
+        self.dataset, self.images, self.labels = ds, images, labels
+        self.classes = list(getattr(ds, "classes", []) or [])
+        # (N, C, H, W)
+        batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
         panels, norms = [], [run_normalize(run) for run in runs]
         for run, norm in zip(runs, norms):
             self.status.value = f"features of {html_text(run.name)} ..."
@@ -266,8 +301,11 @@ class EmbeddingExplorer(widgets.VBox):
     def redraw(self):
         "Draw every panel with the current colouring (one trace per colour group)."
         for p_i, (panel, fig) in enumerate(zip(self.panels, self.figures)):
-            traces = [go.Scatter(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers", name=html_text(name),
-                                 marker=dict(size=5, color="#d62728" if name == "kNN wrong" else _palette(g_i), opacity=0.8),
+            traces = [go.Scatter(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers",
+                                 name=html_text(name),
+                                 marker=dict(size=5,
+                                             color="#d62728" if name == "kNN wrong" else _palette(g_i),
+                                             opacity=0.8),
                                  customdata=panel.indices[rows],
                                  hovertemplate="#%{customdata}<extra>" + html_text(name) + "</extra>")
                       for g_i, (name, rows) in enumerate(self._groups(panel))]
@@ -275,10 +313,14 @@ class EmbeddingExplorer(widgets.VBox):
             fig.layout.selections = ()
             fig.add_traces(traces)
             fig.layout.title = f"{html_text(panel.name)}: {len(panel.indices)} points"
-            for t_i, trace in enumerate(fig.data):  # plotly drops callback exceptions silently: show them in the status line
-                trace.on_hover(lambda tr, pts, st, p=p_i: _guarded(lambda: self._on_hover(tr, pts, p), self.status)())
-                trace.on_click(lambda tr, pts, st, p=p_i: _guarded(lambda: self._on_click(tr, pts, p), self.status)())
-                trace.on_selection(lambda tr, pts, sel, p=p_i, t=t_i: _guarded(lambda: self._on_select(tr, pts, p, t), self.status)())
+            # plotly drops callback exceptions silently: show them in the status line
+            for t_i, trace in enumerate(fig.data):
+                trace.on_hover(lambda tr, pts, st,
+                               p=p_i: _guarded(lambda: self._on_hover(tr, pts, p), self.status)())
+                trace.on_click(lambda tr, pts, st,
+                               p=p_i: _guarded(lambda: self._on_click(tr, pts, p), self.status)())
+                trace.on_selection(lambda tr, pts, sel, p=p_i,
+                                   t=t_i: _guarded(lambda: self._on_select(tr, pts, p, t), self.status)())
         self.figure_box.children = tuple(self.figure_panes[:max(1, len(self.panels))])
         self._selection = {}
 
@@ -298,13 +340,16 @@ class EmbeddingExplorer(widgets.VBox):
 
     def _on_select(self, trace, points, panel: int, trace_index: int):
         self._selection[(panel, trace_index)] = self._dataset_indices(trace, points)
-        self.show_selection(np.unique(np.concatenate(list(self._selection.values()))) if self._selection else np.zeros(0, np.int64))
+        chosen = np.concatenate(list(self._selection.values())) if self._selection else np.zeros(0, np.int64)
+        self.show_selection(np.unique(chosen))
 
     def _on_layout_select(self, panel: int, selections):
-        if not selections or panel >= len(self.panels): return
+        if not selections or panel >= len(self.panels):
+            return
         p = self.panels[panel]
         mask = np.zeros(len(p.indices), bool)
-        for sel in selections: mask |= in_selection(p.coords[:, 0], p.coords[:, 1], sel)
+        for sel in selections:
+            mask |= in_selection(p.coords[:, 0], p.coords[:, 1], sel)
         self.show_selection(p.indices[mask])
 
     def _row(self, index: int) -> int:
@@ -313,27 +358,40 @@ class EmbeddingExplorer(widgets.VBox):
 
     def show_image(self, index: int):
         "Show dataset image `index` (a point's customdata) in the hover panel."
-        r = self._row(index); img = self.images[r]
+        r = self._row(index)
+        img = self.images[r]
         scale = self.thumb_scale or max(1, 96 // max(img.shape[:2]))
         self.hover_image.value = png_bytes(img, scale)
         label = self.labels[r]
-        self.hover_label.value = f"#{index}: <b>{html_text(self.classes[label] if 0 <= label < len(self.classes) else label)}</b>"
+        self.hover_label.value = (
+            f"#{index}: <b>{html_text(self.classes[label] if 0 <= label < len(self.classes) else label)}</b>"
+        )
 
     def show_selection(self, indices: np.ndarray, limit: int = 64):
         "Show the images of dataset indices `indices` as a mosaic gallery."
         self.selected = np.asarray(indices, dtype=np.int64)
         rows = [self._row(i) for i in self.selected[:limit]]
         if not rows:
-            self.gallery.layout.display, self.gallery_label.value = "none", "<i>nothing selected</i>"; return
+            self.gallery.layout.display, self.gallery_label.value = "none", "<i>nothing selected</i>"
+            return
         h = self.images.shape[1]
         self.gallery.value = mosaic_png(self.images[rows], columns=16, scale=max(1, 48 // h))
         self.gallery.layout.display = None
-        self.gallery_label.value = f"{len(self.selected)} selected" + (f" (first {limit} shown)" if len(self.selected) > limit else "")
+        self.gallery_label.value = f"{len(self.selected)} selected" + (
+            f" (first {limit} shown)" if len(self.selected) > limit else ""
+        )
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         "Features (B, D) of uint8 images (B, C, H, W) with the first run's backbone (for uploaded queries)."
         from ssl_workbench.eval.features import extract_features
-        return extract_features(self.backbone(self.runs_root/self.run.value), images, device=self.device, normalize=self._normalize)
+
+        return extract_features(
+            self.backbone(self.runs_root / self.run.value),
+            images,
+            device=self.device,
+            normalize=self._normalize,
+        )
+
 
 def embedding_explorer(runs_root: str | Path | None = None, **kwargs) -> EmbeddingExplorer:
     "Build the embedding explorer widget (see `EmbeddingExplorer` for the options)."
@@ -362,7 +420,8 @@ def retrieval_failures(features, labels) -> tuple[np.ndarray, np.ndarray]:
     return bad, nn1[bad]
 
 # %% ../../nbs/61b_explorers.ipynb #a354a9c1
-def time_query(n: int = 50_000, dim: int = 512, k: int = 10, repeats: int = 20, device: str | None = "cpu") -> float:
+def time_query(n: int = 50_000, dim: int = 512, k: int = 10, repeats: int = 20,
+               device: str | None = "cpu") -> float:
     "Median seconds of one `top_k` query over `n` random normalised embeddings."
     g = torch.Generator().manual_seed(0)
     gallery = F.normalize(torch.randn(n, dim, generator=g), dim=1).to(get_device(device))
@@ -380,23 +439,30 @@ class RetrievalExplorer(widgets.VBox):
                  thumb_px: int = 64, # thumbnail size
                 ):
         self.features = self.gallery = self.images = self.labels = None
-        self.classes, self.encode, self.thumb_px, self.failures, self.last = [], None, thumb_px, np.zeros(0, np.int64), None
+        self.classes, self.encode, self.thumb_px = [], None, thumb_px
+        self.failures, self.last = np.zeros(0, np.int64), None
         W = lambda w, cls: (w.add_class(cls), w)[1]
-        self.index = W(widgets.BoundedIntText(value=0, min=0, max=0, description="query #"), "swb-query-index")
+        self.index = W(widgets.BoundedIntText(value=0, min=0, max=0, description="query #"),
+                       "swb-query-index")
         self.k = W(widgets.IntSlider(value=k, min=1, max=32, description="k"), "swb-query-k")
-        self.search_button = W(widgets.Button(description="Search", button_style="primary", icon="search"), "swb-search")
-        self.upload = W(widgets.FileUpload(accept="image/*", multiple=False, description="query image"), "swb-upload")
-        self.query_image = W(widgets.Image(format="png", width=thumb_px, height=thumb_px, layout=widgets.Layout(display="none")), "swb-query-image")
+        self.search_button = W(widgets.Button(description="Search", button_style="primary", icon="search"),
+                               "swb-search")
+        self.upload = W(widgets.FileUpload(accept="image/*", multiple=False, description="query image"),
+                        "swb-upload")
+        self.query_image = W(widgets.Image(format="png", width=thumb_px, height=thumb_px,
+                                           layout=widgets.Layout(display="none")), "swb-query-image")
         self.query_label = W(widgets.HTML(""), "swb-query-label")
         self.results = W(widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap")), "swb-results")
-        self.failures_button = W(widgets.Button(description="Find failures", icon="exclamation-triangle"), "swb-find-failures")
+        self.failures_button = W(widgets.Button(description="Find failures", icon="exclamation-triangle"),
+                                 "swb-find-failures")
         self.failure_list = W(widgets.Select(options=[], rows=8, description="failures"), "swb-failures")
         self.failure_label = W(widgets.HTML(""), "swb-failure-summary")
         self.status = W(widgets.HTML("<i>compute embeddings first</i>"), "swb-retrieval-status")
         self.search_button.on_click(_guarded(lambda: self.query_index(self.index.value), self.status))
         self.upload.observe(lambda ch: self._on_upload(ch["new"]), names="value")
         self.failures_button.on_click(_guarded(self.find_failures, self.status))
-        self.failure_list.observe(lambda ch: ch["new"] is not None and self.query_index(int(ch["new"])), names="value")
+        self.failure_list.observe(lambda ch: ch["new"] is not None and self.query_index(int(ch["new"])),
+                                  names="value")
         super().__init__([widgets.HTML("<b>Retrieval explorer</b>"),
                           widgets.HBox([self.index, self.k, self.search_button, self.upload]), self.status,
                           widgets.HBox([widgets.VBox([self.query_image, self.query_label]), self.results]),
@@ -411,7 +477,8 @@ class RetrievalExplorer(widgets.VBox):
                 ):
         "Set the gallery the queries search."
         self.features = torch.as_tensor(features).float()
-        if len(self.features) != len(images): raise ValueError(f"images: {len(images)} images for {len(self.features)} features")
+        if len(self.features) != len(images):
+            raise ValueError(f"images: {len(images)} images for {len(self.features)} features")
         self.gallery = F.normalize(self.features, dim=1)  # (N, D)
         self.images, self.labels = np.asarray(images), None if labels is None else np.asarray(labels)
         self.classes, self.encode = list(classes or []), encode
@@ -427,32 +494,39 @@ class RetrievalExplorer(widgets.VBox):
         def compute():
             panels = original(); panels and sync(); return panels
         explorer.compute = compute
-        explorer.on_pick.append(lambda index: self.features is not None and self.query_index(explorer._row(index)))
+        pick = lambda index: self.features is not None and self.query_index(explorer._row(index))
+        explorer.on_pick.append(pick)
         if explorer.panels: sync()
 
     def _name(self, label) -> str:
         if label is None: return ""
         return self.classes[label] if 0 <= label < len(self.classes) else str(label)
 
-    def _thumb(self, img: np.ndarray) -> bytes: return png_bytes(img, max(1, self.thumb_px // max(img.shape[:2])))
+    def _thumb(self, img: np.ndarray) -> bytes:
+        return png_bytes(img, max(1, self.thumb_px // max(img.shape[:2])))
 
-    def _show(self, query_img: np.ndarray, caption: str, scores: torch.Tensor, idx: torch.Tensor, query_label=None):
+    def _show(self, query_img: np.ndarray, caption: str, scores: torch.Tensor, idx: torch.Tensor,
+              query_label=None):
         self.query_image.value, self.query_label.value = self._thumb(query_img), caption
         self.query_image.layout.display = None
         cards = []
         for s, i in zip(scores.tolist(), idx.tolist()):
             lab = None if self.labels is None else int(self.labels[i])
-            same = "" if query_label is None or lab is None else ("color:green" if lab == query_label else "color:#b00020")
-            img = widgets.Image(value=self._thumb(self.images[i]), format="png", width=self.thumb_px, height=self.thumb_px)
+            same = "" if query_label is None or lab is None else (
+                "color:green" if lab == query_label else "color:#b00020")
+            img = widgets.Image(value=self._thumb(self.images[i]), format="png", width=self.thumb_px,
+                                height=self.thumb_px)
             txt = widgets.HTML(f"<span style='{same}'>#{i} {html_text(self._name(lab))}<br>{s:.3f}</span>")
-            cards.append(widgets.VBox([img, txt], layout=widgets.Layout(margin="2px")).add_class("swb-result"))
+            cards.append(widgets.VBox([img, txt],
+                                      layout=widgets.Layout(margin="2px")).add_class("swb-result"))
         self.results.children = cards
         self.last = (scores, idx)
 
     def query_index(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         "Top-k neighbours of gallery image `index` (itself excluded); shows and returns (scores, indices)."
         if self.features is None: raise ValueError("no gallery: compute embeddings first (or call set_data)")
-        if not 0 <= index < len(self.features): raise ValueError(f"index={index}: must be in [0, {len(self.features) - 1}]")
+        if not 0 <= index < len(self.features):
+            raise ValueError(f"index={index}: must be in [0, {len(self.features) - 1}]")
         if self.index.value != index: self.index.value = index
         scores, idx = top_k(self.features[index], self.gallery, self.k.value, exclude=index)
         lab = None if self.labels is None else int(self.labels[index])
@@ -464,31 +538,47 @@ class RetrievalExplorer(widgets.VBox):
         "Top-k neighbours of an outside image (resized to the gallery's size, encoded with `encode`)."
         if self.encode is None: raise ValueError("encode=None: this gallery cannot encode new images")
         h, w = self.images.shape[1:3]
-        img = np.array(Image.fromarray(np.asarray(image, np.uint8)).convert("RGB").resize((w, h), Image.BICUBIC))
-        if self.images.shape[3] == 1: img = img.mean(2, keepdims=True).astype(np.uint8)
+        img = np.array(
+            Image.fromarray(np.asarray(image, np.uint8)).convert("RGB").resize((w, h), Image.BICUBIC)
+        )
+        if self.images.shape[3] == 1:
+            img = img.mean(2, keepdims=True).astype(np.uint8)
         feat = self.encode(torch.from_numpy(img).permute(2, 0, 1)[None].contiguous())  # (1, D)
         scores, idx = top_k(feat[0], self.gallery, self.k.value)
         self._show(img, "uploaded image", scores, idx)
         return scores, idx
 
     def _on_upload(self, value):
-        if not value: return
+        if not value:
+            return
         item = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
-        try: self.query_image_array(np.asarray(Image.open(io.BytesIO(bytes(item["content"]))).convert("RGB")))
-        except Exception as e: self.status.value = f"<span style='color:#b00020'>{html_text(e)}</span>"
+        try:
+            self.query_image_array(np.asarray(Image.open(io.BytesIO(bytes(item["content"]))).convert("RGB")))
+        except Exception as e:
+            self.status.value = f"<span style='color:#b00020'>{html_text(e)}</span>"
 
     def find_failures(self) -> np.ndarray:
         "List the queries whose top-1 neighbour has another label."
-        if self.features is None or self.labels is None: raise ValueError("no labelled gallery: compute embeddings first")
+        if self.features is None or self.labels is None:
+            raise ValueError("no labelled gallery: compute embeddings first")
         bad, nn1 = retrieval_failures(self.features, self.labels)
         self.failures = bad
-        self.failure_list.options = [(f"#{q} {self._name(int(self.labels[q]))} → #{n} {self._name(int(self.labels[n]))}", int(q)) for q, n in zip(bad, nn1)]
+        self.failure_list.options = [
+            (f"#{q} {self._name(int(self.labels[q]))} → #{n} {self._name(int(self.labels[n]))}", int(q))
+            for q, n in zip(bad, nn1)
+        ]
         self.failure_list.value = None
-        self.failure_label.value = f"{len(bad)} of {len(self.labels)} queries ({len(bad) / max(1, len(self.labels)):.1%}) have a top-1 neighbour of another class"
+        self.failure_label.value = (
+            f"{len(bad)} of {len(self.labels)} queries "
+            f"({len(bad) / max(1, len(self.labels)):.1%}) have a top-1 neighbour of "
+            "another class"
+        )
         return bad
+
 
 def retrieval_explorer(explorer: EmbeddingExplorer | None = None, **kwargs) -> RetrievalExplorer:
     "Build the retrieval explorer, linked to `explorer` when given."
     r = RetrievalExplorer(**kwargs)
-    if explorer is not None: r.link(explorer)
+    if explorer is not None:
+        r.link(explorer)
     return r

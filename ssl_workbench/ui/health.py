@@ -43,20 +43,27 @@ def health_series(records: list[dict], # metrics.jsonl records (`core.read_jsonl
 @dataclass
 class HealthThresholds:
     "When `health_warnings` warns."
-    std_ratio_min: float = 0.1   # complete collapse below this emb_std_ratio (≈ 1 when spread, 0 when collapsed)
-    rank_drop: float = 0.5       # dimensional collapse when the effective rank falls below this share of its peak
+    # complete collapse below this emb_std_ratio (≈ 1 when spread, 0 when collapsed)
+    std_ratio_min: float = 0.1
+    # dimensional collapse when the effective rank falls below this share of its peak
+    rank_drop: float = 0.5
     rank_min: float = 2.0        # ... or below this many dimensions
     stuck_min_steps: int = 50    # loss-stuck check only after this many steps
     stuck_rel: float = 0.01      # stuck when |mean(last 10) - mean(first 5)| < this × |mean(first 5)|
 
 CAUSES = {
-    "complete_collapse": "every image maps to (nearly) the same embedding. Usual causes: a loss with nothing that "
-        "pushes embeddings apart (no negatives, a BYOL/SimSiam-style method without its predictor or stop-gradient, "
+    "complete_collapse": "every image maps to (nearly) the same embedding. Usual causes: a loss with nothing "
+                         "that "
+        "pushes embeddings apart (no negatives, a BYOL/SimSiam-style method without its predictor or "
+        "stop-gradient, "
         "a constant predictor or one with lr 0), a learning rate far too high, or views that are identical.",
-    "dimensional_collapse": "the embeddings use fewer and fewer directions. Usual causes: augmentations too weak "
-        "(e.g. no colour jitter), a temperature too low or too high, too few negatives (small batch or queue), "
+    "dimensional_collapse": "the embeddings use fewer and fewer directions. Usual causes: augmentations too "
+                            "weak "
+        "(e.g. no colour jitter), a temperature too low or too high, too few negatives (small batch or "
+        "queue), "
         "no projection head, or too much weight decay.",
-    "loss_stuck": "the loss has not moved from its initial value. Usual causes: a learning rate of 0 or far too "
+    "loss_stuck": "the loss has not moved from its initial value. Usual causes: a learning rate of 0 or far "
+                  "too "
         "small (check the warmup and lr scaling), frozen parameters, a loss detached from the parameters, or "
         "views that carry no signal (constant images).",
 }
@@ -69,12 +76,14 @@ def _running_median(v: list[float], k: int = 5) -> np.ndarray:
     return np.array([np.median(a[max(0, i - k + 1):i + 1]) for i in range(len(a))])
 
 def _warning(kind: str, step, value: float, rule: str) -> dict:
-    return {"kind": kind, "symptom": SYMPTOMS[kind], "step": step, "value": value, "threshold": rule, "causes": CAUSES[kind]}
+    return {"kind": kind, "symptom": SYMPTOMS[kind], "step": step, "value": value, "threshold": rule,
+            "causes": CAUSES[kind]}
 
 def health_warnings(records: list[dict], # metrics.jsonl records
                     thresholds: HealthThresholds | None = None,
                    ) -> list[dict]:
-    "Warnings for the run's latest state: kind, symptom, step, value, the threshold crossed, and the usual causes."
+    """Warnings for the run's latest state: kind, symptom, step, value, the threshold crossed, and the
+    usual causes."""
     t, s, out = thresholds or HealthThresholds(), health_series(records), []
     if "emb_std_ratio" in s and s["emb_std_ratio"][1][-1] < t.std_ratio_min:
         out.append(_warning("complete_collapse", s["emb_std_ratio"][0][-1], s["emb_std_ratio"][1][-1],
@@ -84,28 +93,34 @@ def health_warnings(records: list[dict], # metrics.jsonl records
         med = _running_median(v)
         if med[-1] < t.rank_drop * med.max() or med[-1] < t.rank_min:
             out.append(_warning("dimensional_collapse", steps[-1], float(med[-1]),
-                                f"effective rank < {t.rank_drop:.0%} of its peak {med.max():.3g}, or < {t.rank_min:g}"))
+                                f"effective rank < {t.rank_drop:.0%} of its peak {med.max():.3g}, or < "
+                                f"{t.rank_min:g}"))
     if "loss" in s and len(s["loss"][1]) >= t.stuck_min_steps:
         v = s["loss"][1]
         first, last = float(np.mean(v[:5])), float(np.mean(v[-10:]))
         if abs(last - first) < t.stuck_rel * max(abs(first), 1e-12):
-            out.append(_warning("loss_stuck", s["loss"][0][-1], last, f"|Δ loss| < {t.stuck_rel:.0%} of the initial {first:.4g}"))
+            out.append(_warning("loss_stuck", s["loss"][0][-1], last,
+                                f"|Δ loss| < {t.stuck_rel:.0%} of the initial {first:.4g}"))
     return out
 
 # %% ../../nbs/62_health.ipynb #9dc4cd32
-HEALTH_PANELS = (("loss", "loss"), ("effective_rank", "effective rank (RankMe)"), ("emb_std_ratio", "std ratio (std·√d)"),
+HEALTH_PANELS = (("loss", "loss"), ("effective_rank", "effective rank (RankMe)"),
+                 ("emb_std_ratio", "std ratio (std·√d)"),
                  ("alignment", "alignment"), ("uniformity", "uniformity"), ("knn_acc", "online kNN"))
 
 def health_figure(records: list[dict], thresholds: HealthThresholds | None = None,
-                  figure: go.Figure | None = None, # update this figure (e.g. a FigureWidget) instead of a new one
+                  # update this figure (e.g. a FigureWidget) instead of a new one
+                  figure: go.Figure | None = None,
                  ) -> go.Figure:
     "Loss, collapse diagnostics and kNN accuracy as small panels (2 × 3), with the warning thresholds."
     t, s = thresholds or HealthThresholds(), health_series(records)
     fig = figure if figure is not None else go.Figure()
     if not fig.data:
-        fig.set_subplots(rows=2, cols=3, subplot_titles=[title for _, title in HEALTH_PANELS], vertical_spacing=0.18)
+        fig.set_subplots(rows=2, cols=3, subplot_titles=[title for _, title in HEALTH_PANELS],
+                         vertical_spacing=0.18)
         for i, (key, _) in enumerate(HEALTH_PANELS):
-            fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers" if key == "knn_acc" else "lines", name=key,
+            fig.add_trace(go.Scatter(x=[], y=[], mode="lines+markers" if key == "knn_acc" else "lines",
+                                     name=key,
                                      showlegend=False), row=i // 3 + 1, col=i % 3 + 1)
         fig.add_hline(y=t.std_ratio_min, line_dash="dash", line_color="#b00020", row=1, col=3)
         fig.update_layout(height=420, margin=dict(l=40, r=10, t=40, b=30))
@@ -124,8 +139,16 @@ def read_snapshots(run: str | Path | RunDir) -> tuple[list[int], list[np.ndarray
     run = run if isinstance(run, RunDir) else RunDir(run)
     folder = run.root/"snapshots"
     files = sorted(folder.glob("epoch_*.npy")) if folder.is_dir() else []
-    probe = json.loads((folder/"probe.json").read_text()) if (folder/"probe.json").exists() else {"labels": []}
-    return [int(p.stem.split("_")[1]) for p in files], [np.load(p).astype(np.float32) for p in files], np.asarray(probe["labels"])
+    probe = (
+        json.loads((folder / "probe.json").read_text())
+        if (folder / "probe.json").exists()
+        else {"labels": []}
+    )
+    return (
+        [int(p.stem.split("_")[1]) for p in files],
+        [np.load(p).astype(np.float32) for p in files],
+        np.asarray(probe["labels"]),
+    )
 
 # %% ../../nbs/62_health.ipynb #b062854e
 def align_to(coords: np.ndarray, # (N, 2) to rotate
@@ -139,7 +162,8 @@ def align_to(coords: np.ndarray, # (N, 2) to rotate
     return (a @ r + reference.mean(0)).astype(np.float32)
 
 def snapshot_coords(features: list[np.ndarray], # per snapshot, (N, D)
-                    embed: Callable | None = None, # (N, D) -> (N, 2); default UMAP (`eval.report.umap_embed`, cached)
+                    # (N, D) -> (N, 2); default UMAP (`eval.report.umap_embed`, cached)
+                    embed: Callable | None = None,
                    ) -> list[np.ndarray]:
     "2-D coordinates of each snapshot, each aligned to the previous one."
     if embed is None:
@@ -162,7 +186,8 @@ class AlignOnly(torch.nn.Module):
         self.head = torch.nn.Linear(d, dim)
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
         from ssl_workbench.losses import collapse_diagnostics
-        z1, z2 = (torch.nn.functional.normalize(self.head(self.backbone(v)), dim=1) for v in views)  # (N, dim)
+        # (N, dim)
+        z1, z2 = (torch.nn.functional.normalize(self.head(self.backbone(v)), dim=1) for v in views)
         loss = (z1 - z2).square().sum(1).mean()
         return loss, {"loss": loss.detach(), **collapse_diagnostics(z1, z2)}
     def after_step(self, progress: float) -> None: pass
@@ -183,7 +208,8 @@ def collapsing_run(out: str | Path, steps: int = 20, snapshot_every: int = 2) ->
 def warnings_html(warnings: list[dict]) -> str:
     "The warnings as HTML (a green line when there are none)."
     if not warnings: return "<div class='swb-health-ok' style='color:#2e7d32'>No collapse warning.</div>"
-    items = "".join(f"<li class='swb-health-warning swb-health-{w['kind']}'><b>{html_text(w['symptom'])}</b> at step "
+    items = "".join(f"<li class='swb-health-warning swb-health-{w['kind']}'><b>{html_text(w['symptom'])}</b> "
+                    "at step "
                     f"{w['step']} (value {w['value']:.3g}; threshold: {html_text(w['threshold'])}): "
                     f"{html_text(w['causes'])}</li>" for w in warnings)
     return f"<div class='swb-health-warnings' style='color:#b00020'><ul>{items}</ul></div>"
@@ -199,13 +225,17 @@ class HealthPanel(widgets.VBox):
         self.figure = go.FigureWidget()
         self.snap_button = W(widgets.Button(description="Embedding snapshots", icon="film",
                                             layout=widgets.Layout(width="200px")), "swb-snapshot-compute")
-        self.slider = W(widgets.SelectionSlider(options=["–"], description="epoch", continuous_update=True), "swb-snapshot-slider")
-        self.snap_figure = go.FigureWidget(layout=dict(width=420, height=380, margin=dict(l=10, r=10, t=30, b=10),
-                                                       xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False)))
+        self.slider = W(widgets.SelectionSlider(options=["–"], description="epoch", continuous_update=True),
+                        "swb-snapshot-slider")
+        self.snap_figure = go.FigureWidget(layout=dict(width=420, height=380,
+                                                       margin=dict(l=10, r=10, t=30, b=10),
+                                                       xaxis=dict(showticklabels=False),
+                                                       yaxis=dict(showticklabels=False)))
         self.snap_status = W(widgets.HTML(""), "swb-snapshot-status")
         self.snap_button.on_click(lambda _: self._guard(self.compute_snapshots))
         self.slider.observe(lambda ch: self.show_snapshot(ch["new"]), "value")
-        super().__init__([widgets.HTML("<b>Training health</b>"), self.warnings, W(widgets.VBox([self.figure]), "swb-health-figure"),
+        super().__init__([widgets.HTML("<b>Training health</b>"), self.warnings,
+                          W(widgets.VBox([self.figure]), "swb-health-figure"),
                           widgets.HBox([self.snap_button, self.slider]), self.snap_status,
                           W(widgets.VBox([self.snap_figure]), "swb-snapshot-figure")])
         self.add_class("swb-health")
@@ -213,7 +243,9 @@ class HealthPanel(widgets.VBox):
 
     def _guard(self, fn):
         try: fn()
-        except Exception as e: self.snap_status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
+        except Exception as e:
+            self.snap_status.value = (f"<span style='color:#b00020'>{type(e).__name__}: "
+                                      f"{html_text(str(e))}</span>")
 
     def refresh(self, run: str | Path | None = None) -> list[dict]:
         "Re-read the run's metrics: warnings and curves. Returns the warnings."
@@ -248,16 +280,28 @@ class HealthPanel(widgets.VBox):
             self.snap_figure.data = []
             for k in np.unique(lab):
                 rows = np.flatnonzero(lab == k)
-                self.snap_figure.add_trace(go.Scattergl(x=c[rows, 0], y=c[rows, 1], mode="markers", name=str(k),
-                                                        customdata=rows, marker=dict(size=5),
-                                                        hovertemplate="probe #%{customdata}<extra>class " + str(k) + "</extra>"))
+                self.snap_figure.add_trace(
+                    go.Scattergl(
+                        x=c[rows, 0],
+                        y=c[rows, 1],
+                        mode="markers",
+                        name=str(k),
+                        customdata=rows,
+                        marker=dict(size=5),
+                        hovertemplate="probe #%{customdata}<extra>class " + str(k) + "</extra>",
+                    )
+                )
             self.snap_figure.layout.title = f"epoch {epoch}"
+
 
 def attach_health(launcher, **kwargs) -> HealthPanel:
     "Add a `HealthPanel` under a `TrainingLauncher` that follows its attached run."
     panel = HealthPanel(**kwargs)
+
     def follow(_=None):
-        if launcher.run_dir is not None: panel.refresh(launcher.run_dir.root)
+        if launcher.run_dir is not None:
+            panel.refresh(launcher.run_dir.root)
+
     launcher.eta.observe(follow, "value")
     launcher.status.observe(follow, "value")
     launcher.children = (*launcher.children, panel)

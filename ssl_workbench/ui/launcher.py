@@ -20,7 +20,19 @@ from ..methods.registry import METHODS
 from ..models import list_backbones
 from ..train.config import (OPTIMIZERS, TrainConfig, apply_overrides, load_config,
     method_training_defaults, validate_config, with_method_defaults)
-from .runs import _eval_results, _rundir, launch_config, launch_run, list_runs, progress_eta, read_curves, read_pid, run_status, stderr_tail, stop_run
+from ssl_workbench.ui.runs import (
+    _eval_results,
+    _rundir,
+    launch_config,
+    launch_run,
+    list_runs,
+    progress_eta,
+    read_curves,
+    read_pid,
+    run_status,
+    stderr_tail,
+    stop_run,
+)
 
 # %% auto #0
 __all__ = ['tuned_recipe', 'from_tuner', 'runs_table_html', 'TrainingLauncher', 'training_launcher']
@@ -28,7 +40,8 @@ __all__ = ['tuned_recipe', 'from_tuner', 'runs_table_html', 'TrainingLauncher', 
 # %% ../../nbs/61a_launcher.ipynb #30e5d72a
 def _default_runs_root() -> Path:
     "$SSL_WORKBENCH_RUNS, else <checkout>/runs, else ./runs."
-    if os.environ.get("SSL_WORKBENCH_RUNS"): return Path(os.environ["SSL_WORKBENCH_RUNS"]).expanduser().resolve()
+    if os.environ.get("SSL_WORKBENCH_RUNS"):
+        return Path(os.environ["SSL_WORKBENCH_RUNS"]).expanduser().resolve()
     root = project_root()
     return (root/"runs") if root else Path("runs").resolve()
 
@@ -36,7 +49,8 @@ def tuned_recipe(config, # the tuner's pipeline config (`augment.AugmentConfig`)
                  method: str = "simclr", # the method whose view recipe it goes into
                  image_size: int = 32, # the run's view size (the tuned config is resized to it)
                 ) -> dict:
-    "A ViewRecipe dict (for `TrainConfig.augment.recipe`): the method's default recipe with its main views tuned."
+    """A ViewRecipe dict (for `TrainConfig.augment.recipe`): the method's default recipe with its main
+    views tuned."""
     import dataclasses
     from ssl_workbench.augment.pipeline import ViewRecipe, augment_to_dict
     from ssl_workbench.methods.registry import default_recipe
@@ -45,9 +59,10 @@ def tuned_recipe(config, # the tuner's pipeline config (`augment.AugmentConfig`)
     return augment_to_dict(ViewRecipe([(tuned, views[0][1])] + list(views[1:])))
 
 def from_tuner(tuner) -> Callable:
-    "An `augment_source` for the launcher: the tuner's chosen config ('use for training'), else its current one."
-    return lambda cfg: tuned_recipe(tuner.chosen if getattr(tuner, "chosen", None) is not None else tuner.config,
-                                    cfg.method.name, cfg.augment.image_size)
+    """An `augment_source` for the launcher: the tuner's chosen config ('use for training'), else its
+    current one."""
+    chosen = lambda: tuner.chosen if getattr(tuner, "chosen", None) is not None else tuner.config
+    return lambda cfg: tuned_recipe(chosen(), cfg.method.name, cfg.augment.image_size)
 
 def _backbone_names() -> list[str]:
     return list_backbones()
@@ -59,62 +74,113 @@ def _fmt(v, pct=False) -> str:
 
 def runs_table_html(rows: list[dict]) -> str:
     "The runs table as HTML (one row per run; evaluations as 'protocol: metric')."
-    head = "".join(f"<th>{h}</th>" for h in ("run", "status", "method", "data", "backbone", "epochs", "step", "loss", "kNN", "evaluations"))
+    head = "".join(f"<th>{h}</th>" for h in ("run", "status", "method", "data", "backbone", "epochs", "step",
+                                             "loss", "kNN", "evaluations"))
     body = []
     for r in rows:
-        evals = "; ".join(f"{html_text((e.get('card') or {}).get('protocol', e.get('protocol', e['file'])))}: "
-                          f"{_fmt(e.get('accuracy', e.get('recall@1')), pct=True)}" for e in r["evals"])
+        evals = "; ".join(
+            f"{html_text((e.get('card') or {}).get('protocol', e.get('protocol', e['file'])))}: "
+            f"{_fmt(e.get('accuracy', e.get('recall@1')), pct=True)}"
+            for e in r["evals"]
+        )
         step = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else str(r["step"])
-        cells = [r["name"], r["status"], r["method"], r["data"], r["backbone"], r["epochs"], step, _fmt(r["loss"]),
-                 _fmt(r["knn_acc"], pct=True), evals or "–"]
-        body.append(f"<tr class='swb-run-row swb-status-{r['status']}'>" + "".join(f"<td>{_fmt(c) if not isinstance(c, str) else html_text(c)}</td>" for c in cells) + "</tr>")
-    return f"<table class='swb-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>" if body else "<i>no runs yet</i>"
+        cells = [
+            r["name"],
+            r["status"],
+            r["method"],
+            r["data"],
+            r["backbone"],
+            r["epochs"],
+            step,
+            _fmt(r["loss"]),
+            _fmt(r["knn_acc"], pct=True),
+            evals or "–",
+        ]
+        body.append(
+            f"<tr class='swb-run-row swb-status-{r['status']}'>"
+            + "".join(f"<td>{_fmt(c) if not isinstance(c, str) else html_text(c)}</td>" for c in cells)
+            + "</tr>"
+        )
+    return (
+        f"<table class='swb-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        if body
+        else "<i>no runs yet</i>"
+    )
+
 
 def _guarded(fn: Callable, status: widgets.HTML) -> Callable:
-    "A button handler running `fn()` that shows an exception in `status` instead of losing it in the kernel log."
+    """A button handler running `fn()` that shows an exception in `status` instead of losing it in the
+    kernel log."""
+
     def handler(_=None):
-        try: return fn()
-        except Exception as e: status.value = f"<span class='swb-error' style='color:#b00020'>{type(e).__name__}: {html_text(e)}</span>"
+        try:
+            return fn()
+        except Exception as e:
+            status.value = (
+                f"<span class='swb-error' style='color:#b00020'>{type(e).__name__}: {html_text(e)}</span>"
+            )
+
     return handler
+
 
 def _warmup_value(text: str) -> float | None:
     "The warmup field: empty is the default rule (None), else a number of epochs."
     text = text.strip()
-    if not text or text.lower() in ("auto", "none"): return None
-    try: return float(text)
-    except ValueError: raise ValueError(f"warmup ep.={text!r}: a number of epochs, or empty for the default") from None
+    if not text or text.lower() in ("auto", "none"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"warmup ep.={text!r}: a number of epochs, or empty for the default") from None
+
 
 def _eta_text(seconds: float | None) -> str:
-    if seconds is None: return "ETA –"
-    m, s = divmod(int(round(seconds)), 60); h, m = divmod(m, 60)
+    if seconds is None:
+        return "ETA –"
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
     return f"ETA {h}:{m:02d}:{s:02d}" if h else f"ETA {m}:{s:02d}"
 
 # %% ../../nbs/61a_launcher.ipynb #df508a41
 class TrainingLauncher(widgets.VBox):
     "Form → background pretraining run → live curves, progress, stop/resume, and the table of past runs."
-    def __init__(self, runs_root: str | Path | None = None, # where run directories go (default: <checkout>/runs)
+    def __init__(self,
+                 runs_root: str | Path | None = None, # where run directories go (default: <checkout>/runs)
                  config: TrainConfig | None = None, # initial form values
-                 augment_source: Callable | None = None, # TrainConfig -> recipe dict or None (e.g. `from_tuner(tuner)`)
+                 # TrainConfig -> recipe dict or None (e.g. `from_tuner(tuner)`)
+                 augment_source: Callable | None = None,
                  devices: list[str] | None = None, # device choices (default: `available_devices()`)
                  poll_seconds: float = 2.0, # refresh period while a run is alive
                  launch: Callable = launch_run, # seam for tests: (cfg, devices, resume) -> process
                 ):
-        self.runs_root, self.augment_source, self.poll_seconds, self._launch = Path(runs_root or _default_runs_root()), augment_source, poll_seconds, launch
-        self.run_dir, self.process, self._thread, self._halt, self._lock = None, None, None, threading.Event(), threading.Lock()
+        self.runs_root = Path(runs_root or _default_runs_root())
+        self.augment_source, self.poll_seconds, self._launch = augment_source, poll_seconds, launch
+        self.run_dir, self.process, self._thread = None, None, None
+        self._halt, self._lock = threading.Event(), threading.Lock()
         self.on_finished = []  # callbacks(run_dir: Path) called when a followed run's process ends
         cfg = config or TrainConfig()
         W = lambda w, cls: (w.add_class(cls), w)[1]
         lay = widgets.Layout(width="300px")
-        self.name = W(widgets.Text(value="", placeholder="auto: method-data-time", description="run name", layout=lay), "swb-run-name")
-        self.method = W(widgets.Dropdown(options=list(METHODS), value=cfg.method.name, description="method", layout=lay), "swb-method")
-        self.data = W(widgets.Combobox(options=list(BUILTIN_DATASETS), value=cfg.data.spec, description="data", ensure_option=False, layout=lay), "swb-data")
-        self.limit = W(widgets.IntText(value=getattr(cfg.data, "limit", None) or 0, description="images", tooltip="a seeded subset of N images spread over the classes (0: all)", layout=lay), "swb-limit")
+        self.name = W(widgets.Text(value="", placeholder="auto: method-data-time", description="run name",
+                                   layout=lay), "swb-run-name")
+        self.method = W(widgets.Dropdown(options=list(METHODS), value=cfg.method.name, description="method",
+                                         layout=lay), "swb-method")
+        self.data = W(widgets.Combobox(options=list(BUILTIN_DATASETS), value=cfg.data.spec,
+                                       description="data", ensure_option=False, layout=lay), "swb-data")
+        self.limit = W(widgets.IntText(value=getattr(cfg.data, "limit", None) or 0, description="images",
+                                       tooltip="a seeded subset of N images spread over the classes (0: all)",
+                                       layout=lay), "swb-limit")
         names = _backbone_names()
-        self.backbone = W(widgets.Dropdown(options=sorted(set(names) | {cfg.model.backbone}), value=cfg.model.backbone, description="backbone", layout=lay), "swb-backbone")
-        self.epochs = W(widgets.IntText(value=cfg.schedule.epochs, description="epochs", layout=lay), "swb-epochs")
-        self.batch_size = W(widgets.IntText(value=cfg.data.batch_size, description="batch", layout=lay), "swb-batch")
+        self.backbone = W(widgets.Dropdown(options=sorted(set(names) | {cfg.model.backbone}),
+                                           value=cfg.model.backbone, description="backbone",
+                                           layout=lay), "swb-backbone")
+        self.epochs = W(widgets.IntText(value=cfg.schedule.epochs, description="epochs", layout=lay),
+                        "swb-epochs")
+        self.batch_size = W(widgets.IntText(value=cfg.data.batch_size, description="batch", layout=lay),
+                            "swb-batch")
         shown = with_method_defaults(cfg)[0]  # optimiser fields left at None show the method's recipe
-        self.optimizer = W(widgets.Dropdown(options=list(OPTIMIZERS), value=shown.optim.name, description="optimiser",
+        self.optimizer = W(widgets.Dropdown(options=list(OPTIMIZERS), value=shown.optim.name,
+                                            description="optimiser",
                                             layout=lay), "swb-optimizer")
         self.lr = W(widgets.FloatText(value=shown.optim.lr, description="lr (per 256)", layout=lay), "swb-lr")
         self.method.observe(self._show_method_defaults, names="value")
@@ -122,32 +188,47 @@ class TrainingLauncher(widgets.VBox):
         self.warmup = W(widgets.Text(value="" if w0 is None else f"{w0:g}", placeholder="auto: the method's",
                                      description="warmup ep.", layout=lay), "swb-warmup")
         self.minutes = W(widgets.FloatText(value=cfg.schedule.minutes or 0, description="minutes",
-                                           tooltip="a time budget: the run's length is chosen to end on time (0: off)",
+                                           tooltip="a time budget: the run's length is chosen to end on time "
+                                                   "(0: off)",
                                            layout=lay), "swb-minutes")
-        self.image_size = W(widgets.IntText(value=cfg.augment.image_size, description="image size", layout=lay), "swb-image-size")
-        self.knn_every = W(widgets.IntText(value=cfg.eval.knn_every, description="kNN every", layout=lay), "swb-knn-every")
+        self.image_size = W(widgets.IntText(value=cfg.augment.image_size, description="image size",
+                                            layout=lay), "swb-image-size")
+        self.knn_every = W(widgets.IntText(value=cfg.eval.knn_every, description="kNN every", layout=lay),
+                           "swb-knn-every")
         self.use_tuned = W(widgets.Checkbox(value=augment_source is not None, disabled=augment_source is None,
-                                            description="tuned augmentation", tooltip="use the augmentation tuner's config"), "swb-use-tuned")
-        self.extra = W(widgets.Textarea(value="", placeholder="key=value per line, e.g. optim.weight_decay=1e-4",
-                                        description="overrides", layout=widgets.Layout(width="400px", height="70px")), "swb-overrides")
+                                            description="tuned augmentation",
+                                            tooltip="use the augmentation tuner's config"), "swb-use-tuned")
+        self.extra = W(widgets.Textarea(value="", placeholder="key=value per line, e.g. "
+                                                              "optim.weight_decay=1e-4",
+                                        description="overrides",
+                                        layout=widgets.Layout(width="400px", height="70px")), "swb-overrides")
         devs = devices or available_devices()
-        self.devices = W(widgets.SelectMultiple(options=devs, value=(devs[0],), description="devices", rows=min(4, len(devs))), "swb-devices")
+        self.devices = W(widgets.SelectMultiple(options=devs, value=(devs[0],), description="devices",
+                                                rows=min(4, len(devs))), "swb-devices")
         self._base = cfg
-        self.start_button = W(widgets.Button(description="Start", button_style="success", icon="play"), "swb-start")
-        self.stop_button = W(widgets.Button(description="Stop", button_style="warning", icon="stop"), "swb-stop")
+        self.start_button = W(widgets.Button(description="Start", button_style="success", icon="play"),
+                              "swb-start")
+        self.stop_button = W(widgets.Button(description="Stop", button_style="warning", icon="stop"),
+                             "swb-stop")
         self.resume_button = W(widgets.Button(description="Resume", icon="repeat"), "swb-resume")
         self.refresh_button = W(widgets.Button(description="Refresh", icon="refresh"), "swb-refresh")
         self.messages = W(widgets.HTML(""), "swb-messages")
         self.status = W(widgets.HTML("<i>no run attached</i>"), "swb-status")
-        self.progress = W(widgets.FloatProgress(value=0, min=0, max=1, description="progress"), "swb-progress")
+        self.progress = W(widgets.FloatProgress(value=0, min=0, max=1, description="progress"),
+                          "swb-progress")
         self.eta = W(widgets.Label("ETA –"), "swb-eta")
         self.error = W(widgets.HTML(""), "swb-error")
-        self.figure = go.FigureWidget(make_subplots(rows=2, cols=2, subplot_titles=("loss", "learning rate", "images/s", "collapse diagnostics (÷ max |value|)"),
+        self.figure = go.FigureWidget(make_subplots(rows=2, cols=2,
+                                                    subplot_titles=("loss", "learning rate", "images/s",
+                                                                    "collapse diagnostics (÷ max |value|)"),
                                                     vertical_spacing=0.15))
         for i, (name, r, c) in enumerate((("loss", 1, 1), ("lr", 1, 2), ("images/s", 2, 1))):
-            self.figure.add_trace(go.Scatter(x=[], y=[], mode="lines", name=name, showlegend=False), row=r, col=c)
-        self.figure.update_layout(height=480, margin=dict(l=40, r=10, t=40, b=30), legend=dict(font=dict(size=9)))
-        self.curves = W(widgets.VBox([self.figure]), "swb-curves")  # the class on a box: a FigureWidget's own classes do not reach the page
+            self.figure.add_trace(go.Scatter(x=[], y=[], mode="lines", name=name, showlegend=False), row=r,
+                                  col=c)
+        self.figure.update_layout(height=480, margin=dict(l=40, r=10, t=40, b=30),
+                                  legend=dict(font=dict(size=9)))
+        # the class on a box: a FigureWidget's own classes do not reach the page
+        self.curves = W(widgets.VBox([self.figure]), "swb-curves")
         self.run_picker = W(widgets.Dropdown(options=[], description="past run"), "swb-run-picker")
         self.attach_button = W(widgets.Button(description="Attach", icon="link"), "swb-attach")
         self.runs_html = W(widgets.HTML(""), "swb-runs")
@@ -156,14 +237,20 @@ class TrainingLauncher(widgets.VBox):
         self.stop_button.on_click(_guarded(self.stop, self.messages))
         self.resume_button.on_click(_guarded(self.resume, self.messages))
         self.refresh_button.on_click(_guarded(lambda: (self.refresh(), self.refresh_runs()), self.messages))
-        self.attach_button.on_click(_guarded(lambda: self.run_picker.value and self.attach(self.runs_root/self.run_picker.value), self.messages))
-        form = widgets.HBox([widgets.VBox([self.name, self.method, self.data, self.limit, self.backbone, self.epochs, self.batch_size]),
-                             widgets.VBox([self.optimizer, self.lr, self.warmup, self.minutes, self.image_size, self.knn_every, self.use_tuned, self.devices]),
+        attach = lambda: self.run_picker.value and self.attach(self.runs_root/self.run_picker.value)
+        self.attach_button.on_click(_guarded(attach, self.messages))
+        form = widgets.HBox([widgets.VBox([self.name, self.method, self.data, self.limit, self.backbone,
+                                           self.epochs, self.batch_size]),
+                             widgets.VBox([self.optimizer, self.lr, self.warmup, self.minutes,
+                                           self.image_size, self.knn_every, self.use_tuned, self.devices]),
                              widgets.VBox([self.extra])])
-        past = widgets.Accordion([widgets.VBox([widgets.HBox([self.run_picker, self.attach_button]), self.runs_html, self.details])], titles=("past runs",))
+        past = widgets.Accordion([widgets.VBox([widgets.HBox([self.run_picker, self.attach_button]),
+                                                self.runs_html, self.details])], titles=("past runs",))
         super().__init__([widgets.HTML("<b>Training launcher</b>"), form,
-                          widgets.HBox([self.start_button, self.stop_button, self.resume_button, self.refresh_button]),
-                          self.messages, self.status, widgets.HBox([self.progress, self.eta]), self.error, self.curves, past])
+                          widgets.HBox([self.start_button, self.stop_button, self.resume_button,
+                                        self.refresh_button]),
+                          self.messages, self.status, widgets.HBox([self.progress, self.eta]), self.error,
+                          self.curves, past])
         self.add_class("swb-launcher")
         self.refresh_runs()
 
@@ -175,15 +262,20 @@ class TrainingLauncher(widgets.VBox):
     def form_config(self) -> TrainConfig:
         "The `TrainConfig` the form describes (raises ValueError for a malformed override line)."
         cfg = copy.deepcopy(self._base)
-        cfg.method.name, cfg.data.spec, cfg.model.backbone = self.method.value, self.data.value.strip(), self.backbone.value
+        cfg.method.name, cfg.data.spec = self.method.value, self.data.value.strip()
+        cfg.model.backbone = self.backbone.value
         cfg.data.limit = self.limit.value or None
-        cfg.schedule.epochs, cfg.data.batch_size, cfg.optim.name, cfg.optim.lr = self.epochs.value, self.batch_size.value, self.optimizer.value, self.lr.value
+        cfg.schedule.epochs, cfg.data.batch_size = self.epochs.value, self.batch_size.value
+        cfg.optim.name, cfg.optim.lr = self.optimizer.value, self.lr.value
         cfg.augment.image_size, cfg.eval.knn_every = self.image_size.value, self.knn_every.value
         cfg.schedule.warmup_epochs = _warmup_value(self.warmup.value)
         cfg.schedule.minutes = self.minutes.value or None  # the same time budget as `--minutes`
-        if self.use_tuned.value and self.augment_source is not None: cfg.augment.recipe = self.augment_source(cfg)
-        apply_overrides(cfg, [l.strip() for l in self.extra.value.splitlines() if l.strip() and not l.strip().startswith("#")])
-        name = self.name.value.strip() or f"{cfg.method.name}-{cfg.data.spec.split(':')[0]}-{time.strftime('%Y%m%d-%H%M%S')}"
+        if self.use_tuned.value and self.augment_source is not None:
+            cfg.augment.recipe = self.augment_source(cfg)
+        lines = [l.strip() for l in self.extra.value.splitlines()]
+        apply_overrides(cfg, [l for l in lines if l and not l.startswith("#")])
+        stamp = time.strftime('%Y%m%d-%H%M%S')
+        name = self.name.value.strip() or f"{cfg.method.name}-{cfg.data.spec.split(':')[0]}-{stamp}"
         cfg.run.out = str(self.runs_root/name)
         return cfg
 
@@ -192,14 +284,18 @@ class TrainingLauncher(widgets.VBox):
         try:
             cfg = self.form_config()
             problems = validate_config(launch_config(cfg, self.devices.value))
-            if not problems and RunDir(cfg.run.out).last.exists(): problems = [f"run name {Path(cfg.run.out).name!r}: that run already has a checkpoint; pick another name or Resume it"]
+            if not problems and RunDir(cfg.run.out).last.exists():
+                problems = [f"run name {Path(cfg.run.out).name!r}: that run already has a checkpoint; pick "
+                            "another name or Resume it"]
         except (ValueError, TypeError) as e: problems = [str(e)]
         self._show_messages(problems)
         return problems
 
     def _show_messages(self, problems: list[str], ok: str = ""):
-        if problems: self.messages.value = ("<div class='swb-invalid' style='color:#b00020'><b>Config problems:</b><ul>"
-                                            + "".join(f"<li>{html_text(p)}</li>" for p in problems) + "</ul></div>")
+        items = "".join(f"<li>{html_text(p)}</li>" for p in problems)
+        head = "<div class='swb-invalid' style='color:#b00020'><b>Config problems:</b>"
+        if problems:
+            self.messages.value = f"{head}<ul>{items}</ul></div>"
         else: self.messages.value = f"<span style='color:green'>{html_text(ok)}</span>" if ok else ""
 
     def start(self) -> Path | None:
@@ -218,20 +314,23 @@ class TrainingLauncher(widgets.VBox):
         if self.poll_seconds and self._is_alive(): self._start_polling()
 
     def _is_alive(self) -> bool:
-        if self.process is not None and hasattr(self.process, "poll") and self.process.poll() is None: return True
+        if self.process is not None and hasattr(self.process, "poll") and self.process.poll() is None:
+            return True
         return self.run_dir is not None and read_pid(self.run_dir) is not None
 
     def stop(self) -> bool:
         "Ask the attached run to checkpoint and exit."
         if self.run_dir is None: return False
         ok = stop_run(self.run_dir.root)
-        self._show_messages([] if ok else [f"{self.run_dir.name} is not running"], "stop requested: the run checkpoints and exits")
+        self._show_messages([] if ok else [f"{self.run_dir.name} is not running"],
+                            "stop requested: the run checkpoints and exits")
         return ok
 
     def resume(self) -> bool:
         "Relaunch the attached run from its last checkpoint."
         if self.run_dir is None or not self.run_dir.last.exists():
-            self._show_messages(["no checkpoint to resume: attach a run that has checkpoints/last.pt"]); return False
+            self._show_messages(["no checkpoint to resume: attach a run that has checkpoints/last.pt"])
+            return False
         if self._is_alive(): self._show_messages([f"{self.run_dir.name} is still running"]); return False
         cfg = load_config(self.run_dir.config)
         self.process = self._launch(cfg, list(self.devices.value), True)
@@ -249,38 +348,66 @@ class TrainingLauncher(widgets.VBox):
                 for trace, key in zip(self.figure.data[:3], ("loss", "lr", "images_per_s")):
                     trace.x, trace.y = c["step"], c[key]
                 have = {t.name: t for t in self.figure.data[3:]}
-                for name, (x, y) in c["diagnostics"].items():  # each scaled to its own range, raw value on hover
+                # each scaled to its own range, raw value on hover
+                for name, (x, y) in c["diagnostics"].items():
                     scale = max(max(abs(v) for v in y), 1e-12)
                     kw = dict(x=x, y=[v / scale for v in y], customdata=y)
                     if name in have: have[name].update(**kw)
-                    else: self.figure.add_trace(go.Scatter(mode="lines", name=name, hovertemplate="%{customdata:.4g}", **kw), row=2, col=2)
-            try: batch = load_config(run.config if run.config.exists() else run.root/"launch.yaml").data.batch_size
-            except (FileNotFoundError, ValueError, TypeError): batch = 1
+                    else:
+                        self.figure.add_trace(go.Scatter(mode="lines", name=name,
+                                                         hovertemplate="%{customdata:.4g}",
+                                                         **kw), row=2, col=2)
+            try:
+                config = run.config if run.config.exists() else run.root/"launch.yaml"
+                batch = load_config(config).data.batch_size
+            except (FileNotFoundError, ValueError, TypeError):
+                batch = 1
             done, total, eta = progress_eta(run.metrics, batch, curves=c)
             self.progress.max, self.progress.value = max(total, 1), min(done, max(total, 1))
             status = run_status(run.root)
-            self.eta.value = f"{done}/{total or '?'} steps · " + (_eta_text(eta) if status == "running" else status)
-            self.status.value = f"<b>{html_text(run.name)}</b>: <span class='swb-run-status'>{status}</span> · {html_text(run.root)}"
+            self.eta.value = f"{done}/{total or '?'} steps · " + (
+                _eta_text(eta) if status == "running" else status
+            )
+            self.status.value = (
+                f"<b>{html_text(run.name)}</b>: <span class='swb-run-status'>{status}</span>"
+                " "
+                f"· {html_text(run.root)}"
+            )
             tail = stderr_tail(run.root) if status == "crashed" else ""
-            self.error.value = (f"<div class='swb-crash' style='color:#b00020'><b>The run crashed.</b> Last lines of stderr.log:"
-                                f"<pre>{html_text(tail)}</pre></div>") if status == "crashed" else ""
+            self.error.value = (
+                (
+                    "<div class='swb-crash' style='color:#b00020'><b>The run crashed.</b> Last "
+                    "lines of stderr.log:"
+                    f"<pre>{html_text(tail)}</pre></div>"
+                )
+                if status == "crashed"
+                else ""
+            )
 
     def refresh_runs(self):
         "Re-read the runs folder: table, picker, and the details of the attached run."
         rows = list_runs(self.runs_root)
         self.runs_html.value = runs_table_html(rows)
         names = [r["name"] for r in rows]
-        if list(self.run_picker.options) != names: self.run_picker.options = names
+        if list(self.run_picker.options) != names:
+            self.run_picker.options = names
         run = self.run_dir
-        if run is not None and (run.config.exists() or (run.root/"launch.yaml").exists()):
-            text = (run.config if run.config.exists() else run.root/"launch.yaml").read_text()
-            cards = "".join(f"<pre>{html_text(json.dumps(e.get('card', e), indent=1, default=str))}</pre>" for e in _eval_results(run))
-            self.details.value = f"<b>{html_text(run.name)}: config</b><pre>{html_text(text)}</pre>" + (f"<b>protocol cards</b>{cards}" if cards else "")
+        if run is not None and (run.config.exists() or (run.root / "launch.yaml").exists()):
+            text = (run.config if run.config.exists() else run.root / "launch.yaml").read_text()
+            cards = "".join(
+                f"<pre>{html_text(json.dumps(e.get('card', e), indent=1, default=str))}</pre>"
+                for e in _eval_results(run)
+            )
+            self.details.value = f"<b>{html_text(run.name)}: config</b><pre>{html_text(text)}</pre>" + (
+                f"<b>protocol cards</b>{cards}" if cards else ""
+            )
 
     def _start_polling(self):
-        if self._thread is not None and self._thread.is_alive(): return
+        if self._thread is not None and self._thread.is_alive():
+            return
         self._halt.clear()
-        self._thread = threading.Thread(target=self._poll, daemon=True); self._thread.start()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
 
     def _poll(self):
         while not self._halt.wait(self.poll_seconds):
@@ -289,14 +416,17 @@ class TrainingLauncher(widgets.VBox):
                 self.refresh()
                 if not alive:
                     self.refresh_runs()
-                    for fn in self.on_finished: fn(self.run_dir.root)
+                    for fn in self.on_finished:
+                        fn(self.run_dir.root)
                     break
             except Exception as e:  # a poller must not die silently: show why it stopped
-                self.error.value = f"<pre>refresh failed: {html_text(repr(e))}</pre>"; break
+                self.error.value = f"<pre>refresh failed: {html_text(repr(e))}</pre>"
+                break
 
     def close(self):
         self._halt.set()
         super().close()
+
 
 def training_launcher(runs_root: str | Path | None = None, **kwargs) -> TrainingLauncher:
     "Build the training launcher widget (see `TrainingLauncher` for the options)."

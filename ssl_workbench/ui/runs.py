@@ -13,7 +13,8 @@ from typing import Callable
 import numpy as np
 import yaml
 
-from ..core import (RunDir, atomic_write_text, project_root, read_jsonl, read_pid_file, run_is_locked,
+from ..core import (RunDir, atomic_write_text, project_root, read_jsonl, read_pid_file,
+                                run_is_locked,
                                 write_pid_file)
 from ssl_workbench.train.config import (TrainConfig,
     save_config)
@@ -26,7 +27,8 @@ __all__ = ['read_pid', 'pid_alive', 'run_status', 'stderr_tail', 'read_curves', 
 def _rundir(run) -> RunDir: return run if isinstance(run, RunDir) else RunDir(Path(run))
 
 def read_pid(run: str | Path) -> int | None:
-    "The process `launch_run` started for `run`, while that very process (pid and start time) is alive; else None."
+    """The process `launch_run` started for `run`, while that very process (pid and start time) is alive;
+    else None."""
     return read_pid_file(_rundir(run).root/"pid")
 
 def pid_alive(pid: int | None) -> bool:
@@ -42,7 +44,8 @@ def run_status(run: str | Path) -> str:
     "'running' | 'finished' | 'stopped' | 'crashed' | 'new' for a run directory."
     run = _rundir(run)
     if read_pid(run) is not None or run_is_locked(run.root): return "running"  # the lock also finds CLI runs
-    events = [r.get("event") for r in read_jsonl(run.metrics) if r.get("kind") == "event"]  # read after the pid check: no race with the run's last write
+    # read after the pid check: no race with the run's last write
+    events = [r.get("event") for r in read_jsonl(run.metrics) if r.get("kind") == "event"]
     if events and events[-1] in ("finished", "stopped"): return events[-1]
     if events or (run.root/"pid").exists(): return "crashed"
     return "new"
@@ -59,7 +62,8 @@ _STEP_KEYS = ("kind", "step", "epoch", "loss", "lr", "images_per_s", "grad_norm"
 
 def read_curves(metrics: str | Path, # a metrics.jsonl file
                ) -> dict:
-    "{'step', 'loss', 'lr', 'images_per_s': lists; 'diagnostics': {name: (steps, values)}; 'epochs': epoch records}."
+    """{'step', 'loss', 'lr', 'images_per_s': lists; 'diagnostics': {name: (steps, values)}; 'epochs':
+    epoch records}."""
     records = read_jsonl(metrics)
     steps = [r for r in records if r.get("kind") == "step"]
     out = {k: [r.get(k) for r in steps] for k in ("step", "loss", "lr", "images_per_s")}
@@ -96,14 +100,19 @@ def pretrain_command(cfg: TrainConfig, # the run's config; `cfg.run.out` is the 
     devices = list(devices) or ["cpu"]
     cuda = [d for d in devices if d.startswith("cuda")]
     out = str(Path(cfg.run.out))
-    if resume: return _launcher(python, cuda) + ["pretrain", "--out", out, "--resume", "--no-progress"], _cuda_env(cuda)
+    if resume:
+        return _launcher(python, cuda) + ["pretrain", "--out", out, "--resume",
+                                          "--no-progress"], _cuda_env(cuda)
     flags = ["--config", str(Path(out)/"launch.yaml"), "--method", cfg.method.name, "--data", cfg.data.spec,
-             "--backbone", cfg.model.backbone, "--epochs", str(cfg.schedule.epochs), "--batch-size", str(cfg.data.batch_size),
+             "--backbone", cfg.model.backbone, "--epochs", str(cfg.schedule.epochs), "--batch-size",
+             str(cfg.data.batch_size),
              "--out", out, "--no-progress"]
     return _launcher(python, cuda) + ["pretrain"] + flags, _cuda_env(cuda)
 
 def _launcher(python: str, cuda: list[str]) -> list[str]:
-    if len(cuda) > 1: return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={len(cuda)}", "-m", "ssl_workbench.cli"]
+    if len(cuda) > 1:
+        return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={len(cuda)}", "-m",
+                "ssl_workbench.cli"]
     return [python, "-m", "ssl_workbench.cli"]
 
 def _cuda_env(cuda: list[str]) -> dict:
@@ -128,14 +137,16 @@ def launch_run(cfg: TrainConfig, # validated config; `cfg.run.out` is the run di
     cfg = launch_config(cfg, devices)
     run = RunDir(Path(cfg.run.out).resolve())
     if read_pid(run) is not None or run_is_locked(run.root):  # before touching its logs or its pid file
-        raise RuntimeError(f"run {run.name!r} is still running ({run.root}); stop it first or pick another name")
+        raise RuntimeError(f"run {run.name!r} is still running ({run.root}); stop it first or pick another "
+                           "name")
     run.root.mkdir(parents=True, exist_ok=True)
     cfg.run.out = str(run.root)
     if not resume: save_config(cfg, run.root/"launch.yaml")
     argv, env = pretrain_command(cfg, devices, resume)
     mode = "ab" if resume else "wb"
     with open(run.root/"stdout.log", mode) as out, open(run.root/"stderr.log", mode) as err:
-        proc = popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=str(project_root() or Path.cwd()),
+        proc = popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                     cwd=str(project_root() or Path.cwd()),
                      env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
     write_pid_file(run.root/"pid", proc.pid)  # with the start time: a reused pid is never taken for the run
     atomic_write_text(run.root/"command.txt", shlex.join(argv) + "\n")

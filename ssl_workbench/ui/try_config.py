@@ -39,7 +39,8 @@ class TrialBudget:
     seeds: int = 2               # seeds per arm
     parallel: int = 2            # runs at a time (one thread each)
 
-TINY_BUDGET = TrialBudget(data="digits", limit=256, epochs=1, batch_size=64, image_size=16, knn_test=200, seeds=2)
+TINY_BUDGET = TrialBudget(data="digits", limit=256, epochs=1, batch_size=64, image_size=16, knn_test=200,
+                          seeds=2)
 
 # %% ../../nbs/63_try_config.ipynb #04cffbd6
 ARMS = ("tuned", "baseline")
@@ -48,40 +49,75 @@ def trial_config(recipe: dict, # a ViewRecipe dict (`ui.launcher.tuned_recipe`)
                  budget: TrialBudget, seed: int, out: str | Path) -> TrainConfig:
     "The config of one trial run."
     cfg = TrainConfig()
-    cfg.method.name, cfg.model.backbone, cfg.augment.image_size = budget.method, budget.backbone, budget.image_size
+    cfg.method.name, cfg.model.backbone, cfg.augment.image_size = (
+        budget.method,
+        budget.backbone,
+        budget.image_size,
+    )
     cfg.augment.recipe = recipe
     cfg.data.spec, cfg.data.limit, cfg.data.batch_size = budget.data, budget.limit, budget.batch_size
     cfg.schedule.epochs, cfg.schedule.warmup_epochs = budget.epochs, 0.0
     cfg.optim.lr = budget.lr
-    cfg.eval.knn_every, cfg.eval.knn_train_size, cfg.eval.knn_test_size = budget.epochs, budget.limit, budget.knn_test
+    cfg.eval.knn_every, cfg.eval.knn_train_size, cfg.eval.knn_test_size = (
+        budget.epochs,
+        budget.limit,
+        budget.knn_test,
+    )
     cfg.run.seed, cfg.run.out, cfg.run.device = seed, str(out), "cpu"
     cfg.run.progress, cfg.run.tensorboard = False, False
     return cfg
 
-def trial_configs(tuned, baseline, # augmentation pipeline configs (`augment.AugmentConfig`)
-                  budget: TrialBudget, folder: str | Path) -> list[tuple[str, int, TrainConfig]]:
+
+def trial_configs(
+    tuned,
+    baseline,  # augmentation pipeline configs (`augment.AugmentConfig`)
+    budget: TrialBudget,
+    folder: str | Path,
+) -> list[tuple[str, int, TrainConfig]]:
     "(arm, seed, config) for both arms and every seed; runs go to `folder/<arm>-s<seed>`."
-    recipes = {arm: tuned_recipe(c, budget.method, budget.image_size) for arm, c in zip(ARMS, (tuned, baseline))}
-    return [(arm, s, trial_config(recipes[arm], budget, s, Path(folder)/f"{arm}-s{s}"))
-            for s in range(budget.seeds) for arm in ARMS]
+    recipes = {
+        arm: tuned_recipe(c, budget.method, budget.image_size) for arm, c in zip(ARMS, (tuned, baseline))
+    }
+    return [
+        (arm, s, trial_config(recipes[arm], budget, s, Path(folder) / f"{arm}-s{s}"))
+        for s in range(budget.seeds)
+        for arm in ARMS
+    ]
 
 # %% ../../nbs/63_try_config.ipynb #cc608965
-MEASURED_SEED_STD = {"cifar10": 0.0127}  # σ of the kNN accuracy between seeds at the default budget (8 seeds, below)
+# σ of the kNN accuracy between seeds at the default budget (8 seeds, below)
+MEASURED_SEED_STD = {"cifar10": 0.0127}
 
 def knn_difference(tuned: list[float], baseline: list[float], # final kNN accuracy per seed (paired by index)
                    measured_std: float | None = None, # σ measured once for this budget, if any
                   ) -> dict:
-    "Mean paired difference, the pooled seed σ, and the ±2σ√(2/S) band (σ: the larger of pooled and measured)."
-    if len(tuned) != len(baseline) or not tuned: raise ValueError(f"tuned={tuned}, baseline={baseline}: need paired, non-empty lists")
+    """Mean paired difference, the pooled seed σ, and the ±2σ√(2/S) band (σ: the larger of pooled and
+    measured)."""
+    if len(tuned) != len(baseline) or not tuned:
+        raise ValueError(f"tuned={tuned}, baseline={baseline}: need paired, non-empty lists")
     t, b, n = np.asarray(tuned, float), np.asarray(baseline, float), len(tuned)
     pooled = float(np.sqrt((t.var(ddof=1) + b.var(ddof=1)) / 2)) if n > 1 else None
     sigmas = [s for s in (pooled, measured_std) if s is not None]
     sigma = max(sigmas) if sigmas else None
     band = 2 * sigma * math.sqrt(2 / n) if sigma is not None else None
     diff = float((t - b).mean())
-    return {"diff": diff, "band": band, "sigma": sigma, "pooled_sigma": pooled, "measured_sigma": measured_std, "n_seeds": n,
-            "tuned": list(map(float, t)), "baseline": list(map(float, b)),
-            "verdict": None if band is None else "better" if diff > band else "worse" if diff < -band else "within noise"}
+    return {
+        "diff": diff,
+        "band": band,
+        "sigma": sigma,
+        "pooled_sigma": pooled,
+        "measured_sigma": measured_std,
+        "n_seeds": n,
+        "tuned": list(map(float, t)),
+        "baseline": list(map(float, b)),
+        "verdict": None
+        if band is None
+        else "better"
+        if diff > band
+        else "worse"
+        if diff < -band
+        else "within noise",
+    }
 
 # %% ../../nbs/63_try_config.ipynb #2d213b0d
 def _final_knn(run: RunDir) -> float | None:
@@ -100,10 +136,15 @@ class ConfigTrial:
                  folder: str | Path | None = None, # where the runs go (default: a new runs/.trials/<time>)
                  launch: Callable = launch_run, # (cfg, devices, resume, popen=...) -> process; the launcher's
                  poll_seconds: float = 1.0,
-                 on_update: Callable | None = None): # called with the trial after every poll (from the thread)
+                 # called with the trial after every poll (from the thread)
+                 on_update: Callable | None = None):
         from ssl_workbench.ui.launcher import _default_runs_root
-        self.tuned, self.baseline, self.budget = copy.deepcopy(tuned), copy.deepcopy(baseline), budget or TrialBudget()
-        self.folder = Path(folder or _default_runs_root()/".trials"/time.strftime("%Y%m%d-%H%M%S"))
+        self.tuned, self.baseline, self.budget = (
+            copy.deepcopy(tuned),
+            copy.deepcopy(baseline),
+            budget or TrialBudget(),
+        )
+        self.folder = Path(folder or _default_runs_root() / ".trials" / time.strftime("%Y%m%d-%H%M%S"))
         self.runs = trial_configs(self.tuned, self.baseline, self.budget, self.folder)
         self._launch, self.poll_seconds, self.on_update = launch, poll_seconds, on_update
         self.state, self.result, self.error, self.started, self.seconds = "new", None, None, None, None
@@ -111,24 +152,31 @@ class ConfigTrial:
 
     def start(self) -> "ConfigTrial":
         "Launch the runs in the background and return immediately."
-        if self.state != "new": raise RuntimeError(f"this trial is already {self.state}")
+        if self.state != "new":
+            raise RuntimeError(f"this trial is already {self.state}")
         self.state, self.started = "running", time.perf_counter()
-        self._thread = threading.Thread(target=self._drive, daemon=True); self._thread.start()
+        self._thread = threading.Thread(target=self._drive, daemon=True)
+        self._thread.start()
         return self
 
     def cancel(self) -> None:
         "Stop every live run (graceful SIGTERM) and launch no more."
         self._cancel.set()
-        for _, _, cfg in self.runs: stop_run(cfg.run.out)
+        for _, _, cfg in self.runs:
+            stop_run(cfg.run.out)
 
     def wait(self, timeout: float | None = None) -> bool:
         "Block until the trial ends (tests and scripts; a widget polls instead). True if it ended."
-        if self._thread is not None: self._thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
         return self.state in ("done", "cancelled", "failed")
 
     def statuses(self) -> list[tuple[str, int, str]]:
         "(arm, seed, 'new' | 'running' | 'finished' | 'stopped' | 'crashed') of every run."
-        return [(a, s, run_status(cfg.run.out) if Path(cfg.run.out).exists() else "new") for a, s, cfg in self.runs]
+        return [
+            (a, s, run_status(cfg.run.out) if Path(cfg.run.out).exists() else "new")
+            for a, s, cfg in self.runs
+        ]
 
     def _drive(self):
         try:
@@ -140,33 +188,47 @@ class ConfigTrial:
                     self.launched.append(cfg.run.out)
                 self._notify()
                 time.sleep(self.poll_seconds)
-            while self._alive(): time.sleep(0.2)  # cancelled: wait for the SIGTERMed runs to exit
+            while self._alive():
+                time.sleep(0.2)  # cancelled: wait for the SIGTERMed runs to exit
             self._finish()
         except Exception as e:
             self.state, self.error = "failed", f"{type(e).__name__}: {e}"
         self.seconds = time.perf_counter() - self.started
         self._notify()
 
-    def _alive(self) -> list[str]: return [o for o in self.launched if read_pid(o) is not None]
+    def _alive(self) -> list[str]:
+        return [o for o in self.launched if read_pid(o) is not None]
 
     def _finish(self):
-        if self._cancel.is_set(): self.state = "cancelled"; return
+        if self._cancel.is_set():
+            self.state = "cancelled"
+            return
         knn = {(a, s): _final_knn(RunDir(cfg.run.out)) for a, s, cfg in self.runs}
         missing = [f"{a}-s{s}" for (a, s), v in knn.items() if v is None]
         if missing:
-            tail = stderr_tail(Path(self.folder)/missing[0], 8)
-            self.state, self.error = "failed", f"no kNN result from {', '.join(missing)}: {tail[-800:]}"; return
+            tail = stderr_tail(Path(self.folder) / missing[0], 8)
+            self.state, self.error = "failed", f"no kNN result from {', '.join(missing)}: {tail[-800:]}"
+            return
         seeds = range(self.budget.seeds)
-        self.result = knn_difference([knn["tuned", s] for s in seeds], [knn["baseline", s] for s in seeds],
-                                     MEASURED_SEED_STD.get(self.budget.data) if self.budget == _default_for(self.budget.data) else None)
+        self.result = knn_difference(
+            [knn["tuned", s] for s in seeds],
+            [knn["baseline", s] for s in seeds],
+            MEASURED_SEED_STD.get(self.budget.data)
+            if self.budget == _default_for(self.budget.data)
+            else None,
+        )
         self.state = "done"
 
     def _notify(self):
         if self.on_update is not None:
-            try: self.on_update(self)
-            except Exception: pass  # a display callback must not kill the driver
+            try:
+                self.on_update(self)
+            except Exception:
+                pass  # a display callback must not kill the driver
 
-def _default_for(data: str) -> TrialBudget: return TrialBudget(data=data)
+
+def _default_for(data: str) -> TrialBudget:
+    return TrialBudget(data=data)
 
 # %% ../../nbs/63_try_config.ipynb #555ed475
 def _pts(v: float | None, signed: bool = False) -> str:
@@ -177,10 +239,12 @@ def result_html(r: dict, seconds: float | None = None) -> str:
     "One line: the kNN difference with its band, and the per-seed accuracies."
     band = f" ± {_pts(r['band'])}" if r["band"] is not None else " (one seed: no band)"
     colour = {"better": "#2e7d32", "worse": "#b00020"}.get(r["verdict"], "#555")
-    return (f"<div class='swb-try-diff' style='color:{colour}'><b>Δ kNN = {_pts(r['diff'], True)}{band} points</b> "
+    return (f"<div class='swb-try-diff' style='color:{colour}'><b>Δ kNN = {_pts(r['diff'], True)}{band} "
+            "points</b> "
             f"({r['verdict'] or 'no band'}; tuned {', '.join(_pts(v) for v in r['tuned'])} % vs baseline "
             f"{', '.join(_pts(v) for v in r['baseline'])} %, {r['n_seeds']} seeds"
-            + (f", {seconds:.0f} s" if seconds else "") + f"; band = 2σ√(2/S), σ = {_pts(r['sigma'])} points)</div>")
+            + (f", {seconds:.0f} s" if seconds else "") + f"; band = 2σ√(2/S), σ = {_pts(r['sigma'])} "
+                                                          "points)</div>")
 
 class TryConfigPanel(widgets.VBox):
     "Try the tuner's config against a baseline in the background; history with restore."
@@ -194,21 +258,26 @@ class TryConfigPanel(widgets.VBox):
         self.folder = Path(folder or _default_runs_root()/".trials")
         self.trial, self.history = None, []  # history: dicts with config, result, seconds
         W = lambda w, cls: (w.add_class(cls), w)[1]
+        tip = "short pretraining: this config vs the baseline, same seeds and steps"
         self.try_button = W(widgets.Button(description="Try this config", icon="flask", button_style="info",
-                                           tooltip="short pretraining: this config vs the baseline, same seeds and steps"), "swb-try-start")
-        self.cancel_button = W(widgets.Button(description="Cancel", icon="times", disabled=True), "swb-try-cancel")
+                                           tooltip=tip),
+                            "swb-try-start")
+        self.cancel_button = W(widgets.Button(description="Cancel", icon="times", disabled=True),
+                               "swb-try-cancel")
         self.status = W(widgets.HTML(""), "swb-try-status")
         self.result = W(widgets.HTML(""), "swb-try-result")
         self.table = W(widgets.VBox([]), "swb-try-history")
         self.try_button.on_click(lambda _: self._guard(self.start))
         self.cancel_button.on_click(lambda _: self._guard(self.cancel))
-        super().__init__([widgets.HTML("<b>Augmentation → kNN</b>"), widgets.HBox([self.try_button, self.cancel_button]),
+        super().__init__([widgets.HTML("<b>Augmentation → kNN</b>"),
+                          widgets.HBox([self.try_button, self.cancel_button]),
                           self.status, self.result, self.table])
         self.add_class("swb-try")
 
     def _guard(self, fn):
         try: fn()
-        except Exception as e: self.status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
+        except Exception as e:
+            self.status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
 
     def budget(self) -> TrialBudget:
         "The budget: the given one, else the default on the tuner's dataset."
@@ -222,13 +291,16 @@ class TryConfigPanel(widgets.VBox):
 
     def start(self) -> ConfigTrial:
         "Start a trial of the tuner's current config (returns at once)."
-        if self.trial is not None and self.trial.state == "running": raise RuntimeError("a trial is already running: cancel it first")
+        if self.trial is not None and self.trial.state == "running":
+            raise RuntimeError("a trial is already running: cancel it first")
         b = self.budget()
-        self.trial = ConfigTrial(self.tuner.config, self.baseline(), b, self.folder/time.strftime("%Y%m%d-%H%M%S"),
+        self.trial = ConfigTrial(self.tuner.config, self.baseline(), b,
+                                 self.folder/time.strftime("%Y%m%d-%H%M%S"),
                                  poll_seconds=self.poll_seconds, on_update=self._update)
         self.try_button.disabled, self.cancel_button.disabled = True, False
         self.result.value = ""
-        self.status.value = (f"<i>training {2 * b.seeds} runs ({b.epochs} epochs of {b.limit} {b.data} images each) "
+        self.status.value = (f"<i>training {2 * b.seeds} runs ({b.epochs} epochs of {b.limit} {b.data} "
+                             "images each) "
                              "in the background ...</i>")
         return self.trial.start()
 
@@ -240,15 +312,18 @@ class TryConfigPanel(widgets.VBox):
     def _update(self, trial: ConfigTrial):
         done = sum(s in ("finished", "stopped", "crashed") for *_, s in trial.statuses())
         if trial.state == "running":
-            self.status.value = f"<i>{done}/{len(trial.runs)} runs done, {time.perf_counter() - trial.started:.0f} s</i>"
+            self.status.value = (f"<i>{done}/{len(trial.runs)} runs done, "
+                                 f"{time.perf_counter() - trial.started:.0f} s</i>")
             return
         self.try_button.disabled, self.cancel_button.disabled = False, True
         if trial.state == "done":
             self.status.value = f"done in {trial.seconds:.0f} s"
             self.result.value = result_html(trial.result, trial.seconds)
-            self.history.append({"config": copy.deepcopy(trial.tuned), "result": trial.result, "seconds": trial.seconds})
+            self.history.append({"config": copy.deepcopy(trial.tuned), "result": trial.result,
+                                 "seconds": trial.seconds})
             self._draw_history()
-        elif trial.state == "cancelled": self.status.value = "<span class='swb-try-cancelled'>cancelled</span>"
+        elif trial.state == "cancelled":
+            self.status.value = "<span class='swb-try-cancelled'>cancelled</span>"
         else: self.status.value = f"<span style='color:#b00020'>failed: {html_text(str(trial.error))}</span>"
 
     def _draw_history(self):
@@ -256,7 +331,8 @@ class TryConfigPanel(widgets.VBox):
         for i, h in enumerate(self.history):
             r = h["result"]
             text = (f"<code>#{i + 1}</code> {html_text(config_summary(h['config'], self.baseline()))}: tuned "
-                    f"{_pts(float(np.mean(r['tuned'])))} %, baseline {_pts(float(np.mean(r['baseline'])))} %, "
+                    f"{_pts(float(np.mean(r['tuned'])))} %, baseline {_pts(float(np.mean(r['baseline'])))} "
+                    "%, "
                     f"Δ {_pts(r['diff'], True)} ± {_pts(r['band'])}")
             b = widgets.Button(description="Restore", icon="undo", layout=widgets.Layout(width="100px"))
             b.add_class("swb-try-restore")

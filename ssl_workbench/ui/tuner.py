@@ -24,7 +24,8 @@ __all__ = ['ISOLATE_OPTIONS', 'isolate_config', 'augmented_views', 'grid_image',
            'AugmentTuner', 'augment_tuner', 'grid_figure']
 
 # %% ../../nbs/60_tuner.ipynb #89168dd9
-ISOLATE_OPTIONS = ("all", "crop", "flip", "affine", "jitter", "brightness", "contrast", "saturation", "hue", "gray",
+ISOLATE_OPTIONS = ("all", "crop", "flip", "affine", "jitter", "brightness", "contrast", "saturation", "hue",
+                   "gray",
                    "blur", "strong") + STRONG_OPS
 
 def isolate_config(config: AugmentConfig, # the full pipeline's config
@@ -33,13 +34,16 @@ def isolate_config(config: AugmentConfig, # the full pipeline's config
     "A config where only `op` acts (with probability 1) and everything else is the identity."
     if op not in ISOLATE_OPTIONS: raise ValueError(f"op={op!r}: unknown; choose from {list(ISOLATE_OPTIONS)}")
     if op == "all": return config
-    off = dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, vflip_p=0.0, affine_p=0.0, jitter_p=0.0,
+    off = dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip_p=0.0, vflip_p=0.0, affine_p=0.0,
+               jitter_p=0.0,
                gray_p=0.0, blur_p=0.0, strong_n=0)
     c = config
     keep = {"crop": dict(crop_scale=c.crop_scale, crop_ratio=c.crop_ratio), "flip": dict(flip_p=1.0),
-            "affine": dict(affine_p=1.0), "jitter": dict(jitter_p=1.0), "gray": dict(gray_p=1.0), "blur": dict(blur_p=1.0),
+            "affine": dict(affine_p=1.0), "jitter": dict(jitter_p=1.0), "gray": dict(gray_p=1.0),
+            "blur": dict(blur_p=1.0),
             "strong": dict(strong_n=max(c.strong_n, 1))}
-    jitter_only = {"brightness": "brightness", "contrast": "contrast", "saturation": "saturation", "hue": "hue"}
+    jitter_only = {"brightness": "brightness", "contrast": "contrast", "saturation": "saturation",
+                   "hue": "hue"}
     if op in keep: kw = keep[op]
     elif op in jitter_only:
         kw = dict(jitter_p=1.0, brightness=0.0, contrast=0.0, saturation=0.0, hue=0.0)
@@ -69,7 +73,8 @@ def grid_image(images: torch.Tensor, # (N, C, H, W) the originals
     N, V, C, S, _ = views.shape
     x = to_float_batch(images, True, "images")
     orig = resized_crop(x, torch.tensor([[0, 0, x.shape[2], x.shape[3]]] * N), S)   # (N, 3, S, S)
-    tiles = torch.cat([orig[:, None], views.expand(-1, -1, 3, -1, -1) if C == 1 else views], 1)  # (N, V+1, 3, S, S)
+    # (N, V+1, 3, S, S)
+    tiles = torch.cat([orig[:, None], views.expand(-1, -1, 3, -1, -1) if C == 1 else views], 1)
     tiles = tiles.repeat_interleave(zoom, -1).repeat_interleave(zoom, -2)
     tiles = torch.nn.functional.pad(tiles, (0, gap, 0, gap), value=1.0)
     T = S * zoom + gap
@@ -77,21 +82,32 @@ def grid_image(images: torch.Tensor, # (N, C, H, W) the originals
     return (grid * 255).round().clamp(0, 255).to(torch.uint8).numpy()
 
 # %% ../../nbs/60_tuner.ipynb #6d82d2b9
-_FLOAT_RANGES = {"brightness": (0, 2), "contrast": (0, 2), "saturation": (0, 2), "hue": (0, 0.5), "degrees": (0, 45),
+_FLOAT_RANGES = {"brightness": (0, 2), "contrast": (0, 2), "saturation": (0, 2), "hue": (0, 0.5),
+                 "degrees": (0, 45),
                  "translate": (0, 0.5), "shear": (0, 45), "fill": (0, 1)}
-_RANGE_BOUNDS = {"crop_scale": (0.01, 1.0), "crop_ratio": (0.25, 4.0), "affine_scale": (0.5, 2.0), "blur_sigma": (0.01, 5.0)}
+_RANGE_BOUNDS = {"crop_scale": (0.01, 1.0), "crop_ratio": (0.25, 4.0), "affine_scale": (0.5, 2.0),
+                 "blur_sigma": (0.01, 5.0)}
 _INT_RANGES = {"size": (8, 256), "strong_n": (0, 10), "blur_kernel": (0, 63)}
 
 def make_control(name: str, value: Any) -> widgets.Widget:
     "An ipywidget for config field `name` holding `value`."
     kw = dict(description=name, continuous_update=False, style={"description_width": "120px"})
-    if name.endswith("_p") or name == "strong_p": return widgets.FloatSlider(value=value, min=0, max=1, step=0.05, **kw)
-    if name in _FLOAT_RANGES: lo, hi = _FLOAT_RANGES[name]; return widgets.FloatSlider(value=value, min=lo, max=hi, step=0.01, **kw)
-    if name in _RANGE_BOUNDS: lo, hi = _RANGE_BOUNDS[name]; return widgets.FloatRangeSlider(value=value, min=lo, max=hi, step=0.01, **kw)
+    if name.endswith("_p") or name == "strong_p":
+        return widgets.FloatSlider(value=value, min=0, max=1, step=0.05, **kw)
+    if name in _FLOAT_RANGES:
+        lo, hi = _FLOAT_RANGES[name]
+        return widgets.FloatSlider(value=value, min=lo, max=hi, step=0.01, **kw)
+    if name in _RANGE_BOUNDS:
+        lo, hi = _RANGE_BOUNDS[name]
+        return widgets.FloatRangeSlider(value=value, min=lo, max=hi, step=0.01, **kw)
     if name == "strong_magnitude": return widgets.IntRangeSlider(value=value, min=0, max=10, **kw)
-    if name in _INT_RANGES: lo, hi = _INT_RANGES[name]; return widgets.IntSlider(value=value or 0, min=lo, max=hi, **kw)
-    if name == "strong_ops": return widgets.SelectMultiple(value=value, options=STRONG_OPS, rows=5, description=name)
-    if name == "strong_interpolation": return widgets.Dropdown(value=value, options=["nearest", "bilinear"], description=name)
+    if name in _INT_RANGES:
+        lo, hi = _INT_RANGES[name]
+        return widgets.IntSlider(value=value or 0, min=lo, max=hi, **kw)
+    if name == "strong_ops":
+        return widgets.SelectMultiple(value=value, options=STRONG_OPS, rows=5, description=name)
+    if name == "strong_interpolation":
+        return widgets.Dropdown(value=value, options=["nearest", "bilinear"], description=name)
     if isinstance(value, bool): return widgets.Checkbox(value=value, description=name, indent=False)
     if isinstance(value, tuple): return widgets.Text(value=", ".join(f"{v:g}" for v in value), **kw)
     return widgets.Text(value=str(value), **kw)
@@ -108,20 +124,25 @@ def control_to_value(name: str, value: Any) -> Any:
 # %% ../../nbs/60_tuner.ipynb #318a20de
 class AugmentTuner(widgets.VBox):
     "Interactive augmentation tuner; build it with `augment_tuner`."
-    def __init__(self, images: torch.Tensor | None = None, dataset: str | None = None, pipeline: str = "simclr_cifar",
+    def __init__(self, images: torch.Tensor | None = None, dataset: str | None = None,
+                 pipeline: str = "simclr_cifar",
                  n_images: int = 8, n_views: int = 4, seed: int = 0, zoom: int = 3,
                  datasets: tuple = ("cifar10", "cifar100", "stl10", "digits")):
-        if images is None and dataset is None: raise ValueError("images=None, dataset=None: give uint8 images (N, C, H, W) or a dataset name")
-        if n_images < 1 or n_views < 1: raise ValueError(f"n_images={n_images}, n_views={n_views}: must be >= 1")
+        if images is None and dataset is None:
+            raise ValueError("images=None, dataset=None: give uint8 images (N, C, H, W) or a dataset name")
+        if n_images < 1 or n_views < 1:
+            raise ValueError(f"n_images={n_images}, n_views={n_views}: must be >= 1")
         super().__init__()
         self.n_images, self.n_views, self.seed, self.zoom = n_images, n_views, seed, zoom
         self.isolate, self.chosen, self.views, self.grid, self.render_seconds = "all", None, None, None, 0.0
         self.config = make_config(pipeline)
         self._given = None if images is None else to_float_batch(images[:n_images], False, "images")
         options = (["(given images)"] if images is not None else []) + list(datasets)
-        self.w_dataset = widgets.Dropdown(options=options, value=options[0] if dataset is None else dataset, description="dataset")
+        self.w_dataset = widgets.Dropdown(options=options, value=options[0] if dataset is None else dataset,
+                                          description="dataset")
         self.w_pipeline = widgets.Dropdown(options=list(PRESETS), value=pipeline, description="pipeline")
-        self.w_isolate = widgets.Dropdown(options=list(ISOLATE_OPTIONS), value="all", description="show op alone")
+        self.w_isolate = widgets.Dropdown(options=list(ISOLATE_OPTIONS), value="all",
+                                          description="show op alone")
         self.w_seed = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="160px"))
         self.w_resample = widgets.Button(description="new views")
         self.w_use = widgets.Button(description="use for training", button_style="success")
@@ -137,8 +158,10 @@ class AugmentTuner(widgets.VBox):
         self.w_seed.observe(lambda ch: self.set_seed(ch["new"]), "value")
         self.w_resample.on_click(lambda b: self.resample())
         self.w_use.on_click(lambda b: self.use_for_training())
-        top = widgets.HBox([self.w_dataset, self.w_pipeline, self.w_isolate, self.w_seed, self.w_resample, self.w_use])
-        self.children = [top, self.w_image, self.w_status, widgets.Accordion([self._box], titles=("parameters",)), self.w_yaml]
+        top = widgets.HBox([self.w_dataset, self.w_pipeline, self.w_isolate, self.w_seed, self.w_resample,
+                            self.w_use])
+        self.children = [top, self.w_image, self.w_status,
+                         widgets.Accordion([self._box], titles=("parameters",)), self.w_yaml]
         self.set_dataset(self.w_dataset.value)
 
     # --- callbacks (plain methods: call them from tests) ---
@@ -152,38 +175,49 @@ class AugmentTuner(widgets.VBox):
             except Exception as e:
                 self._message(f"could not load {name!r}: {e}", error=True); return
             idx = np.linspace(0, len(ds) - 1, self.n_images).astype(int)
-            self.images = to_float_batch(torch.from_numpy(np.ascontiguousarray(ds.images[idx].transpose(0, 3, 1, 2))), False, "images")
+            self.images = to_float_batch(
+                torch.from_numpy(np.ascontiguousarray(ds.images[idx].transpose(0, 3, 1, 2))), False, "images"
+            )
         self.render()
 
     def set_pipeline(self, name: str):
         "Switch to preset `name` (resets every control)."
         self.config = make_config(name)
-        if self.w_pipeline.value != name: self.w_pipeline.value = name
-        self._build_controls(); self.render()
+        if self.w_pipeline.value != name:
+            self.w_pipeline.value = name
+        self._build_controls()
+        self.render()
 
     def set_config(self, config: AugmentConfig):
-        "Replace the whole config (e.g. one restored from the try-this-config history); rebuilds the controls."
+        """Replace the whole config (e.g. one restored from the try-this-config history); rebuilds the
+        controls."""
         self.config = config
-        self._build_controls(); self.render()
+        self._build_controls()
+        self.render()
 
     def set_param(self, name: str, value: Any) -> bool:
         "Change one config field; an invalid value is reported and leaves the config unchanged."
-        try: self.config = dataclasses.replace(self.config, **{name: control_to_value(name, value)})
+        try:
+            self.config = dataclasses.replace(self.config, **{name: control_to_value(name, value)})
         except (ValueError, TypeError) as e:
-            self._message(str(e), error=True); return False
-        self.render(); return True
+            self._message(str(e), error=True)
+            return False
+        self.render()
+        return True
 
     def set_isolate(self, op: str):
         "Show only `op`'s effect ('all' for the whole pipeline)."
         isolate_config(self.config, op)  # validates the name
-        self.isolate = op; self.render()
+        self.isolate = op
+        self.render()
 
     def set_seed(self, seed: int):
-        self.seed = int(seed); self.render()
+        self.seed = int(seed)
+        self.render()
 
     def resample(self):
         "Draw new views (next seed)."
-        self.w_seed.value = self.seed + 1   # triggers set_seed
+        self.w_seed.value = self.seed + 1  # triggers set_seed
 
     def use_for_training(self) -> AugmentConfig:
         "The config for the trainer (a copy of the full config, never the isolated one); also shown as YAML."
@@ -203,28 +237,36 @@ class AugmentTuner(widgets.VBox):
         self.grid = grid_image(self.images, self.views, self.zoom)
         self.w_image.value = png_bytes(self.grid)
         self.render_seconds = time.perf_counter() - t
-        self._message(f"{len(self.images)} images × {self.n_views} views, {self.config.size} px, "
-                      f"{'all ops' if self.isolate == 'all' else 'only ' + self.isolate}: {self.render_seconds * 1000:.0f} ms")
+        self._message(
+            f"{len(self.images)} images × {self.n_views} views, {self.config.size} px, "
+            f"{'all ops' if self.isolate == 'all' else 'only ' + self.isolate}: "
+            f"{self.render_seconds * 1000:.0f} ms"
+        )
 
     def _build_controls(self):
         self.controls = {}
         for f in dataclasses.fields(self.config):
-            if f.name == "name": continue
+            if f.name == "name":
+                continue
             w = make_control(f.name, getattr(self.config, f.name))
             w.observe(lambda ch, n=f.name: self.set_param(n, ch["new"]), "value")
             self.controls[f.name] = w
         self._box.children = list(self.controls.values())
 
     def _message(self, text: str, error: bool = False):
-        self.w_status.value = f"<span style='color:{'#b00' if error else '#555'}'>{html_text(text)}</span>"  # names, errors: text
+        # names, errors: text
+        self.w_status.value = f"<span style='color:{'#b00' if error else '#555'}'>{html_text(text)}</span>"
 
 # %% ../../nbs/60_tuner.ipynb #53301898
-def augment_tuner(images: torch.Tensor | None = None, # (N, C, H, W) uint8 images to show, or None to pick a dataset
-                  dataset: str | None = None, # a `load_dataset` spec, e.g. "cifar10"
-                  pipeline: str = "simclr_cifar", # preset to start from
-                  n_images: int = 8, n_views: int = 4, seed: int = 0,
-                  zoom: int = 3, # integer upscaling of each tile
-                 ) -> AugmentTuner:
+def augment_tuner(
+    images: torch.Tensor | None = None,  # (N, C, H, W) uint8 images to show, or None to pick a dataset
+    dataset: str | None = None,  # a `load_dataset` spec, e.g. "cifar10"
+    pipeline: str = "simclr_cifar",  # preset to start from
+    n_images: int = 8,
+    n_views: int = 4,
+    seed: int = 0,
+    zoom: int = 3,  # integer upscaling of each tile
+) -> AugmentTuner:
     "Build the augmentation tuner widget (returned, not displayed)."
     return AugmentTuner(images, dataset, pipeline, n_images, n_views, seed, zoom)
 
@@ -238,7 +280,8 @@ def grid_figure(images: torch.Tensor, # (N, C, H, W) uint8 images
     config = make_config(config) if isinstance(config, str) else config
     views, _ = augmented_views(images, config, n_views, seed)
     grid = grid_image(images, views, zoom)
-    fig = go.Figure(go.Image(source=png_data_uri(grid), hoverinfo="skip"))  # PNG, not megabytes of JSON pixels
+    # PNG, not megabytes of JSON pixels
+    fig = go.Figure(go.Image(source=png_data_uri(grid), hoverinfo="skip"))
     fig.update_layout(title=title or f"{config.name}: original + {n_views} views", width=grid.shape[1] + 40,
                       height=grid.shape[0] + 80, margin=dict(l=20, r=20, t=50, b=20))
     fig.update_xaxes(visible=False); fig.update_yaxes(visible=False)
