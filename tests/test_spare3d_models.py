@@ -1,5 +1,5 @@
-"SPARE3D models: four-tower network, pretext loss, T2I scoring and the early-fusion baseline on tiny CPU "
-"inputs."
+"""SPARE3D models: four-tower network, pretext loss, T2I scoring and the early-fusion baseline on tiny CPU
+inputs."""
 import math
 import numpy as np
 import torch

@@ -369,8 +369,8 @@ table.results pre { text-align: left; font-size: 11px; max-width: 480px; white-s
 .pos { color: #080; } .neg { color: #b00; } .note { color: #a60; font-weight: bold; }
 .embedding { display: flex; gap: 16px; align-items: flex-start; }
 .embedding .plot { flex: 1 1 auto; min-width: 0; overflow: hidden; }
-#hover-panel { flex: 0 0 180px; text-align: center; position: sticky; top: 8px; } #hover-image { width:
-# 160px; image-rendering: pixelated; visibility: hidden; border: 1px solid #ccc; }
+#hover-panel { flex: 0 0 180px; text-align: center; position: sticky; top: 8px; }
+#hover-image { width: 160px; image-rendering: pixelated; visibility: hidden; border: 1px solid #ccc; }
 .retrieval-row { display: flex; gap: 6px; margin: 6px 0; align-items: flex-start; }
 .retrieval-row figure { margin: 0; }
 .retrieval-row img { width: 64px; height: 64px; image-rendering: pixelated; border: 3px solid #ccc; }
@@ -411,7 +411,7 @@ def _figure_div(fig: go.Figure | None, post_script: str | None = None) -> str:
     return (f'<div id="{div_id}" class="plotly-graph-div" style="height:{height}px; width:100%;"></div>'
             f"<script type='text/javascript'>window.PLOTLY_READY.then(function() {{ var fig = {spec}; "
             f"Plotly.newPlot('{div_id}', fig.data, fig.layout, {config}).then(function() {{ {post} }}); "
-            "}});</script>")
+            "});</script>")
 
 def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, labels,
                 thumbnails: list[str] | None,
