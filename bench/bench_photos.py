@@ -44,9 +44,8 @@ def main() -> dict:
             "ssl_workbench_decode_cache": ours, "torchvision_imagefolder_pil_2workers": peer,
             "speedup": round(ours["images_per_s"] / peer["images_per_s"], 2),
             "note": "2-core machine shared with other agents' jobs while measured; RSS in MB, base = after "
-                    "imports. "
-                    "ours: a cold decode into the cache (later epochs read the memory map); "
-                    "peer: one epoch, which it repeats every epoch"}
+                    "imports. ours: a cold decode into the cache (later epochs read the memory map); peer: "
+                    "one epoch, which it repeats every epoch"}
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ def ours(backbone_name: str, warmup: int, timed: int, device: str = "cpu", **ove
         cfg = apply_overrides(TrainConfig(), [
             f"out={tmp}/run", f"device={device}", f"batch_size={BATCH}", f"steps={warmup + timed}",
             "warmup_epochs=0",
-            f"optim.lr={LR}", "progress=false", "tensorboard=false", *[f"{k}={v}" for k,
-                                                                       v in overrides.items()]])
+            f"optim.lr={LR}", "progress=false", "tensorboard=false",
+            *[f"{k}={v}" for k, v in overrides.items()]])
         run = fit(cfg, method, _images(), recipe)
         steps = [r for r in read_jsonl(run.metrics) if r["kind"] == "step"][warmup:]
     return [BATCH / r["images_per_s"] for r in steps]
@@ -158,11 +158,8 @@ def main() -> dict:
         device="cpu",
         optimizer="lars",
         notes="ours: fit() with batched augmentation in the training process; lightly: "
-        "SimCLRTransform "
-        "(PIL) in a DataLoader with 2 workers. Same backbone and optimiser; heads: ours "
-        "SimCLR v1 "
-        "(hidden=feat_dim, BN), lightly SimCLRProjectionHead(feat_dim, feat_dim, 128). "
-        "Per-step "
+        "SimCLRTransform (PIL) in a DataLoader with 2 workers. Same backbone and optimiser; heads: ours "
+        "SimCLR v1 (hidden=feat_dim, BN), lightly SimCLRProjectionHead(feat_dim, feat_dim, 128). Per-step "
         "rates over interleaved rounds; median and best.",
         runs={},
     )

@@ -6,6 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #c5cdcc5a
 from __future__ import annotations
+from typing import Callable
 import argparse, os, sys
 from pathlib import Path
 
@@ -43,8 +44,10 @@ FLAGS = {  # option -> (section, field, type, help)
                                              "state dict "
                   "file, or torchvision:NAME[:WEIGHTS]"),
 }
+
 CHOICES = {"method": METHODS, "optimizer": OPTIMIZERS}
 
+# %% ../nbs/90_cli.ipynb #538d564c
 def add_pretrain_command(subparsers) -> argparse.ArgumentParser:
     "Register `pretrain` on an argparse subparsers object."
     d = TrainConfig()
@@ -136,6 +139,12 @@ def run_pretrain(args: argparse.Namespace) -> int:
 def _fail(command: str, e: Exception) -> int:
     _say(f"ssl-workbench {command}: error: {e}"); return 2
 
+def _print_result(command: str, fn: Callable, *args, **kwargs) -> int:
+    "Run `fn`, print what it returns (exit 0); a bad run folder or argument is one error line (exit 2)."
+    try: print(fn(*args, **kwargs))
+    except (ValueError, FileNotFoundError) as e: return _fail(command, e)
+    return 0
+
 def _positive_float(text: str) -> float:
     v = float(text)
     if v <= 0: raise argparse.ArgumentTypeError(f"{text}: must be > 0")
@@ -147,12 +156,10 @@ def add_quickstart_command(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("quickstart", help="pretrain, evaluate against baselines and write the report "
                                                  "(the main job)",
                               description="Pretrain for a few minutes, evaluate against the random-init and "
-                                          "raw-pixel "
-                                          "baselines, write <out>/report.html and print a summary.")
-    p.add_argument("--data", default="drawings", help="'drawings' (generated SPARE3D-style line drawings, no "
-                                                      "download; default), "
-                                                      "or a dataset: cifar10 | cifar100 | stl10 | digits | "
-                                                      "imagefolder:PATH")
+                                          "raw-pixel baselines, write <out>/report.html and print a summary.")
+    p.add_argument("--data", default="drawings", help="'drawings' (generated SPARE3D-style line drawings, "
+                                                      "no download; default), or a dataset: cifar10 | "
+                                                      "cifar100 | stl10 | digits | imagefolder:PATH")
     p.add_argument("--minutes", type=_positive_float, default=2.5,
                    help="pretraining budget in minutes (default: 2.5)")
     p.add_argument("--out", default=None, help="run directory (default: runs/quickstart; an earlier run "
@@ -204,8 +211,8 @@ def run_eval_command(args: argparse.Namespace) -> int:
     "Evaluate and print the result as JSON."
     import json
     from ssl_workbench.eval.run import evaluate_run
-    tuning = {k: v for k,
-              v in (("optimizer", args.optimizer), ("layer_decay", args.layer_decay)) if v is not None}
+    tuning = {k: v for k, v in (("optimizer", args.optimizer),
+                                ("layer_decay", args.layer_decay)) if v is not None}
     if tuning and args.protocol != "finetune":
         return _fail("eval",
                      ValueError(f"--{next(iter(tuning)).replace('_', '-')}: only the finetune protocol uses "
@@ -218,6 +225,7 @@ def run_eval_command(args: argparse.Namespace) -> int:
     print(json.dumps(r, indent=2, default=str))
     return 0
 
+# %% ../nbs/90_cli.ipynb #c34c2920
 def add_report_command(subparsers) -> argparse.ArgumentParser:
     "Register `report`."
     p = subparsers.add_parser("report", help="write runs/NAME/report.html (self-contained, offline)")
@@ -231,10 +239,7 @@ def add_report_command(subparsers) -> argparse.ArgumentParser:
 def run_report_command(args: argparse.Namespace) -> int:
     "Write the report and print its path."
     from ssl_workbench.eval.run import report_run
-    try: path = report_run(args.run, max_points=args.max_points, device=args.device)
-    except (ValueError, FileNotFoundError) as e: return _fail("report", e)
-    print(path)
-    return 0
+    return _print_result("report", report_run, args.run, max_points=args.max_points, device=args.device)
 
 # %% ../nbs/90_cli.ipynb #c58a7160
 def add_spare3d_command(subparsers) -> argparse.ArgumentParser:
@@ -268,9 +273,8 @@ def add_export_command(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("export", help="write a run's backbone with a model card (safetensors, "
                                              "torchvision, timm, onnx)",
                               description="Write the backbone of runs/NAME into --out with model_card.json "
-                                          "and README.md "
-                                          "(results, protocol cards, config, seed, commit, augmentation "
-                                          "hash, load code).")
+                                          "and README.md (results, protocol cards, config, seed, commit, "
+                                          "augmentation hash, load code).")
     p.add_argument("--run", required=True, help="run directory, e.g. runs/NAME")
     p.add_argument("--out", required=True, help="export folder (created)")
     p.add_argument("--format", default="safetensors", choices=EXPORT_FORMATS,
@@ -281,10 +285,7 @@ def add_export_command(subparsers) -> argparse.ArgumentParser:
 def run_export_command(args: argparse.Namespace) -> int:
     "Export and print the folder."
     from ssl_workbench.export import export_run
-    try: out = export_run(args.run, args.out, args.format)
-    except (ValueError, FileNotFoundError) as e: return _fail("export", e)
-    print(out)
-    return 0
+    return _print_result("export", export_run, args.run, args.out, args.format)
 
 # %% ../nbs/90_cli.ipynb #394cee55
 def add_study_command(subparsers) -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1437138d
 from __future__ import annotations
-import html, json, os, pickle, random, re, shutil, subprocess, tempfile
+import contextlib, html, json, os, pickle, random, re, shutil, subprocess, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -166,22 +166,29 @@ def run_is_locked(root: str | Path) -> bool:
 def _umask() -> int:
     mask = os.umask(0); os.umask(mask); return mask
 
-def atomic_write(path: str | Path, # the file to write or replace
-                 write_fn, # called with an open binary file; writes the content
-                ) -> Path:
-    "Write `path` atomically: temporary file in the same folder, fsync, rename."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+@contextlib.contextmanager
+def _replacing(path: Path):
+    """(fd, temporary path) beside `path`: after the block it replaces `path` and the folder is synced; on any
+    error (or Ctrl-C) it is removed and `path` is untouched."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the permissions `open` would
-        with os.fdopen(fd, "wb") as f:
-            write_fn(f)
-            f.flush(); os.fsync(f.fileno())
+        yield fd, tmp
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+def atomic_write(path: str | Path, # the file to write or replace
+                 write_fn, # called with an open binary file; writes the content
+                ) -> Path:
+    "Write `path` atomically: temporary file in the same folder, fsync, rename."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    with _replacing(path) as (fd, tmp):
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the permissions `open` would
+        with os.fdopen(fd, "wb") as f:
+            write_fn(f)
+            f.flush(); os.fsync(f.fileno())
     return path
 
 def fsync_dir(folder: str | Path):
@@ -197,22 +204,17 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     "Write a text file atomically."
     return atomic_write(path, lambda f: f.write(text.encode()))
 
+# %% ../nbs/00_core.ipynb #8f5ec009
 def atomic_copy(src: str | Path, # an existing file
                 dst: str | Path, # replaced atomically by a copy of `src`
                ) -> Path:
     """Make `dst` a copy of `src` atomically: a hard link when the filesystem allows (no bytes copied),
     else a copy."""
     src, dst = Path(src), Path(dst)
-    fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp"); os.close(fd)
-    try:
-        os.unlink(tmp)
+    with _replacing(dst) as (fd, tmp):
+        os.close(fd); os.unlink(tmp)  # the name only: a hard link needs it free
         try: os.link(src, tmp)
         except OSError: shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(dst.parent)
     return dst
 
 # %% ../nbs/00_core.ipynb #92b818d2

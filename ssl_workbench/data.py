@@ -97,6 +97,7 @@ class ImageDataset(torch.utils.data.Dataset):
         return ImageDataset(np.ascontiguousarray(self.images[idx]), self.labels[idx], self.classes, self.name,
                             self.split, self.skipped, self.size_policy, _subset_key(self.content_key, idx))
 
+# %% ../nbs/01_data.ipynb #7e918561
 def _subset_key(key: str | None, idx: np.ndarray) -> str | None:
     "The content key of rows `idx` of the images keyed `key`."
     return None if key is None else content_hash(key, idx, length=20)
@@ -481,6 +482,7 @@ def load_torchvision(kind: str, split: str = "train", root=None, download: bool 
     return ImageDataset(np.ascontiguousarray(images, dtype=np.uint8), np.asarray(labels), classes, kind,
                         split)
 
+# %% ../nbs/01_data.ipynb #de56216b
 def load_digits(split: str = "train", size=None, split_seed: int = 0) -> ImageDataset:
     "scikit-learn's bundled 8x8 digits as RGB uint8 (no download), split 90/10."
     from sklearn.datasets import load_digits as _sk_digits
@@ -528,6 +530,7 @@ class _MemmapBatches:
         rows = np.empty((len(idx),) + self.images.shape[1:], np.uint8); rows[order] = self.images[idx[order]]
         return torch.from_numpy(rows).permute(0, 3, 1, 2)
 
+# %% ../nbs/01_data.ipynb #7244acaf
 def iterate_batches(data: ImageDataset | torch.Tensor, # a dataset, or uint8 images (N, C, H, W)
                     batch_size: int,
                     shuffle: bool = True,

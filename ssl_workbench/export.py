@@ -12,15 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ssl_workbench.core import (
-    RunDir,
-    atomic_write,
-    atomic_write_text,
-    git_commit,
-    html_text,
-    project_root,
-    read_jsonl,
-)
+from .core import (RunDir, atomic_write, atomic_write_text, git_commit, html_text, project_root,
+                                read_jsonl)
 from .eval.features import checkpoint_hash
 from .eval.protocol import config_hash
 from .models import CIFAR_STEM_MAX_SIZE, create_backbone
@@ -147,8 +140,8 @@ def _results(run: RunDir) -> dict:
     from ssl_workbench.eval.run import load_results
     out = {}
     for name, r in load_results(run.root).items():
-        keep = {k: v for k,
-                v in r.items() if k in ("protocol", "accuracy", "recall@1", "mAP@R", "baselines", "gain",
+        keep = {k: v for k, v in r.items() if k in ("protocol", "accuracy", "recall@1", "mAP@R", "baselines",
+                                                    "gain",
                                         "card")}
         out[name] = keep
     return out
@@ -199,16 +192,13 @@ def card_readme(card: dict) -> str:
     norm_text = "none" if norm is None else f"mean {norm['mean']}, std {norm['std']}"
     code = "\n\n".join(f"{fmt}:\n\n```python\n{c}\n```" for fmt, c in card["load_code"].items())
     return (
-        f"# {card['run']}: {b['name']} pretrained with {card['method']} on {card['data']}\n\n"
-        f"- features: {b['feat_dim']}-d; input {b['in_chans']} channel(s), trained on "
-        f"{b['image_size']}-px views "
-        f"({b['stem']} stem)\n- normalisation: {norm_text}\n"
-        f"- seed {card['seed']}, commit {card['git_commit']}, augmentation hash "
-        f"{card['augmentation_hash']}, "
-        f"checkpoint {card['checkpoint']['file']} (step {card['checkpoint']['step']})\n"
-        f"- started from: {card['init_from'] or 'random initialisation'}\n\n{table}\n\n"
-        "Protocol cards, the full config and provenance are in `model_card.json`.\n\n## "
-        f"Loading\n\n{code}\n"
+        f"# {card['run']}: {b['name']} pretrained with {card['method']} on {card['data']}\n\n- features: "
+        f"{b['feat_dim']}-d; input {b['in_chans']} channel(s), trained on {b['image_size']}-px views "
+        f"({b['stem']} stem)\n- normalisation: {norm_text}\n- seed {card['seed']}, commit "
+        f"{card['git_commit']}, augmentation hash {card['augmentation_hash']}, checkpoint "
+        f"{card['checkpoint']['file']} (step {card['checkpoint']['step']})\n- started from: "
+        f"{card['init_from'] or 'random initialisation'}\n\n{table}\n\nProtocol cards, the full config and "
+        f"provenance are in `model_card.json`.\n\n## Loading\n\n{code}\n"
     )
 
 # %% ../nbs/57_export.ipynb #1a2a9afb
@@ -234,8 +224,8 @@ def export_run(run: str | Path, # a run directory with a checkpoint
     card = model_card(run, fmt, str(out))
     spec = card["backbone"]
     if fmt in ("torchvision", "timm"): _check_resnet(spec["name"], fmt)  # before anything is written
-    state = {k: v.contiguous() for k,
-             v in backbone_state(load_checkpoint(run_checkpoint(run))["model"]).items()}
+    weights = backbone_state(load_checkpoint(run_checkpoint(run))["model"])
+    state = {k: v.contiguous() for k, v in weights.items()}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out/FORMAT_FILES["safetensors"], lambda f: f.write(_safetensors_bytes(state, card)))
     if fmt == "torchvision":
@@ -253,6 +243,7 @@ def _safetensors_bytes(state: dict, card: dict) -> bytes:
     return save(state,
                 metadata={"format": CARD_FORMAT, "backbone": card["backbone"]["name"], "run": card["run"]})
 
+# %% ../nbs/57_export.ipynb #b8aa0e3b
 def _build(spec: dict, state: dict) -> nn.Module:
     model = create_backbone(spec["name"], spec["image_size"], spec["in_chans"])[0]
     model.load_state_dict(state, strict=True)
@@ -314,9 +305,8 @@ def add_export_button(explorer, # an `ui.explorers.EmbeddingExplorer`
             status.value = f"<i>exporting {html_text(explorer.run.value)} ...</i>"
             folder = export_run(explorer.runs_root/explorer.run.value, out, fmt.value)
             code = read_card(folder)["load_code"][fmt.value]
-            status.value = (f"<span class='swb-export-done'>exported to <code>{html_text(str(folder))}</code>"
-                            "</span>"
-                            f"<pre>{html_text(code)}</pre>")
+            status.value = ("<span class='swb-export-done'>exported to "
+                            f"<code>{html_text(str(folder))}</code></span><pre>{html_text(code)}</pre>")
         except Exception as e:
             status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
     button.on_click(export)

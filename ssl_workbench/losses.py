@@ -230,6 +230,7 @@ def off_diagonal(c: torch.Tensor) -> torch.Tensor:
     if n != m: raise ValueError(f"c: expected a square matrix, got {tuple(c.shape)}")
     return c.flatten()[:-1].view(n - 1, n + 1)[:, 1:].flatten()
 
+# %% ../nbs/04_losses.ipynb #55dd26e5
 @fp32_logits
 def barlow_twins_loss(z1: torch.Tensor, # (N, D) projections of view 1
                       z2: torch.Tensor, # (N, D) projections of view 2

@@ -122,14 +122,13 @@ def is_backbone_name(name) -> bool:
         or bool(slash and base in VIT_SIZES and patch.isdigit())
     )
 
-
 def is_vit_name(name: str) -> bool:
     "Whether backbone `name` is a Vision Transformer (ours, or a timm `vit_*`)."
     return isinstance(name, str) and name.partition("/")[0].removeprefix("timm:").startswith(
         ("vit_", "deit", "eva")
     )
 
-
+# %% ../nbs/03_models.ipynb #4b8c1f97
 def create_backbone(
     name: str,  # a key of `BACKBONES` ("resnet18", "vit_tiny"), "vit_tiny/8" or "timm:NAME"
     image_size: int = 32,  # input side in pixels; <= 32 switches on the CIFAR stem

@@ -172,6 +172,7 @@ def quickstart_drawings(out="runs/quickstart", minutes: float = 2.5, seed: int =
                         class_names=[f"object {i}" for i in range(n_test)])
     return _summary(run, results, report, steps, time.time() - t0, t_data)
 
+# %% ../nbs/80_quickstart.ipynb #ae45d16c
 def _summary(run, results, report, steps, seconds, t_data=0.0) -> dict:
     main = results.get("view_identification") or results.get("knn")
     return {
@@ -262,7 +263,7 @@ def quickstart(
         return quickstart_drawings(out, minutes, seed, device=device, **kwargs)
     return quickstart_photos(data, out, minutes, seed, device=device, **kwargs)
 
-
+# %% ../nbs/80_quickstart.ipynb #adeeb4ca
 def format_summary(s: dict) -> str:
     "A few lines for the terminal."
     lines = [

@@ -56,6 +56,7 @@ def verdict(ci) -> str:
 
 # %% ../nbs/58_studies.ipynb #ba0d1ded
 BUDGETS = ("ci", "cpu", "gpu")
+
 STUDY_FORMAT = "ssl_workbench.study/1"
 
 @dataclass
@@ -84,6 +85,7 @@ class Comparison:
     # b's metric when it differs (e.g. h against z of the same arm); None: `metric`
     metric_b: str | None = None
 
+# %% ../nbs/58_studies.ipynb #6ea94f8f
 @dataclass
 class Study:
     """A named base config per budget, arms, comparisons, seeds per budget, and how an arm × seed is run
@@ -113,8 +115,7 @@ class Study:
             raise ValueError(f"budget={budget!r}: study {self.name!r} defines {sorted(self.base)}")
         if self.comparisons and n_seeds < 2:
             raise ValueError(f"seeds={n_seeds}: study {self.name!r} compares arms, which needs at least 2 "
-                             "seeds "
-                             "(a paired interval needs two differences)")
+                             "seeds (a paired interval needs two differences)")
         for c in self.comparisons:
             for a in (self.arm(c.a), self.arm(c.b)):
                 if a.n_seeds(budget, n_seeds) < 2:
@@ -134,8 +135,7 @@ def get_study(name: str) -> Study:
     "The study called `name`; a clear error listing the known ones."
     if name not in STUDIES:
         raise ValueError(f"study={name!r}: unknown; choose one of {sorted(STUDIES)} (the project's own "
-                         "studies are "
-                         "registered when `ssl_workbench.study_defs` is imported)")
+                         "studies are registered when `ssl_workbench.study_defs` is imported)")
     return STUDIES[name]()
 
 # %% ../nbs/58_studies.ipynb #301431f9
@@ -165,6 +165,7 @@ def score_knn(run_dir: Path, device=None, limit_train: int | None = None, limit_
     head = method.projection_head.eval() if projected else None
     return knn_of_backbone(method.backbone, cfg, device, limit_train, limit_test, k, temperature, head)
 
+# %% ../nbs/58_studies.ipynb #5c3264ef
 def knn_of_backbone(backbone: torch.nn.Module, cfg: TrainConfig, device=None, limit_train: int | None = None,
                     limit_test: int | None = None, k: int = 200, temperature: float = 0.1,
                     head: torch.nn.Module | None = None, # also score z = head(h) as `knn_z`
@@ -201,8 +202,7 @@ def check_finished(run_dir: Path):
               and r.get("event") in ("started", "stopped", "finished")]
     if not events or events[-1]["event"] != "finished":
         raise StudyInterrupted(f"{run_dir}: the run stopped before the end of its schedule; run the study "
-                               "again to "
-                               "resume it")
+                               "again to resume it")
 
 # %% ../nbs/58_studies.ipynb #59566007
 def machine_info() -> dict:
@@ -224,6 +224,7 @@ def summary_path(name: str, budget: str, root: Path | str = "runs/studies",
     if budget == "ci": return Path(root)/name/"summary-ci.json"
     return Path(out)/(f"{name}.json" if budget == "cpu" else f"{name}.{budget}.json")
 
+# %% ../nbs/58_studies.ipynb #b478b123
 def run_study(name: str, # a registered study
               budget: str = "cpu", # ci | cpu | gpu
               # number of seeds (0..seeds-1); None: the study's default for the budget
@@ -304,6 +305,7 @@ def arm_dir(root: Path | str, study: str, arm: Arm) -> Path:
     "Where an arm's runs live: root/STUDY/ARM, or the directory of the arm it shares its runs with."
     return Path(root)/(arm.shared or f"{study}/{arm.name}")
 
+# %% ../nbs/58_studies.ipynb #28f34fbd
 def collect_results(root: Path | str, study: Study) -> dict:
     "{arm: {seed: result}} from the `study_result.json` files of the study's arms."
     out = {}
@@ -342,6 +344,7 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int,
                 seconds=sum(a["seconds"] for a in arms.values()), machine=machine_info(),
                 date=time.strftime("%Y-%m-%d %H:%M:%S"), git_commit=git_commit())
 
+# %% ../nbs/58_studies.ipynb #3e5c828c
 def committed_studies() -> Path:
     """The repository's `studies/` folder (next to the package in a source checkout): the summaries the
     docs show."""
@@ -371,8 +374,8 @@ def summary_table(s: dict, metric: str | None = None) -> str:
     "Markdown tables of the arms and the comparisons of summary `s`."
     lines = [f"**{s['title']}** (budget `{s['budget']}`, {s['date']}, {s['seconds'] / 60:.0f} min)", ""]
     for what, info in (s.get("prepared") or {}).items():  # what `prepare` made for every arm (e.g. a teacher)
-        text = ", ".join(f"{k} {_pct(v) + ' %' if k == 'knn' else v}" for k,
-                         v in info.items()) if isinstance(info, dict) else info
+        show = lambda k, v: f"{k} {_pct(v) + ' %' if k == 'knn' else v}"
+        text = ", ".join(show(k, v) for k, v in info.items()) if isinstance(info, dict) else info
         lines += [f"Prepared: {what}: {text}", ""]
     lines += ["| arm | metric | mean (%) | 95 % interval | seeds |", "|---|---|---|---|---|"]
     for arm, a in s["arms"].items():

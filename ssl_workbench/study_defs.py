@@ -62,9 +62,8 @@ def methods() -> Study:
                  arms=arms, comparisons=[Comparison(a.name, "simclr") for a in arms
                                          if a.name not in ("simclr", "mocov3_vit_tiny")],
                  score={"ci": CI_SCORE, "cpu": CPU_SCORE},
-                 claim_source="no claim: a table of methods with intervals (lightly's and solo-learn's CIFAR "
-                              "benchmarks "
-                              "rank them after hundreds of epochs)")
+                 claim_source="no claim: a table of methods with intervals (lightly's and solo-learn's "
+                              "CIFAR benchmarks rank them after hundreds of epochs)")
 
 # %% ../nbs/58a_study_defs.ipynb #0b4649a5
 import json
@@ -91,9 +90,13 @@ def ops_recipe(ops, # names from `GP_OPS`, applied on top of a pipeline with eve
 
 # %% ../nbs/58a_study_defs.ipynb #2f4fd7e9
 GP_STEPS = 200
+
 GP_BASE = ("method.name=simclr", "optim.lr=0.6", "method.hparams.temperature=0.2")  # the short-budget recipe
+
 GP_BACKBONE = "small_convnet_w16"  # cpu budget: a quarter of the multiply-adds, so each run sees more images
+
 GP_SCORE = dict(limit_train=10_000, limit_test=None, projected=True)
+
 GP_REFERENCE = "aug_crop+colour"  # the MLP head at τ = 0.2 on crop + colour: the other parts' reference
 
 def _baseline_only(study, budget, base, device=None) -> tuple[list, dict]:
@@ -108,6 +111,7 @@ def _aug_arm(ops) -> Arm:
     three = set(ops) in ({"crop"}, {"colour"}, {"crop", "colour"})
     return Arm("aug_" + "+".join(ops), (ops_recipe(ops),), seeds=None if three else dict(cpu=1, gpu=1))
 
+# %% ../nbs/58a_study_defs.ipynb #62c7889c
 @register_study
 def good_practices() -> Study:
     ref = ops_recipe(("crop", "colour"))
@@ -141,18 +145,23 @@ def good_practices() -> Study:
                                "method.hparams.temperature=0.2")},
                  arms=arms, comparisons=comps, seeds=dict(ci=2, cpu=3, gpu=3), prepare=_baseline_only,
                  score={"ci": dict(CI_SCORE, projected=True), "cpu": GP_SCORE, "gpu": dict(projected=True)},
-                 claim_source="SimCLR (Chen et al. 2020) Fig. 5 (augmentation pairs), Fig. 8 (head), §4.2 (h "
-                              "> z), "
-                              "Table 5 (temperature), Fig. 9 (batch); Appalaraju et al. 2020 (the same on "
-                              "MoCo v2)")
+                 claim_source="SimCLR (Chen et al. 2020) Fig. 5 (augmentation pairs), Fig. 8 (head), §4.2 "
+                              "(h > z), Table 5 (temperature), Fig. 9 (batch); Appalaraju et al. 2020 (the "
+                              "same on MoCo v2)")
 
 # %% ../nbs/58a_study_defs.ipynb #09f09d5d
 from pathlib import Path
+
 from .core import atomic_write_text
+
 from .studies import check_finished, knn_settings, random_init_baseline, score_knn
+
 from .train.config import TrainConfig, apply_overrides
+
 from .train.loop import fit
+
 from .eval.run import run_checkpoint
+
 from .quickstart import short_budget_views
 
 DISCO_TEACHER = {"ci": CI_BASE + ("method.name=simclr",),
@@ -163,7 +172,9 @@ DISCO_TEACHER = {"ci": CI_BASE + ("method.name=simclr",),
                  "gpu": ("data.spec=cifar10", "data.batch_size=256", "schedule.epochs=200",
                          "model.backbone=resnet50",
                          "eval.knn_every=0", "method.name=mocov2")}
+
 DISCO_STUDENT = {"ci": "small_convnet_w16", "cpu": "small_convnet_w16", "gpu": "resnet18"}
+
 DISCO_STEPS = 200  # student steps at the cpu budget
 
 def teacher_config(budget: str, run_dir: Path) -> TrainConfig:
@@ -173,6 +184,7 @@ def teacher_config(budget: str, run_dir: Path) -> TrainConfig:
     if budget == "cpu": cfg.augment.recipe = short_budget_views(cfg.augment.image_size)
     return cfg
 
+# %% ../nbs/58a_study_defs.ipynb #b930a608
 def prepare_teacher(study: Study, budget: str, base: Path, device=None) -> tuple[list, dict]:
     """Train (or resume, or reuse) the teacher and score it once; the students' teacher overrides and its
     score."""
@@ -205,9 +217,8 @@ def disco() -> Study:
                               Comparison("distilled_wide", "distilled_narrow",
                                          name="wide head > narrow head")],
                  score={"ci": CI_SCORE, "cpu": CPU_SCORE}, prepare=prepare_teacher,
-                 claim_source="DisCo (Gao et al., ECCV 2022) Table 1 (distilled students beat MoCo v2 alone) "
-                              "and "
-                              "§4.3 / Table 6 (a wider student head removes the bottleneck)")
+                 claim_source="DisCo (Gao et al., ECCV 2022) Table 1 (distilled students beat MoCo v2 "
+                              "alone) and §4.3 / Table 6 (a wider student head removes the bottleneck)")
 
 # %% ../nbs/58a_study_defs.ipynb #27f5300f
 from .spare3d.study import spare3d_study

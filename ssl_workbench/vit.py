@@ -180,6 +180,7 @@ def vit_backbone(name: str, # a key of `VIT_SIZES`
     net = make_vit(image_size, patch_size, in_chans, **VIT_SIZES[name], backend=backend)
     return net, net.embed_dim
 
+# %% ../nbs/03a_vit.ipynb #018d7f67
 def timm_backbone(name: str, # a timm model name, e.g. "resnet18" or "vit_small_patch16_224"
                   image_size: int, in_chans: int) -> tuple[nn.Module, int]:
     "`(module, feat_dim)` of `timm.create_model(name, num_classes=0)`; a CLS-token ViT is wrapped in `ViT`."

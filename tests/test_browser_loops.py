@@ -15,18 +15,14 @@ from browser import assert_no_cell_errors, jupyter_lab, require_browser, run_all
 pytestmark = [pytest.mark.browser, require_browser()]
 
 CELLS = [
-    "import ipywidgets as widgets\nfrom pathlib import Path\nimport os\n"
-    "from ssl_workbench.ui.health import attach_health, collapsing_run\n"
-    "from ssl_workbench.ui.try_config import TINY_BUDGET, add_try_config\n"
-    "from ssl_workbench.export import add_export_button\n"
-    "from ssl_workbench.ui.tuner import augment_tuner\n"
-    "from ssl_workbench.ui.explorers import embedding_explorer\n"
-    "from ssl_workbench.ui.launcher import training_launcher\n"
-    "runs = Path(os.environ['SSL_WORKBENCH_RUNS'])\n"
-    "collapsed = collapsing_run(runs/'collapse', steps=20, snapshot_every=1)",
-    "tuner = augment_tuner(dataset='digits', n_images=3, n_views=3, zoom=2)\n"
-    "panel = add_try_config(tuner, budget=TINY_BUDGET, poll_seconds=0.5)\n"
-    "tuner.set_param('jitter_p', 0.0)\ntuner",
+    "import ipywidgets as widgets\nfrom pathlib import Path\nimport os\nfrom ssl_workbench.ui.health import "
+    "attach_health, collapsing_run\nfrom ssl_workbench.ui.try_config import TINY_BUDGET, add_try_config\n"
+    "from ssl_workbench.export import add_export_button\nfrom ssl_workbench.ui.tuner import augment_tuner\n"
+    "from ssl_workbench.ui.explorers import embedding_explorer\nfrom ssl_workbench.ui.launcher import "
+    "training_launcher\nruns = Path(os.environ['SSL_WORKBENCH_RUNS'])\ncollapsed = "
+    "collapsing_run(runs/'collapse', steps=20, snapshot_every=1)",
+    "tuner = augment_tuner(dataset='digits', n_images=3, n_views=3, zoom=2)\npanel = add_try_config(tuner, "
+    "budget=TINY_BUDGET, poll_seconds=0.5)\ntuner.set_param('jitter_p', 0.0)\ntuner",
     "launcher = training_launcher(poll_seconds=0)\nhealth = attach_health(launcher)\n"
     "launcher.attach(collapsed.root)\nlauncher",
     "explorer = embedding_explorer(split='test', max_points=200)\nadd_export_button(explorer)\nexplorer",

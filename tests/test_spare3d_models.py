@@ -4,14 +4,8 @@ import math
 import numpy as np
 import torch
 
-from ssl_workbench.spare3d.models import (
-    FourTowerNet,
-    EarlyFusionNet,
-    pretext_loss,
-    t2i_scores,
-    fit_spare3d,
-    t2i_accuracy,
-)
+from ssl_workbench.spare3d.models import (FourTowerNet, EarlyFusionNet, pretext_loss, t2i_scores, fit_spare3d,
+                                          t2i_accuracy)
 from ssl_workbench.spare3d.tasks import make_item
 
 

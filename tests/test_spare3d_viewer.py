@@ -5,21 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from ssl_workbench.spare3d.models import (
-    TASK_KEYS,
-    EarlyFusionNet,
-    FourTowerNet,
-    simclr_scorer,
-    fit_simclr_drawings,
-)
-from ssl_workbench.spare3d.tasks import (
-    make_i2p,
-    make_object_views_dataset,
-    make_p2i,
-    make_pair,
-    make_t2i,
-    pixel_difference,
-)
+from ssl_workbench.spare3d.models import (TASK_KEYS, EarlyFusionNet, FourTowerNet, simclr_scorer,
+                                          fit_simclr_drawings)
+from ssl_workbench.spare3d.tasks import (make_i2p, make_object_views_dataset, make_p2i, make_pair, make_t2i,
+                                         pixel_difference)
 from ssl_workbench.spare3d import viewer as V
 
 SIZE = 32

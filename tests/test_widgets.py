@@ -125,8 +125,7 @@ def test_launch_is_detached_and_stop_sends_sigterm(tmp_path):
     stop)."""
     run = RunDir(tmp_path / "sleeper")
     script = (
-        "import signal, sys, time, pathlib\n"
-        "p = pathlib.Path(sys.argv[1])/'metrics.jsonl'\n"
+        "import signal, sys, time, pathlib\np = pathlib.Path(sys.argv[1])/'metrics.jsonl'\n"
         'def stop(*a): p.open(\'a\').write(\'{"kind": "event", "event": "stopped", "step": '
         "1}\\n'); sys.exit(0)\n"
         "signal.signal(signal.SIGTERM, stop)\n"

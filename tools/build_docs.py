@@ -384,8 +384,8 @@ def build(out: Path | None = None, force: bool = False, use_quarto: bool | None 
         cache = process_notebooks(cfg, force=force)
         slow = sorted(TIMINGS.items(), key=lambda kv: -kv[1])[:3]
         print(f"docs: {len(TIMINGS)} notebook(s) processed in {time.time()-t0:.1f}s"
-              + (" (slowest: " + ", ".join(f"{Path(k).name} {v:.1f}s" for k,
-                                           v in slow) + ")" if slow else ""))
+              + (" (slowest: " + ", ".join(f"{Path(k).name} {v:.1f}s" for k, v in slow) + ")"
+                 if slow else ""))
         site = render_smalldocs(cache, Path(cfg.doc_path).name)
     postprocess_site(site, f"{cfg.doc_host}{cfg.doc_baseurl}" if cfg.get("doc_host") else None)
     if site.resolve() != out.resolve():

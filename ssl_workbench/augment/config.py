@@ -17,12 +17,15 @@ __all__ = ['CIFAR_MEAN', 'CIFAR_STD', 'IMAGENET_MEAN', 'IMAGENET_STD', 'STRONG_O
 
 # %% ../../nbs/02c_augment_config.ipynb #cf797f99
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
 STRONG_OPS = ("AutoContrast", "Brightness", "Color", "Contrast", "Equalize", "Identity", "Posterize",
               "Rotate",
               "Sharpness", "ShearX", "ShearY", "Solarize", "TranslateX",
               "TranslateY")  # CLSA's pool (maple-research-lab/CLSA RandAugment.py)
 
+# %% ../../nbs/02c_augment_config.ipynb #c545cc37
 @dataclass
 class AugmentConfig:
     """Every parameter of one augmentation pipeline (crop → affine → jitter → grayscale → blur → strong ops
@@ -123,6 +126,7 @@ class AugmentConfig:
         if any(s <= 0 for s in self.std): raise ValueError(f"std={self.std}: must be positive")
         return self
 
+# %% ../../nbs/02c_augment_config.ipynb #b47e1a93
 def _check_prob(name, p):
     if not isinstance(p, (int, float)) or not 0 <= p <= 1: raise ValueError(f"{name}={p}: must be in [0, 1]")
 

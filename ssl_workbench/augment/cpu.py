@@ -97,6 +97,7 @@ def _hue_rgb(r, g, b, shift):
         k = 3.0 + h; k -= 6.0 * math.floor(k / 6.0); g[i] = mx - d * _clip01(min(k, 4.0 - k))
         k = 1.0 + h; k -= 6.0 * math.floor(k / 6.0); b[i] = mx - d * _clip01(min(k, 4.0 - k))
 
+# %% ../../nbs/02b_augment_cpu.ipynb #855978a4
 @_jit
 def _colour_rgb(r, g, b, factors, order, jitter, gray):
     "Colour jitter (in `order`) and grayscale of one RGB view given as its three channels `(N,)`, in place."
@@ -127,6 +128,7 @@ def _colour_rgb(r, g, b, factors, order, jitter, gray):
             v = 0.2989 * r[i] + 0.587 * g[i] + 0.114 * b[i]
             r[i] = v; g[i] = v; b[i] = v
 
+# %% ../../nbs/02b_augment_cpu.ipynb #faf11a01
 @_jit
 def _colour_one_channel(x, factors, order, jitter):
     """Brightness and contrast (in `order`) of a single-channel view `(N,)`; saturation, hue and grayscale

@@ -115,6 +115,7 @@ def _axis_grid(start: torch.Tensor, length: torch.Tensor, in_size: int, out_size
     src = torch.minimum(torch.maximum(src, start), start + length - 1)
     return (2 * src + 1) / in_size - 1
 
+# %% ../../nbs/02_augment.ipynb #7cea31d8
 def resized_crop(x: torch.Tensor, # (B, C, H, W) float
                  boxes: torch.Tensor, # (B, 4) int (top, left, height, width)
                  size: int | tuple, # output side, or (height, width)
@@ -319,7 +320,7 @@ def affine_matrix(angle: torch.Tensor, # (B,) degrees, clockwise (torchvision's 
     m5 = m3 * (-cx - tx) + m4 * (-cy - ty) + cy
     return torch.stack([torch.stack([m0, m1, m2], 1), torch.stack([m3, m4, m5], 1)], 1).float()
 
-
+# %% ../../nbs/02_augment.ipynb #41bb157e
 def affine_warp(
     x: torch.Tensor,  # (B, C, H, W) float
     matrix: torch.Tensor,  # (B, 2, 3) inverse matrices from `affine_matrix`

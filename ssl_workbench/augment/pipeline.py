@@ -12,34 +12,15 @@ from typing import Sequence
 
 import torch
 import yaml
-from ssl_workbench.augment.config import (
-    AugmentConfig,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    PRESETS,
-    make_augment_config,
-)
-from ssl_workbench.augment.ops import (
-    JITTER_OPS,
-    _gen_device,
-    affine_matrix,
-    affine_warp,
-    bernoulli,
-    check_batch,
-    color_jitter,
-    cutout,
-    gaussian_blur,
-    min_filter,
-    resized_crop,
-    rgb_to_grayscale,
-    rotate90,
-    sample_crop_boxes,
-    solarize,
-    to_float_batch,
-    uniform,
-)
+from .config import (AugmentConfig, IMAGENET_MEAN, IMAGENET_STD, PRESETS,
+                                          make_augment_config)
+from .ops import (JITTER_OPS, _gen_device, affine_matrix, affine_warp, bernoulli,
+                                       check_batch, color_jitter, cutout, gaussian_blur, min_filter,
+                                       resized_crop, rgb_to_grayscale, rotate90, sample_crop_boxes, solarize,
+                                       to_float_batch, uniform)
 from .strong import apply_strong, describe_strong, sample_strong_params
 from .cpu import fused_views
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['AUGMENT_BACKENDS', 'LATE_STAGES', 'CLSA_CROPS', 'CLSA_CROPS_CIFAR', 'MULTICROP_PRESETS', 'sample_params', 'Pipeline',
@@ -85,6 +66,7 @@ def sample_params(config: AugmentConfig, # the pipeline's config
 
 # %% ../../nbs/02d_augment_pipeline.ipynb #af994ced
 AUGMENT_BACKENDS = ("auto", "torch", "numba")
+
 LATE_STAGES = ("solarize", "rot90", "cutout")  # applied after the fused CPU kernels, on float views
 
 def _check_backend(backend: str | None) -> str:
@@ -123,72 +105,13 @@ class Pipeline:
         out = self.apply(x, params)
         return (out, params) if return_params else out
 
-    def apply(self, x: torch.Tensor, params: dict, normalize: bool | None = None) -> torch.Tensor:
-        "Apply given per-sample `params` to `x`; `normalize=False` returns [0, 1] images (for display)."
-        c = self.config
-        if len(params["crop"]) != len(x):
-            raise ValueError(f"params: for {len(params['crop'])} samples, x has {len(x)}")
-        normalize = c.normalize if normalize is None else normalize
-        # crop, flip, jitter, grayscale, blur [, normalise] per sample (augment.cpu)
-        if self._use_cpu_kernels(x, params):
-            later = c.strong_n > 0 or any(k in params for k in LATE_STAGES)  # stages the kernels do not cover
-            x = fused_views(x, params, c, normalize=normalize and not later)
-            return self._blur_strong_normalize(x, params, normalize, blur=False) if later else x
-        x = to_float_batch(x, c.to_rgb)
-        dev = x.device
-        if c.line_thicken:
-            x = _thicken_for_downscale(x, params["crop"], c.size)
-        x = resized_crop(x, params["crop"], c.size, params["flip"], c.antialias)
-        if params["vflip"].any(): x = torch.where(params["vflip"].to(dev).view(-1, 1, 1, 1), x.flip(2), x)
-        if "affine" in params and params["affine"].any():
-            idx = torch.nonzero(params["affine"])[:, 0]
-            m = affine_matrix(params["angle"][idx], params["shift"][idx] * c.size, params["zoom"][idx],
-                              torch.stack([params["shear"][idx], torch.zeros(len(idx))], 1))
-            x = x.clone(); x[idx.to(dev)] = affine_warp(x[idx.to(dev)], m, "bilinear", c.fill)
-        if params["jitter"].any():
-            x = color_jitter(x, params["factors"], params["order"], params["jitter"], inplace=True)
-        if params["gray"].any() and x.shape[1] == 3:
-            idx = torch.nonzero(params["gray"])[:, 0].to(dev)
-            x.index_copy_(0, idx, rgb_to_grayscale(x.index_select(0, idx)))
-        return self._blur_strong_normalize(x, params, normalize)
-
-    def _blur_strong_normalize(self, x: torch.Tensor, params: dict, normalize: bool,
-                               blur: bool = True) -> torch.Tensor:
-        "The stages after grayscale, on a float batch (modified in place)."
-        c, dev = self.config, x.device
-        if blur and params["blur"].any():
-            idx = torch.nonzero(params["blur"])[:, 0].to(dev)
-            x.index_copy_(0, idx,
-                          gaussian_blur(x.index_select(0, idx), params["sigma"].to(dev)[idx], c.kernel_size))
-        if "solarize" in params and params["solarize"].any(): x = solarize(x, params["solarize"])
-        if "rot90" in params and params["rot90"].any(): x = rotate90(x, params["rot90"])
-        if "cutout" in params and params["cutout"].any():
-            x = cutout(x, params["cutout_centre"], c.cutout_size, params["cutout"])
-        if c.strong_n > 0:
-            x = apply_strong(x, params, c)
-        return normalize_batch(x, c.mean, c.std) if normalize else x
-
-    def _use_cpu_kernels(self, x: torch.Tensor, params: dict) -> bool:
-        "Whether this batch goes through the fused CPU kernels (`augment.cpu`) instead of the torch ops."
-        if self.backend == "torch" or not isinstance(x, torch.Tensor) or x.device.type != "cpu": return False
-        if (
-            self.config.line_thicken
-            or bool(params["vflip"].any())
-            or ("affine" in params and bool(params["affine"].any()))
-        ):
-            return False  # stages between the crop and the colour ops: torch ops all the way
-        if self.backend == "auto" and not _numba_available():
-            return False
-        return True
-
-
+# %% ../../nbs/02d_augment_pipeline.ipynb #12e0c609
 def _numba_available() -> bool:
     try:
         import numba  # noqa: F401
     except ImportError:
         return False
     return True
-
 
 def _thicken_for_downscale(x, boxes, size):
     "Min-filter each sample with radius ⌊downscale/2⌋ (0 when the crop is not downscaled ≥ 2×)."
@@ -202,13 +125,75 @@ def _thicken_for_downscale(x, boxes, size):
         out[idx] = min_filter(x[idx], r)
     return out
 
-
 def normalize_batch(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
     "`(x − mean) / std` per channel; a 1-channel batch uses the average of 3-channel stats."
     mean, std = torch.tensor(mean, device=x.device), torch.tensor(std, device=x.device)
     if x.shape[1] != len(mean):
         mean, std = mean.mean().expand(x.shape[1]), std.mean().expand(x.shape[1])
     return torch.addcmul((-mean / std).view(1, -1, 1, 1), x, (1 / std).view(1, -1, 1, 1))  # one pass
+
+# %% ../../nbs/02d_augment_pipeline.ipynb #dae4f0fa
+@patch
+def apply(self: Pipeline, x: torch.Tensor, params: dict, normalize: bool | None = None) -> torch.Tensor:
+    "Apply given per-sample `params` to `x`; `normalize=False` returns [0, 1] images (for display)."
+    c = self.config
+    if len(params["crop"]) != len(x):
+        raise ValueError(f"params: for {len(params['crop'])} samples, x has {len(x)}")
+    normalize = c.normalize if normalize is None else normalize
+    # crop, flip, jitter, grayscale, blur [, normalise] per sample (augment.cpu)
+    if self._use_cpu_kernels(x, params):
+        later = c.strong_n > 0 or any(k in params for k in LATE_STAGES)  # stages the kernels do not cover
+        x = fused_views(x, params, c, normalize=normalize and not later)
+        return self._blur_strong_normalize(x, params, normalize, blur=False) if later else x
+    x = to_float_batch(x, c.to_rgb)
+    dev = x.device
+    if c.line_thicken:
+        x = _thicken_for_downscale(x, params["crop"], c.size)
+    x = resized_crop(x, params["crop"], c.size, params["flip"], c.antialias)
+    if params["vflip"].any(): x = torch.where(params["vflip"].to(dev).view(-1, 1, 1, 1), x.flip(2), x)
+    if "affine" in params and params["affine"].any():
+        idx = torch.nonzero(params["affine"])[:, 0]
+        m = affine_matrix(params["angle"][idx], params["shift"][idx] * c.size, params["zoom"][idx],
+                          torch.stack([params["shear"][idx], torch.zeros(len(idx))], 1))
+        x = x.clone(); x[idx.to(dev)] = affine_warp(x[idx.to(dev)], m, "bilinear", c.fill)
+    if params["jitter"].any():
+        x = color_jitter(x, params["factors"], params["order"], params["jitter"], inplace=True)
+    if params["gray"].any() and x.shape[1] == 3:
+        idx = torch.nonzero(params["gray"])[:, 0].to(dev)
+        x.index_copy_(0, idx, rgb_to_grayscale(x.index_select(0, idx)))
+    return self._blur_strong_normalize(x, params, normalize)
+
+# %% ../../nbs/02d_augment_pipeline.ipynb #5f5bea88
+@patch
+def _blur_strong_normalize(self: Pipeline, x: torch.Tensor, params: dict, normalize: bool,
+                           blur: bool = True) -> torch.Tensor:
+    "The stages after grayscale, on a float batch (modified in place)."
+    c, dev = self.config, x.device
+    if blur and params["blur"].any():
+        idx = torch.nonzero(params["blur"])[:, 0].to(dev)
+        x.index_copy_(0, idx,
+                      gaussian_blur(x.index_select(0, idx), params["sigma"].to(dev)[idx], c.kernel_size))
+    if "solarize" in params and params["solarize"].any(): x = solarize(x, params["solarize"])
+    if "rot90" in params and params["rot90"].any(): x = rotate90(x, params["rot90"])
+    if "cutout" in params and params["cutout"].any():
+        x = cutout(x, params["cutout_centre"], c.cutout_size, params["cutout"])
+    if c.strong_n > 0:
+        x = apply_strong(x, params, c)
+    return normalize_batch(x, c.mean, c.std) if normalize else x
+
+@patch
+def _use_cpu_kernels(self: Pipeline, x: torch.Tensor, params: dict) -> bool:
+    "Whether this batch goes through the fused CPU kernels (`augment.cpu`) instead of the torch ops."
+    if self.backend == "torch" or not isinstance(x, torch.Tensor) or x.device.type != "cpu": return False
+    if (
+        self.config.line_thicken
+        or bool(params["vflip"].any())
+        or ("affine" in params and bool(params["affine"].any()))
+    ):
+        return False  # stages between the crop and the colour ops: torch ops all the way
+    if self.backend == "auto" and not _numba_available():
+        return False
+    return True
 
 # %% ../../nbs/02d_augment_pipeline.ipynb #935e1123
 def describe_params(params: dict, # from `pipeline(x, return_params=True)`
@@ -237,6 +222,7 @@ def describe_params(params: dict, # from `pipeline(x, return_params=True)`
 # %% ../../nbs/02d_augment_pipeline.ipynb #98f8c718
 CLSA_CROPS = [(224, (0.2, 1.0)), (192, (0.172, 0.86)), (160, (0.143, 0.715)), (128, (0.114, 0.571)),
               (96, (0.086, 0.429))]
+
 # the 224-px table scaled: 32, 27, 23, 18, 14
 CLSA_CROPS_CIFAR = [(round(s * 32 / 224), r) for s, r in CLSA_CROPS]
 
@@ -267,6 +253,7 @@ class MultiCropConfig:
         try: return dataclasses.replace(self.base, size=s, crop_scale=r)
         except ValueError as e: raise ValueError(f"crops[{i}]=({s}, {r}): {e}") from None
 
+# %% ../../nbs/02d_augment_pipeline.ipynb #7b8a7bb5
 class MultiCropPipeline:
     "Calls one `Pipeline` per crop of a `MultiCropConfig`; returns a list of views (different sizes)."
     def __init__(self, config: MultiCropConfig, backend: str | None = None):
@@ -310,7 +297,6 @@ def make_config(
         f"{sorted(PRESETS) + sorted(MULTICROP_PRESETS) + ['multicrop']}"
     )
 
-
 def build_pipeline(
     config: AugmentConfig | MultiCropConfig,  # the config
     backend: str | None = None,  # see `Pipeline`
@@ -322,7 +308,7 @@ def build_pipeline(
         return Pipeline(config, backend)
     raise TypeError(f"config: expected AugmentConfig or MultiCropConfig, got {type(config).__name__}")
 
-
+# %% ../../nbs/02d_augment_pipeline.ipynb #a0d7c912
 def make_pipeline(
     name: str,  # preset name, see `list_pipelines()`
     backend: str | None = None,  # see `Pipeline`: "auto", "torch" or "numba"
@@ -330,7 +316,6 @@ def make_pipeline(
 ) -> Pipeline | MultiCropPipeline:
     "Build a preset pipeline; `pipeline.config` is its config dataclass."
     return build_pipeline(make_config(name, **overrides), backend)
-
 
 def list_pipelines() -> list[str]:
     "Names accepted by `make_pipeline`."

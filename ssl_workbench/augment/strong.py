@@ -79,6 +79,7 @@ def solarize(x: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
     "Invert pixels whose level is ≥ `threshold` (B,) in 0..256."
     return torch.where(to_levels(x) >= threshold.to(x.device, x.dtype).view(-1, 1, 1, 1), 1 - x, x)
 
+# %% ../../nbs/02a_augment_strong.ipynb #4a1b9dec
 def adjust_sharpness(x: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
     "Blend with a 3×3-smoothed copy (PIL's SMOOTH kernel, borders kept); factor < 1 blurs, > 1 sharpens."
     B, C, H, W = x.shape
@@ -123,6 +124,7 @@ _POINT_OPS = {"AutoContrast": lambda x, v: autocontrast(x), "Equalize": lambda x
               "Brightness": adjust_brightness, "Color": adjust_saturation, "Contrast": adjust_contrast,
               "Sharpness": adjust_sharpness, "Posterize": posterize, "Solarize": solarize}
 
+# %% ../../nbs/02a_augment_strong.ipynb #52125a04
 def apply_strong(x: torch.Tensor, # (B, C, H, W) float in [0, 1]
                  params: dict, # from `sample_strong_params` (inside a pipeline's params)
                  config: AugmentConfig, # for `strong_interpolation`

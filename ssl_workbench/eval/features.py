@@ -58,6 +58,7 @@ def image_batches(images, # uint8 (N, C, H, W) tensor/array, or an ImageDataset
         b = torch.from_numpy(np.array(b)) if isinstance(b, np.ndarray) else b
         yield (b.permute(0, 3, 1, 2) if channels_last else b).contiguous()
 
+# %% ../../nbs/50_evaluate.ipynb #3944c9da
 def to_float(x: torch.Tensor, # uint8 (B, C, H, W)
              # (mean, std) in [0, 1] units; None: just scale to [0, 1]
              normalize: tuple | None = DEFAULT_NORMALIZE,

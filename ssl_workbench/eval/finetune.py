@@ -15,14 +15,8 @@ import torch.nn.functional as F
 from ..core import get_device
 from ..data import class_balanced_subset
 from ..vit import ViT
-from ssl_workbench.eval.features import (
-    DEFAULT_NORMALIZE,
-    check_images,
-    check_labels,
-    extract_features,
-    image_batches,
-    to_float,
-)
+from .features import (DEFAULT_NORMALIZE, check_images, check_labels, extract_features,
+                                         image_batches, to_float)
 from .linear import _feature_dim, _warmup_cosine, random_crop_flip
 
 # %% auto #0
@@ -63,6 +57,7 @@ def finetune_param_groups(model: nn.Module, head: nn.Module, lr: float, weight_d
         g["params"].append(p)
     return list(groups.values())
 
+# %% ../../nbs/50d_finetune.ipynb #b6ec9ddc
 def finetune(backbone: nn.Module, # copied; the caller's module is not changed
              train_images, train_labels, test_images, test_labels,
              label_fraction: float = 0.1, # share of each class that keeps its label

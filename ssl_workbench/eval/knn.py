@@ -56,6 +56,7 @@ def knn_classify(train_features: torch.Tensor, # (N, D) the labelled bank
         preds.append(weighted_vote(sim, labels[idx], n_classes, temperature).cpu())
     return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
 
+# %% ../../nbs/50a_knn.ipynb #5533ef5b
 def knn_accuracy(train_features, train_labels, test_features, test_labels,
                  k: int = 200, temperature: float = 0.1, **kwargs) -> tuple[float, torch.Tensor]:
     "(top-1 accuracy, predictions (M,)) of weighted kNN; `kwargs` go to `knn_classify`."

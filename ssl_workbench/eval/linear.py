@@ -13,14 +13,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..core import get_device
-from ssl_workbench.eval.features import (
-    DEFAULT_NORMALIZE,
-    check_images,
-    check_labels,
-    extract_features,
-    image_batches,
-    to_float,
-)
+from .features import (DEFAULT_NORMALIZE, check_images, check_labels, extract_features,
+                                         image_batches, to_float)
 
 # %% auto #0
 __all__ = ['linear_probe', 'random_crop_flip', 'snapshot_state', 'sanity_check', 'linear_eval']

@@ -15,16 +15,8 @@ import torch.nn as nn
 
 from ..core import content_hash, get_device, git_commit, project_root
 from ..data import class_balanced_subset
-from ssl_workbench.eval.features import (
-    DEFAULT_NORMALIZE,
-    check_images,
-    check_labels,
-    extract_features,
-    module_hash,
-    pixel_mean,
-    random_init_backbone,
-    raw_pixel_features,
-)
+from .features import (DEFAULT_NORMALIZE, check_images, check_labels, extract_features,
+                                         module_hash, pixel_mean, random_init_backbone, raw_pixel_features)
 from .finetune import check_label_fraction, finetune
 from .knn import knn_accuracy
 from .linear import linear_eval, linear_probe
@@ -70,6 +62,7 @@ def protocol_card(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' 
     # tuples become lists: the card equals its JSON round trip
     return json.loads(json.dumps(card, default=str))
 
+# %% ../../nbs/50e_protocol.ipynb #64da15f6
 def protocol_differences(cards: list[dict]) -> dict[str, list]:
     "The protocol-defining card fields whose values differ between `cards`, with the distinct values."
     out = {}
@@ -120,7 +113,7 @@ def mixed_protocol_note(results: dict[str, dict]) -> str | None:
         + "."
     )
 
-
+# %% ../../nbs/50e_protocol.ipynb #778d88cf
 def results_table(results: dict[str, dict]) -> str:
     "A Markdown table of results with baselines and gains (percentage points), plus a mixed-protocol note."
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}"
@@ -132,10 +125,8 @@ def results_table(results: dict[str, dict]) -> str:
     ]
     for r in results_rows(results):
         lines.append(
-            f"| {r['name']} | {r['protocol']} | {r['metric']} | {pct(r['value'])} | "
-            f"{pct(r['random_init'])} | "
-            f"{pct(r['raw_pixels'])} | {gain(r['gain_random_init'])} | {gain(r['gain_raw_pixels'])} "
-            "|"
+            f"| {r['name']} | {r['protocol']} | {r['metric']} | {pct(r['value'])} | {pct(r['random_init'])} "
+            f"| {pct(r['raw_pixels'])} | {gain(r['gain_random_init'])} | {gain(r['gain_raw_pixels'])} |"
         )
     note = mixed_protocol_note(results)
     return "\n".join(lines) + (f"\n\n{note}" if note else "")
@@ -224,8 +215,7 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
                                                           normalize=normalize,
                                                          device=dev, seed=seed, **params)["accuracy"]}
     else:
-        run = lambda model, key: {k: v for k,
-                                  v in finetune(model, train_images, train_y, test_images, test_y,
+        run = lambda model, key: {k: v for k, v in finetune(model, train_images, train_y, test_images, test_y,
                                                 label_fraction,
                                   normalize=normalize, device=dev, seed=seed, **params).items()
                                   if k in ("accuracy", "n_labelled", *FINETUNE_RECIPE)}

@@ -16,15 +16,8 @@ import plotly.offline
 from plotly.subplots import make_subplots
 from PIL import Image
 
-from ssl_workbench.core import (
-    RunDir,
-    atomic_write,
-    atomic_write_text,
-    cache_dir,
-    content_hash,
-    html_text,
-    png_data_uri,
-)
+from ..core import (RunDir, atomic_write, atomic_write_text, cache_dir, content_hash, html_text,
+                                png_data_uri)
 from .features import check_images, image_batches
 from .protocol import mixed_protocol_note, results_rows
 from .retrieval import nearest_neighbours
@@ -49,6 +42,7 @@ def knn_graph(x: np.ndarray, # (N, D)
         idx.append(j); dist.append(d.clamp(min=0).sqrt())
     return torch.cat(idx).numpy(), torch.cat(dist).numpy()
 
+# %% ../../nbs/55_report.ipynb #0f1099d3
 def umap_embed(features, # (N, D) float features (tensor or array)
                n_neighbors: int = 15,
                seed: int = 0, # random_state: reproducible (and single-threaded)
@@ -140,8 +134,7 @@ def results_table_html(results: dict[str, dict]) -> str:
         card_html = (
             (
                 "<details><summary>card</summary><pre>"
-                f"{html_text(json.dumps(card, indent=1, default=str))}</pre>"
-                "</details>"
+                f"{html_text(json.dumps(card, indent=1, default=str))}</pre></details>"
             )
             if card
             else ""
@@ -244,6 +237,7 @@ gd.on('plotly_hover', function(ev) {
 });
 """
 
+# %% ../../nbs/55_report.ipynb #9186bd8b
 def embedding_figure(embedding_2d, # (N, 2)
                      labels, # (N,) int labels (-1: unlabelled)
                      thumbnails: list[str] | None = None, # N data URIs (or None)
@@ -329,7 +323,7 @@ def retrieval_examples(features, # (N, D)
         for q, row in zip(queries, nn_idx.tolist())
     ]
 
-
+# %% ../../nbs/55_report.ipynb #7ca9806d
 def retrieval_html(
     examples: list[dict], thumbnails: list[str], labels, class_names: list[str] | None = None
 ) -> str:
@@ -389,6 +383,7 @@ def _plotlyjs_gzip_b64() -> str:
         atomic_write_text(path, data)
     return path.read_text()
 
+# %% ../../nbs/55_report.ipynb #ee134766
 def plotlyjs_script() -> str:
     """A <script> that unpacks the embedded, gzip-compressed plotly.js in the browser;
     `window.PLOTLY_READY` resolves after."""
@@ -413,6 +408,7 @@ def _figure_div(fig: go.Figure | None, post_script: str | None = None) -> str:
             f"Plotly.newPlot('{div_id}', fig.data, fig.layout, {config}).then(function() {{ {post} }}); "
             "});</script>")
 
+# %% ../../nbs/55_report.ipynb #472ec444
 def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, labels,
                 thumbnails: list[str] | None,
                 retrieval_examples: list[dict] | None, class_names: list[str] | None = None,
@@ -435,8 +431,7 @@ def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, la
             f"<h2>Test embeddings (UMAP, {shown} of {n} points; hover for the image)</h2>",
             "<div class='embedding'><div id='hover-panel'><img id='hover-image' alt=''><div "
             "id='hover-caption'>hover a point</div></div>"
-            f"<div class='plot'>{_figure_div(fig, HOVER_JS if thumbnails is not None else None)}</div>"
-            "</div>",
+            f"<div class='plot'>{_figure_div(fig, HOVER_JS if thumbnails is not None else None)}</div></div>",
         ]
     if retrieval_examples and thumbnails is not None:
         parts += [

@@ -50,7 +50,7 @@ def nearest_neighbours(query_features: torch.Tensor, # (M, D)
         idxs.append(j.cpu())
     return torch.cat(sims), torch.cat(idxs)
 
-
+# %% ../../nbs/50b_retrieval.ipynb #40b3fa2c
 def retrieval_metrics(
     query_features,
     query_labels,

@@ -34,8 +34,7 @@ def run_checkpoint(run: str | Path | RunDir) -> Path:
     if not run.root.is_dir(): raise FileNotFoundError(f"run={str(run.root)!r}: no such run directory")
     if run.checkpoint is not None: return run.checkpoint
     raise FileNotFoundError(f"run={str(run.root)!r}: no checkpoint (looked for {run.best} and {run.last}); "
-                            "train it first with "
-                            f"`ssl-workbench pretrain --out {run.root} ...`")
+                            f"train it first with `ssl-workbench pretrain --out {run.root} ...`")
 
 def run_config(run: str | Path | RunDir) -> TrainConfig:
     "The run's `config.yaml`."
@@ -54,8 +53,7 @@ def load_run_method(run: str | Path | RunDir, device=None) -> torch.nn.Module:
     ck_cfg = config_from_dict(ck["config"])
     if ck_cfg.model.backbone != cfg.model.backbone:
         raise ValueError(f"checkpoint {ckpt} was trained with backbone {ck_cfg.model.backbone!r}, but "
-                         f"{run.config} "
-                         f"names {cfg.model.backbone!r}: the checkpoint belongs to another run")
+                         f"{run.config} names {cfg.model.backbone!r}: the checkpoint belongs to another run")
     try: method = method_from_checkpoint(ck, device=device or "cpu")
     except RuntimeError as e:
         raise ValueError(f"checkpoint {ckpt} does not fit backbone {cfg.model.backbone!r}: "
@@ -87,6 +85,7 @@ def _subset(ds, limit, seed):
     idx = np.sort(np.random.default_rng(seed).permutation(len(ds))[:limit])
     return ds.tensor()[torch.as_tensor(idx)], ds.labels[idx], limit
 
+# %% ../../nbs/56_run_eval.ipynb #d59d2198
 def evaluate_run(run: str | Path, # a run directory
                  protocol: str = "knn", # one of `eval.protocol.PROTOCOLS`
                  label_fraction: float | None = None, # finetune only, in (0, 1]
@@ -167,6 +166,7 @@ def load_results(run: str | Path) -> dict[str, dict]:
         out[p.stem] = result
     return out
 
+# %% ../../nbs/56_run_eval.ipynb #2e37fcc8
 def report_run(run: str | Path, # a run directory
                max_points: int = 2000, # test images embedded and drawn
                device=None, seed: int = 0,

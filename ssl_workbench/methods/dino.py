@@ -40,6 +40,7 @@ class WeightNormLinear(nn.Module):
         if self.frozen: v, g = _ZeroGrad.apply(v), _ZeroGrad.apply(g)
         return F.linear(x, F.normalize(v, dim=1) * g)
 
+# %% ../../nbs/19_dino.ipynb #24015238
 class DINOHead(nn.Module):
     "DINO's head: MLP (GELU) -> bottleneck -> L2-normalise -> weight-normalised Linear to `out_dim` logits."
     def __init__(self, in_dim: int, # backbone feature dimension

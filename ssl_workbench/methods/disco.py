@@ -39,8 +39,7 @@ def _load_strict(module: nn.Module, state: dict, what: str):
                  for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     if missing or unexpected or bad_shape:
         raise ValueError(f"{what}: {len(missing)} missing keys {missing[:3]}, {len(unexpected)} unexpected "
-                         "keys "
-                         f"{unexpected[:3]}, {len(bad_shape)} shape mismatches {bad_shape[:2]}")
+                         f"keys {unexpected[:3]}, {len(bad_shape)} shape mismatches {bad_shape[:2]}")
     module.load_state_dict(state)
 
 # %% ../../nbs/13_disco.ipynb #df702d6a
@@ -135,8 +134,7 @@ class DisCo(MoCoV2):
         self.teacher_dim = self._probe_teacher(image_size, in_chans)
         if self.teacher_dim != self.projection_head.out_dim:
             raise ValueError("teacher and student embedding sizes differ: the teacher outputs "
-                             f"{self.teacher_dim}, "
-                             f"the student head out_dim={self.projection_head.out_dim}")
+                             f"{self.teacher_dim}, the student head out_dim={self.projection_head.out_dim}")
         self.distill_weight, self.contrastive_weight, self.teacher_batch_stats = (
             distill_weight,
             contrastive_weight,

@@ -109,8 +109,7 @@ class MoCoV2(nn.Module):
                       decay_norm_and_bias=True),
         "schedule": dict(warmup_epochs=0.0),
         "source": "facebookresearch/moco main_moco.py: SGD lr 0.03 for batch 256, momentum 0.9, wd 1e-4 on "
-                  "all "
-                  "parameters, --cos, no warmup (CLSA and DisCo train with the same settings)"}
+                  "all parameters, --cos, no warmup (CLSA and DisCo train with the same settings)"}
     def __init__(self, backbone: nn.Module, # encoder: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
                  out_dim: int = 128, # embedding dimension (`--moco-dim`)

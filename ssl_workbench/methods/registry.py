@@ -77,6 +77,7 @@ def _scaled_crops(image_size: int) -> list[tuple[int, tuple[float, float]]]:
     base, table = (224, CLSA_CROPS) if image_size > 64 else (32, CLSA_CROPS_CIFAR)
     return [(max(8, round(s * image_size / base)), r) for s, r in table]
 
+# %% ../../nbs/14_method_registry.ipynb #113ba99b
 def default_recipe(name: str, # a method name
                    image_size: int = 32, # output side of the main views
                    **hparams, # the method's hyperparameters (CLSA reads n_weak, n_strong)

@@ -26,6 +26,7 @@ def projection_head(kind: str, feat_dim: int, hidden_dim: int | None = None, out
     if kind == "none": return nn.Identity()
     raise ValueError(f"head={kind!r}: must be 'mlp', 'linear' or 'none'")
 
+# %% ../../nbs/10_simclr.ipynb #6067a27e
 class SimCLR(nn.Module):
     "SimCLR: backbone + v1 projection head, trained with NT-Xent on two views."
     n_views = 2
@@ -39,8 +40,8 @@ class SimCLR(nn.Module):
                  out_dim: int = 128, # z dimension
                  hidden_dim: int | None = None, # head hidden width; None = feat_dim (the v1 code)
                  temperature: float = 0.5, # tau in NT-Xent
-                 # projection head: "mlp" (the paper), "linear" (d -> out_dim) or "none" (z = h); SimCLR Fig.
-                 # 8
+                 # projection head: "mlp" (the paper), "linear" (d -> out_dim) or "none" (z = h); SimCLR
+                 # Fig. 8
                  head: str = "mlp",
                 ):
         super().__init__()

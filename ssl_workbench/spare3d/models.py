@@ -40,7 +40,9 @@ def to_tensor(images: np.ndarray | torch.Tensor, # uint8 (..., H, W, 3) drawings
 
 # %% ../../nbs/72_spare3d_models.ipynb #52e5ade4
 POOLS = ("flatten", "avg")
+
 HEADS = ("mlp", "linear")
+
 INITS = ("paper", "default")
 
 def spatial_tower(backbone: str, # a `create_backbone` name: 'vgg16' (paper), 'small_convnet', 'resnet18', ...
@@ -57,9 +59,8 @@ def spatial_tower(backbone: str, # a `create_backbone` name: 'vgg16' (paper), 's
     elif hasattr(net, "avgpool") and hasattr(net, "layer4"):
         net.avgpool = nn.Identity()
         tower = net  # ResNet
-    else: raise ValueError(f"pool='flatten': backbone {backbone!r} ({type(net).__name__}) has no feature map "
-                           "to "
-                           "flatten; use pool='avg'")
+    else: raise ValueError(f"pool='flatten': backbone {backbone!r} ({type(net).__name__}) has no feature "
+                           "map to flatten; use pool='avg'")
     with torch.no_grad(): width = tower.eval()(torch.zeros(2, in_chans, image_size, image_size)).shape[1]
     return tower.train(), width
 
@@ -76,6 +77,7 @@ def default_pool(backbone: str, pool: str | None) -> str:
     "`pool`, or the official code's choice when None: 'avg' for ResNets, 'flatten' for VGG-style towers."
     return _check_choice("pool", pool or ("avg" if backbone.startswith("resnet") else "flatten"), POOLS)
 
+# %% ../../nbs/72_spare3d_models.ipynb #bf52cf52
 class _FourTowers(nn.Module):
     "Separate towers for front, right, top and one isometric, and the size check on their flattened width."
     def __init__(self, backbone: str, image_size: int, in_chans: int, pool: str | None):
@@ -95,15 +97,13 @@ class _FourTowers(nn.Module):
         f = self.towers[k](x)
         if f.shape[1] != self.feat_dim:
             raise ValueError(
-                f"drawings of {x.shape[-1]} px give {f.shape[1]} features per tower "
-                f"({self.backbone_name}, "
-                f"pool={self.pool!r}), but g1/g2 expect {self.feat_dim} (built for "
-                f"{self.image_size} px); "
+                f"drawings of {x.shape[-1]} px give {f.shape[1]} features per tower ({self.backbone_name}, "
+                f"pool={self.pool!r}), but g1/g2 expect {self.feat_dim} (built for {self.image_size} px); "
                 f"build the net with image_size={x.shape[-1]}"
             )
         return f
 
-
+# %% ../../nbs/72_spare3d_models.ipynb #ef1eeec2
 class FourTowerNet(_FourTowers):
     "Towers for front, right, top and isometric; g1 (views), g2 (isometric) and h (pair score)."
 
@@ -186,12 +186,14 @@ def t2i_loss(scores: torch.Tensor, answer: torch.Tensor) -> torch.Tensor:
 # %% ../../nbs/72_spare3d_models.ipynb #a0e51ffc
 TASK_KEYS = {"t2i": ("views", "candidates", "answer"), "i2p": ("views", "iso", "answer"),
              "p2i": ("views", "pose", "candidates", "answer")}  # the arrays each task's data needs
+
 CHANCE = 0.25  # every SPARE3D task here is 4-way
 
 def _check_task(task: str) -> str:
     if task not in TASK_KEYS: raise ValueError(f"task={task!r}: expected one of {list(TASK_KEYS)}")
     return task
 
+# %% ../../nbs/72_spare3d_models.ipynb #d9acbdf3
 class EarlyFusionNet(nn.Module):
     """SPARE3D's supervised baseline: candidate ‖ F ‖ R ‖ T (12 channels) -> one logit (T2I, P2I) or 4 pose
     logits (I2P)."""
@@ -264,6 +266,7 @@ class PoseNet(_FourTowers):
 
 I2P_LOGITS = [p - 1 for p in I2P_POSES]  # poses 1, 2, 5, 6 -> logits 0, 1, 4, 5
 
+# %% ../../nbs/72_spare3d_models.ipynb #845f3112
 def pose_pretext_logits(model: PoseNet, views: torch.Tensor, # (B, 3, C, H, W)
                         poses: torch.Tensor, # (B, P, C, H, W) isometrics
                        ) -> torch.Tensor:
@@ -326,6 +329,7 @@ def task_loss(task: str, scores: torch.Tensor, answer: torch.Tensor) -> torch.Te
     "Cross-entropy over the 4 poses for I2P; BCE over the candidates for T2I and P2I (SPARE3D's losses)."
     return F.cross_entropy(scores, answer) if task == "i2p" else t2i_loss(scores, answer)
 
+# %% ../../nbs/72_spare3d_models.ipynb #6b221f9e
 def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatureScorer
                 data: dict[str, np.ndarray], # pair data (left, right) or task data (`TASK_KEYS`)
                 objective: str = "pretext", # 'pretext' (cross pairs), 'pose' (SR), 't2i', 'i2p' or 'p2i'
@@ -351,8 +355,7 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
     pose_model = isinstance(model, PoseNet) or getattr(model, "task", None) == objective
     if objective in ("i2p", "p2i") and not pose_model:
         raise TypeError(f"model: {type(model).__name__} cannot be trained on {objective!r}; use "
-                        f"EarlyFusionNet(task={objective!r}) "
-                        "or a PoseNet")
+                        f"EarlyFusionNet(task={objective!r}) or a PoseNet")
     n = len(data[keys[0]])
     if n < batch_size: raise ValueError(f"batch_size={batch_size}: larger than the {n} items in data")
     device = get_device(device); model.to(device).train()
@@ -383,6 +386,7 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
         history.append({"step": step, **logs})
     return history
 
+# %% ../../nbs/72_spare3d_models.ipynb #3612af5b
 @torch.no_grad()
 def task_predictions(model: nn.Module, data: dict[str, np.ndarray], task: str = "t2i",
                      batch_size: int = 32, device: str | torch.device | None = None) -> np.ndarray:
@@ -422,6 +426,7 @@ def pretext_accuracy(model: FourTowerNet, data: dict[str, np.ndarray], # pair da
     model.train(was)
     return float(torch.cat(hits).mean())
 
+# %% ../../nbs/72_spare3d_models.ipynb #8d3051d8
 @torch.no_grad()
 def pose_accuracy(model: PoseNet, data: dict[str, np.ndarray], # pose data: views, poses, pose_ids
                   batch_size: int = 16, device: str | torch.device | None = None) -> float:
@@ -477,6 +482,7 @@ def fit_simclr_drawings(images: np.ndarray, # uint8 (N, H, W, 3) single drawings
         history.append({"step": step, "loss": loss.item()})
     return method.eval(), history
 
+# %% ../../nbs/72_spare3d_models.ipynb #37700865
 class FrozenFeatureScorer(nn.Module):
     """T2I from a frozen single-drawing encoder: cosine to the mean view feature, or a linear head on [F ‖
     R ‖ T ‖ candidate]."""
@@ -506,7 +512,6 @@ class FrozenFeatureScorer(nn.Module):
         if self.head is None:
             return F.cosine_similarity(fv.mean(1, keepdim=True), fc, dim=-1)  # (B, K)
         return self.head(torch.cat([fv.flatten(1).unsqueeze(1).expand(-1, K, -1), fc], -1)).squeeze(-1)
-
 
 def simclr_scorer(
     method: nn.Module,  # a trained SimCLR method
@@ -545,6 +550,7 @@ def evaluate_spare3d(model: nn.Module, # a scorer that applies to `task` (see `t
             "z_vs_chance": (accuracy - CHANCE) / math.sqrt(CHANCE * (1 - CHANCE) / n),
             "baseline_accuracy": base, "vs_baseline": None if base is None else accuracy - base, "card": card}
 
+# %% ../../nbs/72_spare3d_models.ipynb #b5beeeb2
 def compare_spare3d(models: dict[str, nn.Module], # name -> scorer
                     data: dict[str, np.ndarray], task: str = "t2i",
                     baseline: str | None = "supervised", # the name in `models` the others are compared with

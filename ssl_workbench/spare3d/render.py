@@ -86,6 +86,7 @@ def make_voxel_object(rng: np.random.Generator, # randomness source
         if occ.sum() > 1 and _connected(occ): return occ
     raise RuntimeError(f"make_voxel_object: no connected object in {max_tries} tries (grid={grid})")
 
+# %% ../../nbs/70_spare3d_render.ipynb #98953d3b
 def voxel_cut(rng: np.random.Generator, # randomness source
               occ: np.ndarray, # bool (G, G, G) base object
               sizes: tuple[int, int] = (1, 3), # inclusive range of the removed box's sides, in cells
@@ -139,6 +140,7 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     _, ends = np.nonzero(step == -1)
     return rows, starts, ends
 
+# %% ../../nbs/70_spare3d_render.ipynb #8c11c7bd
 def voxel_lines(occ: np.ndarray, # bool (G, G, G)
                 view: str | int, # 'f', 'r', 't' or a pose 1..20
                 samples_per_cell: int = 8, # k: visibility samples per unit edge
@@ -188,6 +190,7 @@ def _dashes(segments: np.ndarray, on: float, off: float) -> np.ndarray:
         out.append(np.stack([p0 + starts[:, None] * u, p0 + ends[:, None] * u], 1))
     return np.concatenate(out) if out else np.zeros((0, 2, 2))
 
+# %% ../../nbs/70_spare3d_render.ipynb #93b6692a
 def rasterize(visible: np.ndarray, # (K, 2, 2) visible segments in view coordinates
               hidden: np.ndarray, # (K', 2, 2) hidden segments
               size: int = 128, # output side in pixels
@@ -265,6 +268,7 @@ def occ_bbox(shape) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = box.CornerMin(), box.CornerMax()
     return np.array([lo.X(), lo.Y(), lo.Z()]), np.array([hi.X(), hi.Y(), hi.Z()])
 
+# %% ../../nbs/70_spare3d_render.ipynb #60b81c41
 def _occ_volume(shape) -> float:
     from OCP.GProp import GProp_GProps
     from OCP.BRepGProp import BRepGProp
@@ -307,6 +311,7 @@ def make_occ_object(rng: np.random.Generator, # randomness source
         if shape is not None: return shape
     raise RuntimeError(f"make_occ_object: no valid solid in {max_tries} tries")
 
+# %% ../../nbs/70_spare3d_render.ipynb #9aacb644
 def occ_cut(rng: np.random.Generator, # randomness source
             shape, # base solid
             max_tries: int = 20,
@@ -323,6 +328,7 @@ def occ_cut(rng: np.random.Generator, # randomness source
     if strict: raise RuntimeError(f"occ_cut: no valid cut in {max_tries} tries")
     return None
 
+# %% ../../nbs/70_spare3d_render.ipynb #e6e706da
 def occ_lines(shape, # OpenCascade solid
               view: str | int, # 'f', 'r', 't' or a pose 1..20
               # curve discretisation tolerance; None: 0.2% of the largest extent
@@ -392,6 +398,7 @@ def get_backend(name: str = "voxel", # 'voxel' (numpy, default) or 'occ' (OpenCa
         return Backend("occ", make_occ_object, occ_cut, occ_lines, _occ_extent)
     raise ValueError(f"backend={name!r}: unknown backend; expected one of {BACKENDS}")
 
+# %% ../../nbs/70_spare3d_render.ipynb #b135b388
 def render_views(obj, # an object of `backend`
                  views: Sequence[str | int] = VIEWS, # views to draw, in order
                  size: int = 128, # side in pixels

@@ -87,6 +87,7 @@ def supervised_unit(s: dict, seed: int) -> dict:
         out[f"{task}_finetuned"] = task_accuracy(net, _task(task, s, seed, "_test"), task)
     return out
 
+# %% ../../nbs/74_spare3d_study.ipynb #c6b0ebbc
 def simclr_unit(s: dict, seed: int) -> dict:
     method, _ = fit_simclr_drawings(drawings_of(_task("pair", s, seed)), steps=s["simclr_steps"],
                                     batch_size=s["simclr_batch_size"], backbone=s["backbone"], lr=s["lr"],
@@ -138,6 +139,5 @@ def spare3d_study() -> Study:
                                          "I2P: pose pretext > supervised"),
                               Comparison("pose", "supervised", "p2i_finetuned", "P2I: pose pretext > "
                                                                                 "supervised")],
-                 claim_source="Xiang et al. CVPR 2022: T2I contrastive 71-75 % > supervised 55 % > SimCLR 31 "
-                              "%; "
-                              "I2P 78.0 -> 88.7 %, P2I 26.6 -> 72.4 % with the pose pretext")
+                 claim_source="Xiang et al. CVPR 2022: T2I contrastive 71-75 % > supervised 55 % > SimCLR "
+                              "31 %; I2P 78.0 -> 88.7 %, P2I 26.6 -> 72.4 % with the pose pretext")

@@ -53,8 +53,8 @@ def make_t2i(rng: np.random.Generator, # randomness source
         isometrics = np.stack([draw(obj, ["2"])[0] for obj in objects])  # (4, H, W, 3)
         if not _pairwise_distinct(isometrics, min_pixels): continue
         views = draw(objects[0], ORTHO_VIEWS)  # (3, H, W, 3)
-        if any(max(pixel_difference(v, w) for v,
-                   w in zip(views, draw(obj, ORTHO_VIEWS))) < min_pixels for obj in objects[1:]):
+        differs = lambda obj: max(pixel_difference(v, w) for v, w in zip(views, draw(obj, ORTHO_VIEWS)))
+        if any(differs(obj) < min_pixels for obj in objects[1:]):
             continue
         order = rng.permutation(4)
         return dict(views=views, candidates=isometrics[order], answer=int(np.argmin(order)))
@@ -134,6 +134,7 @@ def check_pose_ids(pose_ids, name: str = "pose_ids") -> np.ndarray:
     if bad.size: raise ValueError(f"{name}: pose id {int(bad.flat[0])} is outside 1..20")
     return ids.astype(np.int64)
 
+# %% ../../nbs/71_spare3d_tasks.ipynb #eb30ef33
 def make_sr(rng: np.random.Generator, # randomness source
             backend: str | Backend = "voxel", size: int = 128, hidden_style: str = "red",
             poses: Sequence[int] = SR_POSES) -> dict[str, Any]:
@@ -148,6 +149,7 @@ def make_sr(rng: np.random.Generator, # randomness source
 TASK_MAKERS = {"t2i": make_t2i, "i2p": make_i2p, "p2i": make_p2i, "pair": make_pair,
                "views": make_object_views,
                "sr": make_sr}
+
 TASKS = tuple(TASK_MAKERS)
 
 class ItemTimeout(Exception):
@@ -180,7 +182,7 @@ def make_item(task: str, # one of TASKS
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
-
+# %% ../../nbs/71_spare3d_tasks.ipynb #74c2b951
 def _run_item(args: tuple) -> tuple[int, dict | None, list[str]]:
     "Pool target: (index, item or None, failure reasons), trying `attempts` random streams."
     task, seed, index, attempts, backend, size, hidden_style, timeout_s, views = args
@@ -231,14 +233,14 @@ def _check_out_dir(out: Path, config: dict) -> None:
                                    "views") if old.get(k) != config[k]]
             if changed:
                 raise ValueError(f"out={str(out)!r}: holds {config['task']!r} shards made with other "
-                                 "settings "
-                                 f"({', '.join(f'{k}={old.get(k)!r}' for k in changed)}); use another "
-                                 "directory")
+                                 f"settings ({', '.join(f'{k}={old.get(k)!r}' for k in changed)}); use "
+                                 "another directory")
     other = sorted(t for t in tasks_here if t and t != config["task"])
     if other:
         raise ValueError(f"out={str(out)!r}: holds {other[0]!r} shards, not {config['task']!r}; use another "
                          "directory")
 
+# %% ../../nbs/71_spare3d_tasks.ipynb #ebd2e497
 def _write_json(path: Path, data: dict) -> None:
     # imported here: this module stays free of torch for the workers
     from ssl_workbench.core import atomic_write_text
@@ -285,6 +287,7 @@ def _make_pool(workers: int):
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     return mp.get_context(method).Pool(workers, maxtasksperchild=200)
 
+# %% ../../nbs/71_spare3d_tasks.ipynb #a5cf0056
 def generate(task: str, # 't2i', 'i2p', 'p2i', 'pair', 'views' or 'sr' (pose pretext)
              n: int, # number of items (questions, pairs or objects)
              out: str | Path, # output directory (created; resumed if it holds this task's shards)

@@ -17,17 +17,11 @@ import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
 from ..core import get_device, html_text
-from ssl_workbench.spare3d.models import (
-    TASK_KEYS,
-    FourTowerNet,
-    EarlyFusionNet,
-    PoseNet,
-    task_batch,
-    task_scores,
-    to_tensor,
-)
+from .models import (TASK_KEYS, FourTowerNet, EarlyFusionNet, PoseNet, task_batch,
+                                          task_scores, to_tensor)
 from .render import VIEWS
 from .tasks import I2P_POSES, difference_image, pixel_difference
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['TOWERS', 'DIFF_VIEWS', 'check_questions', 'score_labels', 'question_panels', 'question_verdict', 'embedding_backbone',
@@ -75,7 +69,7 @@ def question_panels(
         titles.append(t)
     return images, titles
 
-
+# %% ../../nbs/73_spare3d_viewer.ipynb #b4421398
 def question_verdict(
     question: dict[str, Any], task: str = "t2i", scores: Sequence[float] | None = None
 ) -> dict:
@@ -120,14 +114,13 @@ def view_features(backbone: nn.Module, # (B, 3, H, W) -> (B, D)
         backbone.train(was_training)
     return torch.cat(out).numpy()
 
-
 def _nearest_other(features: np.ndarray) -> np.ndarray:
     x = F.normalize(torch.as_tensor(features).float(), dim=1)
     sim = x @ x.T  # (N, N)
     sim.fill_diagonal_(-float("inf"))
     return sim.argmax(1).numpy()
 
-
+# %% ../../nbs/73_spare3d_viewer.ipynb #67e50da7
 def cluster_scores(
     features: np.ndarray,  # (N, D)
     object_ids: np.ndarray,  # (N,)
@@ -151,14 +144,12 @@ def cluster_scores(
         "pose_chance": (n / n_poses - 1) / (n - 1),
     }
 
-
 def pca_2d(features: np.ndarray) -> np.ndarray:
     "A fast deterministic 2-D projection (N, 2): the top two principal components of the normalised features."
     x = F.normalize(torch.as_tensor(np.asarray(features)).float(), dim=1)
     x = x - x.mean(0)
     _, _, v = torch.linalg.svd(x, full_matrices=False)
     return (x @ v[:2].T).numpy().astype(np.float32)
-
 
 def umap_views(features: np.ndarray, seed: int = 0) -> np.ndarray:
     "UMAP (N, 2) via `eval.report.umap_embed` (cosine, seeded, cached), neighbours capped for small sets."
@@ -180,6 +171,7 @@ def _image_figure(n: int, height: int = 150) -> go.FigureWidget:
 
 DIFF_VIEWS = ("front", "right", "top", "isometric")  # pair drawings are f, r, t, pose-2 isometric
 
+# %% ../../nbs/73_spare3d_viewer.ipynb #c734050b
 class SPARE3DViewer(widgets.VBox):
     "Browse SPARE3D questions with a model's scores, embed view drawings, and diff similar objects."
     def __init__(self, questions: dict[str, np.ndarray] | None = None, # task data (`TASK_KEYS[task]` arrays)
@@ -213,61 +205,8 @@ class SPARE3DViewer(widgets.VBox):
         self._scores: dict[int, np.ndarray] = {}
         self.coords = self.features = self.clusters = None
 
-        # questions tab
-        self.question = _classed(widgets.IntSlider(value=0, min=0, max=max(0, self.n_questions - 1),
-                                                   description="question"), "swb-spare3d-question")
-        self.score_all_button = _classed(widgets.Button(description="Score all", icon="check",
-                                                        disabled=model is None), "swb-spare3d-score-all")
-        self.verdict = _classed(widgets.HTML(""), "swb-spare3d-verdict")
-        self.question_figure = _image_figure(7)
-        self.score_figure = go.FigureWidget(go.Bar(x=score_labels(task), y=[0, 0, 0, 0],
-                                                   marker_color=["#bbb"] * 4))
-        self.score_figure.update_layout(width=420, height=220, margin=dict(l=30, r=5, t=30, b=30),
-                                        title=dict(text="model scores", font=dict(size=12)))
-        self.question.observe(lambda ch: self.show_question(ch["new"]), names="value")
-        self.score_all_button.on_click(lambda b: self.score_all())
-        questions_tab = widgets.VBox([widgets.HBox([self.question, self.score_all_button]), self.verdict,
-                                      _classed(widgets.VBox([self.question_figure]),
-                                               "swb-spare3d-question-figure"),
-                                      _classed(widgets.VBox([self.score_figure]), "swb-spare3d-scores")])
-
-        # views tab
-        self.colour = _classed(widgets.ToggleButtons(options=["object", "pose"], value="object",
-                                                     description="colour"), "swb-spare3d-colour")
-        one_tower = backbone is not None or not isinstance(model, FourTowerNet)
-        self.tower = _classed(widgets.Dropdown(options=list(TOWERS), value="isometric", description="tower",
-                                               disabled=one_tower),
-                              "swb-spare3d-tower")
-        self.embed_button = _classed(widgets.Button(description="Compute", button_style="primary",
-                                                    icon="cogs"), "swb-spare3d-embed-compute")
-        self.embed_status = _classed(widgets.HTML(""), "swb-spare3d-embed-status")
-        self.embed_figure = go.FigureWidget()
-        self.embed_figure.update_layout(width=560, height=460, margin=dict(l=10, r=10, t=30, b=10),
-                                        legend=dict(font=dict(size=9)),
-                                        xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
-        self.colour.observe(lambda ch: self.recolour(), names="value")
-        self.embed_button.on_click(lambda b: self.compute_embedding())
-        views_tab = widgets.VBox([widgets.HBox([self.colour, self.tower, self.embed_button]),
-                                  self.embed_status,
-                                  _classed(widgets.VBox([self.embed_figure]), "swb-spare3d-embed-figure")])
-
-        # difference tab
-        n_items = len(pairs["left"]) if pairs is not None else self.n_questions
-        self.diff_item = _classed(widgets.IntSlider(value=0, min=0, max=max(0, n_items - 1),
-                                                    description="pair" if pairs is not None else "question"),
-                                  "swb-spare3d-diff-item")
-        options = list(DIFF_VIEWS) if pairs is not None else [f"answer vs candidate {k}" for k in range(4)]
-        self.diff_view = _classed(widgets.Dropdown(options=options,
-                                                   value=options[-1 if pairs is not None else 0],
-                                                   description="compare"), "swb-spare3d-diff-view")
-        self.diff_status = _classed(widgets.HTML(""), "swb-spare3d-diff-status")
-        self.diff_figure = _image_figure(3, height=190)
-        self.diff_item.observe(lambda ch: self.show_difference(), names="value")
-        self.diff_view.observe(lambda ch: self.show_difference(), names="value")
-        diff_tab = widgets.VBox([widgets.HBox([self.diff_item, self.diff_view]), self.diff_status,
-                                 _classed(widgets.VBox([self.diff_figure]), "swb-spare3d-diff-figure")])
-
-        self.tabs = _classed(widgets.Tab([questions_tab, views_tab, diff_tab]), "swb-spare3d-tabs")
+        tabs = [self._questions_tab(), self._views_tab(), self._difference_tab()]
+        self.tabs = _classed(widgets.Tab(tabs), "swb-spare3d-tabs")
         for k, title in enumerate(["questions", "views", "difference"]): self.tabs.set_title(k, title)
         super().__init__([widgets.HTML(f"<b>SPARE3D viewer</b> — {task.upper()}"), self.tabs])
         self.add_class("swb-spare3d")
@@ -283,12 +222,6 @@ class SPARE3DViewer(widgets.VBox):
             self.diff_status.value = ("<i>no pairs: pass pairs= (left/right from make_pair) or T2I "
                                       "questions</i>")
 
-    # --- questions ---
-    def get_question(self, i: int) -> dict[str, Any]:
-        "Question `i` as a dict of arrays."
-        if not 0 <= i < self.n_questions: raise ValueError(f"i={i}: expected 0 <= i < {self.n_questions}")
-        return {k: self.questions[k][i] for k in TASK_KEYS[self.task]}
-
     @torch.no_grad()
     def scores(self, i: int) -> np.ndarray | None:
         "The model's 4 scores for question `i` (cached), None without a model."
@@ -299,137 +232,71 @@ class SPARE3DViewer(widgets.VBox):
             self._scores[i] = task_scores(self.model, self.task, batch)[0].float().cpu().numpy()
         return self._scores[i]
 
-    def show_question(self, i: int) -> dict:
-        "Draw question `i` (drawings, titles, score bars, verdict); returns its verdict."
-        question, scores = self.get_question(i), self.scores(i)
-        images, titles = question_panels(question, self.task, scores)
-        verdict = question_verdict(question, self.task, scores)
-        with self.question_figure.batch_update():
-            for k in range(7):
-                self.question_figure.data[k].z = images[k]
-                self.question_figure.layout.annotations[k].text = titles[k]
-        colours = ["#bbb"] * 4
-        colours[verdict["answer"]] = "#2a9d3a"
-        if verdict["pick"] is not None and not verdict["correct"]: colours[verdict["pick"]] = "#c0392b"
-        with self.score_figure.batch_update():
-            self.score_figure.data[0].y = list(scores) if scores is not None else [0, 0, 0, 0]
-            self.score_figure.data[0].marker.color = colours
-        asked = f" — asked pose {int(question['pose'])}" if self.task == "p2i" else ""
-        if scores is None:
-            self.verdict.value = f"question {i}{asked}: answer <b>{verdict['answer_label']}</b> (no model)"
-        else:
-            mark = ("<span style='color:#2a9d3a'>correct</span>" if verdict["correct"]
-                    else "<span style='color:#c0392b'>wrong</span>")
-            self.verdict.value = (f"question {i}{asked}: answer <b>{verdict['answer_label']}</b>, model "
-                                  "picks "
-                                  f"<b>{score_labels(self.task)[verdict['pick']]}</b> — {mark}")
-        return verdict
+# %% ../../nbs/73_spare3d_viewer.ipynb #8af3f010
+@patch
+def _questions_tab(self: SPARE3DViewer) -> widgets.VBox:
+    "Question slider, verdict, the drawings and the model's four scores."
+    self.question = _classed(widgets.IntSlider(value=0, min=0, max=max(0, self.n_questions - 1),
+                                               description="question"), "swb-spare3d-question")
+    self.score_all_button = _classed(widgets.Button(description="Score all", icon="check",
+                                                    disabled=self.model is None), "swb-spare3d-score-all")
+    self.verdict = _classed(widgets.HTML(""), "swb-spare3d-verdict")
+    self.question_figure = _image_figure(7)
+    self.score_figure = go.FigureWidget(go.Bar(x=score_labels(self.task), y=[0, 0, 0, 0],
+                                               marker_color=["#bbb"] * 4))
+    self.score_figure.update_layout(width=420, height=220, margin=dict(l=30, r=5, t=30, b=30),
+                                    title=dict(text="model scores", font=dict(size=12)))
+    self.question.observe(lambda ch: self.show_question(ch["new"]), names="value")
+    self.score_all_button.on_click(lambda b: self.score_all())
+    return widgets.VBox([widgets.HBox([self.question, self.score_all_button]), self.verdict,
+                         _classed(widgets.VBox([self.question_figure]),
+                                  "swb-spare3d-question-figure"),
+                         _classed(widgets.VBox([self.score_figure]), "swb-spare3d-scores")])
 
-    def score_all(self) -> float | None:
-        "Score every question; returns (and shows) the accuracy."
-        if self.model is None: self.verdict.value = "<i>no model to score with</i>"; return None
-        correct = [question_verdict(self.get_question(i), self.task,
-                                    self.scores(i))["correct"] for i in range(self.n_questions)]
-        accuracy = float(np.mean(correct))
-        self.verdict.value = (self.verdict.value.split("<br>")[0] +
-                              f"<br>accuracy on {self.n_questions} questions: <b>{accuracy:.1%}</b> (chance "
-                              "25 %)")
-        return accuracy
+# %% ../../nbs/73_spare3d_viewer.ipynb #23bc2f3f
+@patch
+def _views_tab(self: SPARE3DViewer) -> widgets.VBox:
+    "Colour and tower pickers, and the 2-D map of the drawings' embeddings."
+    self.colour = _classed(widgets.ToggleButtons(options=["object", "pose"], value="object",
+                                                 description="colour"), "swb-spare3d-colour")
+    one_tower = self.backbone is not None or not isinstance(self.model, FourTowerNet)
+    self.tower = _classed(widgets.Dropdown(options=list(TOWERS), value="isometric", description="tower",
+                                           disabled=one_tower),
+                          "swb-spare3d-tower")
+    self.embed_button = _classed(widgets.Button(description="Compute", button_style="primary",
+                                                icon="cogs"), "swb-spare3d-embed-compute")
+    self.embed_status = _classed(widgets.HTML(""), "swb-spare3d-embed-status")
+    self.embed_figure = go.FigureWidget()
+    self.embed_figure.update_layout(width=560, height=460, margin=dict(l=10, r=10, t=30, b=10),
+                                    legend=dict(font=dict(size=9)),
+                                    xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
+    self.colour.observe(lambda ch: self.recolour(), names="value")
+    self.embed_button.on_click(lambda b: self.compute_embedding())
+    return widgets.VBox([widgets.HBox([self.colour, self.tower, self.embed_button]),
+                         self.embed_status,
+                         _classed(widgets.VBox([self.embed_figure]), "swb-spare3d-embed-figure")])
 
-    # --- view embeddings ---
-    def embedding_module(self) -> nn.Module:
-        "The backbone the views tab embeds with."
-        if self.backbone is not None: return self.backbone
-        if self.model is None:
-            raise ValueError("backbone=None and model=None: pass a model or a backbone to embed the views")
-        return embedding_backbone(self.model, self.tower.value)
+# %% ../../nbs/73_spare3d_viewer.ipynb #bf98cfb6
+@patch
+def _difference_tab(self: SPARE3DViewer) -> widgets.VBox:
+    "Pair or question picker, the comparison and its figure."
+    pairs = self.pairs
+    n_items = len(pairs["left"]) if pairs is not None else self.n_questions
+    self.diff_item = _classed(widgets.IntSlider(value=0, min=0, max=max(0, n_items - 1),
+                                                description="pair" if pairs is not None else "question"),
+                              "swb-spare3d-diff-item")
+    options = list(DIFF_VIEWS) if pairs is not None else [f"answer vs candidate {k}" for k in range(4)]
+    self.diff_view = _classed(widgets.Dropdown(options=options,
+                                               value=options[-1 if pairs is not None else 0],
+                                               description="compare"), "swb-spare3d-diff-view")
+    self.diff_status = _classed(widgets.HTML(""), "swb-spare3d-diff-status")
+    self.diff_figure = _image_figure(3, height=190)
+    self.diff_item.observe(lambda ch: self.show_difference(), names="value")
+    self.diff_view.observe(lambda ch: self.show_difference(), names="value")
+    return widgets.VBox([widgets.HBox([self.diff_item, self.diff_view]), self.diff_status,
+                         _classed(widgets.VBox([self.diff_figure]), "swb-spare3d-diff-figure")])
 
-    def compute_embedding(self) -> dict | None:
-        "Features, 2-D coordinates and cluster scores of `object_views`; draws the map."
-        if self.object_views is None: return None
-        try: backbone = self.embedding_module()
-        except (TypeError, ValueError) as e:
-            self.embed_status.value = f"<span style='color:#c0392b'>{html_text(e)}</span>"; return None
-        images, object_ids, pose_ids = self.object_views
-        self.embed_status.value = f"<i>embedding {len(images)} drawings ...</i>"
-        self.features = view_features(backbone, images, device=self.device)
-        self.coords = np.asarray(self.embed(self.features), dtype=np.float32)
-        self.clusters = cluster_scores(self.features, object_ids, pose_ids)
-        c = self.clusters
-        self.embed_status.value = ("nearest other drawing shows the same <b>object</b>: "
-                                   f"{c['object_1nn']:.0%} (chance {c['object_chance']:.0%}); "
-                                   f"the same <b>pose</b>: {c['pose_1nn']:.0%} (chance "
-                                   f"{c['pose_chance']:.0%})")
-        self.recolour()
-        return self.clusters
-
-    def recolour(self) -> None:
-        "Redraw the map coloured by object or by pose (one trace per group)."
-        if self.coords is None: return
-        _, object_ids, pose_ids = self.object_views
-        by_object = self.colour.value == "object"
-        groups, other = (object_ids, pose_ids) if by_object else (pose_ids, object_ids)
-        view = lambda g: f"view {self.pose_names[g]}" if g < len(self.pose_names) else f"pose id {g}"
-        name = (lambda g: f"object {g}") if by_object else view
-        traces = []
-        for g in np.unique(groups):
-            m = groups == g
-            hover = [
-                f"object {o}, view {self.pose_names[p] if p < len(self.pose_names) else p}"
-                for o, p in zip(object_ids[m], pose_ids[m])
-            ]
-            traces.append(
-                go.Scatter(
-                    x=self.coords[m, 0],
-                    y=self.coords[m, 1],
-                    mode="markers",
-                    name=name(int(g)),
-                    text=hover,
-                    hoverinfo="text",
-                    marker=dict(size=8),
-                )
-            )
-        with self.embed_figure.batch_update():
-            self.embed_figure.data = []
-            self.embed_figure.add_traces(traces)
-            self.embed_figure.layout.title = f"view embeddings coloured by {self.colour.value}"
-            self.embed_figure.layout.showlegend = len(traces) <= 20
-
-    # --- difference ---
-    def difference_pair(self) -> tuple[np.ndarray, np.ndarray, str, str]:
-        "The two drawings the difference tab compares, with their names."
-        i = self.diff_item.value
-        if self.pairs is not None:
-            v = DIFF_VIEWS.index(self.diff_view.value)
-            return (
-                self.pairs["left"][i][v],
-                self.pairs["right"][i][v],
-                f"A (pair {i}, {self.diff_view.value})",
-                "B",
-            )
-        if not self.n_questions or self.task != "t2i":
-            raise ValueError("the difference tab needs pairs= or T2I questions")
-        q = self.get_question(i)
-        k = int(self.diff_view.value.rsplit(" ", 1)[1])
-        return q["candidates"][q["answer"]], q["candidates"][k], f"answer ({q['answer']})", f"candidate {k}"
-
-    def show_difference(self) -> int:
-        "Draw A, B and their difference image; returns the number of differing pixels."
-        a, b, name_a, name_b = self.difference_pair()
-        changed = pixel_difference(a, b)
-        with self.diff_figure.batch_update():
-            for k, (image, title) in enumerate(
-                [(a, name_a), (b, name_b), (difference_image(a, b), "difference")]
-            ):
-                self.diff_figure.data[k].z = image
-                self.diff_figure.layout.annotations[k].text = title
-        self.diff_status.value = (
-            f"{changed} pixels differ — <span style='color:#1f77b4'>only in A</span>, "
-            f"<span style='color:#ff7f0e'>only in B</span>, grey: both"
-        )
-        return changed
-
-
+# %% ../../nbs/73_spare3d_viewer.ipynb #0258c4f2
 def spare3d_viewer(
     questions: dict[str, np.ndarray] | None = None,
     task: str = "t2i",
@@ -438,3 +305,149 @@ def spare3d_viewer(
 ) -> SPARE3DViewer:
     "Build the SPARE3D viewer widget (see `SPARE3DViewer` for the arguments) and return it."
     return SPARE3DViewer(questions, task, model, **kwargs)
+
+# %% ../../nbs/73_spare3d_viewer.ipynb #074d8519
+# --- questions ---
+@patch
+def get_question(self: SPARE3DViewer, i: int) -> dict[str, Any]:
+    "Question `i` as a dict of arrays."
+    if not 0 <= i < self.n_questions: raise ValueError(f"i={i}: expected 0 <= i < {self.n_questions}")
+    return {k: self.questions[k][i] for k in TASK_KEYS[self.task]}
+
+@patch
+def show_question(self: SPARE3DViewer, i: int) -> dict:
+    "Draw question `i` (drawings, titles, score bars, verdict); returns its verdict."
+    question, scores = self.get_question(i), self.scores(i)
+    images, titles = question_panels(question, self.task, scores)
+    verdict = question_verdict(question, self.task, scores)
+    with self.question_figure.batch_update():
+        for k in range(7):
+            self.question_figure.data[k].z = images[k]
+            self.question_figure.layout.annotations[k].text = titles[k]
+    colours = ["#bbb"] * 4
+    colours[verdict["answer"]] = "#2a9d3a"
+    if verdict["pick"] is not None and not verdict["correct"]: colours[verdict["pick"]] = "#c0392b"
+    with self.score_figure.batch_update():
+        self.score_figure.data[0].y = list(scores) if scores is not None else [0, 0, 0, 0]
+        self.score_figure.data[0].marker.color = colours
+    asked = f" — asked pose {int(question['pose'])}" if self.task == "p2i" else ""
+    if scores is None:
+        self.verdict.value = f"question {i}{asked}: answer <b>{verdict['answer_label']}</b> (no model)"
+    else:
+        mark = ("<span style='color:#2a9d3a'>correct</span>" if verdict["correct"]
+                else "<span style='color:#c0392b'>wrong</span>")
+        self.verdict.value = (f"question {i}{asked}: answer <b>{verdict['answer_label']}</b>, model picks "
+                              f"<b>{score_labels(self.task)[verdict['pick']]}</b> — {mark}")
+    return verdict
+
+# %% ../../nbs/73_spare3d_viewer.ipynb #353355c6
+@patch
+def score_all(self: SPARE3DViewer) -> float | None:
+    "Score every question; returns (and shows) the accuracy."
+    if self.model is None: self.verdict.value = "<i>no model to score with</i>"; return None
+    correct = [question_verdict(self.get_question(i), self.task,
+                                self.scores(i))["correct"] for i in range(self.n_questions)]
+    accuracy = float(np.mean(correct))
+    self.verdict.value = (self.verdict.value.split("<br>")[0] +
+                          f"<br>accuracy on {self.n_questions} questions: <b>{accuracy:.1%}</b> (chance "
+                          "25 %)")
+    return accuracy
+
+# --- view embeddings ---
+@patch
+def embedding_module(self: SPARE3DViewer) -> nn.Module:
+    "The backbone the views tab embeds with."
+    if self.backbone is not None: return self.backbone
+    if self.model is None:
+        raise ValueError("backbone=None and model=None: pass a model or a backbone to embed the views")
+    return embedding_backbone(self.model, self.tower.value)
+
+@patch
+def compute_embedding(self: SPARE3DViewer) -> dict | None:
+    "Features, 2-D coordinates and cluster scores of `object_views`; draws the map."
+    if self.object_views is None: return None
+    try: backbone = self.embedding_module()
+    except (TypeError, ValueError) as e:
+        self.embed_status.value = f"<span style='color:#c0392b'>{html_text(e)}</span>"; return None
+    images, object_ids, pose_ids = self.object_views
+    self.embed_status.value = f"<i>embedding {len(images)} drawings ...</i>"
+    self.features = view_features(backbone, images, device=self.device)
+    self.coords = np.asarray(self.embed(self.features), dtype=np.float32)
+    self.clusters = cluster_scores(self.features, object_ids, pose_ids)
+    c = self.clusters
+    self.embed_status.value = (f"nearest other drawing shows the same <b>object</b>: {c['object_1nn']:.0%} "
+                               f"(chance {c['object_chance']:.0%}); the same <b>pose</b>: "
+                               f"{c['pose_1nn']:.0%} (chance {c['pose_chance']:.0%})")
+    self.recolour()
+    return self.clusters
+
+# %% ../../nbs/73_spare3d_viewer.ipynb #dc344f5e
+@patch
+def recolour(self: SPARE3DViewer) -> None:
+    "Redraw the map coloured by object or by pose (one trace per group)."
+    if self.coords is None: return
+    _, object_ids, pose_ids = self.object_views
+    by_object = self.colour.value == "object"
+    groups, other = (object_ids, pose_ids) if by_object else (pose_ids, object_ids)
+    view = lambda g: f"view {self.pose_names[g]}" if g < len(self.pose_names) else f"pose id {g}"
+    name = (lambda g: f"object {g}") if by_object else view
+    traces = []
+    for g in np.unique(groups):
+        m = groups == g
+        hover = [
+            f"object {o}, view {self.pose_names[p] if p < len(self.pose_names) else p}"
+            for o, p in zip(object_ids[m], pose_ids[m])
+        ]
+        traces.append(
+            go.Scatter(
+                x=self.coords[m, 0],
+                y=self.coords[m, 1],
+                mode="markers",
+                name=name(int(g)),
+                text=hover,
+                hoverinfo="text",
+                marker=dict(size=8),
+            )
+        )
+    with self.embed_figure.batch_update():
+        self.embed_figure.data = []
+        self.embed_figure.add_traces(traces)
+        self.embed_figure.layout.title = f"view embeddings coloured by {self.colour.value}"
+        self.embed_figure.layout.showlegend = len(traces) <= 20
+
+# %% ../../nbs/73_spare3d_viewer.ipynb #afb3c5c0
+# --- difference ---
+@patch
+def difference_pair(self: SPARE3DViewer) -> tuple[np.ndarray, np.ndarray, str, str]:
+    "The two drawings the difference tab compares, with their names."
+    i = self.diff_item.value
+    if self.pairs is not None:
+        v = DIFF_VIEWS.index(self.diff_view.value)
+        return (
+            self.pairs["left"][i][v],
+            self.pairs["right"][i][v],
+            f"A (pair {i}, {self.diff_view.value})",
+            "B",
+        )
+    if not self.n_questions or self.task != "t2i":
+        raise ValueError("the difference tab needs pairs= or T2I questions")
+    q = self.get_question(i)
+    k = int(self.diff_view.value.rsplit(" ", 1)[1])
+    return q["candidates"][q["answer"]], q["candidates"][k], f"answer ({q['answer']})", f"candidate {k}"
+
+@patch
+def show_difference(self: SPARE3DViewer) -> int:
+    "Draw A, B and their difference image; returns the number of differing pixels."
+    a, b, name_a, name_b = self.difference_pair()
+    changed = pixel_difference(a, b)
+    with self.diff_figure.batch_update():
+        for k, (image, title) in enumerate(
+            [(a, name_a), (b, name_b), (difference_image(a, b), "difference")]
+        ):
+            self.diff_figure.data[k].z = image
+            self.diff_figure.layout.annotations[k].text = title
+    self.diff_status.value = (
+        f"{changed} pixels differ — <span style='color:#1f77b4'>only in A</span>, "
+        f"<span style='color:#ff7f0e'>only in B</span>, grey: both"
+    )
+    return changed

@@ -56,6 +56,7 @@ def save_checkpoint(path: str | Path, # file to write (atomically)
                 torch_version=str(torch.__version__), **extra)
     return atomic_write(path, lambda f: torch.save(ckpt, f))
 
+# %% ../../nbs/05d_train_checkpoint.ipynb #89f0ef4a
 def load_checkpoint(path: str | Path, # a file written by `save_checkpoint`
                     model: nn.Module | None = None, # load the weights into this method (strict)
                     optimizer: torch.optim.Optimizer | None = None, # and the optimiser state into this
@@ -110,6 +111,7 @@ def _with_current_recipe(d: dict) -> dict:
     except (ValueError, KeyError, TypeError): return d  # not ours to normalise: compared as written
     return {**d, "augment": {**d["augment"], "recipe": recipe}}
 
+# %% ../../nbs/05d_train_checkpoint.ipynb #92e19ad2
 def resume_changes(old: dict | None, # the checkpoint's config (`config_to_dict`), None when it has none
                    new: TrainConfig, # the config of the resumed run
                    done_steps: int, # steps in the checkpoint

@@ -58,6 +58,7 @@ class MethodConfig:
     # filled by `fit`: the fields that took the method's recipe
     defaults_applied: list = field(default_factory=list)
 
+# %% ../../nbs/05b_train_config.ipynb #d37fedd1
 @dataclass
 class OptimConfig:
     "Optimiser and learning rate."
@@ -100,6 +101,7 @@ class EvalConfig:
     snapshot_every: int = 0
     snapshot_size: int = 500      # images in the probe set (spread over the classes)
 
+# %% ../../nbs/05b_train_config.ipynb #5ebc407c
 @dataclass
 class RunConfig:
     "Where and how the run executes."
@@ -189,7 +191,7 @@ def _type_name(typ) -> str:
         else getattr(typ, "__name__", str(typ)).replace("NoneType", "None")
     )
 
-
+# %% ../../nbs/05b_train_config.ipynb #5ec03de9
 def _convert(value: str, typ, key: str):
     "Convert the text `value` to the annotated type `typ`."
     args = [a for a in typing.get_args(typ) if a is not type(None)]
@@ -220,7 +222,7 @@ def _convert(value: str, typ, key: str):
         pass
     raise ValueError(f"{key}={value!r}: expected {_type_name(base)}")
 
-
+# %% ../../nbs/05b_train_config.ipynb #89db2eb5
 def apply_overrides(
     cfg: TrainConfig,  # changed in place and returned
     overrides: list[str],  # ["optim.lr=0.5", "epochs=10", "method.hparams.temperature=0.2"]
@@ -239,7 +241,6 @@ def apply_overrides(
             setattr(section, f, _convert(value, _section_types(type(section))[f], f"{s}.{f}"))
     return cfg
 
-
 def _is_float(s: str) -> bool:
     try:
         float(s)
@@ -249,8 +250,11 @@ def _is_float(s: str) -> bool:
 
 # %% ../../nbs/05b_train_config.ipynb #6e3621be
 DEFAULT_WARMUP_EPOCHS = 10.0  # SimCLR §B.1: 10 warmup epochs, 10 % of its shortest schedule
+
 from ..methods.registry import METHODS, method_hparams  # the one method table: name -> class
+
 from ..models import is_backbone_name, is_vit_name, list_backbones
+
 from ..vit import VIT_SIZES, default_patch_size
 
 GENERIC_TRAINING = {"optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9,
@@ -273,7 +277,7 @@ def method_training_defaults(method) -> dict:
         "source": own.get("source", "SimCLR's LARS recipe (no recipe declared by the method)"),
     }
 
-
+# %% ../../nbs/05b_train_config.ipynb #186edf00
 def with_method_defaults(
     cfg: TrainConfig,  # not changed
     method=None,  # the method object passed to `fit`, if any (else `cfg.method.name`)
@@ -290,7 +294,6 @@ def with_method_defaults(
                 setattr(getattr(cfg, section), key, value)
                 filled.append(f"{section}.{key}")
     return cfg, filled
-
 
 def method_warmup_epochs(cfg: TrainConfig) -> float:
     """The warmup that `schedule.warmup_epochs=None` stands for: the method's (e.g. 40 epochs for MAE),
@@ -343,6 +346,7 @@ def _method_hparams(name: str) -> dict | None:
     try: return method_hparams(name)
     except ValueError: return None
 
+# %% ../../nbs/05b_train_config.ipynb #72593dcf
 def validate_config(cfg: TrainConfig, # the config to check
                     # parts the caller passes to `fit` directly: "method", "data", "recipe"
                     injected: tuple = (),

@@ -52,9 +52,8 @@ def _torchvision_state(spec: str, download: bool) -> dict:
     if not download:
         _, name, *rest = spec.split(":")
         raise FileNotFoundError(f"init_from={spec!r}: the weights are not in torch's cache; place the file "
-                                f"at {path} "
-                                f"(from {_weights_enum(name, rest[0] if rest else None).url}) or pass "
-                                "--download")
+                                f"at {path} (from {_weights_enum(name, rest[0] if rest else None).url}) or "
+                                "pass --download")
     _, name, *rest = spec.split(":")
     return _weights_enum(name, rest[0] if rest else None).get_state_dict(progress=False)
 
@@ -83,9 +82,8 @@ def init_state(source: str, # see above
     if source.startswith("torchvision:"): return _torchvision_state(source, download)
     if source.startswith("timm:"):
         if not download: raise FileNotFoundError(f"init_from={source!r}: timm weights come from the Hugging "
-                                                 "Face hub; "
-                                                 "pass --download, or save the model's state_dict() to a "
-                                                 "file and give its path")
+                                                 "Face hub; pass --download, or save the model's "
+                                                 "state_dict() to a file and give its path")
         import timm
         return timm.create_model(source.split(":", 1)[1], pretrained=True, num_classes=0).state_dict()
     path = Path(source).expanduser()

@@ -6,57 +6,61 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/train.html.md"""
 
 # %% ../../nbs/05_train.ipynb #cd8fb0a6
 from __future__ import annotations
+
 import contextlib, json, math, os, shutil, signal, sys, time
+
 from typing import Any
+
 from dataclasses import dataclass
+
 from pathlib import Path
 
 import numpy as np
+
 import torch
+
 import torch.nn.functional as F
+
 from torch import nn
 
 from ..core import (RunDir, RunLock, append_jsonl, atomic_copy, atomic_write_text,
                                 clean_stale_temps, get_device, git_commit, read_jsonl, training_autocast,
                                 remove_pid_file, seed_everything)
+
 from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap, wrap_ddp
+
 from ..eval.features import extract_features
+
 from ..eval.knn import knn_accuracy
-from ssl_workbench.train.config import (
-    ConfigError,
-    DataConfig,
-    TrainConfig,
-    method_warmup_epochs,
-    save_config,
-    validate_config,
-    with_method_defaults,
-)
-from ssl_workbench.train.optim import (
-    Schedule,
-    TimeBudget,
-    build_optimizer,
-    momentum_schedule,
-    resolve_warmup,
-    scale_lr,
-    set_lr,
-)
-from ..augment.pipeline import ViewRecipe
-from .config import config_from_dict
-from ssl_workbench.train.checkpoint import (
-    load_checkpoint,
-    restore_checkpoint,
-    resume_changes,
-    save_checkpoint,
-)
-from ..augment.pipeline import augment_to_dict
-from ..core import atomic_write
-from ..data import spread_subset
-from .init import init_backbone
+
+from .config import (ConfigError, DataConfig, TrainConfig, method_warmup_epochs,
+                                        save_config, validate_config, with_method_defaults)
 
 # %% auto #0
 __all__ = ['derive_seed', 'epoch_permutation', 'batch_indices', 'step_generator', 'ToyMethod', 'ToyRecipe', 'ProbeSnapshots',
            'NonFiniteLossError', 'TrainingOutOfMemory', 'nonfinite_report', 'StopFlag', 'as_image_tensors', 'RunLogger',
            'fit', 'check_rank0_budget', 'load_method', 'method_from_checkpoint']
+
+# %% ../../nbs/05_train.ipynb #3a933bb9
+from .optim import (Schedule, TimeBudget, build_optimizer, momentum_schedule,
+                                       resolve_warmup, scale_lr, set_lr)
+
+from ..augment.pipeline import ViewRecipe
+
+from .config import config_from_dict
+
+from .checkpoint import (load_checkpoint, restore_checkpoint, resume_changes,
+                                            save_checkpoint)
+
+from ..augment.pipeline import augment_to_dict
+
+from ..core import atomic_write
+
+from ..data import spread_subset
+
+from .init import init_backbone
+
+from fastcore.basics import patch
 
 # %% ../../nbs/05_train.ipynb #4e8e12ac
 def derive_seed(*parts: int) -> int:
@@ -179,6 +183,7 @@ def nonfinite_report(step: int, lr: float, loss: torch.Tensor, logs: dict, views
             "checkpoints/last.pt holds the last good state. Try a lower optim.lr, optim.grad_clip, or "
             "run.amp=false.")
 
+# %% ../../nbs/05_train.ipynb #142969e2
 class StopFlag:
     "Set by SIGINT/SIGTERM while installed; `requested` names the signal."
     def __init__(self): self.requested, self.active = None, False
@@ -211,15 +216,13 @@ def as_image_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
                         "ImageDataset")
     if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
         raise TypeError("data: expected uint8 images (N, C, H, W), got "
-                        f"{getattr(images, 'dtype', type(images))} "
-                        f"{tuple(getattr(images, 'shape', ()))}")
+                        f"{getattr(images, 'dtype', type(images))} {tuple(getattr(images, 'shape', ()))}")
     labels = (
         torch.full((len(images),), -1, dtype=torch.long)
         if labels is None
         else torch.as_tensor(np.asarray(labels), dtype=torch.long)
     )
     return images, labels
-
 
 def _load_data(
     cfg: DataConfig, split: str | None = None, limit: int | None = None, image_size: int | None = None
@@ -234,7 +237,6 @@ def _load_data(
     n = limit if limit is not None else cfg.limit
     return ds.subset(spread_subset(ds.labels, n)) if n is not None else ds
 
-
 def _create_method(cfg: TrainConfig) -> nn.Module:
     from ssl_workbench.methods.registry import create_method
 
@@ -242,7 +244,7 @@ def _create_method(cfg: TrainConfig) -> nn.Module:
         cfg.method.name, backbone=cfg.model.backbone, image_size=cfg.augment.image_size, **cfg.method.hparams
     )
 
-
+# %% ../../nbs/05_train.ipynb #53ba090a
 def _create_recipe(cfg: TrainConfig):
     if cfg.augment.recipe is not None:
         from ssl_workbench.augment.pipeline import augment_from_dict
@@ -252,11 +254,9 @@ def _create_recipe(cfg: TrainConfig):
 
     return default_recipe(cfg.method.name, cfg.augment.image_size, **cfg.method.hparams)
 
-
 def _init_from(method: nn.Module, cfg: TrainConfig) -> dict:
     "Load `cfg.model.init_from` into the method's backbone (see `train.init.init_backbone`); the load report."
     return init_backbone(unwrap(method).backbone, cfg.model.init_from, cfg.data.download)
-
 
 def _probe_snapshots(cfg: TrainConfig, run: RunDir, recipe, images, labels, info):
     """The probe-set snapshot writer (`health.ProbeSnapshots`) when `eval.snapshot_every` > 0 (main
@@ -267,11 +267,9 @@ def _probe_snapshots(cfg: TrainConfig, run: RunDir, recipe, images, labels, info
         run.root / "snapshots", images, labels, _eval_normalize(recipe, images), cfg.eval.snapshot_size
     )
 
-
 def _recipe_dict(recipe) -> dict | None:
     "The recipe as a dict for config.yaml, when it is a ViewRecipe."
     return augment_to_dict(recipe) if isinstance(recipe, ViewRecipe) else None
-
 
 def _eval_normalize(recipe, images: torch.Tensor) -> tuple:
     """(mean, std) for `eval.features.extract_features`: the recipe's first view's (else the data's own
@@ -303,40 +301,6 @@ class RunLogger:
             from tqdm.auto import tqdm
             self.bar = tqdm(total=total, initial=initial, desc=run.name, dynamic_ncols=True)
 
-    def log(self, record: dict):
-        "Append one record (kind: step | epoch | event)."
-        if not self.active: return
-        record = {k: (_scalar(v) if isinstance(v, torch.Tensor) else v) for k, v in record.items()}
-        append_jsonl(self.run.metrics, record)
-        if self.writer is not None and record.get("kind") in ("step", "epoch"):
-            prefix = "train" if record["kind"] == "step" else "epoch"
-            for k, v in record.items():
-                if (
-                    k not in ("kind", "step", "epoch")
-                    and isinstance(v, (int, float))
-                    and not isinstance(v, bool)
-                ):
-                    self.writer.add_scalar(f"{prefix}/{k}", v, record["step"])
-
-    def set_total(self, total: int):
-        "The progress bar's length after the time budget chose the run's length."
-        if self.bar is not None:
-            self.bar.total = total
-            self.bar.refresh()
-
-    def advance(self, n: int = 1, **postfix):
-        if self.bar is not None:
-            self.bar.update(n)
-            if postfix:
-                self.bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()}, refresh=False)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-        if self.writer is not None:
-            self.writer.close()
-
-
 def _discard_history(run: RunDir) -> int:
     """A fresh start in a folder whose earlier run died before its first checkpoint: drop its metrics and
     events."""
@@ -345,13 +309,50 @@ def _discard_history(run: RunDir) -> int:
     shutil.rmtree(run.root / "tensorboard", ignore_errors=True)
     return len(old)
 
-
 def _truncate_metrics(path: Path, step: int):
     "Drop step/epoch records after `step` (written after the checkpoint a resume starts from)."
     records = [r for r in read_jsonl(path) if r.get("kind") == "event" or r.get("step", 0) <= step]
     import json
 
     atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in records))
+
+# %% ../../nbs/05_train.ipynb #86548e34
+@patch
+def log(self: RunLogger, record: dict):
+    "Append one record (kind: step | epoch | event)."
+    if not self.active: return
+    record = {k: (_scalar(v) if isinstance(v, torch.Tensor) else v) for k, v in record.items()}
+    append_jsonl(self.run.metrics, record)
+    if self.writer is not None and record.get("kind") in ("step", "epoch"):
+        prefix = "train" if record["kind"] == "step" else "epoch"
+        for k, v in record.items():
+            if (
+                k not in ("kind", "step", "epoch")
+                and isinstance(v, (int, float))
+                and not isinstance(v, bool)
+            ):
+                self.writer.add_scalar(f"{prefix}/{k}", v, record["step"])
+
+@patch
+def set_total(self: RunLogger, total: int):
+    "The progress bar's length after the time budget chose the run's length."
+    if self.bar is not None:
+        self.bar.total = total
+        self.bar.refresh()
+
+@patch
+def advance(self: RunLogger, n: int = 1, **postfix):
+    if self.bar is not None:
+        self.bar.update(n)
+        if postfix:
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in postfix.items()}, refresh=False)
+
+@patch
+def close(self: RunLogger):
+    if self.bar is not None:
+        self.bar.close()
+    if self.writer is not None:
+        self.writer.close()
 
 # %% ../../nbs/05_train.ipynb #8db2e874
 @dataclass
@@ -471,6 +472,7 @@ def _batch(p: _Parts, step: int, steps_per_epoch: int) -> list[torch.Tensor]:
         views = [v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for v in views]
     return views
 
+# %% ../../nbs/05_train.ipynb #7417e2ec
 class _Prefetcher:
     "Views for step s; with `enabled`, step s+1's are made in a thread while step s computes (same views)."
     def __init__(self, parts: _Parts, steps_per_epoch: int, enabled: bool):
@@ -497,7 +499,7 @@ class _Prefetcher:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-
+# %% ../../nbs/05_train.ipynb #f6b46222
 def _train_step(
     p: _Parts, views: list, lr: float, stop: StopFlag, over_time: bool, log: "RunLogger", step: int
 ):
@@ -522,10 +524,8 @@ def _train_step(
     except torch.OutOfMemoryError:
         B, W = p.cfg.data.batch_size, p.info.world_size
         raise TrainingOutOfMemory(
-            f"out of memory on {p.info.device} at data.batch_size={B} ({B // W} per "
-            "process); "
-            f"try --batch-size {max(W, B // 2)} (lr scales with it), run.amp=true, "
-            "or a smaller backbone"
+            f"out of memory on {p.info.device} at data.batch_size={B} ({B // W} per process); try "
+            f"--batch-size {max(W, B // 2)} (lr scales with it), run.amp=true, or a smaller backbone"
         ) from None
     return loss_value, logs, grad_norm, stop_all
 
@@ -655,13 +655,13 @@ def check_rank0_budget(knn, model, cfg: TrainConfig, info: DistInfo) -> float:
     est = float(t.item())
     if est > 0.5 * cfg.run.dist_timeout_s:
         raise ConfigError([f"eval.knn_every={cfg.eval.knn_every}: the online kNN takes about {est:.0f} s on "
-                           "rank 0 "
-                           "while the other ranks wait; more than half of "
-                           f"run.dist_timeout_s={cfg.run.dist_timeout_s:g}. "
-                           "Lower eval.knn_train_size / eval.knn_test_size, raise run.dist_timeout_s, or set "
-                           "eval.knn_every=0 and evaluate afterwards (`ssl-workbench eval`)"])
+                           "rank 0 while the other ranks wait; more than half of "
+                           f"run.dist_timeout_s={cfg.run.dist_timeout_s:g}. Lower eval.knn_train_size / "
+                           "eval.knn_test_size, raise run.dist_timeout_s, or set eval.knn_every=0 and "
+                           "evaluate afterwards (`ssl-workbench eval`)"])
     return est
 
+# %% ../../nbs/05_train.ipynb #79a6d5a5
 class _KnnProbe:
     "The online weighted-kNN monitor (main process only)."
     def __init__(self, cfg, recipe, images, labels, eval_data, info):
@@ -690,20 +690,6 @@ class _KnnProbe:
         self.test_images, self.test_labels = test_images, test_labels
         self.normalize, self.ready = _eval_normalize(recipe, images), True
 
-    def features(self, model, images) -> torch.Tensor:
-        return extract_features(
-            unwrap(model).backbone, images, device=self.info.device, normalize=self.normalize
-        )
-
-    def estimate_seconds(self, model, n: int = 256) -> float:
-        "Seconds one probe will take, timed on `n` bank images and scaled to the bank plus the test set."
-        if not self.ready:
-            return 0.0
-        x = self.bank_images[:n]
-        t0 = time.perf_counter()
-        self.features(model, x)
-        return (time.perf_counter() - t0) * (len(self.bank_images) + len(self.test_images)) / max(1, len(x))
-
     def __call__(self, model) -> float | None:
         if not self.ready:
             return None
@@ -718,7 +704,7 @@ class _KnnProbe:
             device=self.info.device,
         )[0]
 
-
+# %% ../../nbs/05_train.ipynb #25a986c3
 def _end_epoch(state: _State, epoch: int, knn, model, log: RunLogger, checkpoint, run: RunDir):
     "Epoch record, online kNN when due, best.pt when the score improved, then last.pt."
     rec = dict(
@@ -735,6 +721,23 @@ def _end_epoch(state: _State, epoch: int, knn, model, log: RunLogger, checkpoint
     if improved:
         state.best_score = score
     checkpoint(run.last, copies=(run.best,) if improved else ())
+
+# %% ../../nbs/05_train.ipynb #4806c00f
+@patch
+def features(self: _KnnProbe, model, images) -> torch.Tensor:
+    return extract_features(
+        unwrap(model).backbone, images, device=self.info.device, normalize=self.normalize
+    )
+
+@patch
+def estimate_seconds(self: _KnnProbe, model, n: int = 256) -> float:
+    "Seconds one probe will take, timed on `n` bank images and scaled to the bank plus the test set."
+    if not self.ready:
+        return 0.0
+    x = self.bank_images[:n]
+    t0 = time.perf_counter()
+    self.features(model, x)
+    return (time.perf_counter() - t0) * (len(self.bank_images) + len(self.test_images)) / max(1, len(x))
 
 # %% ../../nbs/05_train.ipynb #e91fb8c6
 def load_method(

@@ -63,8 +63,7 @@ def resolve_warmup(warmup_epochs: float | None, # the config's value; None: the 
     steps = round(warmup_epochs * steps_per_epoch)
     if steps and steps >= total:
         raise ConfigError([f"schedule.warmup_epochs={warmup_epochs:g}: {steps} warmup steps, not shorter "
-                           "than the "
-                           f"run ({total} steps)"])
+                           f"than the run ({total} steps)"])
     return steps, None
 
 @dataclass

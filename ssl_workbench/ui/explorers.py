@@ -24,6 +24,7 @@ from ..eval.retrieval import nearest_neighbours
 from ..eval.report import umap_embed
 from .launcher import _default_runs_root, _guarded
 from .runs import _rundir, list_runs
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['mosaic_png', 'warm_up_umap', 'knn_correct', 'kmeans_clusters', 'layout_selections', 'in_selection', 'run_normalize',
@@ -111,6 +112,7 @@ def _default_load_data(spec: str, split: str):
     from ssl_workbench.data import load_dataset
     return load_dataset(spec, split=split)
 
+# %% ../../nbs/61b_explorers.ipynb #62613af7
 def run_normalize(run: str | Path) -> tuple | None:
     """The normalisation a run's views were trained with (`eval.run.run_normalization`); the default when
     unreadable."""
@@ -142,6 +144,7 @@ class EmbeddingPanel:
         if self._correct is None: self._correct = knn_correct(self.features, self.labels)
         return self._correct
 
+# %% ../../nbs/61b_explorers.ipynb #e49e9d20
 class EmbeddingExplorer(widgets.VBox):
     """UMAP of a checkpoint's features coloured by label, cluster or kNN correctness, with hover images and
     a selection gallery."""
@@ -162,38 +165,8 @@ class EmbeddingExplorer(widgets.VBox):
         self.dataset, self.panels, self.on_pick = None, [], []
         self.selected, self._selection = np.zeros(0, np.int64), {}
         self._backbones = {}
-        W = lambda w, cls: (w.add_class(cls), w)[1]
-        self.run = W(widgets.Dropdown(options=[], description="run"), "swb-embed-run")
-        self.compare = W(widgets.Dropdown(options=["—"], value="—", description="compare"),
-                         "swb-embed-compare")
-        self.data = W(widgets.Text(value=data_spec or "", placeholder="the run's data", description="data"),
-                      "swb-embed-data")
-        self.split = W(widgets.Dropdown(options=["test", "train"], value=split, description="split"),
-                       "swb-embed-split")
-        self.max_points = W(widgets.IntText(value=max_points, description="points"), "swb-embed-points")
-        self.color = W(widgets.ToggleButtons(options=["label", "cluster", "kNN correct"], value="label",
-                                             description="colour"), "swb-embed-color")
-        self.n_clusters = W(widgets.IntText(value=10, description="clusters"), "swb-embed-clusters")
-        self.compute_button = W(widgets.Button(description="Compute", button_style="primary", icon="cogs"),
-                                "swb-embed-compute")
-        self.refresh_button = W(widgets.Button(description="", icon="refresh",
-                                               tooltip="re-read the runs folder",
-                                               layout=widgets.Layout(width="40px")), "swb-embed-refresh")
-        self.status = W(widgets.HTML(""), "swb-embed-status")
-        self.figures = [self._new_figure(), self._new_figure()]
-        # a FigureWidget's own DOM classes do not reach the page (anywidget), so each sits in a classed box
-        self.figure_panes = [W(widgets.VBox([self.figures[0]]), "swb-embed-figure"),
-                             W(widgets.VBox([self.figures[1]]), "swb-embed-figure-b")]
-        self.figure_box = W(widgets.HBox([self.figure_panes[0]]), "swb-embed-figures")
-        self.hover_image = W(widgets.Image(value=png_bytes(np.full((8, 8, 3), 245, np.uint8)), format="png",
-                                           width=96, height=96), "swb-hover-image")
-        self.hover_label = W(widgets.HTML(""), "swb-hover-label")
-        self.gallery = W(widgets.Image(format="png", layout=widgets.Layout(display="none")), "swb-gallery")
-        self.gallery_label = W(widgets.HTML("<i>box- or lasso-select points to see them here</i>"),
-                               "swb-gallery-label")
-        self.compute_button.on_click(_guarded(lambda: self.compute(), self.status))
-        self.refresh_button.on_click(_guarded(self.refresh_runs, self.status))
-        self.color.observe(lambda ch: self.redraw(), names="value")
+        self._build_controls(data_spec, split, max_points)
+        self._build_views()
         self.n_clusters.observe(lambda ch: self.color.value == "cluster" and self.redraw(), names="value")
         super().__init__([widgets.HTML("<b>Embedding explorer</b>"),
                           widgets.HBox([widgets.VBox([widgets.HBox([self.run, self.refresh_button]),
@@ -207,195 +180,261 @@ class EmbeddingExplorer(widgets.VBox):
         if warm_up and not os.environ.get("IN_TEST"):
             threading.Thread(target=self._warm_up, daemon=True).start()
 
-    def _warm_up(self):
-        self.status.value = "<i>preparing UMAP in the background (numba compiles once per kernel) ...</i>"
-        try: warm_up_umap()
-        except Exception as e: self.status.value = f"UMAP warm-up failed: {html_text(e)}"; return
-        if "preparing UMAP" in self.status.value: self.status.value = "<i>UMAP ready</i>"
+# %% ../../nbs/61b_explorers.ipynb #07a23cdd
+@patch
+def _build_controls(self: EmbeddingExplorer, data_spec: str | None, split: str, max_points: int):
+    "Run, comparison, data and split pickers; colouring; the compute and refresh buttons."
+    W = lambda w, cls: (w.add_class(cls), w)[1]
+    self.run = W(widgets.Dropdown(options=[], description="run"), "swb-embed-run")
+    self.compare = W(widgets.Dropdown(options=["—"], value="—", description="compare"),
+                     "swb-embed-compare")
+    self.data = W(widgets.Text(value=data_spec or "", placeholder="the run's data", description="data"),
+                  "swb-embed-data")
+    self.split = W(widgets.Dropdown(options=["test", "train"], value=split, description="split"),
+                   "swb-embed-split")
+    self.max_points = W(widgets.IntText(value=max_points, description="points"), "swb-embed-points")
+    self.color = W(widgets.ToggleButtons(options=["label", "cluster", "kNN correct"], value="label",
+                                         description="colour"), "swb-embed-color")
+    self.n_clusters = W(widgets.IntText(value=10, description="clusters"), "swb-embed-clusters")
+    self.compute_button = W(widgets.Button(description="Compute", button_style="primary", icon="cogs"),
+                            "swb-embed-compute")
+    self.refresh_button = W(widgets.Button(description="", icon="refresh",
+                                           tooltip="re-read the runs folder",
+                                           layout=widgets.Layout(width="40px")), "swb-embed-refresh")
 
-    def _new_figure(self) -> go.FigureWidget:
-        fig = go.FigureWidget()
-        p_i = len(getattr(self, "figures", []))
-        # selections also reach Python through layout.selections (a relayout): the per-trace selection event
-        # can be
-        # merged away by ipywidgets' message throttling when a hover event follows it, this one cannot. The
-        # value
-        # is read from the layout's JSON: after a relayout from the browser, plotly's `layout.selections`
-        # objects
-        # stay empty (seen with plotly 7.1) while the JSON holds the drawn path.
-        fig.layout.on_change(lambda layout, _,
-                             p=p_i: _guarded(lambda: self._on_layout_select(p, layout_selections(layout)),
-                                             self.status)(), "selections")
-        fig.update_layout(width=520, height=460, dragmode="lasso", margin=dict(l=10, r=10, t=40, b=10),
-                          xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False),
-                          legend=dict(font=dict(size=9)))
-        return fig
+# %% ../../nbs/61b_explorers.ipynb #76faf6fb
+@patch
+def _build_views(self: EmbeddingExplorer):
+    "Status line, the two map figures (run and comparison), hover preview, selection gallery; events."
+    W = lambda w, cls: (w.add_class(cls), w)[1]
+    self.status = W(widgets.HTML(""), "swb-embed-status")
+    self.figures = [self._new_figure(), self._new_figure()]
+    # a FigureWidget's own DOM classes do not reach the page (anywidget), so each sits in a classed box
+    self.figure_panes = [W(widgets.VBox([self.figures[0]]), "swb-embed-figure"),
+                         W(widgets.VBox([self.figures[1]]), "swb-embed-figure-b")]
+    self.figure_box = W(widgets.HBox([self.figure_panes[0]]), "swb-embed-figures")
+    self.hover_image = W(widgets.Image(value=png_bytes(np.full((8, 8, 3), 245, np.uint8)), format="png",
+                                       width=96, height=96), "swb-hover-image")
+    self.hover_label = W(widgets.HTML(""), "swb-hover-label")
+    self.gallery = W(widgets.Image(format="png", layout=widgets.Layout(display="none")), "swb-gallery")
+    self.gallery_label = W(widgets.HTML("<i>box- or lasso-select points to see them here</i>"),
+                           "swb-gallery-label")
+    self.compute_button.on_click(_guarded(lambda: self.compute(), self.status))
+    self.refresh_button.on_click(_guarded(self.refresh_runs, self.status))
+    self.color.observe(lambda ch: self.redraw(), names="value")
 
-    def refresh_runs(self):
-        "Offer every run that has a checkpoint."
-        names = [r["name"] for r in list_runs(self.runs_root) if r["has_checkpoint"]]
-        keep = self.run.value
-        self.run.options = names
-        if keep in names: self.run.value = keep
-        self.compare.options = ["—"] + names
-
-    def _subset(self, ds, n: int) -> np.ndarray:
-        "Sorted indices of an even, seeded sample of `n` images (all when n <= 0)."
-        total = len(ds.images)
-        return np.sort(np.random.default_rng(0).permutation(total)[:n]) if 0 < n < total else np.arange(total)
-
-    def backbone(self, run: str | Path) -> torch.nn.Module:
-        "The (cached) backbone of a run."
-        key = str(run)
-        if key not in self._backbones: self._backbones[key] = self._load_backbone(Path(run))
-        return self._backbones[key]
-
-    def compute(self) -> list[EmbeddingPanel]:
-        "Load data and checkpoint(s), extract (cached) features, embed, and draw."
-        from ssl_workbench.eval.features import checkpoint_hash, extract_features
-        if not self.run.value:
-            self.status.value = "<span style='color:#b00020'>no run with a checkpoint: train one first</span>"
-            return []
-        runs = [self.runs_root/self.run.value]
-        if self.compare.value not in (None, "—"): runs.append(self.runs_root/self.compare.value)
-        spec = self.data.value.strip()
-        if not spec:
-            try: spec = load_config(RunDir(runs[0]).config).data.spec
-            except (FileNotFoundError, ValueError): spec = "digits"
-        t0 = time.perf_counter()
-        self.status.value = f"loading {html_text(spec)}/{html_text(self.split.value)} ..."
-        ds = self._load_data(spec, self.split.value)
-        idx = self._subset(ds, self.max_points.value)
-        images = ds.images[idx]  # (N, H, W, C)
-        labels = np.asarray(ds.labels)[idx]
-        self.dataset, self.images, self.labels = ds, images, labels
-        self.classes = list(getattr(ds, "classes", []) or [])
-        # (N, C, H, W)
-        batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
-        panels, norms = [], [run_normalize(run) for run in runs]
-        for run, norm in zip(runs, norms):
-            self.status.value = f"features of {html_text(run.name)} ..."
-            ckpt = checkpoint_of(run)
-            key = f"{run.name}-{checkpoint_hash(ckpt)}" if ckpt is not None else None
-            feats = extract_features(self.backbone(run), batch, device=self.device, normalize=norm,
-                                     cache_key=key, split=f"{spec}-{self.split.value}")
-            self.status.value = f"UMAP of {html_text(run.name)} ({len(feats)} points) ..."
-            panels.append(EmbeddingPanel(run.name, feats, np.asarray(self._embed(feats)), labels, idx))
-        self.panels, self._normalize = panels, norms[0]
-        self.redraw()
-        self.status.value = (f"{len(idx)} images of {html_text(spec)}/{html_text(self.split.value)}, "
-                             f"{len(panels)} checkpoint(s) in {time.perf_counter() - t0:.1f} s")
-        return panels
-
-    def _groups(self, panel: EmbeddingPanel) -> list[tuple[str, np.ndarray]]:
-        mode = self.color.value
-        if mode == "cluster":
-            c = panel.clusters(max(1, self.n_clusters.value))
-            return [(f"cluster {k}", np.flatnonzero(c == k)) for k in np.unique(c)]
-        if mode == "kNN correct":
-            ok = panel.correct()
-            return [(f"kNN right ({ok.mean():.0%})", np.flatnonzero(ok)), ("kNN wrong", np.flatnonzero(~ok))]
-        name = lambda k: self.classes[k] if 0 <= k < len(self.classes) else str(k)
-        return [(name(k), np.flatnonzero(panel.labels == k)) for k in np.unique(panel.labels)]
-
-    def redraw(self):
-        "Draw every panel with the current colouring (one trace per colour group)."
-        for p_i, (panel, fig) in enumerate(zip(self.panels, self.figures)):
-            traces = [go.Scatter(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers",
-                                 name=html_text(name),
-                                 marker=dict(size=5,
-                                             color="#d62728" if name == "kNN wrong" else _palette(g_i),
-                                             opacity=0.8),
-                                 customdata=panel.indices[rows],
-                                 hovertemplate="#%{customdata}<extra>" + html_text(name) + "</extra>")
-                      for g_i, (name, rows) in enumerate(self._groups(panel))]
-            fig.data = []
-            fig.layout.selections = ()
-            fig.add_traces(traces)
-            fig.layout.title = f"{html_text(panel.name)}: {len(panel.indices)} points"
-            # plotly drops callback exceptions silently: show them in the status line
-            for t_i, trace in enumerate(fig.data):
-                trace.on_hover(lambda tr, pts, st,
-                               p=p_i: _guarded(lambda: self._on_hover(tr, pts, p), self.status)())
-                trace.on_click(lambda tr, pts, st,
-                               p=p_i: _guarded(lambda: self._on_click(tr, pts, p), self.status)())
-                trace.on_selection(lambda tr, pts, sel, p=p_i,
-                                   t=t_i: _guarded(lambda: self._on_select(tr, pts, p, t), self.status)())
-        self.figure_box.children = tuple(self.figure_panes[:max(1, len(self.panels))])
-        self._selection = {}
-
-    def _dataset_indices(self, trace, points) -> np.ndarray:
-        cd = np.asarray(trace.customdata if trace.customdata is not None else [], dtype=np.int64)
-        return cd[list(points.point_inds)] if len(points.point_inds) else np.zeros(0, np.int64)
-
-    def _on_hover(self, trace, points, panel: int):
-        idx = self._dataset_indices(trace, points)
-        if len(idx): self.show_image(int(idx[0]))
-
-    def _on_click(self, trace, points, panel: int):
-        idx = self._dataset_indices(trace, points)
-        if len(idx):
-            self.show_image(int(idx[0]))
-            for fn in self.on_pick: fn(int(idx[0]))
-
-    def _on_select(self, trace, points, panel: int, trace_index: int):
-        self._selection[(panel, trace_index)] = self._dataset_indices(trace, points)
-        chosen = np.concatenate(list(self._selection.values())) if self._selection else np.zeros(0, np.int64)
-        self.show_selection(np.unique(chosen))
-
-    def _on_layout_select(self, panel: int, selections):
-        if not selections or panel >= len(self.panels):
-            return
-        p = self.panels[panel]
-        mask = np.zeros(len(p.indices), bool)
-        for sel in selections:
-            mask |= in_selection(p.coords[:, 0], p.coords[:, 1], sel)
-        self.show_selection(p.indices[mask])
-
-    def _row(self, index: int) -> int:
-        "Position in the embedded subset of dataset index `index`."
-        return int(np.searchsorted(self.panels[0].indices, index))
-
-    def show_image(self, index: int):
-        "Show dataset image `index` (a point's customdata) in the hover panel."
-        r = self._row(index)
-        img = self.images[r]
-        scale = self.thumb_scale or max(1, 96 // max(img.shape[:2]))
-        self.hover_image.value = png_bytes(img, scale)
-        label = self.labels[r]
-        self.hover_label.value = (
-            f"#{index}: <b>{html_text(self.classes[label] if 0 <= label < len(self.classes) else label)}</b>"
-        )
-
-    def show_selection(self, indices: np.ndarray, limit: int = 64):
-        "Show the images of dataset indices `indices` as a mosaic gallery."
-        self.selected = np.asarray(indices, dtype=np.int64)
-        rows = [self._row(i) for i in self.selected[:limit]]
-        if not rows:
-            self.gallery.layout.display, self.gallery_label.value = "none", "<i>nothing selected</i>"
-            return
-        h = self.images.shape[1]
-        self.gallery.value = mosaic_png(self.images[rows], columns=16, scale=max(1, 48 // h))
-        self.gallery.layout.display = None
-        self.gallery_label.value = f"{len(self.selected)} selected" + (
-            f" (first {limit} shown)" if len(self.selected) > limit else ""
-        )
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        "Features (B, D) of uint8 images (B, C, H, W) with the first run's backbone (for uploaded queries)."
-        from ssl_workbench.eval.features import extract_features
-
-        return extract_features(
-            self.backbone(self.runs_root / self.run.value),
-            images,
-            device=self.device,
-            normalize=self._normalize,
-        )
-
-
+# %% ../../nbs/61b_explorers.ipynb #22ba3c16
 def embedding_explorer(runs_root: str | Path | None = None, **kwargs) -> EmbeddingExplorer:
     "Build the embedding explorer widget (see `EmbeddingExplorer` for the options)."
     return EmbeddingExplorer(runs_root, **kwargs)
+
+# %% ../../nbs/61b_explorers.ipynb #7ee52334
+@patch
+def _warm_up(self: EmbeddingExplorer):
+    self.status.value = "<i>preparing UMAP in the background (numba compiles once per kernel) ...</i>"
+    try: warm_up_umap()
+    except Exception as e: self.status.value = f"UMAP warm-up failed: {html_text(e)}"; return
+    if "preparing UMAP" in self.status.value: self.status.value = "<i>UMAP ready</i>"
+
+@patch
+def _new_figure(self: EmbeddingExplorer) -> go.FigureWidget:
+    fig = go.FigureWidget()
+    p_i = len(getattr(self, "figures", []))
+    # selections also reach Python through layout.selections (a relayout): the per-trace selection event
+    # can be
+    # merged away by ipywidgets' message throttling when a hover event follows it, this one cannot. The
+    # value
+    # is read from the layout's JSON: after a relayout from the browser, plotly's `layout.selections`
+    # objects
+    # stay empty (seen with plotly 7.1) while the JSON holds the drawn path.
+    fig.layout.on_change(lambda layout, _,
+                         p=p_i: _guarded(lambda: self._on_layout_select(p, layout_selections(layout)),
+                                         self.status)(), "selections")
+    fig.update_layout(width=520, height=460, dragmode="lasso", margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False),
+                      legend=dict(font=dict(size=9)))
+    return fig
+
+@patch
+def refresh_runs(self: EmbeddingExplorer):
+    "Offer every run that has a checkpoint."
+    names = [r["name"] for r in list_runs(self.runs_root) if r["has_checkpoint"]]
+    keep = self.run.value
+    self.run.options = names
+    if keep in names: self.run.value = keep
+    self.compare.options = ["—"] + names
+
+@patch
+def _subset(self: EmbeddingExplorer, ds, n: int) -> np.ndarray:
+    "Sorted indices of an even, seeded sample of `n` images (all when n <= 0)."
+    total = len(ds.images)
+    return np.sort(np.random.default_rng(0).permutation(total)[:n]) if 0 < n < total else np.arange(total)
+
+# %% ../../nbs/61b_explorers.ipynb #f8bb96b4
+@patch
+def backbone(self: EmbeddingExplorer, run: str | Path) -> torch.nn.Module:
+    "The (cached) backbone of a run."
+    key = str(run)
+    if key not in self._backbones: self._backbones[key] = self._load_backbone(Path(run))
+    return self._backbones[key]
+
+# %% ../../nbs/61b_explorers.ipynb #2a959bd8
+@patch
+def compute(self: EmbeddingExplorer) -> list[EmbeddingPanel]:
+    "Load data and checkpoint(s), extract (cached) features, embed, and draw."
+    from ssl_workbench.eval.features import checkpoint_hash, extract_features
+    if not self.run.value:
+        self.status.value = "<span style='color:#b00020'>no run with a checkpoint: train one first</span>"
+        return []
+    runs = [self.runs_root/self.run.value]
+    if self.compare.value not in (None, "—"): runs.append(self.runs_root/self.compare.value)
+    spec = self.data.value.strip()
+    if not spec:
+        try: spec = load_config(RunDir(runs[0]).config).data.spec
+        except (FileNotFoundError, ValueError): spec = "digits"
+    t0 = time.perf_counter()
+    self.status.value = f"loading {html_text(spec)}/{html_text(self.split.value)} ..."
+    ds = self._load_data(spec, self.split.value)
+    idx = self._subset(ds, self.max_points.value)
+    images = ds.images[idx]  # (N, H, W, C)
+    labels = np.asarray(ds.labels)[idx]
+    self.dataset, self.images, self.labels = ds, images, labels
+    self.classes = list(getattr(ds, "classes", []) or [])
+    # (N, C, H, W)
+    batch = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
+    panels, norms = [], [run_normalize(run) for run in runs]
+    for run, norm in zip(runs, norms):
+        self.status.value = f"features of {html_text(run.name)} ..."
+        ckpt = checkpoint_of(run)
+        key = f"{run.name}-{checkpoint_hash(ckpt)}" if ckpt is not None else None
+        feats = extract_features(self.backbone(run), batch, device=self.device, normalize=norm,
+                                 cache_key=key, split=f"{spec}-{self.split.value}")
+        self.status.value = f"UMAP of {html_text(run.name)} ({len(feats)} points) ..."
+        panels.append(EmbeddingPanel(run.name, feats, np.asarray(self._embed(feats)), labels, idx))
+    self.panels, self._normalize = panels, norms[0]
+    self.redraw()
+    self.status.value = (f"{len(idx)} images of {html_text(spec)}/{html_text(self.split.value)}, "
+                         f"{len(panels)} checkpoint(s) in {time.perf_counter() - t0:.1f} s")
+    return panels
+
+# %% ../../nbs/61b_explorers.ipynb #6d8ae116
+@patch
+def _groups(self: EmbeddingExplorer, panel: EmbeddingPanel) -> list[tuple[str, np.ndarray]]:
+    mode = self.color.value
+    if mode == "cluster":
+        c = panel.clusters(max(1, self.n_clusters.value))
+        return [(f"cluster {k}", np.flatnonzero(c == k)) for k in np.unique(c)]
+    if mode == "kNN correct":
+        ok = panel.correct()
+        return [(f"kNN right ({ok.mean():.0%})", np.flatnonzero(ok)), ("kNN wrong", np.flatnonzero(~ok))]
+    name = lambda k: self.classes[k] if 0 <= k < len(self.classes) else str(k)
+    return [(name(k), np.flatnonzero(panel.labels == k)) for k in np.unique(panel.labels)]
+
+@patch
+def redraw(self: EmbeddingExplorer):
+    "Draw every panel with the current colouring (one trace per colour group)."
+    for p_i, (panel, fig) in enumerate(zip(self.panels, self.figures)):
+        traces = [go.Scatter(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers",
+                             name=html_text(name),
+                             marker=dict(size=5,
+                                         color="#d62728" if name == "kNN wrong" else _palette(g_i),
+                                         opacity=0.8),
+                             customdata=panel.indices[rows],
+                             hovertemplate="#%{customdata}<extra>" + html_text(name) + "</extra>")
+                  for g_i, (name, rows) in enumerate(self._groups(panel))]
+        fig.data = []
+        fig.layout.selections = ()
+        fig.add_traces(traces)
+        fig.layout.title = f"{html_text(panel.name)}: {len(panel.indices)} points"
+        # plotly drops callback exceptions silently: show them in the status line
+        for t_i, trace in enumerate(fig.data):
+            trace.on_hover(lambda tr, pts, st,
+                           p=p_i: _guarded(lambda: self._on_hover(tr, pts, p), self.status)())
+            trace.on_click(lambda tr, pts, st,
+                           p=p_i: _guarded(lambda: self._on_click(tr, pts, p), self.status)())
+            trace.on_selection(lambda tr, pts, sel, p=p_i,
+                               t=t_i: _guarded(lambda: self._on_select(tr, pts, p, t), self.status)())
+    self.figure_box.children = tuple(self.figure_panes[:max(1, len(self.panels))])
+    self._selection = {}
+
+# %% ../../nbs/61b_explorers.ipynb #d2c43945
+@patch
+def _dataset_indices(self: EmbeddingExplorer, trace, points) -> np.ndarray:
+    cd = np.asarray(trace.customdata if trace.customdata is not None else [], dtype=np.int64)
+    return cd[list(points.point_inds)] if len(points.point_inds) else np.zeros(0, np.int64)
+
+@patch
+def _on_hover(self: EmbeddingExplorer, trace, points, panel: int):
+    idx = self._dataset_indices(trace, points)
+    if len(idx): self.show_image(int(idx[0]))
+
+@patch
+def _on_click(self: EmbeddingExplorer, trace, points, panel: int):
+    idx = self._dataset_indices(trace, points)
+    if len(idx):
+        self.show_image(int(idx[0]))
+        for fn in self.on_pick: fn(int(idx[0]))
+
+@patch
+def _on_select(self: EmbeddingExplorer, trace, points, panel: int, trace_index: int):
+    self._selection[(panel, trace_index)] = self._dataset_indices(trace, points)
+    chosen = np.concatenate(list(self._selection.values())) if self._selection else np.zeros(0, np.int64)
+    self.show_selection(np.unique(chosen))
+
+@patch
+def _on_layout_select(self: EmbeddingExplorer, panel: int, selections):
+    if not selections or panel >= len(self.panels):
+        return
+    p = self.panels[panel]
+    mask = np.zeros(len(p.indices), bool)
+    for sel in selections:
+        mask |= in_selection(p.coords[:, 0], p.coords[:, 1], sel)
+    self.show_selection(p.indices[mask])
+
+@patch
+def _row(self: EmbeddingExplorer, index: int) -> int:
+    "Position in the embedded subset of dataset index `index`."
+    return int(np.searchsorted(self.panels[0].indices, index))
+
+# %% ../../nbs/61b_explorers.ipynb #14760ec3
+@patch
+def show_image(self: EmbeddingExplorer, index: int):
+    "Show dataset image `index` (a point's customdata) in the hover panel."
+    r = self._row(index)
+    img = self.images[r]
+    scale = self.thumb_scale or max(1, 96 // max(img.shape[:2]))
+    self.hover_image.value = png_bytes(img, scale)
+    label = self.labels[r]
+    self.hover_label.value = (
+        f"#{index}: <b>{html_text(self.classes[label] if 0 <= label < len(self.classes) else label)}</b>"
+    )
+
+@patch
+def show_selection(self: EmbeddingExplorer, indices: np.ndarray, limit: int = 64):
+    "Show the images of dataset indices `indices` as a mosaic gallery."
+    self.selected = np.asarray(indices, dtype=np.int64)
+    rows = [self._row(i) for i in self.selected[:limit]]
+    if not rows:
+        self.gallery.layout.display, self.gallery_label.value = "none", "<i>nothing selected</i>"
+        return
+    h = self.images.shape[1]
+    self.gallery.value = mosaic_png(self.images[rows], columns=16, scale=max(1, 48 // h))
+    self.gallery.layout.display = None
+    self.gallery_label.value = f"{len(self.selected)} selected" + (
+        f" (first {limit} shown)" if len(self.selected) > limit else ""
+    )
+
+@patch
+def encode(self: EmbeddingExplorer, images: torch.Tensor) -> torch.Tensor:
+    "Features (B, D) of uint8 images (B, C, H, W) with the first run's backbone (for uploaded queries)."
+    from ssl_workbench.eval.features import extract_features
+
+    return extract_features(
+        self.backbone(self.runs_root / self.run.value),
+        images,
+        device=self.device,
+        normalize=self._normalize,
+    )
 
 # %% ../../nbs/61b_explorers.ipynb #a342bc17
 def top_k(query: torch.Tensor, # (D,) or (1, D) query feature
@@ -469,116 +508,129 @@ class RetrievalExplorer(widgets.VBox):
                           widgets.HBox([self.failures_button, self.failure_label]), self.failure_list])
         self.add_class("swb-retrieval")
 
-    def set_data(self, features, # (N, D)
-                 images: np.ndarray, # uint8 (N, H, W, C)
-                 labels=None, # (N,) ints
-                 classes: list[str] | None = None,
-                 encode: Callable | None = None, # uint8 (B, C, H, W) -> (B, D), for uploaded images
-                ):
-        "Set the gallery the queries search."
-        self.features = torch.as_tensor(features).float()
-        if len(self.features) != len(images):
-            raise ValueError(f"images: {len(images)} images for {len(self.features)} features")
-        self.gallery = F.normalize(self.features, dim=1)  # (N, D)
-        self.images, self.labels = np.asarray(images), None if labels is None else np.asarray(labels)
-        self.classes, self.encode = list(classes or []), encode
-        self.index.max = len(self.features) - 1
-        self.status.value = f"gallery: {len(self.features)} images"
-
-    def link(self, explorer: EmbeddingExplorer):
-        "Search the explorer's first panel after each compute; a clicked point becomes the query."
-        def sync():
-            p = explorer.panels[0]
-            self.set_data(p.features, explorer.images, explorer.labels, explorer.classes, explorer.encode)
-        original = explorer.compute
-        def compute():
-            panels = original(); panels and sync(); return panels
-        explorer.compute = compute
-        pick = lambda index: self.features is not None and self.query_index(explorer._row(index))
-        explorer.on_pick.append(pick)
-        if explorer.panels: sync()
-
-    def _name(self, label) -> str:
-        if label is None: return ""
-        return self.classes[label] if 0 <= label < len(self.classes) else str(label)
-
-    def _thumb(self, img: np.ndarray) -> bytes:
-        return png_bytes(img, max(1, self.thumb_px // max(img.shape[:2])))
-
-    def _show(self, query_img: np.ndarray, caption: str, scores: torch.Tensor, idx: torch.Tensor,
-              query_label=None):
-        self.query_image.value, self.query_label.value = self._thumb(query_img), caption
-        self.query_image.layout.display = None
-        cards = []
-        for s, i in zip(scores.tolist(), idx.tolist()):
-            lab = None if self.labels is None else int(self.labels[i])
-            same = "" if query_label is None or lab is None else (
-                "color:green" if lab == query_label else "color:#b00020")
-            img = widgets.Image(value=self._thumb(self.images[i]), format="png", width=self.thumb_px,
-                                height=self.thumb_px)
-            txt = widgets.HTML(f"<span style='{same}'>#{i} {html_text(self._name(lab))}<br>{s:.3f}</span>")
-            cards.append(widgets.VBox([img, txt],
-                                      layout=widgets.Layout(margin="2px")).add_class("swb-result"))
-        self.results.children = cards
-        self.last = (scores, idx)
-
-    def query_index(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        "Top-k neighbours of gallery image `index` (itself excluded); shows and returns (scores, indices)."
-        if self.features is None: raise ValueError("no gallery: compute embeddings first (or call set_data)")
-        if not 0 <= index < len(self.features):
-            raise ValueError(f"index={index}: must be in [0, {len(self.features) - 1}]")
-        if self.index.value != index: self.index.value = index
-        scores, idx = top_k(self.features[index], self.gallery, self.k.value, exclude=index)
-        lab = None if self.labels is None else int(self.labels[index])
-        self._show(self.images[index], f"query #{index} {html_text(self._name(lab))}", scores, idx, lab)
-        return scores, idx
-
-    def query_image_array(self, image: np.ndarray, # uint8 (H, W, C), any size
-                         ) -> tuple[torch.Tensor, torch.Tensor]:
-        "Top-k neighbours of an outside image (resized to the gallery's size, encoded with `encode`)."
-        if self.encode is None: raise ValueError("encode=None: this gallery cannot encode new images")
-        h, w = self.images.shape[1:3]
-        img = np.array(
-            Image.fromarray(np.asarray(image, np.uint8)).convert("RGB").resize((w, h), Image.BICUBIC)
-        )
-        if self.images.shape[3] == 1:
-            img = img.mean(2, keepdims=True).astype(np.uint8)
-        feat = self.encode(torch.from_numpy(img).permute(2, 0, 1)[None].contiguous())  # (1, D)
-        scores, idx = top_k(feat[0], self.gallery, self.k.value)
-        self._show(img, "uploaded image", scores, idx)
-        return scores, idx
-
-    def _on_upload(self, value):
-        if not value:
-            return
-        item = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
-        try:
-            self.query_image_array(np.asarray(Image.open(io.BytesIO(bytes(item["content"]))).convert("RGB")))
-        except Exception as e:
-            self.status.value = f"<span style='color:#b00020'>{html_text(e)}</span>"
-
-    def find_failures(self) -> np.ndarray:
-        "List the queries whose top-1 neighbour has another label."
-        if self.features is None or self.labels is None:
-            raise ValueError("no labelled gallery: compute embeddings first")
-        bad, nn1 = retrieval_failures(self.features, self.labels)
-        self.failures = bad
-        self.failure_list.options = [
-            (f"#{q} {self._name(int(self.labels[q]))} → #{n} {self._name(int(self.labels[n]))}", int(q))
-            for q, n in zip(bad, nn1)
-        ]
-        self.failure_list.value = None
-        self.failure_label.value = (
-            f"{len(bad)} of {len(self.labels)} queries "
-            f"({len(bad) / max(1, len(self.labels)):.1%}) have a top-1 neighbour of "
-            "another class"
-        )
-        return bad
-
-
+# %% ../../nbs/61b_explorers.ipynb #c645eff4
 def retrieval_explorer(explorer: EmbeddingExplorer | None = None, **kwargs) -> RetrievalExplorer:
     "Build the retrieval explorer, linked to `explorer` when given."
     r = RetrievalExplorer(**kwargs)
     if explorer is not None:
         r.link(explorer)
     return r
+
+# %% ../../nbs/61b_explorers.ipynb #00fc5848
+@patch
+def set_data(self: RetrievalExplorer, features, # (N, D)
+             images: np.ndarray, # uint8 (N, H, W, C)
+             labels=None, # (N,) ints
+             classes: list[str] | None = None,
+             encode: Callable | None = None, # uint8 (B, C, H, W) -> (B, D), for uploaded images
+            ):
+    "Set the gallery the queries search."
+    self.features = torch.as_tensor(features).float()
+    if len(self.features) != len(images):
+        raise ValueError(f"images: {len(images)} images for {len(self.features)} features")
+    self.gallery = F.normalize(self.features, dim=1)  # (N, D)
+    self.images, self.labels = np.asarray(images), None if labels is None else np.asarray(labels)
+    self.classes, self.encode = list(classes or []), encode
+    self.index.max = len(self.features) - 1
+    self.status.value = f"gallery: {len(self.features)} images"
+
+@patch
+def link(self: RetrievalExplorer, explorer: EmbeddingExplorer):
+    "Search the explorer's first panel after each compute; a clicked point becomes the query."
+    def sync():
+        p = explorer.panels[0]
+        self.set_data(p.features, explorer.images, explorer.labels, explorer.classes, explorer.encode)
+    original = explorer.compute
+    def compute():
+        panels = original(); panels and sync(); return panels
+    explorer.compute = compute
+    pick = lambda index: self.features is not None and self.query_index(explorer._row(index))
+    explorer.on_pick.append(pick)
+    if explorer.panels: sync()
+
+@patch
+def _name(self: RetrievalExplorer, label) -> str:
+    if label is None: return ""
+    return self.classes[label] if 0 <= label < len(self.classes) else str(label)
+
+@patch
+def _thumb(self: RetrievalExplorer, img: np.ndarray) -> bytes:
+    return png_bytes(img, max(1, self.thumb_px // max(img.shape[:2])))
+
+# %% ../../nbs/61b_explorers.ipynb #db9a4ecc
+@patch
+def _show(self: RetrievalExplorer, query_img: np.ndarray, caption: str, scores: torch.Tensor,
+          idx: torch.Tensor, query_label=None):
+    self.query_image.value, self.query_label.value = self._thumb(query_img), caption
+    self.query_image.layout.display = None
+    cards = []
+    for s, i in zip(scores.tolist(), idx.tolist()):
+        lab = None if self.labels is None else int(self.labels[i])
+        same = "" if query_label is None or lab is None else (
+            "color:green" if lab == query_label else "color:#b00020")
+        img = widgets.Image(value=self._thumb(self.images[i]), format="png", width=self.thumb_px,
+                            height=self.thumb_px)
+        txt = widgets.HTML(f"<span style='{same}'>#{i} {html_text(self._name(lab))}<br>{s:.3f}</span>")
+        cards.append(widgets.VBox([img, txt],
+                                  layout=widgets.Layout(margin="2px")).add_class("swb-result"))
+    self.results.children = cards
+    self.last = (scores, idx)
+
+@patch
+def query_index(self: RetrievalExplorer, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    "Top-k neighbours of gallery image `index` (itself excluded); shows and returns (scores, indices)."
+    if self.features is None: raise ValueError("no gallery: compute embeddings first (or call set_data)")
+    if not 0 <= index < len(self.features):
+        raise ValueError(f"index={index}: must be in [0, {len(self.features) - 1}]")
+    if self.index.value != index: self.index.value = index
+    scores, idx = top_k(self.features[index], self.gallery, self.k.value, exclude=index)
+    lab = None if self.labels is None else int(self.labels[index])
+    self._show(self.images[index], f"query #{index} {html_text(self._name(lab))}", scores, idx, lab)
+    return scores, idx
+
+# %% ../../nbs/61b_explorers.ipynb #bf7779d0
+@patch
+def query_image_array(self: RetrievalExplorer,
+                      image: np.ndarray, # uint8 (H, W, C), any size
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Top-k neighbours of an outside image (resized to the gallery's size, encoded with `encode`)."
+    if self.encode is None: raise ValueError("encode=None: this gallery cannot encode new images")
+    h, w = self.images.shape[1:3]
+    img = np.array(
+        Image.fromarray(np.asarray(image, np.uint8)).convert("RGB").resize((w, h), Image.BICUBIC)
+    )
+    if self.images.shape[3] == 1:
+        img = img.mean(2, keepdims=True).astype(np.uint8)
+    feat = self.encode(torch.from_numpy(img).permute(2, 0, 1)[None].contiguous())  # (1, D)
+    scores, idx = top_k(feat[0], self.gallery, self.k.value)
+    self._show(img, "uploaded image", scores, idx)
+    return scores, idx
+
+@patch
+def _on_upload(self: RetrievalExplorer, value):
+    if not value:
+        return
+    item = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
+    try:
+        self.query_image_array(np.asarray(Image.open(io.BytesIO(bytes(item["content"]))).convert("RGB")))
+    except Exception as e:
+        self.status.value = f"<span style='color:#b00020'>{html_text(e)}</span>"
+
+# %% ../../nbs/61b_explorers.ipynb #62a7298a
+@patch
+def find_failures(self: RetrievalExplorer) -> np.ndarray:
+    "List the queries whose top-1 neighbour has another label."
+    if self.features is None or self.labels is None:
+        raise ValueError("no labelled gallery: compute embeddings first")
+    bad, nn1 = retrieval_failures(self.features, self.labels)
+    self.failures = bad
+    self.failure_list.options = [
+        (f"#{q} {self._name(int(self.labels[q]))} → #{n} {self._name(int(self.labels[n]))}", int(q))
+        for q, n in zip(bad, nn1)
+    ]
+    self.failure_list.value = None
+    self.failure_label.value = (
+        f"{len(bad)} of {len(self.labels)} queries ({len(bad) / max(1, len(self.labels)):.1%}) have a top-1 "
+        "neighbour of another class"
+    )
+    return bad

@@ -17,6 +17,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from ..core import RunDir, html_text, read_jsonl
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['HEALTH_KEYS', 'CAUSES', 'SYMPTOMS', 'HEALTH_PANELS', 'health_series', 'HealthThresholds', 'health_warnings',
@@ -60,8 +61,7 @@ CAUSES = {
     "dimensional_collapse": "the embeddings use fewer and fewer directions. Usual causes: augmentations too "
                             "weak "
         "(e.g. no colour jitter), a temperature too low or too high, too few negatives (small batch or "
-        "queue), "
-        "no projection head, or too much weight decay.",
+        "queue), no projection head, or too much weight decay.",
     "loss_stuck": "the loss has not moved from its initial value. Usual causes: a learning rate of 0 or far "
                   "too "
         "small (check the warmup and lr scaling), frozen parameters, a loss detached from the parameters, or "
@@ -209,8 +209,7 @@ def warnings_html(warnings: list[dict]) -> str:
     "The warnings as HTML (a green line when there are none)."
     if not warnings: return "<div class='swb-health-ok' style='color:#2e7d32'>No collapse warning.</div>"
     items = "".join(f"<li class='swb-health-warning swb-health-{w['kind']}'><b>{html_text(w['symptom'])}</b> "
-                    "at step "
-                    f"{w['step']} (value {w['value']:.3g}; threshold: {html_text(w['threshold'])}): "
+                    f"at step {w['step']} (value {w['value']:.3g}; threshold: {html_text(w['threshold'])}): "
                     f"{html_text(w['causes'])}</li>" for w in warnings)
     return f"<div class='swb-health-warnings' style='color:#b00020'><ul>{items}</ul></div>"
 
@@ -241,59 +240,7 @@ class HealthPanel(widgets.VBox):
         self.add_class("swb-health")
         if run is not None: self.refresh(run)
 
-    def _guard(self, fn):
-        try: fn()
-        except Exception as e:
-            self.snap_status.value = (f"<span style='color:#b00020'>{type(e).__name__}: "
-                                      f"{html_text(str(e))}</span>")
-
-    def refresh(self, run: str | Path | None = None) -> list[dict]:
-        "Re-read the run's metrics: warnings and curves. Returns the warnings."
-        if run is not None: self.run = run if isinstance(run, RunDir) else RunDir(run)
-        if self.run is None: return []
-        records = read_jsonl(self.run.metrics)
-        w = health_warnings(records, self.thresholds)
-        self.warnings.value = warnings_html(w)
-        health_figure(records, self.thresholds, self.figure)
-        return w
-
-    def compute_snapshots(self) -> list[int]:
-        "UMAP every snapshot of the run (aligned), and show the latest."
-        if self.run is None: return []
-        epochs, feats, self.labels = read_snapshots(self.run)
-        if not epochs:
-            self.snap_status.value = "<i>no snapshots: train with eval.snapshot_every=N</i>"; return []
-        self.snap_status.value = f"<i>embedding {len(epochs)} snapshots ...</i>"
-        self.coords, self.epochs = snapshot_coords(feats, self._embed), epochs
-        self.slider.options = epochs
-        self.slider.value = epochs[-1]
-        self.show_snapshot(epochs[-1])
-        self.snap_status.value = f"{len(epochs)} snapshots of {len(self.labels)} probe images"
-        return epochs
-
-    def show_snapshot(self, epoch):
-        "Draw the snapshot of `epoch`, coloured by class (probe index on hover)."
-        if epoch not in self.epochs: return
-        c = self.coords[self.epochs.index(epoch)]
-        lab = self.labels if len(self.labels) == len(c) else np.zeros(len(c), int)
-        with self.snap_figure.batch_update():
-            self.snap_figure.data = []
-            for k in np.unique(lab):
-                rows = np.flatnonzero(lab == k)
-                self.snap_figure.add_trace(
-                    go.Scattergl(
-                        x=c[rows, 0],
-                        y=c[rows, 1],
-                        mode="markers",
-                        name=str(k),
-                        customdata=rows,
-                        marker=dict(size=5),
-                        hovertemplate="probe #%{customdata}<extra>class " + str(k) + "</extra>",
-                    )
-                )
-            self.snap_figure.layout.title = f"epoch {epoch}"
-
-
+# %% ../../nbs/62_health.ipynb #9f411b42
 def attach_health(launcher, **kwargs) -> HealthPanel:
     "Add a `HealthPanel` under a `TrainingLauncher` that follows its attached run."
     panel = HealthPanel(**kwargs)
@@ -308,3 +255,61 @@ def attach_health(launcher, **kwargs) -> HealthPanel:
     launcher.health = panel
     follow()
     return panel
+
+# %% ../../nbs/62_health.ipynb #3a76cad0
+@patch
+def _guard(self: HealthPanel, fn):
+    try: fn()
+    except Exception as e:
+        self.snap_status.value = (f"<span style='color:#b00020'>{type(e).__name__}: "
+                                  f"{html_text(str(e))}</span>")
+
+@patch
+def refresh(self: HealthPanel, run: str | Path | None = None) -> list[dict]:
+    "Re-read the run's metrics: warnings and curves. Returns the warnings."
+    if run is not None: self.run = run if isinstance(run, RunDir) else RunDir(run)
+    if self.run is None: return []
+    records = read_jsonl(self.run.metrics)
+    w = health_warnings(records, self.thresholds)
+    self.warnings.value = warnings_html(w)
+    health_figure(records, self.thresholds, self.figure)
+    return w
+
+@patch
+def compute_snapshots(self: HealthPanel) -> list[int]:
+    "UMAP every snapshot of the run (aligned), and show the latest."
+    if self.run is None: return []
+    epochs, feats, self.labels = read_snapshots(self.run)
+    if not epochs:
+        self.snap_status.value = "<i>no snapshots: train with eval.snapshot_every=N</i>"; return []
+    self.snap_status.value = f"<i>embedding {len(epochs)} snapshots ...</i>"
+    self.coords, self.epochs = snapshot_coords(feats, self._embed), epochs
+    self.slider.options = epochs
+    self.slider.value = epochs[-1]
+    self.show_snapshot(epochs[-1])
+    self.snap_status.value = f"{len(epochs)} snapshots of {len(self.labels)} probe images"
+    return epochs
+
+# %% ../../nbs/62_health.ipynb #641e01dc
+@patch
+def show_snapshot(self: HealthPanel, epoch):
+    "Draw the snapshot of `epoch`, coloured by class (probe index on hover)."
+    if epoch not in self.epochs: return
+    c = self.coords[self.epochs.index(epoch)]
+    lab = self.labels if len(self.labels) == len(c) else np.zeros(len(c), int)
+    with self.snap_figure.batch_update():
+        self.snap_figure.data = []
+        for k in np.unique(lab):
+            rows = np.flatnonzero(lab == k)
+            self.snap_figure.add_trace(
+                go.Scattergl(
+                    x=c[rows, 0],
+                    y=c[rows, 1],
+                    mode="markers",
+                    name=str(k),
+                    customdata=rows,
+                    marker=dict(size=5),
+                    hovertemplate="probe #%{customdata}<extra>class " + str(k) + "</extra>",
+                )
+            )
+        self.snap_figure.layout.title = f"epoch {epoch}"

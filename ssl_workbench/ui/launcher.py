@@ -20,19 +20,9 @@ from ..methods.registry import METHODS
 from ..models import list_backbones
 from ..train.config import (OPTIMIZERS, TrainConfig, apply_overrides, load_config,
     method_training_defaults, validate_config, with_method_defaults)
-from ssl_workbench.ui.runs import (
-    _eval_results,
-    _rundir,
-    launch_config,
-    launch_run,
-    list_runs,
-    progress_eta,
-    read_curves,
-    read_pid,
-    run_status,
-    stderr_tail,
-    stop_run,
-)
+from .runs import (_eval_results, _rundir, launch_config, launch_run, list_runs, progress_eta,
+                                   read_curves, read_pid, run_status, stderr_tail, stop_run)
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['tuned_recipe', 'from_tuner', 'runs_table_html', 'TrainingLauncher', 'training_launcher']
@@ -72,6 +62,7 @@ def _fmt(v, pct=False) -> str:
     if isinstance(v, float): return f"{100 * v:.1f}%" if pct else f"{v:.4g}"
     return html_text(v)
 
+# %% ../../nbs/61a_launcher.ipynb #98340390
 def runs_table_html(rows: list[dict]) -> str:
     "The runs table as HTML (one row per run; evaluations as 'protocol: metric')."
     head = "".join(f"<th>{h}</th>" for h in ("run", "status", "method", "data", "backbone", "epochs", "step",
@@ -107,7 +98,7 @@ def runs_table_html(rows: list[dict]) -> str:
         else "<i>no runs yet</i>"
     )
 
-
+# %% ../../nbs/61a_launcher.ipynb #d65c255d
 def _guarded(fn: Callable, status: widgets.HTML) -> Callable:
     """A button handler running `fn()` that shows an exception in `status` instead of losing it in the
     kernel log."""
@@ -122,7 +113,6 @@ def _guarded(fn: Callable, status: widgets.HTML) -> Callable:
 
     return handler
 
-
 def _warmup_value(text: str) -> float | None:
     "The warmup field: empty is the default rule (None), else a number of epochs."
     text = text.strip()
@@ -132,7 +122,6 @@ def _warmup_value(text: str) -> float | None:
         return float(text)
     except ValueError:
         raise ValueError(f"warmup ep.={text!r}: a number of epochs, or empty for the default") from None
-
 
 def _eta_text(seconds: float | None) -> str:
     if seconds is None:
@@ -159,86 +148,9 @@ class TrainingLauncher(widgets.VBox):
         self._halt, self._lock = threading.Event(), threading.Lock()
         self.on_finished = []  # callbacks(run_dir: Path) called when a followed run's process ends
         cfg = config or TrainConfig()
-        W = lambda w, cls: (w.add_class(cls), w)[1]
-        lay = widgets.Layout(width="300px")
-        self.name = W(widgets.Text(value="", placeholder="auto: method-data-time", description="run name",
-                                   layout=lay), "swb-run-name")
-        self.method = W(widgets.Dropdown(options=list(METHODS), value=cfg.method.name, description="method",
-                                         layout=lay), "swb-method")
-        self.data = W(widgets.Combobox(options=list(BUILTIN_DATASETS), value=cfg.data.spec,
-                                       description="data", ensure_option=False, layout=lay), "swb-data")
-        self.limit = W(widgets.IntText(value=getattr(cfg.data, "limit", None) or 0, description="images",
-                                       tooltip="a seeded subset of N images spread over the classes (0: all)",
-                                       layout=lay), "swb-limit")
-        names = _backbone_names()
-        self.backbone = W(widgets.Dropdown(options=sorted(set(names) | {cfg.model.backbone}),
-                                           value=cfg.model.backbone, description="backbone",
-                                           layout=lay), "swb-backbone")
-        self.epochs = W(widgets.IntText(value=cfg.schedule.epochs, description="epochs", layout=lay),
-                        "swb-epochs")
-        self.batch_size = W(widgets.IntText(value=cfg.data.batch_size, description="batch", layout=lay),
-                            "swb-batch")
-        shown = with_method_defaults(cfg)[0]  # optimiser fields left at None show the method's recipe
-        self.optimizer = W(widgets.Dropdown(options=list(OPTIMIZERS), value=shown.optim.name,
-                                            description="optimiser",
-                                            layout=lay), "swb-optimizer")
-        self.lr = W(widgets.FloatText(value=shown.optim.lr, description="lr (per 256)", layout=lay), "swb-lr")
-        self.method.observe(self._show_method_defaults, names="value")
-        w0 = cfg.schedule.warmup_epochs
-        self.warmup = W(widgets.Text(value="" if w0 is None else f"{w0:g}", placeholder="auto: the method's",
-                                     description="warmup ep.", layout=lay), "swb-warmup")
-        self.minutes = W(widgets.FloatText(value=cfg.schedule.minutes or 0, description="minutes",
-                                           tooltip="a time budget: the run's length is chosen to end on time "
-                                                   "(0: off)",
-                                           layout=lay), "swb-minutes")
-        self.image_size = W(widgets.IntText(value=cfg.augment.image_size, description="image size",
-                                            layout=lay), "swb-image-size")
-        self.knn_every = W(widgets.IntText(value=cfg.eval.knn_every, description="kNN every", layout=lay),
-                           "swb-knn-every")
-        self.use_tuned = W(widgets.Checkbox(value=augment_source is not None, disabled=augment_source is None,
-                                            description="tuned augmentation",
-                                            tooltip="use the augmentation tuner's config"), "swb-use-tuned")
-        self.extra = W(widgets.Textarea(value="", placeholder="key=value per line, e.g. "
-                                                              "optim.weight_decay=1e-4",
-                                        description="overrides",
-                                        layout=widgets.Layout(width="400px", height="70px")), "swb-overrides")
-        devs = devices or available_devices()
-        self.devices = W(widgets.SelectMultiple(options=devs, value=(devs[0],), description="devices",
-                                                rows=min(4, len(devs))), "swb-devices")
-        self._base = cfg
-        self.start_button = W(widgets.Button(description="Start", button_style="success", icon="play"),
-                              "swb-start")
-        self.stop_button = W(widgets.Button(description="Stop", button_style="warning", icon="stop"),
-                             "swb-stop")
-        self.resume_button = W(widgets.Button(description="Resume", icon="repeat"), "swb-resume")
-        self.refresh_button = W(widgets.Button(description="Refresh", icon="refresh"), "swb-refresh")
-        self.messages = W(widgets.HTML(""), "swb-messages")
-        self.status = W(widgets.HTML("<i>no run attached</i>"), "swb-status")
-        self.progress = W(widgets.FloatProgress(value=0, min=0, max=1, description="progress"),
-                          "swb-progress")
-        self.eta = W(widgets.Label("ETA –"), "swb-eta")
-        self.error = W(widgets.HTML(""), "swb-error")
-        self.figure = go.FigureWidget(make_subplots(rows=2, cols=2,
-                                                    subplot_titles=("loss", "learning rate", "images/s",
-                                                                    "collapse diagnostics (÷ max |value|)"),
-                                                    vertical_spacing=0.15))
-        for i, (name, r, c) in enumerate((("loss", 1, 1), ("lr", 1, 2), ("images/s", 2, 1))):
-            self.figure.add_trace(go.Scatter(x=[], y=[], mode="lines", name=name, showlegend=False), row=r,
-                                  col=c)
-        self.figure.update_layout(height=480, margin=dict(l=40, r=10, t=40, b=30),
-                                  legend=dict(font=dict(size=9)))
-        # the class on a box: a FigureWidget's own classes do not reach the page
-        self.curves = W(widgets.VBox([self.figure]), "swb-curves")
-        self.run_picker = W(widgets.Dropdown(options=[], description="past run"), "swb-run-picker")
-        self.attach_button = W(widgets.Button(description="Attach", icon="link"), "swb-attach")
-        self.runs_html = W(widgets.HTML(""), "swb-runs")
-        self.details = W(widgets.HTML(""), "swb-run-details")
-        self.start_button.on_click(_guarded(self.start, self.messages))
-        self.stop_button.on_click(_guarded(self.stop, self.messages))
-        self.resume_button.on_click(_guarded(self.resume, self.messages))
-        self.refresh_button.on_click(_guarded(lambda: (self.refresh(), self.refresh_runs()), self.messages))
-        attach = lambda: self.run_picker.value and self.attach(self.runs_root/self.run_picker.value)
-        self.attach_button.on_click(_guarded(attach, self.messages))
+        self._build_form(cfg, augment_source, devices)
+        self._build_run_panel()
+        self._wire()
         form = widgets.HBox([widgets.VBox([self.name, self.method, self.data, self.limit, self.backbone,
                                            self.epochs, self.batch_size]),
                              widgets.VBox([self.optimizer, self.lr, self.warmup, self.minutes,
@@ -254,180 +166,300 @@ class TrainingLauncher(widgets.VBox):
         self.add_class("swb-launcher")
         self.refresh_runs()
 
-    def _show_method_defaults(self, change=None):
-        "A new method: show its own optimiser and learning rate (the fields stay editable)."
-        recipe = method_training_defaults(self.method.value)["optim"]
-        self.optimizer.value, self.lr.value = recipe["name"], recipe["lr"]
-
-    def form_config(self) -> TrainConfig:
-        "The `TrainConfig` the form describes (raises ValueError for a malformed override line)."
-        cfg = copy.deepcopy(self._base)
-        cfg.method.name, cfg.data.spec = self.method.value, self.data.value.strip()
-        cfg.model.backbone = self.backbone.value
-        cfg.data.limit = self.limit.value or None
-        cfg.schedule.epochs, cfg.data.batch_size = self.epochs.value, self.batch_size.value
-        cfg.optim.name, cfg.optim.lr = self.optimizer.value, self.lr.value
-        cfg.augment.image_size, cfg.eval.knn_every = self.image_size.value, self.knn_every.value
-        cfg.schedule.warmup_epochs = _warmup_value(self.warmup.value)
-        cfg.schedule.minutes = self.minutes.value or None  # the same time budget as `--minutes`
-        if self.use_tuned.value and self.augment_source is not None:
-            cfg.augment.recipe = self.augment_source(cfg)
-        lines = [l.strip() for l in self.extra.value.splitlines()]
-        apply_overrides(cfg, [l for l in lines if l and not l.startswith("#")])
-        stamp = time.strftime('%Y%m%d-%H%M%S')
-        name = self.name.value.strip() or f"{cfg.method.name}-{cfg.data.spec.split(':')[0]}-{stamp}"
-        cfg.run.out = str(self.runs_root/name)
-        return cfg
-
-    def validate(self) -> list[str]:
-        "Check the form's config; show the problems in the form (empty list: valid)."
-        try:
-            cfg = self.form_config()
-            problems = validate_config(launch_config(cfg, self.devices.value))
-            if not problems and RunDir(cfg.run.out).last.exists():
-                problems = [f"run name {Path(cfg.run.out).name!r}: that run already has a checkpoint; pick "
-                            "another name or Resume it"]
-        except (ValueError, TypeError) as e: problems = [str(e)]
-        self._show_messages(problems)
-        return problems
-
-    def _show_messages(self, problems: list[str], ok: str = ""):
-        items = "".join(f"<li>{html_text(p)}</li>" for p in problems)
-        head = "<div class='swb-invalid' style='color:#b00020'><b>Config problems:</b>"
-        if problems:
-            self.messages.value = f"{head}<ul>{items}</ul></div>"
-        else: self.messages.value = f"<span style='color:green'>{html_text(ok)}</span>" if ok else ""
-
-    def start(self) -> Path | None:
-        "Validate and launch the run; returns its directory (None when the config is invalid)."
-        if self.validate(): return None
-        cfg = self.form_config()
-        self.process = self._launch(cfg, list(self.devices.value), False)
-        self._show_messages([], f"launched {Path(cfg.run.out).name}")
-        self.attach(cfg.run.out)
-        return self.run_dir.root
-
-    def attach(self, run: str | Path):
-        "Follow the run in directory `run` (curves, progress, status); polls while it is alive."
-        self.run_dir = _rundir(run)
-        self.refresh(); self.refresh_runs()
-        if self.poll_seconds and self._is_alive(): self._start_polling()
-
-    def _is_alive(self) -> bool:
-        if self.process is not None and hasattr(self.process, "poll") and self.process.poll() is None:
-            return True
-        return self.run_dir is not None and read_pid(self.run_dir) is not None
-
-    def stop(self) -> bool:
-        "Ask the attached run to checkpoint and exit."
-        if self.run_dir is None: return False
-        ok = stop_run(self.run_dir.root)
-        self._show_messages([] if ok else [f"{self.run_dir.name} is not running"],
-                            "stop requested: the run checkpoints and exits")
-        return ok
-
-    def resume(self) -> bool:
-        "Relaunch the attached run from its last checkpoint."
-        if self.run_dir is None or not self.run_dir.last.exists():
-            self._show_messages(["no checkpoint to resume: attach a run that has checkpoints/last.pt"])
-            return False
-        if self._is_alive(): self._show_messages([f"{self.run_dir.name} is still running"]); return False
-        cfg = load_config(self.run_dir.config)
-        self.process = self._launch(cfg, list(self.devices.value), True)
-        self._show_messages([], f"resumed {self.run_dir.name}")
-        self.attach(self.run_dir.root)
-        return True
-
-    def refresh(self):
-        "Re-read the attached run's metrics and update curves, progress, status and error."
-        if self.run_dir is None: return
-        with self._lock:
-            run = self.run_dir
-            c = read_curves(run.metrics)
-            with self.figure.batch_update():
-                for trace, key in zip(self.figure.data[:3], ("loss", "lr", "images_per_s")):
-                    trace.x, trace.y = c["step"], c[key]
-                have = {t.name: t for t in self.figure.data[3:]}
-                # each scaled to its own range, raw value on hover
-                for name, (x, y) in c["diagnostics"].items():
-                    scale = max(max(abs(v) for v in y), 1e-12)
-                    kw = dict(x=x, y=[v / scale for v in y], customdata=y)
-                    if name in have: have[name].update(**kw)
-                    else:
-                        self.figure.add_trace(go.Scatter(mode="lines", name=name,
-                                                         hovertemplate="%{customdata:.4g}",
-                                                         **kw), row=2, col=2)
-            try:
-                config = run.config if run.config.exists() else run.root/"launch.yaml"
-                batch = load_config(config).data.batch_size
-            except (FileNotFoundError, ValueError, TypeError):
-                batch = 1
-            done, total, eta = progress_eta(run.metrics, batch, curves=c)
-            self.progress.max, self.progress.value = max(total, 1), min(done, max(total, 1))
-            status = run_status(run.root)
-            self.eta.value = f"{done}/{total or '?'} steps · " + (
-                _eta_text(eta) if status == "running" else status
-            )
-            self.status.value = (
-                f"<b>{html_text(run.name)}</b>: <span class='swb-run-status'>{status}</span>"
-                " "
-                f"· {html_text(run.root)}"
-            )
-            tail = stderr_tail(run.root) if status == "crashed" else ""
-            self.error.value = (
-                (
-                    "<div class='swb-crash' style='color:#b00020'><b>The run crashed.</b> Last "
-                    "lines of stderr.log:"
-                    f"<pre>{html_text(tail)}</pre></div>"
-                )
-                if status == "crashed"
-                else ""
-            )
-
-    def refresh_runs(self):
-        "Re-read the runs folder: table, picker, and the details of the attached run."
-        rows = list_runs(self.runs_root)
-        self.runs_html.value = runs_table_html(rows)
-        names = [r["name"] for r in rows]
-        if list(self.run_picker.options) != names:
-            self.run_picker.options = names
-        run = self.run_dir
-        if run is not None and (run.config.exists() or (run.root / "launch.yaml").exists()):
-            text = (run.config if run.config.exists() else run.root / "launch.yaml").read_text()
-            cards = "".join(
-                f"<pre>{html_text(json.dumps(e.get('card', e), indent=1, default=str))}</pre>"
-                for e in _eval_results(run)
-            )
-            self.details.value = f"<b>{html_text(run.name)}: config</b><pre>{html_text(text)}</pre>" + (
-                f"<b>protocol cards</b>{cards}" if cards else ""
-            )
-
-    def _start_polling(self):
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._halt.clear()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-
-    def _poll(self):
-        while not self._halt.wait(self.poll_seconds):
-            try:
-                alive = self._is_alive()
-                self.refresh()
-                if not alive:
-                    self.refresh_runs()
-                    for fn in self.on_finished:
-                        fn(self.run_dir.root)
-                    break
-            except Exception as e:  # a poller must not die silently: show why it stopped
-                self.error.value = f"<pre>refresh failed: {html_text(repr(e))}</pre>"
-                break
-
     def close(self):
         self._halt.set()
         super().close()
 
+# %% ../../nbs/61a_launcher.ipynb #d00dd3db
+@patch
+def _build_form(self: TrainingLauncher, cfg: TrainConfig, augment_source: Callable | None,
+                devices: list[str] | None):
+    "The form's widgets, filled from `cfg`: what to train on, then how (`_build_training_fields`)."
+    W = lambda w, cls: (w.add_class(cls), w)[1]
+    lay = widgets.Layout(width="300px")
+    self.name = W(widgets.Text(value="", placeholder="auto: method-data-time", description="run name",
+                               layout=lay), "swb-run-name")
+    self.method = W(widgets.Dropdown(options=list(METHODS), value=cfg.method.name, description="method",
+                                     layout=lay), "swb-method")
+    self.data = W(widgets.Combobox(options=list(BUILTIN_DATASETS), value=cfg.data.spec,
+                                   description="data", ensure_option=False, layout=lay), "swb-data")
+    self.limit = W(widgets.IntText(value=getattr(cfg.data, "limit", None) or 0, description="images",
+                                   tooltip="a seeded subset of N images spread over the classes (0: all)",
+                                   layout=lay), "swb-limit")
+    names = _backbone_names()
+    self.backbone = W(widgets.Dropdown(options=sorted(set(names) | {cfg.model.backbone}),
+                                       value=cfg.model.backbone, description="backbone",
+                                       layout=lay), "swb-backbone")
+    self.epochs = W(widgets.IntText(value=cfg.schedule.epochs, description="epochs", layout=lay),
+                    "swb-epochs")
+    self.batch_size = W(widgets.IntText(value=cfg.data.batch_size, description="batch", layout=lay),
+                        "swb-batch")
+    self._build_training_fields(cfg, augment_source, devices, W, lay)
 
+# %% ../../nbs/61a_launcher.ipynb #55ec8368
+@patch
+def _build_training_fields(self: TrainingLauncher, cfg: TrainConfig, augment_source: Callable | None,
+                           devices: list[str] | None, W: Callable, lay: widgets.Layout):
+    "Optimiser, schedule, evaluation, augmentation source, overrides and devices."
+    shown = with_method_defaults(cfg)[0]  # optimiser fields left at None show the method's recipe
+    self.optimizer = W(widgets.Dropdown(options=list(OPTIMIZERS), value=shown.optim.name,
+                                        description="optimiser",
+                                        layout=lay), "swb-optimizer")
+    self.lr = W(widgets.FloatText(value=shown.optim.lr, description="lr (per 256)", layout=lay), "swb-lr")
+    self.method.observe(self._show_method_defaults, names="value")
+    w0 = cfg.schedule.warmup_epochs
+    self.warmup = W(widgets.Text(value="" if w0 is None else f"{w0:g}", placeholder="auto: the method's",
+                                 description="warmup ep.", layout=lay), "swb-warmup")
+    self.minutes = W(widgets.FloatText(value=cfg.schedule.minutes or 0, description="minutes",
+                                       tooltip="a time budget: the run's length is chosen to end on time "
+                                               "(0: off)",
+                                       layout=lay), "swb-minutes")
+    self.image_size = W(widgets.IntText(value=cfg.augment.image_size, description="image size",
+                                        layout=lay), "swb-image-size")
+    self.knn_every = W(widgets.IntText(value=cfg.eval.knn_every, description="kNN every", layout=lay),
+                       "swb-knn-every")
+    self.use_tuned = W(widgets.Checkbox(value=augment_source is not None, disabled=augment_source is None,
+                                        description="tuned augmentation",
+                                        tooltip="use the augmentation tuner's config"), "swb-use-tuned")
+    self.extra = W(widgets.Textarea(value="", placeholder="key=value per line, e.g. optim.weight_decay=1e-4",
+                                    description="overrides",
+                                    layout=widgets.Layout(width="400px", height="70px")), "swb-overrides")
+    devs = devices or available_devices()
+    self.devices = W(widgets.SelectMultiple(options=devs, value=(devs[0],), description="devices",
+                                            rows=min(4, len(devs))), "swb-devices")
+    self._base = cfg
+
+# %% ../../nbs/61a_launcher.ipynb #527a9853
+@patch
+def _build_run_panel(self: TrainingLauncher):
+    "Buttons, status, progress, the live curves and the past-runs picker."
+    W = lambda w, cls: (w.add_class(cls), w)[1]
+    self.start_button = W(widgets.Button(description="Start", button_style="success", icon="play"),
+                          "swb-start")
+    self.stop_button = W(widgets.Button(description="Stop", button_style="warning", icon="stop"),
+                         "swb-stop")
+    self.resume_button = W(widgets.Button(description="Resume", icon="repeat"), "swb-resume")
+    self.refresh_button = W(widgets.Button(description="Refresh", icon="refresh"), "swb-refresh")
+    self.messages = W(widgets.HTML(""), "swb-messages")
+    self.status = W(widgets.HTML("<i>no run attached</i>"), "swb-status")
+    self.progress = W(widgets.FloatProgress(value=0, min=0, max=1, description="progress"),
+                      "swb-progress")
+    self.eta = W(widgets.Label("ETA –"), "swb-eta")
+    self.error = W(widgets.HTML(""), "swb-error")
+    self.figure = go.FigureWidget(make_subplots(rows=2, cols=2,
+                                                subplot_titles=("loss", "learning rate", "images/s",
+                                                                "collapse diagnostics (÷ max |value|)"),
+                                                vertical_spacing=0.15))
+    for i, (name, r, c) in enumerate((("loss", 1, 1), ("lr", 1, 2), ("images/s", 2, 1))):
+        self.figure.add_trace(go.Scatter(x=[], y=[], mode="lines", name=name, showlegend=False), row=r,
+                              col=c)
+    self.figure.update_layout(height=480, margin=dict(l=40, r=10, t=40, b=30),
+                              legend=dict(font=dict(size=9)))
+    # the class on a box: a FigureWidget's own classes do not reach the page
+    self.curves = W(widgets.VBox([self.figure]), "swb-curves")
+    self.run_picker = W(widgets.Dropdown(options=[], description="past run"), "swb-run-picker")
+    self.attach_button = W(widgets.Button(description="Attach", icon="link"), "swb-attach")
+    self.runs_html = W(widgets.HTML(""), "swb-runs")
+    self.details = W(widgets.HTML(""), "swb-run-details")
+
+# %% ../../nbs/61a_launcher.ipynb #9a5005ec
+@patch
+def _wire(self: TrainingLauncher):
+    "Buttons to actions; an action's error goes to the messages line instead of a traceback."
+    self.start_button.on_click(_guarded(self.start, self.messages))
+    self.stop_button.on_click(_guarded(self.stop, self.messages))
+    self.resume_button.on_click(_guarded(self.resume, self.messages))
+    self.refresh_button.on_click(_guarded(lambda: (self.refresh(), self.refresh_runs()), self.messages))
+    attach = lambda: self.run_picker.value and self.attach(self.runs_root/self.run_picker.value)
+    self.attach_button.on_click(_guarded(attach, self.messages))
+
+# %% ../../nbs/61a_launcher.ipynb #1d86ae36
 def training_launcher(runs_root: str | Path | None = None, **kwargs) -> TrainingLauncher:
     "Build the training launcher widget (see `TrainingLauncher` for the options)."
     return TrainingLauncher(runs_root, **kwargs)
+
+# %% ../../nbs/61a_launcher.ipynb #40ce9720
+@patch
+def _show_method_defaults(self: TrainingLauncher, change=None):
+    "A new method: show its own optimiser and learning rate (the fields stay editable)."
+    recipe = method_training_defaults(self.method.value)["optim"]
+    self.optimizer.value, self.lr.value = recipe["name"], recipe["lr"]
+
+@patch
+def form_config(self: TrainingLauncher) -> TrainConfig:
+    "The `TrainConfig` the form describes (raises ValueError for a malformed override line)."
+    cfg = copy.deepcopy(self._base)
+    cfg.method.name, cfg.data.spec = self.method.value, self.data.value.strip()
+    cfg.model.backbone = self.backbone.value
+    cfg.data.limit = self.limit.value or None
+    cfg.schedule.epochs, cfg.data.batch_size = self.epochs.value, self.batch_size.value
+    cfg.optim.name, cfg.optim.lr = self.optimizer.value, self.lr.value
+    cfg.augment.image_size, cfg.eval.knn_every = self.image_size.value, self.knn_every.value
+    cfg.schedule.warmup_epochs = _warmup_value(self.warmup.value)
+    cfg.schedule.minutes = self.minutes.value or None  # the same time budget as `--minutes`
+    if self.use_tuned.value and self.augment_source is not None:
+        cfg.augment.recipe = self.augment_source(cfg)
+    lines = [l.strip() for l in self.extra.value.splitlines()]
+    apply_overrides(cfg, [l for l in lines if l and not l.startswith("#")])
+    stamp = time.strftime('%Y%m%d-%H%M%S')
+    name = self.name.value.strip() or f"{cfg.method.name}-{cfg.data.spec.split(':')[0]}-{stamp}"
+    cfg.run.out = str(self.runs_root/name)
+    return cfg
+
+@patch
+def validate(self: TrainingLauncher) -> list[str]:
+    "Check the form's config; show the problems in the form (empty list: valid)."
+    try:
+        cfg = self.form_config()
+        problems = validate_config(launch_config(cfg, self.devices.value))
+        if not problems and RunDir(cfg.run.out).last.exists():
+            problems = [f"run name {Path(cfg.run.out).name!r}: that run already has a checkpoint; pick "
+                        "another name or Resume it"]
+    except (ValueError, TypeError) as e: problems = [str(e)]
+    self._show_messages(problems)
+    return problems
+
+# %% ../../nbs/61a_launcher.ipynb #0f71b1a2
+@patch
+def _show_messages(self: TrainingLauncher, problems: list[str], ok: str = ""):
+    items = "".join(f"<li>{html_text(p)}</li>" for p in problems)
+    head = "<div class='swb-invalid' style='color:#b00020'><b>Config problems:</b>"
+    if problems:
+        self.messages.value = f"{head}<ul>{items}</ul></div>"
+    else: self.messages.value = f"<span style='color:green'>{html_text(ok)}</span>" if ok else ""
+
+@patch
+def start(self: TrainingLauncher) -> Path | None:
+    "Validate and launch the run; returns its directory (None when the config is invalid)."
+    if self.validate(): return None
+    cfg = self.form_config()
+    self.process = self._launch(cfg, list(self.devices.value), False)
+    self._show_messages([], f"launched {Path(cfg.run.out).name}")
+    self.attach(cfg.run.out)
+    return self.run_dir.root
+
+@patch
+def attach(self: TrainingLauncher, run: str | Path):
+    "Follow the run in directory `run` (curves, progress, status); polls while it is alive."
+    self.run_dir = _rundir(run)
+    self.refresh(); self.refresh_runs()
+    if self.poll_seconds and self._is_alive(): self._start_polling()
+
+@patch
+def _is_alive(self: TrainingLauncher) -> bool:
+    if self.process is not None and hasattr(self.process, "poll") and self.process.poll() is None:
+        return True
+    return self.run_dir is not None and read_pid(self.run_dir) is not None
+
+@patch
+def stop(self: TrainingLauncher) -> bool:
+    "Ask the attached run to checkpoint and exit."
+    if self.run_dir is None: return False
+    ok = stop_run(self.run_dir.root)
+    self._show_messages([] if ok else [f"{self.run_dir.name} is not running"],
+                        "stop requested: the run checkpoints and exits")
+    return ok
+
+# %% ../../nbs/61a_launcher.ipynb #af3ed541
+@patch
+def resume(self: TrainingLauncher) -> bool:
+    "Relaunch the attached run from its last checkpoint."
+    if self.run_dir is None or not self.run_dir.last.exists():
+        self._show_messages(["no checkpoint to resume: attach a run that has checkpoints/last.pt"])
+        return False
+    if self._is_alive(): self._show_messages([f"{self.run_dir.name} is still running"]); return False
+    cfg = load_config(self.run_dir.config)
+    self.process = self._launch(cfg, list(self.devices.value), True)
+    self._show_messages([], f"resumed {self.run_dir.name}")
+    self.attach(self.run_dir.root)
+    return True
+
+# %% ../../nbs/61a_launcher.ipynb #4c9813f4
+@patch
+def refresh(self: TrainingLauncher):
+    "Re-read the attached run's metrics and update curves, progress, status and error."
+    if self.run_dir is None: return
+    with self._lock:
+        run = self.run_dir
+        c = read_curves(run.metrics)
+        with self.figure.batch_update():
+            for trace, key in zip(self.figure.data[:3], ("loss", "lr", "images_per_s")):
+                trace.x, trace.y = c["step"], c[key]
+            have = {t.name: t for t in self.figure.data[3:]}
+            # each scaled to its own range, raw value on hover
+            for name, (x, y) in c["diagnostics"].items():
+                scale = max(max(abs(v) for v in y), 1e-12)
+                kw = dict(x=x, y=[v / scale for v in y], customdata=y)
+                if name in have: have[name].update(**kw)
+                else:
+                    self.figure.add_trace(go.Scatter(mode="lines", name=name,
+                                                     hovertemplate="%{customdata:.4g}",
+                                                     **kw), row=2, col=2)
+        try:
+            config = run.config if run.config.exists() else run.root/"launch.yaml"
+            batch = load_config(config).data.batch_size
+        except (FileNotFoundError, ValueError, TypeError):
+            batch = 1
+        done, total, eta = progress_eta(run.metrics, batch, curves=c)
+        self.progress.max, self.progress.value = max(total, 1), min(done, max(total, 1))
+        status = run_status(run.root)
+        self.eta.value = f"{done}/{total or '?'} steps · " + (
+            _eta_text(eta) if status == "running" else status
+        )
+        self.status.value = (
+            f"<b>{html_text(run.name)}</b>: <span class='swb-run-status'>{status}</span> · "
+            f"{html_text(run.root)}"
+        )
+        tail = stderr_tail(run.root) if status == "crashed" else ""
+        self.error.value = (
+            (
+                "<div class='swb-crash' style='color:#b00020'><b>The run crashed.</b> Last lines of "
+                f"stderr.log:<pre>{html_text(tail)}</pre></div>"
+            )
+            if status == "crashed"
+            else ""
+        )
+
+# %% ../../nbs/61a_launcher.ipynb #ffff78ba
+@patch
+def refresh_runs(self: TrainingLauncher):
+    "Re-read the runs folder: table, picker, and the details of the attached run."
+    rows = list_runs(self.runs_root)
+    self.runs_html.value = runs_table_html(rows)
+    names = [r["name"] for r in rows]
+    if list(self.run_picker.options) != names:
+        self.run_picker.options = names
+    run = self.run_dir
+    if run is not None and (run.config.exists() or (run.root / "launch.yaml").exists()):
+        text = (run.config if run.config.exists() else run.root / "launch.yaml").read_text()
+        cards = "".join(
+            f"<pre>{html_text(json.dumps(e.get('card', e), indent=1, default=str))}</pre>"
+            for e in _eval_results(run)
+        )
+        self.details.value = f"<b>{html_text(run.name)}: config</b><pre>{html_text(text)}</pre>" + (
+            f"<b>protocol cards</b>{cards}" if cards else ""
+        )
+
+@patch
+def _start_polling(self: TrainingLauncher):
+    if self._thread is not None and self._thread.is_alive():
+        return
+    self._halt.clear()
+    self._thread = threading.Thread(target=self._poll, daemon=True)
+    self._thread.start()
+
+# %% ../../nbs/61a_launcher.ipynb #ccbb79e2
+@patch
+def _poll(self: TrainingLauncher):
+    while not self._halt.wait(self.poll_seconds):
+        try:
+            alive = self._is_alive()
+            self.refresh()
+            if not alive:
+                self.refresh_runs()
+                for fn in self.on_finished:
+                    fn(self.run_dir.root)
+                break
+        except Exception as e:  # a poller must not die silently: show why it stopped
+            self.error.value = f"<pre>refresh failed: {html_text(repr(e))}</pre>"
+            break

@@ -18,6 +18,7 @@ from ..core import RunDir, html_text, read_jsonl
 from ..train.config import TrainConfig
 from .runs import launch_run, read_pid, run_status, stderr_tail, stop_run
 from .launcher import tuned_recipe
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['TINY_BUDGET', 'ARMS', 'MEASURED_SEED_STD', 'TrialBudget', 'trial_config', 'trial_configs', 'knn_difference',
@@ -150,85 +151,95 @@ class ConfigTrial:
         self.state, self.result, self.error, self.started, self.seconds = "new", None, None, None, None
         self.launched, self._cancel, self._thread = [], threading.Event(), None
 
-    def start(self) -> "ConfigTrial":
-        "Launch the runs in the background and return immediately."
-        if self.state != "new":
-            raise RuntimeError(f"this trial is already {self.state}")
-        self.state, self.started = "running", time.perf_counter()
-        self._thread = threading.Thread(target=self._drive, daemon=True)
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        "Stop every live run (graceful SIGTERM) and launch no more."
-        self._cancel.set()
-        for _, _, cfg in self.runs:
-            stop_run(cfg.run.out)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        "Block until the trial ends (tests and scripts; a widget polls instead). True if it ended."
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return self.state in ("done", "cancelled", "failed")
-
-    def statuses(self) -> list[tuple[str, int, str]]:
-        "(arm, seed, 'new' | 'running' | 'finished' | 'stopped' | 'crashed') of every run."
-        return [
-            (a, s, run_status(cfg.run.out) if Path(cfg.run.out).exists() else "new")
-            for a, s, cfg in self.runs
-        ]
-
-    def _drive(self):
-        try:
-            pending = list(self.runs)
-            while (pending or self._alive()) and not self._cancel.is_set():
-                while pending and len(self._alive()) < self.budget.parallel and not self._cancel.is_set():
-                    arm, seed, cfg = pending.pop(0)
-                    self._launch(cfg, ["cpu"], False, popen=_one_thread_popen)
-                    self.launched.append(cfg.run.out)
-                self._notify()
-                time.sleep(self.poll_seconds)
-            while self._alive():
-                time.sleep(0.2)  # cancelled: wait for the SIGTERMed runs to exit
-            self._finish()
-        except Exception as e:
-            self.state, self.error = "failed", f"{type(e).__name__}: {e}"
-        self.seconds = time.perf_counter() - self.started
-        self._notify()
-
-    def _alive(self) -> list[str]:
-        return [o for o in self.launched if read_pid(o) is not None]
-
-    def _finish(self):
-        if self._cancel.is_set():
-            self.state = "cancelled"
-            return
-        knn = {(a, s): _final_knn(RunDir(cfg.run.out)) for a, s, cfg in self.runs}
-        missing = [f"{a}-s{s}" for (a, s), v in knn.items() if v is None]
-        if missing:
-            tail = stderr_tail(Path(self.folder) / missing[0], 8)
-            self.state, self.error = "failed", f"no kNN result from {', '.join(missing)}: {tail[-800:]}"
-            return
-        seeds = range(self.budget.seeds)
-        self.result = knn_difference(
-            [knn["tuned", s] for s in seeds],
-            [knn["baseline", s] for s in seeds],
-            MEASURED_SEED_STD.get(self.budget.data)
-            if self.budget == _default_for(self.budget.data)
-            else None,
-        )
-        self.state = "done"
-
-    def _notify(self):
-        if self.on_update is not None:
-            try:
-                self.on_update(self)
-            except Exception:
-                pass  # a display callback must not kill the driver
-
-
 def _default_for(data: str) -> TrialBudget:
     return TrialBudget(data=data)
+
+# %% ../../nbs/63_try_config.ipynb #c6e8c835
+@patch
+def start(self: ConfigTrial) -> "ConfigTrial":
+    "Launch the runs in the background and return immediately."
+    if self.state != "new":
+        raise RuntimeError(f"this trial is already {self.state}")
+    self.state, self.started = "running", time.perf_counter()
+    self._thread = threading.Thread(target=self._drive, daemon=True)
+    self._thread.start()
+    return self
+
+@patch
+def cancel(self: ConfigTrial) -> None:
+    "Stop every live run (graceful SIGTERM) and launch no more."
+    self._cancel.set()
+    for _, _, cfg in self.runs:
+        stop_run(cfg.run.out)
+
+@patch
+def wait(self: ConfigTrial, timeout: float | None = None) -> bool:
+    "Block until the trial ends (tests and scripts; a widget polls instead). True if it ended."
+    if self._thread is not None:
+        self._thread.join(timeout)
+    return self.state in ("done", "cancelled", "failed")
+
+@patch
+def statuses(self: ConfigTrial) -> list[tuple[str, int, str]]:
+    "(arm, seed, 'new' | 'running' | 'finished' | 'stopped' | 'crashed') of every run."
+    return [
+        (a, s, run_status(cfg.run.out) if Path(cfg.run.out).exists() else "new")
+        for a, s, cfg in self.runs
+    ]
+
+# %% ../../nbs/63_try_config.ipynb #6bdf6efe
+@patch
+def _drive(self: ConfigTrial):
+    try:
+        pending = list(self.runs)
+        while (pending or self._alive()) and not self._cancel.is_set():
+            while pending and len(self._alive()) < self.budget.parallel and not self._cancel.is_set():
+                arm, seed, cfg = pending.pop(0)
+                self._launch(cfg, ["cpu"], False, popen=_one_thread_popen)
+                self.launched.append(cfg.run.out)
+            self._notify()
+            time.sleep(self.poll_seconds)
+        while self._alive():
+            time.sleep(0.2)  # cancelled: wait for the SIGTERMed runs to exit
+        self._finish()
+    except Exception as e:
+        self.state, self.error = "failed", f"{type(e).__name__}: {e}"
+    self.seconds = time.perf_counter() - self.started
+    self._notify()
+
+@patch
+def _alive(self: ConfigTrial) -> list[str]:
+    return [o for o in self.launched if read_pid(o) is not None]
+
+# %% ../../nbs/63_try_config.ipynb #d2424d41
+@patch
+def _finish(self: ConfigTrial):
+    if self._cancel.is_set():
+        self.state = "cancelled"
+        return
+    knn = {(a, s): _final_knn(RunDir(cfg.run.out)) for a, s, cfg in self.runs}
+    missing = [f"{a}-s{s}" for (a, s), v in knn.items() if v is None]
+    if missing:
+        tail = stderr_tail(Path(self.folder) / missing[0], 8)
+        self.state, self.error = "failed", f"no kNN result from {', '.join(missing)}: {tail[-800:]}"
+        return
+    seeds = range(self.budget.seeds)
+    self.result = knn_difference(
+        [knn["tuned", s] for s in seeds],
+        [knn["baseline", s] for s in seeds],
+        MEASURED_SEED_STD.get(self.budget.data)
+        if self.budget == _default_for(self.budget.data)
+        else None,
+    )
+    self.state = "done"
+
+@patch
+def _notify(self: ConfigTrial):
+    if self.on_update is not None:
+        try:
+            self.on_update(self)
+        except Exception:
+            pass  # a display callback must not kill the driver
 
 # %% ../../nbs/63_try_config.ipynb #555ed475
 def _pts(v: float | None, signed: bool = False) -> str:
@@ -240,12 +251,12 @@ def result_html(r: dict, seconds: float | None = None) -> str:
     band = f" ± {_pts(r['band'])}" if r["band"] is not None else " (one seed: no band)"
     colour = {"better": "#2e7d32", "worse": "#b00020"}.get(r["verdict"], "#555")
     return (f"<div class='swb-try-diff' style='color:{colour}'><b>Δ kNN = {_pts(r['diff'], True)}{band} "
-            "points</b> "
-            f"({r['verdict'] or 'no band'}; tuned {', '.join(_pts(v) for v in r['tuned'])} % vs baseline "
-            f"{', '.join(_pts(v) for v in r['baseline'])} %, {r['n_seeds']} seeds"
+            f"points</b> ({r['verdict'] or 'no band'}; tuned {', '.join(_pts(v) for v in r['tuned'])} % vs "
+            f"baseline {', '.join(_pts(v) for v in r['baseline'])} %, {r['n_seeds']} seeds"
             + (f", {seconds:.0f} s" if seconds else "") + f"; band = 2σ√(2/S), σ = {_pts(r['sigma'])} "
                                                           "points)</div>")
 
+# %% ../../nbs/63_try_config.ipynb #fee01829
 class TryConfigPanel(widgets.VBox):
     "Try the tuner's config against a baseline in the background; history with restore."
     def __init__(self, tuner, # an `AugmentTuner`
@@ -274,21 +285,6 @@ class TryConfigPanel(widgets.VBox):
                           self.status, self.result, self.table])
         self.add_class("swb-try")
 
-    def _guard(self, fn):
-        try: fn()
-        except Exception as e:
-            self.status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
-
-    def budget(self) -> TrialBudget:
-        "The budget: the given one, else the default on the tuner's dataset."
-        if self._budget is not None: return self._budget
-        ds = self.tuner.w_dataset.value
-        return TrialBudget(data=ds if ds != "(given images)" else "cifar10")
-
-    def baseline(self):
-        from ssl_workbench.augment.pipeline import make_config
-        return self._baseline if self._baseline is not None else make_config(self.tuner.w_pipeline.value)
-
     def start(self) -> ConfigTrial:
         "Start a trial of the tuner's current config (returns at once)."
         if self.trial is not None and self.trial.state == "running":
@@ -300,8 +296,7 @@ class TryConfigPanel(widgets.VBox):
         self.try_button.disabled, self.cancel_button.disabled = True, False
         self.result.value = ""
         self.status.value = (f"<i>training {2 * b.seeds} runs ({b.epochs} epochs of {b.limit} {b.data} "
-                             "images each) "
-                             "in the background ...</i>")
+                             "images each) in the background ...</i>")
         return self.trial.start()
 
     def cancel(self):
@@ -309,42 +304,7 @@ class TryConfigPanel(widgets.VBox):
         if self.trial is not None: self.trial.cancel()
         self.status.value = "<i>cancelling ...</i>"
 
-    def _update(self, trial: ConfigTrial):
-        done = sum(s in ("finished", "stopped", "crashed") for *_, s in trial.statuses())
-        if trial.state == "running":
-            self.status.value = (f"<i>{done}/{len(trial.runs)} runs done, "
-                                 f"{time.perf_counter() - trial.started:.0f} s</i>")
-            return
-        self.try_button.disabled, self.cancel_button.disabled = False, True
-        if trial.state == "done":
-            self.status.value = f"done in {trial.seconds:.0f} s"
-            self.result.value = result_html(trial.result, trial.seconds)
-            self.history.append({"config": copy.deepcopy(trial.tuned), "result": trial.result,
-                                 "seconds": trial.seconds})
-            self._draw_history()
-        elif trial.state == "cancelled":
-            self.status.value = "<span class='swb-try-cancelled'>cancelled</span>"
-        else: self.status.value = f"<span style='color:#b00020'>failed: {html_text(str(trial.error))}</span>"
-
-    def _draw_history(self):
-        rows = []
-        for i, h in enumerate(self.history):
-            r = h["result"]
-            text = (f"<code>#{i + 1}</code> {html_text(config_summary(h['config'], self.baseline()))}: tuned "
-                    f"{_pts(float(np.mean(r['tuned'])))} %, baseline {_pts(float(np.mean(r['baseline'])))} "
-                    "%, "
-                    f"Δ {_pts(r['diff'], True)} ± {_pts(r['band'])}")
-            b = widgets.Button(description="Restore", icon="undo", layout=widgets.Layout(width="100px"))
-            b.add_class("swb-try-restore")
-            b.on_click(lambda _, i=i: self._guard(lambda: self.restore(i)))
-            rows.append(widgets.HBox([b, widgets.HTML(text)]))
-        self.table.children = [widgets.HTML("<b>Tried configs</b>")] + rows
-
-    def restore(self, i: int):
-        "Put config `i` of the history back into the tuner."
-        self.tuner.set_config(copy.deepcopy(self.history[i]["config"]))
-        self.status.value = f"restored config #{i + 1}"
-
+# %% ../../nbs/63_try_config.ipynb #efe760e3
 def config_summary(config, baseline) -> str:
     "The fields where `config` differs from `baseline`, as 'name=value' ('= baseline' when none)."
     diff = [f"{f.name}={getattr(config, f.name)!r}" for f in __import__("dataclasses").fields(config)
@@ -357,3 +317,61 @@ def add_try_config(tuner, **kwargs) -> TryConfigPanel:
     tuner.children = (*tuner.children, panel)
     tuner.try_config = panel
     return panel
+
+# %% ../../nbs/63_try_config.ipynb #f029879b
+@patch
+def _guard(self: TryConfigPanel, fn):
+    try: fn()
+    except Exception as e:
+        self.status.value = f"<span style='color:#b00020'>{type(e).__name__}: {html_text(str(e))}</span>"
+
+@patch
+def budget(self: TryConfigPanel) -> TrialBudget:
+    "The budget: the given one, else the default on the tuner's dataset."
+    if self._budget is not None: return self._budget
+    ds = self.tuner.w_dataset.value
+    return TrialBudget(data=ds if ds != "(given images)" else "cifar10")
+
+@patch
+def baseline(self: TryConfigPanel):
+    from ssl_workbench.augment.pipeline import make_config
+    return self._baseline if self._baseline is not None else make_config(self.tuner.w_pipeline.value)
+
+@patch
+def _update(self: TryConfigPanel, trial: ConfigTrial):
+    done = sum(s in ("finished", "stopped", "crashed") for *_, s in trial.statuses())
+    if trial.state == "running":
+        self.status.value = (f"<i>{done}/{len(trial.runs)} runs done, "
+                             f"{time.perf_counter() - trial.started:.0f} s</i>")
+        return
+    self.try_button.disabled, self.cancel_button.disabled = False, True
+    if trial.state == "done":
+        self.status.value = f"done in {trial.seconds:.0f} s"
+        self.result.value = result_html(trial.result, trial.seconds)
+        self.history.append({"config": copy.deepcopy(trial.tuned), "result": trial.result,
+                             "seconds": trial.seconds})
+        self._draw_history()
+    elif trial.state == "cancelled":
+        self.status.value = "<span class='swb-try-cancelled'>cancelled</span>"
+    else: self.status.value = f"<span style='color:#b00020'>failed: {html_text(str(trial.error))}</span>"
+
+# %% ../../nbs/63_try_config.ipynb #e3feabf9
+@patch
+def _draw_history(self: TryConfigPanel):
+    rows = []
+    for i, h in enumerate(self.history):
+        r = h["result"]
+        text = (f"<code>#{i + 1}</code> {html_text(config_summary(h['config'], self.baseline()))}: tuned "
+                f"{_pts(float(np.mean(r['tuned'])))} %, baseline {_pts(float(np.mean(r['baseline'])))} %, Δ "
+                f"{_pts(r['diff'], True)} ± {_pts(r['band'])}")
+        b = widgets.Button(description="Restore", icon="undo", layout=widgets.Layout(width="100px"))
+        b.add_class("swb-try-restore")
+        b.on_click(lambda _, i=i: self._guard(lambda: self.restore(i)))
+        rows.append(widgets.HBox([b, widgets.HTML(text)]))
+    self.table.children = [widgets.HTML("<b>Tried configs</b>")] + rows
+
+@patch
+def restore(self: TryConfigPanel, i: int):
+    "Put config `i` of the history back into the tuner."
+    self.tuner.set_config(copy.deepcopy(self.history[i]["config"]))
+    self.status.value = f"restored config #{i + 1}"

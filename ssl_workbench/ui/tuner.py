@@ -18,6 +18,7 @@ from ..augment.config import STRONG_OPS, PRESETS, AugmentConfig
 from ..augment.pipeline import Pipeline, make_config, config_to_yaml
 from ..augment.ops import resized_crop, to_float_batch
 from ..core import html_text, png_bytes, png_data_uri
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['ISOLATE_OPTIONS', 'isolate_config', 'augmented_views', 'grid_image', 'make_control', 'control_to_value',
@@ -164,98 +165,113 @@ class AugmentTuner(widgets.VBox):
                          widgets.Accordion([self._box], titles=("parameters",)), self.w_yaml]
         self.set_dataset(self.w_dataset.value)
 
-    # --- callbacks (plain methods: call them from tests) ---
-    def set_dataset(self, name: str):
-        "Show images from `name` ('(given images)' or a `load_dataset` spec)."
-        if name == "(given images)": self.images = self._given
-        else:
-            try:
-                from ssl_workbench.data import load_dataset
-                ds = load_dataset(name, "train")
-            except Exception as e:
-                self._message(f"could not load {name!r}: {e}", error=True); return
-            idx = np.linspace(0, len(ds) - 1, self.n_images).astype(int)
-            self.images = to_float_batch(
-                torch.from_numpy(np.ascontiguousarray(ds.images[idx].transpose(0, 3, 1, 2))), False, "images"
-            )
-        self.render()
-
-    def set_pipeline(self, name: str):
-        "Switch to preset `name` (resets every control)."
-        self.config = make_config(name)
-        if self.w_pipeline.value != name:
-            self.w_pipeline.value = name
-        self._build_controls()
-        self.render()
-
-    def set_config(self, config: AugmentConfig):
-        """Replace the whole config (e.g. one restored from the try-this-config history); rebuilds the
-        controls."""
-        self.config = config
-        self._build_controls()
-        self.render()
-
-    def set_param(self, name: str, value: Any) -> bool:
-        "Change one config field; an invalid value is reported and leaves the config unchanged."
+# %% ../../nbs/60_tuner.ipynb #db05f3fe
+# --- callbacks (plain methods: call them from tests) ---
+@patch
+def set_dataset(self: AugmentTuner, name: str):
+    "Show images from `name` ('(given images)' or a `load_dataset` spec)."
+    if name == "(given images)": self.images = self._given
+    else:
         try:
-            self.config = dataclasses.replace(self.config, **{name: control_to_value(name, value)})
-        except (ValueError, TypeError) as e:
-            self._message(str(e), error=True)
-            return False
-        self.render()
-        return True
-
-    def set_isolate(self, op: str):
-        "Show only `op`'s effect ('all' for the whole pipeline)."
-        isolate_config(self.config, op)  # validates the name
-        self.isolate = op
-        self.render()
-
-    def set_seed(self, seed: int):
-        self.seed = int(seed)
-        self.render()
-
-    def resample(self):
-        "Draw new views (next seed)."
-        self.w_seed.value = self.seed + 1  # triggers set_seed
-
-    def use_for_training(self) -> AugmentConfig:
-        "The config for the trainer (a copy of the full config, never the isolated one); also shown as YAML."
-        self.chosen = copy.deepcopy(self.config)
-        self.w_yaml.value = config_to_yaml(self.chosen)
-        return self.chosen
-
-    # --- internals ---
-    def shown_config(self) -> AugmentConfig:
-        "The config the grid is rendered with (the full config, or one op isolated)."
-        return isolate_config(self.config, self.isolate)
-
-    def render(self):
-        "Re-render the grid from the current config, images, seed and isolation."
-        t = time.perf_counter()
-        self.views, self.params = augmented_views(self.images, self.shown_config(), self.n_views, self.seed)
-        self.grid = grid_image(self.images, self.views, self.zoom)
-        self.w_image.value = png_bytes(self.grid)
-        self.render_seconds = time.perf_counter() - t
-        self._message(
-            f"{len(self.images)} images × {self.n_views} views, {self.config.size} px, "
-            f"{'all ops' if self.isolate == 'all' else 'only ' + self.isolate}: "
-            f"{self.render_seconds * 1000:.0f} ms"
+            from ssl_workbench.data import load_dataset
+            ds = load_dataset(name, "train")
+        except Exception as e:
+            self._message(f"could not load {name!r}: {e}", error=True); return
+        idx = np.linspace(0, len(ds) - 1, self.n_images).astype(int)
+        self.images = to_float_batch(
+            torch.from_numpy(np.ascontiguousarray(ds.images[idx].transpose(0, 3, 1, 2))), False, "images"
         )
+    self.render()
 
-    def _build_controls(self):
-        self.controls = {}
-        for f in dataclasses.fields(self.config):
-            if f.name == "name":
-                continue
-            w = make_control(f.name, getattr(self.config, f.name))
-            w.observe(lambda ch, n=f.name: self.set_param(n, ch["new"]), "value")
-            self.controls[f.name] = w
-        self._box.children = list(self.controls.values())
+@patch
+def set_pipeline(self: AugmentTuner, name: str):
+    "Switch to preset `name` (resets every control)."
+    self.config = make_config(name)
+    if self.w_pipeline.value != name:
+        self.w_pipeline.value = name
+    self._build_controls()
+    self.render()
 
-    def _message(self, text: str, error: bool = False):
-        # names, errors: text
-        self.w_status.value = f"<span style='color:{'#b00' if error else '#555'}'>{html_text(text)}</span>"
+@patch
+def set_config(self: AugmentTuner, config: AugmentConfig):
+    """Replace the whole config (e.g. one restored from the try-this-config history); rebuilds the
+    controls."""
+    self.config = config
+    self._build_controls()
+    self.render()
+
+# %% ../../nbs/60_tuner.ipynb #f982f2c4
+@patch
+def set_param(self: AugmentTuner, name: str, value: Any) -> bool:
+    "Change one config field; an invalid value is reported and leaves the config unchanged."
+    try:
+        self.config = dataclasses.replace(self.config, **{name: control_to_value(name, value)})
+    except (ValueError, TypeError) as e:
+        self._message(str(e), error=True)
+        return False
+    self.render()
+    return True
+
+@patch
+def set_isolate(self: AugmentTuner, op: str):
+    "Show only `op`'s effect ('all' for the whole pipeline)."
+    isolate_config(self.config, op)  # validates the name
+    self.isolate = op
+    self.render()
+
+@patch
+def set_seed(self: AugmentTuner, seed: int):
+    self.seed = int(seed)
+    self.render()
+
+@patch
+def resample(self: AugmentTuner):
+    "Draw new views (next seed)."
+    self.w_seed.value = self.seed + 1  # triggers set_seed
+
+@patch
+def use_for_training(self: AugmentTuner) -> AugmentConfig:
+    "The config for the trainer (a copy of the full config, never the isolated one); also shown as YAML."
+    self.chosen = copy.deepcopy(self.config)
+    self.w_yaml.value = config_to_yaml(self.chosen)
+    return self.chosen
+
+# --- internals ---
+@patch
+def shown_config(self: AugmentTuner) -> AugmentConfig:
+    "The config the grid is rendered with (the full config, or one op isolated)."
+    return isolate_config(self.config, self.isolate)
+
+# %% ../../nbs/60_tuner.ipynb #830e49e9
+@patch
+def render(self: AugmentTuner):
+    "Re-render the grid from the current config, images, seed and isolation."
+    t = time.perf_counter()
+    self.views, self.params = augmented_views(self.images, self.shown_config(), self.n_views, self.seed)
+    self.grid = grid_image(self.images, self.views, self.zoom)
+    self.w_image.value = png_bytes(self.grid)
+    self.render_seconds = time.perf_counter() - t
+    self._message(
+        f"{len(self.images)} images × {self.n_views} views, {self.config.size} px, "
+        f"{'all ops' if self.isolate == 'all' else 'only ' + self.isolate}: "
+        f"{self.render_seconds * 1000:.0f} ms"
+    )
+
+@patch
+def _build_controls(self: AugmentTuner):
+    self.controls = {}
+    for f in dataclasses.fields(self.config):
+        if f.name == "name":
+            continue
+        w = make_control(f.name, getattr(self.config, f.name))
+        w.observe(lambda ch, n=f.name: self.set_param(n, ch["new"]), "value")
+        self.controls[f.name] = w
+    self._box.children = list(self.controls.values())
+
+@patch
+def _message(self: AugmentTuner, text: str, error: bool = False):
+    # names, errors: text
+    self.w_status.value = f"<span style='color:{'#b00' if error else '#555'}'>{html_text(text)}</span>"
 
 # %% ../../nbs/60_tuner.ipynb #53301898
 def augment_tuner(
