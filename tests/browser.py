@@ -147,8 +147,8 @@ def _lab_env(tmp: Path) -> dict:
     cfg, settings = tmp/"config", tmp/"settings"
     (cfg/"labconfig").mkdir(parents=True)
     (cfg/"labconfig"/"page_config.json").write_text(json.dumps({"disabledExtensions": {JUPYTER_NEWS: True}}))
-    # user settings: every cell attached to the DOM (tests look for outputs of any cell), no update/news
-    # checks
+    # user settings: every cell attached to the DOM (tests look for outputs of any cell), no
+    # update/news checks
     (settings/"@jupyterlab"/"notebook-extension").mkdir(parents=True)
     tracker = settings/"@jupyterlab"/"notebook-extension"/"tracker.jupyterlab-settings"
     tracker.write_text(json.dumps({"windowingMode": "none"}))
@@ -238,8 +238,8 @@ def jupyter_lab(
     root.mkdir()
     nb_copy = root / notebook.name
     nb = json.loads(notebook.read_text(encoding="utf-8"))
-    # nbdev-clean drops the kernelspec; without one JupyterLab asks for a kernel in a dialog that blocks the
-    # test
+    # nbdev-clean drops the kernelspec; without one JupyterLab asks for a kernel in a dialog that
+    # blocks the test
     nb.setdefault("metadata", {}).setdefault(
         "kernelspec", {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     )

@@ -372,8 +372,8 @@ def build(out: Path | None = None, force: bool = False, use_quarto: bool | None 
     if use_quarto is None: use_quarto = shutil.which("quarto") is not None
     t0 = time.time()
     if use_quarto:
-        # the official route: nbdev_docs = the same processing (our hooks need n_workers=0) + Quarto + move
-        # to doc_path
+        # the official route: nbdev_docs = the same processing (our hooks need n_workers=0) + Quarto
+        # + move to doc_path
         from nbdev.quarto import nbdev_docs
         _install_nbdev_hooks()
         if force or cache_is_stale(cfg): shutil.rmtree(cfg.config_path/"_proc", ignore_errors=True)
@@ -425,6 +425,5 @@ if __name__ == "__main__":  # proc_nbs may use multiprocessing 'spawn': keep the
     code = main()
     sys.stdout.flush(); sys.stderr.flush()
     # every processed notebook leaves an execnb/IPython shell whose atexit reset (a gc pass each) costs ~1 s
-    # per
-    # notebook at exit; everything is written by now, so skip the interpreter teardown
+    # per notebook at exit; everything is written by now, so skip the interpreter teardown
     os._exit(code)

@@ -12,6 +12,7 @@ from torch import nn
 
 from ..models import BNMLPHead, check_views
 from ..losses import barlow_twins_loss, check_coefficient, collapse_diagnostics
+from .recipe import training_recipe
 
 # %% auto #0
 __all__ = ['BarlowTwins']
@@ -21,13 +22,12 @@ class BarlowTwins(nn.Module):
     "Barlow Twins: encoder + BN projector; the standardised embeddings' cross-correlation driven to I."
     n_views = 2
     sync_batchnorm = True  # the official code converts BN to SyncBatchNorm under DDP
-    default_training = {  # Barlow Twins §2 "Implementation details"; facebookresearch/barlowtwins main.py
-        "optim": {"name": "lars", "lr": 0.2, "scaling": "linear", "weight_decay": 1e-6, "momentum": 0.9,
-                  "decay_norm_and_bias": False},
-        "schedule": {"warmup_epochs": 10.0, "final_lr_fraction": 0.001},
-        "source": "Barlow Twins (Zbontar et al. 2021) §2 Implementation details; "
-                  "facebookresearch/barlowtwins main.py",
-    }
+    # Barlow Twins §2 "Implementation details"; facebookresearch/barlowtwins main.py
+    default_training = training_recipe(
+        "lars", lr=0.2, weight_decay=1e-6, decay_norm_and_bias=False, warmup_epochs=10.0,
+        final_lr_fraction=0.001,
+        source="Barlow Twins (Zbontar et al. 2021) §2 Implementation details; facebookresearch/barlowtwins "
+               "main.py")
     def __init__(self, backbone: nn.Module, # encoder f: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
                  proj_hidden_dim: int = 8192, # width of the two hidden layers (`--projector 8192-8192-8192`)

@@ -14,6 +14,7 @@ from torch import nn
 from ..models import BNMLPHead, check_views
 from ..losses import byol_loss, collapse_diagnostics
 from .mocov2 import momentum_at, momentum_step
+from .recipe import training_recipe
 
 # %% auto #0
 __all__ = ['BYOL']
@@ -23,12 +24,11 @@ class BYOL(nn.Module):
     "BYOL: online encoder, projector and predictor regress onto an EMA target's projection of the other view."
     n_views = 2
     sync_batchnorm = True  # official: cross-replica BN; the trainer converts BN to SyncBN under DDP
-    default_training = {  # BYOL App. C; google-deepmind/byol configs/byol.py
-        "optim": {"name": "lars", "lr": 0.2, "scaling": "linear", "weight_decay": 1.5e-6, "momentum": 0.9,
-                  "decay_norm_and_bias": False},
-        "schedule": {"warmup_epochs": 10.0, "final_lr_fraction": 0.0},
-        "source": "BYOL (Grill et al. 2020) §3.2 and App. C; google-deepmind/byol configs/byol.py",
-    }
+    # BYOL App. C; google-deepmind/byol configs/byol.py
+    default_training = training_recipe(
+        "lars", lr=0.2, weight_decay=1.5e-6, decay_norm_and_bias=False, warmup_epochs=10.0,
+        final_lr_fraction=0.0,
+        source="BYOL (Grill et al. 2020) §3.2 and App. C; google-deepmind/byol configs/byol.py")
     def __init__(self, backbone: nn.Module, # encoder f: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
                  proj_hidden_dim: int = 4096, # projector hidden width (`projector_hidden_size`)

@@ -16,6 +16,7 @@ import torch.distributed as dist
 from ..models import check_views
 from ..losses import collapse_diagnostics, check_temperature, fp32_logits, rank_and_world
 from .mocov2 import ema_update, momentum_at
+from .recipe import training_recipe
 
 # %% auto #0
 __all__ = ['WeightNormLinear', 'DINOHead', 'dino_loss', 'dino_batch_center', 'DINO']
@@ -100,15 +101,13 @@ class DINO(nn.Module):
     "DINO: student and EMA teacher with DINO heads, cross-entropy to the centred, sharpened teacher."
     n_views = 10  # 2 global + `--local_crops_number 8` local crops; an instance has 2 + n_local_crops
     sync_batchnorm = True  # main_dino.py converts BN to SyncBatchNorm when the model has any
-    default_training = {
-        "optim": {"name": "adamw", "lr": 5e-4, "scaling": "linear", "weight_decay": 0.04, "momentum": 0.9,
-                  "beta2": 0.999, "decay_norm_and_bias": False, "grad_clip": 3.0},
-        "schedule": {"warmup_epochs": 10.0, "final_lr_fraction": 0.002},
-        "source": "facebookresearch/dino main_dino.py: --optimizer adamw --lr 0.0005 (x batch / 256) "
-                  "--weight_decay 0.04 --clip_grad 3.0 (per-parameter norm there; the global norm here) "
-                  "--warmup_epochs 10 --min_lr 1e-6 (1e-6 / 5e-4 = 0.002 at batch 256); "
-                  "utils.get_params_groups: no weight decay on biases and norm parameters",
-    }
+    default_training = training_recipe(
+        "adamw", lr=5e-4, weight_decay=0.04, beta2=0.999, decay_norm_and_bias=False, grad_clip=3.0,
+        warmup_epochs=10.0, final_lr_fraction=0.002,
+        source="facebookresearch/dino main_dino.py: --optimizer adamw --lr 0.0005 (x batch / 256) "
+               "--weight_decay 0.04 --clip_grad 3.0 (per-parameter norm there; the global norm here) "
+               "--warmup_epochs 10 --min_lr 1e-6 (1e-6 / 5e-4 = 0.002 at batch 256); "
+               "utils.get_params_groups: no weight decay on biases and norm parameters")
     def __init__(self, backbone: nn.Module, # encoder: (B, C, H, W) -> (B, feat_dim), any input size
                  feat_dim: int, # its output dimension
                  out_dim: int = 65536, # K (`--out_dim`)

@@ -13,6 +13,7 @@ from torch import nn
 from ..models import check_views
 from ..vit import ViT, sincos_pos_embed
 from ..losses import collapse_diagnostics, fp32_logits
+from .recipe import training_recipe
 
 # %% auto #0
 __all__ = ['patchify', 'random_masking', 'mae_loss', 'MAE']
@@ -60,14 +61,12 @@ def mae_loss(pred: torch.Tensor, # (B, L, P) predicted pixels per patch
 class MAE(nn.Module):
     "MAE: a ViT encoder on the visible patches, a light decoder, normalised-pixel MSE on the masked patches."
     n_views = 1
-    default_training = {
-        "optim": {"name": "adamw", "lr": 1.5e-4, "scaling": "linear", "weight_decay": 0.05, "momentum": 0.9,
-                  "beta2": 0.95, "decay_norm_and_bias": False},
-        "schedule": {"warmup_epochs": 40.0, "final_lr_fraction": 0.0},
-        "source": "facebookresearch/mae PRETRAIN.md (800 epochs: --blr 1.5e-4 --weight_decay 0.05 "
-                  "--warmup_epochs 40 --mask_ratio 0.75 --norm_pix_loss) and main_pretrain.py (lr = blr * "
-                  "batch / 256, AdamW betas (0.9, 0.95), no decay on biases and norms, cosine to min_lr 0)",
-    }
+    default_training = training_recipe(
+        "adamw", lr=1.5e-4, weight_decay=0.05, beta2=0.95, decay_norm_and_bias=False, warmup_epochs=40.0,
+        final_lr_fraction=0.0,
+        source="facebookresearch/mae PRETRAIN.md (800 epochs: --blr 1.5e-4 --weight_decay 0.05 "
+               "--warmup_epochs 40 --mask_ratio 0.75 --norm_pix_loss) and main_pretrain.py (lr = blr * batch"
+               " / 256, AdamW betas (0.9, 0.95), no decay on biases and norms, cosine to min_lr 0)")
     def __init__(self, backbone: nn.Module, # a `ssl_workbench.vit.ViT` (vit_tiny, vit_small, timm:vit_*)
                  feat_dim: int, # its width
                  mask_ratio: float = 0.75, # `--mask_ratio`

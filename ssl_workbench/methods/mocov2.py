@@ -16,6 +16,7 @@ import torch.distributed as dist
 from ..models import MoCoV2ProjectionHead, check_views
 from ..losses import (moco_infonce, collapse_diagnostics, check_temperature, gather_no_grad,
                                   rank_and_world)
+from .recipe import training_recipe
 
 # %% auto #0
 __all__ = ['Queue', 'ema_update', 'momentum_step', 'momentum_at', 'shuffled_forward', 'split_forward', 'MoCoV2']
@@ -104,12 +105,11 @@ def split_forward(encoder: nn.Module, # key encoder (no gradient), in training m
 class MoCoV2(nn.Module):
     "MoCo v2: query encoder + momentum key encoder, InfoNCE against a queue of keys."
     n_views = 2
-    default_training = {  # the trainer's defaults for this method and those built on it (user settings win)
-        "optim": dict(name="sgd", lr=0.03, scaling="linear", weight_decay=1e-4, momentum=0.9,
-                      decay_norm_and_bias=True),
-        "schedule": dict(warmup_epochs=0.0),
-        "source": "facebookresearch/moco main_moco.py: SGD lr 0.03 for batch 256, momentum 0.9, wd 1e-4 on "
-                  "all parameters, --cos, no warmup (CLSA and DisCo train with the same settings)"}
+    # the trainer's defaults for this method and those built on it (user settings win)
+    default_training = training_recipe(
+        "sgd", lr=0.03, weight_decay=1e-4, decay_norm_and_bias=True, warmup_epochs=0.0,
+        source="facebookresearch/moco main_moco.py: SGD lr 0.03 for batch 256, momentum 0.9, wd 1e-4 on all "
+               "parameters, --cos, no warmup (CLSA and DisCo train with the same settings)")
     def __init__(self, backbone: nn.Module, # encoder: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
                  out_dim: int = 128, # embedding dimension (`--moco-dim`)

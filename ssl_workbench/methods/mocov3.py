@@ -17,6 +17,7 @@ from ..vit import ViT, sincos_pos_embed
 from ..losses import (collapse_diagnostics, check_temperature, fp32_logits, gather_no_grad,
                                   rank_and_world)
 from .mocov2 import momentum_step
+from .recipe import training_recipe
 
 # %% auto #0
 __all__ = ['mocov3_mlp', 'mocov3_infonce', 'MoCoV3']
@@ -56,14 +57,12 @@ class MoCoV3(nn.Module):
     "MoCo v3: backbone + projector + predictor, momentum encoder, symmetric InfoNCE over the batch, no queue."
     n_views = 2
     sync_batchnorm = True  # main_moco.py converts BN to SyncBatchNorm
-    default_training = {
-        "optim": {"name": "adamw", "lr": 1.5e-4, "scaling": "linear", "weight_decay": 0.1, "momentum": 0.9,
-                  "beta2": 0.999, "decay_norm_and_bias": True},
-        "schedule": {"warmup_epochs": 40.0, "final_lr_fraction": 0.0},
-        "source": "facebookresearch/moco-v3 CONFIG.md (ViT-Small, 300 epochs: --optimizer=adamw --lr=1.5e-4 "
-                  "--weight-decay=.1 --warmup-epochs=40) and main_moco.py (lr * batch / 256, cosine to 0, "
-                  "torch.optim.AdamW over model.parameters(): every parameter decayed)",
-    }
+    default_training = training_recipe(
+        "adamw", lr=1.5e-4, weight_decay=0.1, beta2=0.999, decay_norm_and_bias=True, warmup_epochs=40.0,
+        final_lr_fraction=0.0,
+        source="facebookresearch/moco-v3 CONFIG.md (ViT-Small, 300 epochs: --optimizer=adamw --lr=1.5e-4 "
+               "--weight-decay=.1 --warmup-epochs=40) and main_moco.py (lr * batch / 256, cosine to 0, "
+               "torch.optim.AdamW over model.parameters(): every parameter decayed)")
     def __init__(self, backbone: nn.Module, # encoder: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
                  out_dim: int = 256, # `--moco-dim`

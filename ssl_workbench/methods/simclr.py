@@ -12,6 +12,7 @@ from torch import nn
 
 from ..models import SimCLRProjectionHead, check_views
 from ..losses import nt_xent, collapse_diagnostics, check_temperature
+from .recipe import training_recipe
 
 # %% auto #0
 __all__ = ['projection_head', 'SimCLR']
@@ -31,10 +32,11 @@ class SimCLR(nn.Module):
     "SimCLR: backbone + v1 projection head, trained with NT-Xent on two views."
     n_views = 2
     sync_batchnorm = True  # "global BN": the trainer converts BN to SyncBatchNorm under DDP
-    default_training = {  # the trainer's defaults for this method (user settings win)
-        "optim": dict(name="lars", lr=0.3, scaling="linear", weight_decay=1e-6, momentum=0.9),
-        "source": "SimCLR §B.1 and google-research/simclr lars_optimizer.py: LARS, lr 0.3·B/256, wd 1e-6, "
-                  "BN and bias excluded; 10 warmup epochs, then cosine"}
+    # the trainer's defaults for this method (user settings win)
+    default_training = training_recipe(
+        "lars", lr=0.3, weight_decay=1e-6,
+        source="SimCLR §B.1 and google-research/simclr lars_optimizer.py: LARS, lr 0.3·B/256, wd 1e-6, BN "
+               "and bias excluded; 10 warmup epochs, then cosine")
     def __init__(self, backbone: nn.Module, # encoder f: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
                  out_dim: int = 128, # z dimension

@@ -62,8 +62,8 @@ class MethodConfig:
 @dataclass
 class OptimConfig:
     "Optimiser and learning rate."
-    # None in the first seven fields: the method's own recipe (`method_training_defaults`), e.g. LARS for
-    # SimCLR
+    # None in the first seven fields: the method's own recipe (`method_training_defaults`), e.g.
+    # LARS for SimCLR
     name: str | None = None       # lars | sgd | adamw
     lr: float | None = None       # base learning rate for a batch of 256 images (scaled by `scaling`)
     scaling: str | None = None    # linear: lr*B/256 | sqrt: lr*sqrt(B/256) | none: lr

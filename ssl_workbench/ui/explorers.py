@@ -240,16 +240,14 @@ def _warm_up(self: EmbeddingExplorer):
 def _new_figure(self: EmbeddingExplorer) -> go.FigureWidget:
     fig = go.FigureWidget()
     p_i = len(getattr(self, "figures", []))
-    # selections also reach Python through layout.selections (a relayout): the per-trace selection event
-    # can be
-    # merged away by ipywidgets' message throttling when a hover event follows it, this one cannot. The
-    # value
-    # is read from the layout's JSON: after a relayout from the browser, plotly's `layout.selections`
-    # objects
-    # stay empty (seen with plotly 7.1) while the JSON holds the drawn path.
-    fig.layout.on_change(lambda layout, _,
-                         p=p_i: _guarded(lambda: self._on_layout_select(p, layout_selections(layout)),
-                                         self.status)(), "selections")
+    # selections also reach Python through layout.selections (a relayout): the per-trace selection
+    # event can be merged away by ipywidgets' message throttling when a hover event follows it, this
+    # one cannot. The value is read from the layout's JSON: after a relayout from the browser,
+    # plotly's `layout.selections` objects stay empty (seen with plotly 7.1) while the JSON holds
+    # the drawn path.
+    on_select = lambda layout, _, p=p_i: _guarded(
+        lambda: self._on_layout_select(p, layout_selections(layout)), self.status)()
+    fig.layout.on_change(on_select, "selections")
     fig.update_layout(width=520, height=460, dragmode="lasso", margin=dict(l=10, r=10, t=40, b=10),
                       xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False),
                       legend=dict(font=dict(size=9)))
@@ -348,12 +346,12 @@ def redraw(self: EmbeddingExplorer):
         fig.layout.title = f"{html_text(panel.name)}: {len(panel.indices)} points"
         # plotly drops callback exceptions silently: show them in the status line
         for t_i, trace in enumerate(fig.data):
-            trace.on_hover(lambda tr, pts, st,
-                           p=p_i: _guarded(lambda: self._on_hover(tr, pts, p), self.status)())
-            trace.on_click(lambda tr, pts, st,
-                           p=p_i: _guarded(lambda: self._on_click(tr, pts, p), self.status)())
-            trace.on_selection(lambda tr, pts, sel, p=p_i,
-                               t=t_i: _guarded(lambda: self._on_select(tr, pts, p, t), self.status)())
+            trace.on_hover(lambda tr, pts, st, p=p_i: _guarded(lambda: self._on_hover(tr, pts, p),
+                                                               self.status)())
+            trace.on_click(lambda tr, pts, st, p=p_i: _guarded(lambda: self._on_click(tr, pts, p),
+                                                               self.status)())
+            trace.on_selection(lambda tr, pts, sel, p=p_i, t=t_i: _guarded(
+                lambda: self._on_select(tr, pts, p, t), self.status)())
     self.figure_box.children = tuple(self.figure_panes[:max(1, len(self.panels))])
     self._selection = {}
 
