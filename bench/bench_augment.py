@@ -56,11 +56,8 @@ def contenders(x: torch.Tensor, pil_images) -> dict:
     from torchvision.transforms import v2
     batches = [x[i:i + BATCH] for i in range(0, len(x), BATCH)]
     def ours(backend):
-        pipe, g, it = (
-            make_pipeline("simclr_cifar", backend=backend),
-            torch.Generator().manual_seed(0),
-            iter(()),
-        )
+        pipe, g, it = (make_pipeline("simclr_cifar", backend=backend), torch.Generator().manual_seed(0),
+                       iter(()))
 
         def run():
             nonlocal it
@@ -74,22 +71,16 @@ def contenders(x: torch.Tensor, pil_images) -> dict:
 
     light = SimCLRTransform(input_size=32, cj_strength=0.5, gaussian_blur=0.0)  # lightly's CIFAR settings
     tv = v2.Compose(
-        [
-            v2.RandomResizedCrop(32, scale=(0.08, 1.0), antialias=True),
-            v2.RandomHorizontalFlip(),
-            v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8),
-            v2.RandomGrayscale(0.2),
-            v2.ToDtype(torch.float32, scale=True),
-            v2.Normalize([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
-        ]
+        [v2.RandomResizedCrop(32, scale=(0.08, 1.0), antialias=True), v2.RandomHorizontalFlip(),
+         v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), v2.RandomGrayscale(0.2),
+         v2.ToDtype(torch.float32, scale=True),
+         v2.Normalize([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616])]
     )
     xs = list(x[: len(pil_images)])
-    return {
-        "ssl_workbench_batched_cpu": (ours("auto"), BATCH),
-        "ssl_workbench_batched_torch_ops_cpu": (ours("torch"), BATCH),
-        "lightly_SimCLRTransform_per_image": (lambda: [light(im) for im in pil_images], len(pil_images)),
-        "torchvision_v2_per_image": (lambda: [(tv(im), tv(im)) for im in xs], len(xs)),
-    }
+    return {"ssl_workbench_batched_cpu": (ours("auto"), BATCH),
+            "ssl_workbench_batched_torch_ops_cpu": (ours("torch"), BATCH),
+            "lightly_SimCLRTransform_per_image": (lambda: [light(im) for im in pil_images], len(pil_images)),
+            "torchvision_v2_per_image": (lambda: [(tv(im), tv(im)) for im in xs], len(xs))}
 
 
 def interleaved_rates(cands: dict, rounds: int = 15) -> dict:
@@ -103,10 +94,8 @@ def interleaved_rates(cands: dict, rounds: int = 15) -> dict:
             t = time.perf_counter()
             fn()
             times[k].append(time.perf_counter() - t)
-    return {
-        k: {"best": cands[k][1] / min(v), "median": cands[k][1] / float(np.median(v))}
-        for k, v in times.items()
-    }
+    return {k: {"best": cands[k][1] / min(v), "median": cands[k][1] / float(np.median(v))}
+            for k, v in times.items()}
 
 
 def ours_rate(x: torch.Tensor, device: str = "cpu") -> float:
@@ -145,10 +134,8 @@ def op_timings(x: torch.Tensor) -> dict:
                 ms(lambda: rgb_to_grayscale(color_jitter(xf, p["factors"], p["order"]))), 2
             ),
         },
-        "gaussian_blur": {
-            "ours_cpu_kernel_ms": round(max(blur_k - crop_k, 0.0), 2),
-            "ours_torch_ms": round(ms(lambda: gaussian_blur(xf, p["sigma"], 3)), 2),
-        },
+        "gaussian_blur": {"ours_cpu_kernel_ms": round(max(blur_k - crop_k, 0.0), 2),
+                          "ours_torch_ms": round(ms(lambda: gaussian_blur(xf, p["sigma"], 3)), 2)},
     }
     try:
         import kornia.augmentation as K
@@ -185,11 +172,8 @@ def main() -> dict:
     rates = interleaved_rates(contenders(x, pil))
     best = {k: v["best"] for k, v in rates.items()}
     med = {k: v["median"] for k, v in rates.items()}
-    ours, light, tv = (
-        "ssl_workbench_batched_cpu",
-        "lightly_SimCLRTransform_per_image",
-        "torchvision_v2_per_image",
-    )
+    ours, light, tv = ("ssl_workbench_batched_cpu", "lightly_SimCLRTransform_per_image",
+                       "torchvision_v2_per_image")
     out = {
         "task": "two SimCLR (CIFAR: s=0.5, no blur) views per 32x32 image",
         "images": f"{len(x)} from {source}",

@@ -46,16 +46,9 @@ def umap_bench() -> dict:
         t0 = time.perf_counter()
         umap.UMAP(n_neighbors=15, metric="cosine", n_epochs=200, init="pca").fit_transform(feats)
         peer = time.perf_counter() - t0
-    return {
-        "n": 10_000,
-        "dim": 512,
-        "numba_compile_s_once": round(compile_s, 1),
-        "ours_s": round(ours, 2),
-        "ours_cached_s": round(cached, 3),
-        "umap_learn_cosine_s": round(peer, 2),
-        "ratio": round(peer / ours, 2),
-        "budget_s": 30,
-    }
+    return {"n": 10_000, "dim": 512, "numba_compile_s_once": round(compile_s, 1), "ours_s": round(ours, 2),
+            "ours_cached_s": round(cached, 3), "umap_learn_cosine_s": round(peer, 2),
+            "ratio": round(peer / ours, 2), "budget_s": 30}
 
 
 def query_bench() -> dict:
@@ -68,15 +61,8 @@ def query_bench() -> dict:
     ours = _best(lambda: top_k(q, gallery, 10), 20)
     nn = NearestNeighbors(n_neighbors=10, metric="cosine", algorithm="brute").fit(gallery.numpy())
     peer = _best(lambda: nn.kneighbors(q.numpy()[None]), 20)
-    return {
-        "n": 50_000,
-        "dim": 512,
-        "k": 10,
-        "ours_ms": round(1000 * ours, 2),
-        "sklearn_brute_cosine_ms": round(1000 * peer, 2),
-        "ratio": round(peer / ours, 2),
-        "budget_ms": 50,
-    }
+    return {"n": 50_000, "dim": 512, "k": 10, "ours_ms": round(1000 * ours, 2),
+            "sklearn_brute_cosine_ms": round(1000 * peer, 2), "ratio": round(peer / ours, 2), "budget_ms": 50}
 
 
 def tuner_bench() -> dict:
@@ -90,22 +76,13 @@ def tuner_bench() -> dict:
     def render():
         tuner.render()
 
-    return {
-        "images": 8,
-        "views": 4,
-        "size": 32,
-        "refresh_ms_median": round(1000 * _best(render, 10), 1),
-        "budget_ms": 500,
-    }
+    return {"images": 8, "views": 4, "size": 32, "refresh_ms_median": round(1000 * _best(render, 10), 1),
+            "budget_ms": 500}
 
 
 def main() -> dict:
-    return {
-        "umap": umap_bench(),
-        "query": query_bench(),
-        "tuner": tuner_bench(),
-        "torch_threads": torch.get_num_threads(),
-    }
+    return {"umap": umap_bench(), "query": query_bench(), "tuner": tuner_bench(),
+            "torch_threads": torch.get_num_threads()}
 
 
 if __name__ == "__main__":

@@ -69,23 +69,12 @@ def reproduce_t2i(n_train: int = 400, n_test: int = 200, size: int = 32, steps: 
         rows = [make_item(task, seed, offset + i, size=size) for i in range(n)]
         return {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
     t0 = time.perf_counter()
-    pairs, train, test = (
-        items("pair", n_train, 0),
-        items("t2i", n_train, 10**6),
-        items("t2i", n_test, 2 * 10**6),
-    )
+    pairs, train, test = (items("pair", n_train, 0), items("t2i", n_train, 10**6),
+                          items("t2i", n_test, 2 * 10**6))
     out = {
-        "settings": dict(
-            n_train=n_train,
-            n_test=n_test,
-            size=size,
-            steps=steps,
-            finetune_steps=finetune_steps,
-            batch_size=batch_size,
-            lr=lr,
-            backbone=backbone,
-            seed=seed,
-        ),
+        "settings": dict(n_train=n_train, n_test=n_test, size=size, steps=steps,
+                         finetune_steps=finetune_steps, batch_size=batch_size, lr=lr, backbone=backbone,
+                         seed=seed),
         "data_seconds": round(time.perf_counter() - t0, 1),
     }
     t0 = time.perf_counter()
@@ -93,26 +82,16 @@ def reproduce_t2i(n_train: int = 400, n_test: int = 200, size: int = 32, steps: 
     history = fit_spare3d(
         net, pairs, "pretext", steps=steps, batch_size=batch_size, lr=lr, device=device, seed=seed
     )
-    out["pretext_loss_first_last"] = [
-        round(history[0]["loss"], 4),
-        round(float(np.mean([h["loss"] for h in history[-20:]])), 4),
-    ]
+    out["pretext_loss_first_last"] = [round(history[0]["loss"], 4),
+                                      round(float(np.mean([h["loss"] for h in history[-20:]])), 4)]
     out["contrastive_zero_shot"] = t2i_accuracy(net, test, device=device)
     fit_spare3d(
         net, train, "t2i", steps=finetune_steps, batch_size=batch_size, lr=lr, device=device, seed=seed
     )
     out["contrastive_finetuned"] = t2i_accuracy(net, test, device=device)
     fusion = EarlyFusionNet(backbone, image_size=size)
-    fit_spare3d(
-        fusion,
-        train,
-        "t2i",
-        steps=steps + finetune_steps,
-        batch_size=batch_size,
-        lr=lr,
-        device=device,
-        seed=seed,
-    )
+    fit_spare3d(fusion, train, "t2i", steps=steps + finetune_steps, batch_size=batch_size, lr=lr,
+                device=device, seed=seed)
     out["supervised_early_fusion"] = t2i_accuracy(fusion, test, device=device)
     out["train_seconds"] = round(time.perf_counter() - t0, 1)
     out["chance"] = 0.25

@@ -109,10 +109,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as e: _say(f"ssl-workbench pretrain: error: {e}"); return 2
     problems = validate_config(cfg)
     if problems:
-        _say(
-            f"ssl-workbench pretrain: {len(problems)} problem(s) in the config:\n"
-            + "\n".join(f"  - {p}" for p in problems)
-        )
+        _say(f"ssl-workbench pretrain: {len(problems)} problem(s) in the config:\n"
+             + "\n".join(f"  - {p}" for p in problems))
         return 2
     try:
         run = fit(cfg, resume=args.resume)
@@ -127,10 +125,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
         return 4
     last = next((r for r in reversed(read_jsonl(run.metrics)) if r.get("kind") == "event"), {})
     if last.get("event") == "stopped":
-        _say(
-            f"stopped ({last.get('reason')}) at step {last.get('step')}; checkpoint in {run.last}; "
-            f"continue with: ssl-workbench pretrain --out {run.root} --resume"
-        )
+        _say(f"stopped ({last.get('reason')}) at step {last.get('step')}; checkpoint in {run.last}; "
+             f"continue with: ssl-workbench pretrain --out {run.root} --resume")
     else:
         _say(f"finished: {run.root}")
     return 0

@@ -401,11 +401,8 @@ def png_data_uri(image: np.ndarray) -> str:
     "A base64 PNG data URI for a uint8 image (H, W), (H, W, 1) or (H, W, 3)."
     import base64
     image = np.asarray(image)
-    if (
-        image.dtype != np.uint8
-        or image.ndim not in (2, 3)
-        or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4))
-    ):
+    if (image.dtype != np.uint8 or image.ndim not in (2, 3)
+        or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4))):
         raise ValueError(f"image: expected uint8 (H, W[, 1|3|4]), got {image.dtype} {image.shape}")
     return "data:image/png;base64," + base64.b64encode(png_bytes(image, optimize=True)).decode()
 

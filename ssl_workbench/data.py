@@ -169,11 +169,8 @@ def list_image_files(folder: Path, classes: list[str]) -> tuple[list[Path], np.n
     files, labels, empty = [], [], []
     for i, c in enumerate(classes):
         d = Path(folder) / c
-        found = (
-            sorted(p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-            if d.is_dir()
-            else []
-        )
+        found = (sorted(p for p in d.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+                 if d.is_dir() else [])
         if not found:
             empty.append(printable(c))
         files += found
@@ -545,11 +542,8 @@ def iterate_batches(data: ImageDataset | torch.Tensor, # a dataset, or uint8 ima
     if isinstance(data, ImageDataset) and data.images.nbytes > MAX_IN_MEMORY_BYTES:
         x = _MemmapBatches(data.images)
     else: x = data.tensor() if isinstance(data, ImageDataset) else data
-    y = torch.as_tensor(
-        data.labels
-        if isinstance(data, ImageDataset)
-        else (labels if labels is not None else np.full(len(x), -1))
-    )
+    y = torch.as_tensor(data.labels if isinstance(data, ImageDataset)
+                        else (labels if labels is not None else np.full(len(x), -1)))
     n = len(x)
     if drop_last and n < batch_size:
         raise ValueError(f"batch_size={batch_size}: larger than the dataset ({n} images) with drop_last=True")

@@ -54,12 +54,8 @@ def gather_no_grad(x: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/04_losses.ipynb #2294c84c
 def check_temperature(temperature: float, name: str = "temperature"):
     "Raise ValueError unless `temperature` is a positive finite number."
-    if (
-        not isinstance(temperature, (int, float))
-        or isinstance(temperature, bool)
-        or not temperature > 0
-        or math.isinf(temperature)
-    ):
+    if (not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not temperature > 0
+        or math.isinf(temperature)):
         raise ValueError(f"{name}={temperature!r}: must be a positive finite number")
 
 
@@ -80,10 +76,8 @@ def _check_same_shape(a_name: str, a: torch.Tensor, b_name: str, b: torch.Tensor
 def _check_queue(queue: torch.Tensor, dim: int):
     _check_2d("queue", queue)
     if queue.shape[1] != dim:
-        raise ValueError(
-            f"queue has dimension {queue.shape[1]} (shape {tuple(queue.shape)}), but the "
-            f"embeddings have {dim}"
-        )
+        raise ValueError(f"queue has dimension {queue.shape[1]} (shape {tuple(queue.shape)}), but the "
+                         f"embeddings have {dim}")
 
 # %% ../nbs/04_losses.ipynb #a252cf6c
 def fp32_logits(loss_fn):
@@ -109,14 +103,10 @@ def nt_xent(z1: torch.Tensor, # (N, D) projections of the first views
     z1_all, z2_all = gather_with_grad(z1), gather_with_grad(z2)  # (M, D), M = N * world_size
     labels = torch.arange(n, device=z1.device) + rank * n  # index of the positive among the M candidates
     self_mask = F.one_hot(labels, z1_all.shape[0]).bool()  # (N, M): an anchor is not its own negative
-    l_12, l_11 = (
-        z1 @ z2_all.T / temperature,
-        (z1 @ z1_all.T / temperature).masked_fill(self_mask, float("-inf")),
-    )
-    l_21, l_22 = (
-        z2 @ z1_all.T / temperature,
-        (z2 @ z2_all.T / temperature).masked_fill(self_mask, float("-inf")),
-    )
+    l_12, l_11 = (z1 @ z2_all.T / temperature,
+                  (z1 @ z1_all.T / temperature).masked_fill(self_mask, float("-inf")))
+    l_21, l_22 = (z2 @ z1_all.T / temperature,
+                  (z2 @ z2_all.T / temperature).masked_fill(self_mask, float("-inf")))
     loss_1 = F.cross_entropy(torch.cat([l_12, l_11], dim=1), labels)  # (N, 2M) logits, positive at `labels`
     loss_2 = F.cross_entropy(torch.cat([l_21, l_22], dim=1), labels)
     return (loss_1 + loss_2) / 2

@@ -116,11 +116,8 @@ def is_backbone_name(name) -> bool:
     ('vit_tiny/8'), 'timm:NAME'."""
     if not isinstance(name, str): return False
     base, slash, patch = name.partition("/")
-    return (
-        name in BACKBONES
-        or (name.startswith("timm:") and len(name) > 5)
-        or bool(slash and base in VIT_SIZES and patch.isdigit())
-    )
+    return (name in BACKBONES or (name.startswith("timm:") and len(name) > 5)
+            or bool(slash and base in VIT_SIZES and patch.isdigit()))
 
 def is_vit_name(name: str) -> bool:
     "Whether backbone `name` is a Vision Transformer (ours, or a timm `vit_*`)."
@@ -140,10 +137,8 @@ def create_backbone(
     base, slash, patch = name.partition("/")
     known = name in BACKBONES or name.startswith("timm:") or (slash and base in VIT_SIZES)
     if not known:
-        raise ValueError(
-            f"name={name!r}: unknown backbone; choose one of {list_backbones()}, "
-            "a ViT with a patch size such as 'vit_tiny/8', or 'timm:NAME'"
-        )
+        raise ValueError(f"name={name!r}: unknown backbone; choose one of {list_backbones()}, "
+                         "a ViT with a patch size such as 'vit_tiny/8', or 'timm:NAME'")
     if slash and not patch.isdigit():
         raise ValueError(f"name={name!r}: the patch size after '/' must be a positive int, e.g. 'vit_tiny/8'")
     if not isinstance(image_size, int) or image_size < 8:

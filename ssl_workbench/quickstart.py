@@ -266,16 +266,12 @@ def quickstart(
 # %% ../nbs/80_quickstart.ipynb #adeeb4ca
 def format_summary(s: dict) -> str:
     "A few lines for the terminal."
-    lines = [
-        f"run: {s['run']}  ({s['steps']} steps, {s['seconds']} s; loss {s['first_loss']:.3f} -> "
-        f"{s['last_loss']:.3f})"
-    ]
+    lines = [f"run: {s['run']}  ({s['steps']} steps, {s['seconds']} s; loss {s['first_loss']:.3f} -> "
+             f"{s['last_loss']:.3f})"]
     for name, r in s["results"].items():
         metric = "accuracy" if "accuracy" in r else "map@r"
         base = ", ".join(f"{k} {v.get(metric, float('nan')):.1%}" for k, v in r["baselines"].items())
         lines.append(f"{name:>20}: {r[metric]:.1%} {metric}   (baselines: {base})")
-    lines.append(
-        ("beats both baselines" if s["beats_baselines"] else "does NOT beat both baselines")
-        + f"; report: {s['report']}"
-    )
+    lines.append(("beats both baselines" if s["beats_baselines"] else "does NOT beat both baselines")
+                 + f"; report: {s['report']}")
     return "\n".join(lines)

@@ -156,16 +156,9 @@ def _lab_env(tmp: Path) -> dict:
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(cfg),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-        "JUPYTERLAB_SETTINGS_DIR": str(settings),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-        "JUPYTER_PLATFORM_DIRS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(cfg), "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+           "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
+           "IPYTHONDIR": str(tmp / "ipython"), "JUPYTER_PLATFORM_DIRS": "1", "PYTHONUNBUFFERED": "1"}
     # the kernel imports the project from this checkout even where the venv has no editable install
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     return env
@@ -220,14 +213,8 @@ def wait_for_server(
 
 
 @contextlib.contextmanager
-def jupyter_lab(
-    notebook: str | Path,
-    extra_files: tuple = (),
-    timeout: float = 90,
-    width: int = 1400,
-    height: int = 1000,
-    env: dict | None = None,
-) -> Iterator[LabSession]:
+def jupyter_lab(notebook: str | Path, extra_files: tuple = (), timeout: float = 90, width: int = 1400,
+                height: int = 1000, env: dict | None = None) -> Iterator[LabSession]:
     """Start JupyterLab on a temporary copy of `notebook` (plus `extra_files`), open it in headless
     chromium, yield a LabSession."""
     notebook = Path(notebook)
@@ -250,33 +237,18 @@ def jupyter_lab(
     port, token = free_port(), secrets.token_hex(16)
     base_url = f"http://127.0.0.1:{port}"
     log = tmp / "jupyter.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--no-browser",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        "--ServerApp.ip=127.0.0.1",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.port={port}",
+           "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+           f"--ServerApp.root_dir={root}", "--LabApp.news_url=",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     proc = None
     kids: list[int] = []
     try:
         with open(log, "wb") as logf:
-            proc = subprocess.Popen(
-                cmd,
-                cwd=root,
-                env={**_lab_env(tmp), **(env or {})},
-                stdout=logf,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            proc = subprocess.Popen(cmd, cwd=root, env={**_lab_env(tmp), **(env or {})}, stdout=logf,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         wait_for_server(base_url, token, proc, log, timeout)
         with chromium() as b:
             ctx = b.new_context(viewport={"width": width, "height": height})
@@ -325,11 +297,8 @@ def wait_kernel_ready(lab: LabSession, timeout: float = 90) -> None:
             raise TimeoutError(f"kernel not ready after {timeout}s: {sessions}\n{lab.log_text()}")
         time.sleep(0.25)
     lab.page.wait_for_function(_STATUS_IDLE, timeout=max(1.0, deadline - time.time()) * 1000, polling=200)
-    lab.page.wait_for_selector(
-        '.jp-Notebook-ExecutionIndicator[data-status="idle"]',
-        state="attached",
-        timeout=max(1.0, deadline - time.time()) * 1000,
-    )
+    lab.page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', state="attached",
+                               timeout=max(1.0, deadline - time.time()) * 1000)
 
 
 def run_all(page) -> None:

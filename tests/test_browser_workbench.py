@@ -20,21 +20,14 @@ EMBED_PLOT = """() => document.querySelector('.swb-embed-figure .js-plotly-plot'
   || [...document.querySelectorAll('.js-plotly-plot')].find(p => p.layout && p.layout.title && /points/.test(p.layout.title.text || ''))"""  # noqa: E501 (JavaScript or a script run in a subprocess, kept as written)
 EMBED_POINTS = f"""() => {{ const g = ({EMBED_PLOT})();
   return g && g.data ? g.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0; }}"""
-GRID_SRC = (
-    "() => { const i = document.querySelector('img.swb-tuner-grid, .swb-tuner-grid img'); return i ? "
-    "i.src : null; }"
-)
+GRID_SRC = ("() => { const i = document.querySelector('img.swb-tuner-grid, .swb-tuner-grid img'); return i ? "
+            "i.src : null; }")
 
 
 def test_workbench_end_to_end(tmp_path):
     runs = tmp_path / "runs"
-    with jupyter_lab(
-        ROOT / "nbs" / "workbench.ipynb",
-        env={"SSL_WORKBENCH_RUNS": str(runs)},
-        timeout=120,
-        width=1500,
-        height=1100,
-    ) as lab:
+    with jupyter_lab(ROOT / "nbs" / "workbench.ipynb", env={"SSL_WORKBENCH_RUNS": str(runs)}, timeout=120,
+                     width=1500, height=1100) as lab:
         page = lab.page
         run_all(page)
         wait_idle(page, timeout=300)
@@ -76,12 +69,9 @@ def test_workbench_end_to_end(tmp_path):
         assert n_points > first >= 1, (first, n_points)
         assert not page.locator(".swb-invalid").count(), page.locator(".swb-messages").first.inner_text()
         page.locator("button.swb-stop, .swb-stop button").first.click()
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.swb-run-status')].some(e => "
-            "['stopped', 'finished'].includes(e.textContent))",
-            timeout=240_000,
-            polling=1000,
-        )
+        page.wait_for_function("() => [...document.querySelectorAll('.swb-run-status')].some(e => "
+                               "['stopped', 'finished'].includes(e.textContent))", timeout=240_000,
+                               polling=1000)
         page.locator(".swb-curves, .swb-progress").first.scroll_into_view_if_needed()
         screenshot(page, "workbench_launcher")
         run_dirs = [p for p in runs.iterdir() if p.is_dir()]
@@ -89,11 +79,8 @@ def test_workbench_end_to_end(tmp_path):
 
         # 3. the embedding explorer: pick the run, Compute, points appear; hovering one shows its image
         page.locator(".swb-embed-refresh").first.click()
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.swb-embed-run option')].some(o => "
-            f"o.textContent === {run_dirs[0].name!r})",
-            timeout=30_000,
-        )
+        page.wait_for_function("() => [...document.querySelectorAll('.swb-embed-run option')].some(o => "
+                               f"o.textContent === {run_dirs[0].name!r})", timeout=30_000)
         page.locator(".swb-embed-run select").first.select_option(label=run_dirs[0].name)
         compute = page.locator("button.swb-embed-compute, .swb-embed-compute button").first
         compute.scroll_into_view_if_needed()
@@ -114,30 +101,20 @@ def test_workbench_end_to_end(tmp_path):
         # a lasso drawn around the middle of the plot selects points: they appear in the gallery
         box = page.evaluate(f"""() => {{ const g = ({EMBED_PLOT})(); g.scrollIntoView();
             const r = g.querySelector('.nsewdrag').getBoundingClientRect(); return {{x: r.x, y: r.y, width: r.width, height: r.height}}; }}""")  # noqa: E501
-        cx, cy, rx, ry = (
-            box["x"] + box["width"] / 2,
-            box["y"] + box["height"] / 2,
-            box["width"] * 0.3,
-            box["height"] * 0.3,
-        )
+        cx, cy, rx, ry = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] * 0.3,
+                          box["height"] * 0.3)
         page.mouse.move(cx - rx, cy - ry)
         page.mouse.down()
         for x, y in ((cx + rx, cy - ry), (cx + rx, cy + ry), (cx - rx, cy + ry), (cx - rx, cy - ry + 2)):
             page.mouse.move(x, y, steps=8)
         page.mouse.up()
         try:
-            page.wait_for_function(
-                "() => /\\d+ selected/.test((document.querySelector('.swb-gallery-label') "
-                "|| {}).textContent || '')",
-                timeout=30_000,
-            )
+            page.wait_for_function("() => /\\d+ selected/.test((document.querySelector('.swb-gallery-label') "
+                                   "|| {}).textContent || '')", timeout=30_000)
         except Exception as e:
-            raise AssertionError(
-                "no gallery after the lasso; explorer status: "
-                + page.locator(".swb-embed-status").first.inner_text()
-                + " | gallery label: "
-                + page.locator(".swb-gallery-label").first.inner_text()
-            ) from e
+            raise AssertionError("no gallery after the lasso; explorer status: "
+                                 + page.locator(".swb-embed-status").first.inner_text() + " | gallery label: "
+                                 + page.locator(".swb-gallery-label").first.inner_text()) from e
         screenshot(page, "workbench_explorer")
 
         # 4. retrieval: query image 0, the top-k neighbours appear with their scores

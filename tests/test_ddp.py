@@ -134,24 +134,10 @@ GATHER = textwrap.dedent("""
 def test_gather_with_grad_gradients_and_no_deprecation(tmp_path):
     script = tmp_path / "gather.py"
     script.write_text(GATHER)
-    cmd = [
-        sys.executable,
-        "-W",
-        "error::FutureWarning",
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        str(script),
-    ]
-    res = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=dict(_env(), PYTHONWARNINGS="error::FutureWarning"),
-        cwd=tmp_path,
-    )
+    cmd = [sys.executable, "-W", "error::FutureWarning", "-m", "torch.distributed.run", "--standalone",
+           "--nproc_per_node=2", str(script)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=180,
+                         env=dict(_env(), PYTHONWARNINGS="error::FutureWarning"), cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     rows = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert [r["gathered"] for r in rows] == [[1.0, 1.0, 2.0, 2.0]] * 2
@@ -165,16 +151,8 @@ def test_sigterm_to_torchrun_leaves_a_complete_checkpoint(tmp_path):
     script = tmp_path / "train_toy.py"
     script.write_text(SCRIPT)
     out = tmp_path / "long"
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--standalone",
-        "--nproc_per_node=2",
-        str(script),
-        str(out),
-        "long",
-    ]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script),
+           str(out), "long"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
     deadline = time.time() + 120
     while time.time() < deadline and _n_steps(out) < 5:

@@ -180,11 +180,8 @@ def test_failing_notebook_names_itself(tmp_path):
     # the docs build runs export and import cells (for show_doc); this one raises
     nbformat.write(
         v4.new_notebook(
-            cells=[
-                v4.new_markdown_cell("# Bad\n> fails"),
-                v4.new_code_cell("#| default_exp bad"),
-                v4.new_code_cell("#| export\nimport json\nraise ValueError('boom in docs')"),
-            ]
+            cells=[v4.new_markdown_cell("# Bad\n> fails"), v4.new_code_cell("#| default_exp bad"),
+                   v4.new_code_cell("#| export\nimport json\nraise ValueError('boom in docs')")]
         ),
         project / "nbs" / "07_bad.ipynb",
     )

@@ -26,23 +26,13 @@ def _write_demo_report(tmp_path):
         0, 256, (60, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
     )
     results = {
-        "knn": {
-            "accuracy": 0.6,
-            "baselines": {"random_init": {"accuracy": 0.4}, "raw_pixels": {"accuracy": 0.45}},
-            "card": {"protocol": "knn", "dataset": "demo", "split": "test"},
-        }
+        "knn": {"accuracy": 0.6,
+                "baselines": {"random_init": {"accuracy": 0.4}, "raw_pixels": {"accuracy": 0.45}},
+                "card": {"protocol": "knn", "dataset": "demo", "split": "test"}}
     }
     metrics = [{"step": s, "loss": 5.0 - s / 50} for s in range(50)]
-    return write_report(
-        tmp_path / "run",
-        results,
-        metrics,
-        emb,
-        labels,
-        images,
-        retrieval_examples(feats, 3, 5),
-        class_names=["a", "b", "c"],
-    )
+    return write_report(tmp_path / "run", results, metrics, emb, labels, images,
+                        retrieval_examples(feats, 3, 5), class_names=["a", "b", "c"])
 
 
 def test_report_offline_hover(tmp_path):
@@ -51,11 +41,8 @@ def test_report_offline_hover(tmp_path):
         remote = []
         page.route(
             "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith(("file:", "data:"))
-                else (remote.append(route.request.url), route.abort())
-            ),
+            lambda route: (route.continue_() if route.request.url.startswith(("file:", "data:"))
+                           else (remote.append(route.request.url), route.abort())),
         )
         page.goto(path.as_uri())
         page.wait_for_function(

@@ -17,10 +17,8 @@ def test_quickstart_eval_report(tmp_path):
     assert "view_identification" in r.stdout and "report:" in r.stdout
     run = tmp_path/"runs"/"qs"
     res = json.loads((run/"eval"/"view_identification.json").read_text())
-    assert (
-        set(res["baselines"]) == {"random_init", "raw_pixels"}
-        and res["card"]["protocol"] == "view_identification"
-    )
+    assert (set(res["baselines"]) == {"random_init", "raw_pixels"}
+            and res["card"]["protocol"] == "view_identification")
     html = (run / "report.html").read_text()
     # self-contained: plotly.js is inlined
     assert "view_identification" in html and "<script src=" not in html
@@ -30,38 +28,12 @@ def test_quickstart_eval_report(tmp_path):
 
 
 def test_eval_and_report_commands(tmp_path):
-    r = sh(
-        "pretrain",
-        "--method",
-        "simclr",
-        "--data",
-        "digits",
-        "--batch-size",
-        "32",
-        "--steps",
-        "2",
-        "--image-size",
-        "16",
-        "--out",
-        "runs/d",
-        "--no-progress",
-        "data.size=16",
-        "eval.knn_every=0",
-        cwd=tmp_path,
-    )
+    r = sh("pretrain", "--method", "simclr", "--data", "digits", "--batch-size", "32", "--steps", "2",
+           "--image-size", "16", "--out", "runs/d", "--no-progress", "data.size=16", "eval.knn_every=0",
+           cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
-    e = sh(
-        "eval",
-        "--run",
-        "runs/d",
-        "--protocol",
-        "knn",
-        "--limit-train",
-        "300",
-        "--limit-test",
-        "100",
-        cwd=tmp_path,
-    )
+    e = sh("eval", "--run", "runs/d", "--protocol", "knn", "--limit-train", "300", "--limit-test", "100",
+           cwd=tmp_path)
     assert e.returncode == 0, e.stderr[-3000:]
     out = json.loads(e.stdout)
     assert (
@@ -72,35 +44,11 @@ def test_eval_and_report_commands(tmp_path):
     assert bad.returncode == 2 and "label_fraction=0" in bad.stderr
     knn_adamw = sh("eval", "--run", "runs/d", "--protocol", "knn", "--optimizer", "adamw", cwd=tmp_path)
     assert knn_adamw.returncode == 2 and "--optimizer: only the finetune protocol" in knn_adamw.stderr
-    cnn_decay = sh(
-        "eval",
-        "--run",
-        "runs/d",
-        "--protocol",
-        "finetune",
-        "--layer-decay",
-        "0.75",
-        "--limit-train",
-        "300",
-        "--limit-test",
-        "100",
-        cwd=tmp_path,
-    )
+    cnn_decay = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--layer-decay", "0.75",
+                   "--limit-train", "300", "--limit-test", "100", cwd=tmp_path)
     assert cnn_decay.returncode == 2 and "layer_decay=0.75: needs a ViT backbone" in cnn_decay.stderr
-    adamw = sh(
-        "eval",
-        "--run",
-        "runs/d",
-        "--protocol",
-        "finetune",
-        "--optimizer",
-        "adamw",
-        "--limit-train",
-        "300",
-        "--limit-test",
-        "100",
-        cwd=tmp_path,
-    )
+    adamw = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--optimizer", "adamw", "--limit-train",
+               "300", "--limit-test", "100", cwd=tmp_path)
     assert adamw.returncode == 0, adamw.stderr[-3000:]
     card = json.loads(adamw.stdout)["card"]["eval"]  # the values used are on the card, not the defaults' None
     assert (card["optimizer"], card["weight_decay"], card["layer_decay"]) == ("adamw", 0.05, None)
@@ -112,21 +60,8 @@ def test_eval_and_report_commands(tmp_path):
 
 
 def test_spare3d_generate_command(tmp_path):
-    r = sh(
-        "spare3d",
-        "generate",
-        "--task",
-        "t2i",
-        "--n",
-        "3",
-        "--out",
-        "t2i",
-        "--size",
-        "64",
-        "--workers",
-        "0",
-        cwd=tmp_path,
-    )
+    r = sh("spare3d", "generate", "--task", "t2i", "--n", "3", "--out", "t2i", "--size", "64", "--workers",
+           "0", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert json.loads(r.stdout.strip().splitlines()[-1])["n_written"] == 3
     bad = sh("spare3d", "generate", "--task", "t2i", "--n", "0", "--out", "x", cwd=tmp_path)

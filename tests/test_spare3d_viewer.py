@@ -22,14 +22,12 @@ def _stack(items, keys):
 def data():
     rng = np.random.default_rng(7)
     torch.manual_seed(0)
-    return dict(
-        t2i=_stack([make_t2i(rng, size=SIZE) for _ in range(4)], TASK_KEYS["t2i"]),
-        i2p=_stack([make_i2p(rng, size=SIZE) for _ in range(3)], TASK_KEYS["i2p"]),
-        p2i=_stack([make_p2i(rng, size=SIZE) for _ in range(3)], TASK_KEYS["p2i"]),
-        pairs=_stack([make_pair(rng, size=SIZE) for _ in range(3)], ("left", "right")),
-        views=make_object_views_dataset(3, size=SIZE, seed=1),
-        net=FourTowerNet(image_size=SIZE, hidden_dim=16),
-    )
+    return dict(t2i=_stack([make_t2i(rng, size=SIZE) for _ in range(4)], TASK_KEYS["t2i"]),
+                i2p=_stack([make_i2p(rng, size=SIZE) for _ in range(3)], TASK_KEYS["i2p"]),
+                p2i=_stack([make_p2i(rng, size=SIZE) for _ in range(3)], TASK_KEYS["p2i"]),
+                pairs=_stack([make_pair(rng, size=SIZE) for _ in range(3)], ("left", "right")),
+                views=make_object_views_dataset(3, size=SIZE, seed=1),
+                net=FourTowerNet(image_size=SIZE, hidden_dim=16))
 
 
 def _viewer(data, **kw):
@@ -41,14 +39,10 @@ def _viewer(data, **kw):
 def test_builder_returns_classed_widget(data):
     viewer = _viewer(data)
     assert "swb-spare3d" in viewer._dom_classes
-    for w, cls in [
-        (viewer.question, "swb-spare3d-question"),
-        (viewer.colour, "swb-spare3d-colour"),
-        (viewer.diff_view, "swb-spare3d-diff-view"),
-        (viewer.embed_button, "swb-spare3d-embed-compute"),
-        (viewer.score_all_button, "swb-spare3d-score-all"),
-        (viewer.tabs, "swb-spare3d-tabs"),
-    ]:
+    for w, cls in [(viewer.question, "swb-spare3d-question"), (viewer.colour, "swb-spare3d-colour"),
+                   (viewer.diff_view, "swb-spare3d-diff-view"),
+                   (viewer.embed_button, "swb-spare3d-embed-compute"),
+                   (viewer.score_all_button, "swb-spare3d-score-all"), (viewer.tabs, "swb-spare3d-tabs")]:
         assert cls in w._dom_classes
     assert viewer.question.max == 3
 

@@ -64,12 +64,8 @@ def test_invalid_config_shows_messages_not_traceback(tmp_path):
     assert tl.validate() == [] and tl.messages.value == ""
     tl.start()
     cfg, devices, resume = calls[-1]
-    assert (
-        cfg.optim.weight_decay == 1e-4
-        and cfg.run.out == str(tmp_path / "ok")
-        and devices == ["cpu"]
-        and not resume
-    )
+    assert (cfg.optim.weight_decay == 1e-4 and cfg.run.out == str(tmp_path / "ok") and devices == ["cpu"]
+            and not resume)
 
 
 def test_fake_run_curves_progress_and_table(tmp_path):
@@ -79,18 +75,11 @@ def test_fake_run_curves_progress_and_table(tmp_path):
     tl.run_picker.value = "r1"
     tl.attach_button.click()
     loss, lr, ips = tl.figure.data[:3]
-    assert (
-        list(loss.x) == [1, 2, 3, 4, 5]
-        and list(loss.y) == [9, 8, 7, 6, 5]
-        and list(lr.y)[-1] == pytest.approx(0.05)
-    )
+    assert (list(loss.x) == [1, 2, 3, 4, 5] and list(loss.y) == [9, 8, 7, 6, 5]
+            and list(lr.y)[-1] == pytest.approx(0.05))
     assert {t.name for t in tl.figure.data[3:]} == {"emb_std", "effective_rank"}
-    assert (
-        tl.progress.value == 5
-        and tl.progress.max == 10
-        and "stopped" in tl.status.value
-        and tl.error.value == ""
-    )
+    assert (tl.progress.value == 5 and tl.progress.max == 10 and "stopped" in tl.status.value
+            and tl.error.value == "")
     assert "digits" in tl.details.value  # config shown in the details
     append_jsonl(run.metrics, dict(kind="step", step=6, loss=3.0, lr=0.06, images_per_s=32.0, emb_std=0.6))
     tl.refresh()  # what the poller calls: new points appear
@@ -98,11 +87,8 @@ def test_fake_run_curves_progress_and_table(tmp_path):
 
 
 def test_crashed_run_shows_stderr_tail(tmp_path):
-    fake_run(
-        tmp_path / "bad",
-        steps=2,
-        stderr="loading\nTraceback (most recent call last):\nRuntimeError: CUDA exploded\n",
-    )
+    fake_run(tmp_path / "bad", steps=2,
+             stderr="loading\nTraceback (most recent call last):\nRuntimeError: CUDA exploded\n")
     (tmp_path / "bad" / "pid").write_text("999999999")
     tl = launcher(tmp_path)
     tl.attach(tmp_path / "bad")
@@ -124,15 +110,11 @@ def test_launch_is_detached_and_stop_sends_sigterm(tmp_path):
     """launch_run's process survives in its own session; stop_run's SIGTERM reaches the handler (graceful
     stop)."""
     run = RunDir(tmp_path / "sleeper")
-    script = (
-        "import signal, sys, time, pathlib\np = pathlib.Path(sys.argv[1])/'metrics.jsonl'\n"
-        'def stop(*a): p.open(\'a\').write(\'{"kind": "event", "event": "stopped", "step": '
-        "1}\\n'); sys.exit(0)\n"
-        "signal.signal(signal.SIGTERM, stop)\n"
-        'p.open(\'a\').write(\'{"kind": "event", "event": "started", "step": 0, '
-        '"total_steps": 5}\\n\')\n'
-        "time.sleep(60)\n"
-    )
+    script = ("import signal, sys, time, pathlib\np = pathlib.Path(sys.argv[1])/'metrics.jsonl'\n"
+              'def stop(*a): p.open(\'a\').write(\'{"kind": "event", "event": "stopped", "step": '
+              "1}\\n'); sys.exit(0)\n" "signal.signal(signal.SIGTERM, stop)\n"
+              'p.open(\'a\').write(\'{"kind": "event", "event": "started", "step": 0, '
+              '"total_steps": 5}\\n\')\n' "time.sleep(60)\n")
 
     def popen(argv, **kw):
         return subprocess.Popen([sys.executable, "-c", script, str(run.root)], **kw)
@@ -143,11 +125,8 @@ def test_launch_is_detached_and_stop_sends_sigterm(tmp_path):
     try:
         # its own session: a kernel restart does not signal it
         assert os.getsid(proc.pid) == proc.pid != os.getsid(0)
-        assert (
-            read_pid(run) == proc.pid
-            and (run.root / "command.txt").exists()
-            and (run.root / "launch.yaml").exists()
-        )
+        assert (read_pid(run) == proc.pid and (run.root / "command.txt").exists()
+                and (run.root / "launch.yaml").exists())
         t0 = time.time()
         while "started" not in run.metrics.read_text() if run.metrics.exists() else True:
             assert time.time() - t0 < 20
@@ -165,11 +144,8 @@ def test_torchrun_command_for_several_gpus(tmp_path):
     cfg = tiny_config()
     cfg.run.out = str(tmp_path / "ddp")
     argv, env = pretrain_command(launch_config(cfg, ["cuda:0", "cuda:1"]), ["cuda:0", "cuda:1"])
-    assert (
-        argv[1:3] == ["-m", "torch.distributed.run"]
-        and "--nproc_per_node=2" in argv
-        and env == {"CUDA_VISIBLE_DEVICES": "0,1"}
-    )
+    assert (argv[1:3] == ["-m", "torch.distributed.run"] and "--nproc_per_node=2" in argv
+            and env == {"CUDA_VISIBLE_DEVICES": "0,1"})
     assert launch_config(cfg, ["cuda:0", "cuda:1"]).run.device == "cuda"
 
 
@@ -201,11 +177,8 @@ def test_real_tiny_run_then_explore(tmp_path):
     assert ee.run.options == ("tiny",)
     ee.run.value = "tiny"
     panels = ee.compute()
-    assert (
-        len(panels) == 1
-        and sum(len(t.x) for t in ee.figures[0].data) == 120
-        and len(ee.figures[0].data) == 10
-    )
+    assert (len(panels) == 1 and sum(len(t.x) for t in ee.figures[0].data) == 120
+            and len(ee.figures[0].data) == 10)
     tr = ee.figures[0].data[0]
     ee._on_hover(tr, Points(point_inds=[0]), 0)
     assert ee.hover_image.value[:4] == b"\x89PNG"
@@ -216,12 +189,8 @@ def test_real_tiny_run_then_explore(tmp_path):
 
     rx = retrieval_explorer(ee, k=5)
     scores, idx = rx.query_index(3)
-    assert (
-        len(idx) == 5
-        and 3 not in idx.tolist()
-        and (scores[:-1] >= scores[1:]).all()
-        and len(rx.results.children) == 5
-    )
+    assert (len(idx) == 5 and 3 not in idx.tolist() and (scores[:-1] >= scores[1:]).all()
+            and len(rx.results.children) == 5)
     # the same image uploaded: its own features are the best match
     up_scores, _ = rx.query_image_array(ee.images[3])
     assert up_scores[0] == pytest.approx(1.0, abs=1e-4)

@@ -29,12 +29,8 @@ def main(nb=ROOT/"nbs"/"index.ipynb", dest=ROOT/"README.md"):
     book = nbformat.read(nb, as_version=4)
     # paths relative to the root
     parts = [p.replace("](images/", "](nbs/images/") for p in (cell_to_md(c) for c in book.cells) if p]
-    text = (
-        "<!-- Generated from nbs/index.ipynb by tools/make_readme.py: "
-        "edit the notebook, not this file. -->\n\n"
-        + "\n\n".join(parts)
-        + "\n"
-    )
+    text = ("<!-- Generated from nbs/index.ipynb by tools/make_readme.py: "
+            "edit the notebook, not this file. -->\n\n" + "\n\n".join(parts) + "\n")
     Path(dest).write_text(text)
     return dest
 

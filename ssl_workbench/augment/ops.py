@@ -303,11 +303,8 @@ def affine_matrix(angle: torch.Tensor, # (B,) degrees, clockwise (torchvision's 
                  ) -> torch.Tensor:
     """Inverse affine matrices `(B, 2, 3)` in centred pixel coordinates (torchvision's
     `_get_inverse_affine_matrix`)."""
-    rot, sx, sy = (
-        torch.deg2rad(angle.double()),
-        torch.deg2rad(shear[:, 0].double()),
-        torch.deg2rad(shear[:, 1].double()),
-    )
+    rot, sx, sy = (torch.deg2rad(angle.double()), torch.deg2rad(shear[:, 0].double()),
+                   torch.deg2rad(shear[:, 1].double()))
     cx, cy = (center[:, 0].double(), center[:, 1].double()) if center is not None else (0.0 * rot, 0.0 * rot)
     tx, ty = translate[:, 0].double(), translate[:, 1].double()
     a = torch.cos(rot - sy) / torch.cos(sy)
@@ -339,13 +336,8 @@ def affine_warp(
     grid = base.view(1, H * W, 3).expand(B, -1, -1).bmm(theta).view(B, H, W, 2)
     if fill == 0:
         return F.grid_sample(x, grid, mode=interpolation, padding_mode="zeros", align_corners=False)
-    y = F.grid_sample(
-        torch.cat([x, torch.ones_like(x[:, :1])], 1),
-        grid,
-        mode=interpolation,
-        padding_mode="zeros",
-        align_corners=False,
-    )
+    y = F.grid_sample(torch.cat([x, torch.ones_like(x[:, :1])], 1), grid, mode=interpolation,
+                      padding_mode="zeros", align_corners=False)
     mask = y[:, -1:]
     return y[:, :-1] + (1 - mask) * fill
 

@@ -185,11 +185,8 @@ def _blur_strong_normalize(self: Pipeline, x: torch.Tensor, params: dict, normal
 def _use_cpu_kernels(self: Pipeline, x: torch.Tensor, params: dict) -> bool:
     "Whether this batch goes through the fused CPU kernels (`augment.cpu`) instead of the torch ops."
     if self.backend == "torch" or not isinstance(x, torch.Tensor) or x.device.type != "cpu": return False
-    if (
-        self.config.line_thicken
-        or bool(params["vflip"].any())
-        or ("affine" in params and bool(params["affine"].any()))
-    ):
+    if (self.config.line_thicken or bool(params["vflip"].any())
+        or ("affine" in params and bool(params["affine"].any()))):
         return False  # stages between the crop and the colour ops: torch ops all the way
     if self.backend == "auto" and not _numba_available():
         return False
@@ -292,10 +289,8 @@ def make_config(
         base = overrides.pop("base", spec.pop("base"))
         base_cfg = make_augment_config(base, **{**spec, **overrides})
         return MultiCropConfig(base=base_cfg, crops=crops, name=name)
-    raise ValueError(
-        f"name={name!r}: unknown pipeline; known: "
-        f"{sorted(PRESETS) + sorted(MULTICROP_PRESETS) + ['multicrop']}"
-    )
+    raise ValueError(f"name={name!r}: unknown pipeline; known: "
+                     f"{sorted(PRESETS) + sorted(MULTICROP_PRESETS) + ['multicrop']}")
 
 def build_pipeline(
     config: AugmentConfig | MultiCropConfig,  # the config

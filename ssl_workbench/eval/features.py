@@ -143,10 +143,8 @@ def extract_features(backbone: nn.Module, # maps float (B, C, H, W) -> (B, D)
     home, was_training = (param.device if param is not None else torch.device("cpu")), backbone.training
     backbone.to(dev).eval()
     try:
-        out = [
-            backbone(to_float(b.to(dev, non_blocking=True), normalize)).flatten(1).float().cpu()
-            for b in image_batches(images, batch_size)
-        ]
+        out = [backbone(to_float(b.to(dev, non_blocking=True), normalize)).flatten(1).float().cpu()
+               for b in image_batches(images, batch_size)]
     finally:
         backbone.to(home).train(was_training)
     features = torch.cat(out) if out else torch.zeros(0, 0)  # (N, D)

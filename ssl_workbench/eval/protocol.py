@@ -102,27 +102,18 @@ def mixed_protocol_note(results: dict[str, dict]) -> str | None:
     "A sentence naming the protocol fields that differ between results, or None."
     diff = protocol_differences([r["card"] for r in results.values() if "card" in r])
     if not diff: return None
-    show = lambda k, vs: (
-        "evaluation hyperparameters"
-        if k == "eval"
-        else f"{k} ({', '.join(json.dumps(v, default=str) for v in vs)})"
-    )
-    return (
-        "Note: this table mixes protocols; they differ in "
-        + "; ".join(show(k, vs) for k, vs in diff.items())
-        + "."
-    )
+    show = lambda k, vs: ("evaluation hyperparameters" if k == "eval"
+                          else f"{k} ({', '.join(json.dumps(v, default=str) for v in vs)})")
+    return ("Note: this table mixes protocols; they differ in "
+            + "; ".join(show(k, vs) for k, vs in diff.items()) + ".")
 
 # %% ../../nbs/50e_protocol.ipynb #778d88cf
 def results_table(results: dict[str, dict]) -> str:
     "A Markdown table of results with baselines and gains (percentage points), plus a mixed-protocol note."
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}"
     gain = lambda v: "–" if v is None else f"{100 * v:+.1f}"
-    lines = [
-        "| result | protocol | metric | value (%) | random init (%) | raw pixels (%) | gain vs random | "
-        "gain vs pixels |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    lines = ["| result | protocol | metric | value (%) | random init (%) | raw pixels (%) | gain vs random | "
+             "gain vs pixels |", "|---|---|---|---|---|---|---|---|"]
     for r in results_rows(results):
         lines.append(
             f"| {r['name']} | {r['protocol']} | {r['metric']} | {pct(r['value'])} | {pct(r['random_init'])} "
@@ -226,27 +217,13 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
     if baselines:
         random_model = random_init_backbone(make_backbone, like=backbone, seed=seed)
         random_key = f"random-init-{seed}-{module_hash(random_model)}" if cache_key is not None else None
-        subset = (
-            torch.from_numpy(class_balanced_subset(train_y.numpy(), label_fraction, seed))
-            if protocol == "finetune"
-            else None
-        )
+        subset = (torch.from_numpy(class_balanced_subset(train_y.numpy(), label_fraction, seed))
+                  if protocol == "finetune" else None)
         result["baselines"] = {
-            "random_init": {
-                k: v
-                for k, v in run(random_model, random_key).items()
-                if k not in ("n_labelled", *FINETUNE_RECIPE)
-            },
-            "raw_pixels": _pixel_baseline(
-                protocol,
-                train_images,
-                train_y,
-                test_images,
-                test_y,
-                subset,
-                params if protocol in ("knn", "retrieval") else {},
-                dev,
-            ),
+            "random_init": {k: v for k, v in run(random_model, random_key).items()
+                            if k not in ("n_labelled", *FINETUNE_RECIPE)},
+            "raw_pixels": _pixel_baseline(protocol, train_images, train_y, test_images, test_y, subset,
+                                          params if protocol in ("knn", "retrieval") else {}, dev),
         }
         result["gain"] = {b: result[metric] - v[metric] for b, v in result["baselines"].items()}
     result["card"] = protocol_card(
@@ -255,11 +232,8 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
         split,
         None if protocol == "retrieval" else train_split,
         label_fraction,
-        eval_params={
-            **params,
-            "normalize": normalize,
-            "random_init": "make_backbone" if make_backbone else "reset_parameters",
-        },
+        eval_params={**params, "normalize": normalize,
+                     "random_init": "make_backbone" if make_backbone else "reset_parameters"},
         seed=seed,
         **(pretraining or {}),
         **_policy_field(data_policy, test_images),

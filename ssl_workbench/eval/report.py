@@ -61,12 +61,9 @@ def umap_embed(features, # (N, D) float features (tensor or array)
         raise ValueError(f"n_neighbors={n_neighbors}: needs more than {n_neighbors} points, got {len(x)}")
     if metric not in ("cosine", "euclidean"):
         raise ValueError(f"metric={metric!r}: must be 'cosine' or 'euclidean'")
-    path = (
-        cache_dir("umap")
-        / f"{content_hash(x, [n_neighbors, seed, min_dist, n_epochs, metric, pca_dims], length=20)}.npy"
-        if cache
-        else None
-    )
+    path = (cache_dir("umap")
+            / f"{content_hash(x, [n_neighbors, seed, min_dist, n_epochs, metric, pca_dims], length=20)}.npy"
+            if cache else None)
     if path is not None and path.exists():
         return np.load(path)
     if metric == "cosine":
@@ -121,37 +118,26 @@ def results_table_html(results: dict[str, dict]) -> str:
     if not results: return "<p>No evaluation results yet.</p>"
     num = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
     pct = lambda v: "–" if v is None else f"{100 * v:.1f}" if num(v) else html_text(v)  # every cell is text
-    gain = lambda v: (
-        "–"
-        if v is None
-        else f'<span class="{"pos" if v > 0 else "neg"}">{100 * v:+.1f}</span>'
-        if num(v)
-        else html_text(v)
-    )
+    gain = lambda v: ("–" if v is None else f'<span class="{"pos" if v > 0 else "neg"}">{100 * v:+.1f}</span>'
+                      if num(v) else html_text(v))
     rows = []
     for r in results_rows(results):
         card = results[r["name"]].get("card")
         card_html = (
-            (
-                "<details><summary>card</summary><pre>"
-                f"{html_text(json.dumps(card, indent=1, default=str))}</pre></details>"
-            )
+            ("<details><summary>card</summary><pre>"
+             f"{html_text(json.dumps(card, indent=1, default=str))}</pre></details>")
             if card
             else ""
         )
-        rows.append(
-            f"<tr><td>{html_text(r['name'])}</td><td>{html_text(r['protocol'])}</td><td>"
-            f"{html_text(r['metric'])}</td>"
-            f"<td><b>{pct(r['value'])}</b></td><td>{pct(r['random_init'])}</td><td>"
-            f"{pct(r['raw_pixels'])}</td>"
-            f"<td>{gain(r['gain_random_init'])}</td><td>{gain(r['gain_raw_pixels'])}</td><td>"
-            f"{card_html}</td></tr>"
-        )
-    head = (
-        "<tr><th>result</th><th>protocol</th><th>metric</th><th>value (%)</th><th>random init (%)</th>"
-        "<th>raw pixels (%)</th>"
-        "<th>gain vs random (pp)</th><th>gain vs pixels (pp)</th><th>protocol card</th></tr>"
-    )
+        rows.append(f"<tr><td>{html_text(r['name'])}</td><td>{html_text(r['protocol'])}</td><td>"
+                    f"{html_text(r['metric'])}</td>"
+                    f"<td><b>{pct(r['value'])}</b></td><td>{pct(r['random_init'])}</td><td>"
+                    f"{pct(r['raw_pixels'])}</td>"
+                    f"<td>{gain(r['gain_random_init'])}</td><td>{gain(r['gain_raw_pixels'])}</td><td>"
+                    f"{card_html}</td></tr>")
+    head = ("<tr><th>result</th><th>protocol</th><th>metric</th><th>value (%)</th><th>random init (%)</th>"
+            "<th>raw pixels (%)</th>"
+            "<th>gain vs random (pp)</th><th>gain vs pixels (pp)</th><th>protocol card</th></tr>")
     note = mixed_protocol_note(results)
     return f'<table class="results">{head}{"".join(rows)}</table>' + (
         f'<p class="note">{html_text(note)}</p>' if note else ""
@@ -167,12 +153,8 @@ def training_curves_figure(metrics: list[dict], # records of metrics.jsonl
     keys = []
     for m in metrics:
         for k, v in m.items():
-            if (
-                k not in _AXIS_KEYS
-                and k not in keys
-                and isinstance(v, (int, float))
-                and not isinstance(v, bool)
-            ):
+            if (k not in _AXIS_KEYS and k not in keys and isinstance(v, (int, float))
+                and not isinstance(v, bool)):
                 keys.append(k)
     keys = keys[:max_panels]
     if not keys:
@@ -207,11 +189,8 @@ def run_scalars(metrics: list[dict]) -> dict:
     for m in metrics:
         if m.get("kind") == "event" and m.get("event") in ("started", "resumed"):
             out.update(
-                {
-                    k: v
-                    for k, v in m.items()
-                    if k not in ("kind", "event", "step") and isinstance(v, (int, float, str))
-                }
+                {k: v for k, v in m.items()
+                 if k not in ("kind", "event", "step") and isinstance(v, (int, float, str))}
             )
     return out
 
@@ -219,10 +198,8 @@ def run_scalars(metrics: list[dict]) -> dict:
 def scalars_table_html(metrics: list[dict]) -> str:
     "The run-level scalars as a small two-column table ('' when there are none)."
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)
-    rows = "".join(
-        f"<tr><th>{html_text(k)}</th><td>{html_text(fmt(v))}</td></tr>"
-        for k, v in run_scalars(metrics).items()
-    )
+    rows = "".join(f"<tr><th>{html_text(k)}</th><td>{html_text(fmt(v))}</td></tr>"
+                   for k, v in run_scalars(metrics).items())
     return f"<table class='scalars'>{rows}</table>" if rows else ""
 
 # %% ../../nbs/55_report.ipynb #3b8d7957
@@ -261,18 +238,14 @@ def embedding_figure(embedding_2d, # (N, 2)
     )
     if correct is not None and len(np.unique(labels[idx])) > max_legend:
         ok = np.asarray(correct, dtype=bool)
-        groups = [
-            (f"kNN right ({ok[idx].mean():.0%})", idx[ok[idx]], "#1f77b4"),
-            ("kNN wrong", idx[~ok[idx]], "#d62728"),
-        ]
+        groups = [(f"kNN right ({ok[idx].mean():.0%})", idx[ok[idx]], "#1f77b4"),
+                  ("kNN wrong", idx[~ok[idx]], "#d62728")]
     else:
         groups = [(label_name(c), idx[labels[idx] == c], None) for c in np.unique(labels[idx])]
     fig = go.Figure()
     for name, sel, colour in groups:
-        custom = [
-            [thumbnails[i] if thumbnails is not None else "", int(i), html_text(label_name(labels[i]))]
-            for i in sel
-        ]
+        custom = [[thumbnails[i] if thumbnails is not None else "", int(i), html_text(label_name(labels[i]))]
+                  for i in sel]
         fig.add_trace(
             go.Scatter(
                 x=emb[sel, 0],
@@ -284,13 +257,8 @@ def embedding_figure(embedding_2d, # (N, 2)
                 hovertemplate=f"%{{customdata[2]}} #%{{customdata[1]}}<extra>{html_text(name)}</extra>",
             )
         )
-    fig.update_layout(
-        height=600,
-        margin=dict(l=20, r=20, t=30, b=20),
-        legend=dict(itemsizing="constant"),
-        xaxis=dict(showticklabels=False),
-        yaxis=dict(showticklabels=False),
-    )
+    fig.update_layout(height=600, margin=dict(l=20, r=20, t=30, b=20), legend=dict(itemsizing="constant"),
+                      xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
     return fig
 
 # %% ../../nbs/55_report.ipynb #9c857b66
@@ -318,10 +286,8 @@ def retrieval_examples(features, # (N, D)
     )
     # (Q, k+1), may include the query itself
     _, nn_idx = nearest_neighbours(features[queries], features, k + 1)
-    return [
-        {"query": int(q), "neighbours": [int(j) for j in row if j != q][:k]}
-        for q, row in zip(queries, nn_idx.tolist())
-    ]
+    return [{"query": int(q), "neighbours": [int(j) for j in row if j != q][:k]}
+            for q, row in zip(queries, nn_idx.tolist())]
 
 # %% ../../nbs/55_report.ipynb #7ca9806d
 def retrieval_html(
@@ -329,18 +295,13 @@ def retrieval_html(
 ) -> str:
     "Rows of query + neighbour thumbnails; neighbours framed green (same label) or red."
     labels = np.asarray(labels)
-    name = lambda i: (
-        class_names[labels[i]]
-        if class_names is not None and 0 <= labels[i] < len(class_names)
-        else str(labels[i])
-    )
+    name = lambda i: (class_names[labels[i]] if class_names is not None and 0 <= labels[i] < len(class_names)
+                      else str(labels[i]))
     rows = []
     for ex in examples:
         q = ex["query"]
-        cells = [
-            f'<figure class="query"><img src="{thumbnails[q]}">'
-            f"<figcaption>{html_text(name(q))}</figcaption></figure>"
-        ]
+        cells = [f'<figure class="query"><img src="{thumbnails[q]}">'
+                 f"<figcaption>{html_text(name(q))}</figcaption></figure>"]
         for j in ex["neighbours"]:
             ok = "hit" if labels[j] == labels[q] else "miss"
             cells.append(
@@ -420,11 +381,8 @@ def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, la
              _figure_div(training_curves_figure(series_records(metrics)))]
     if embedding_2d is not None:
         n = len(embedding_2d)
-        idx = (
-            np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
-            if n > max_points
-            else None
-        )
+        idx = (np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False)) if n > max_points
+               else None)
         fig = embedding_figure(embedding_2d, labels, thumbnails, class_names, idx, correct=correct)
         shown = n if idx is None else len(idx)
         parts += [
@@ -434,15 +392,11 @@ def report_html(title: str, results: dict, metrics: list[dict], embedding_2d, la
             f"<div class='plot'>{_figure_div(fig, HOVER_JS if thumbnails is not None else None)}</div></div>",
         ]
     if retrieval_examples and thumbnails is not None:
-        parts += [
-            "<h2>Nearest-neighbour retrieval (query first; green: same label)</h2>",
-            retrieval_html(retrieval_examples, thumbnails, labels, class_names),
-        ]
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html_text(title)}</title><style>{PAGE_CSS}</style>"
-        f"{plotlyjs_script()}</head><body>" + "".join(parts) + "</body></html>"
-    )
+        parts += ["<h2>Nearest-neighbour retrieval (query first; green: same label)</h2>",
+                  retrieval_html(retrieval_examples, thumbnails, labels, class_names)]
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>{html_text(title)}</title><style>{PAGE_CSS}</style>"
+            f"{plotlyjs_script()}</head><body>" + "".join(parts) + "</body></html>")
 
 # %% ../../nbs/55_report.ipynb #953ddc7a
 def write_report(run_dir, # the run directory (its name titles the page)

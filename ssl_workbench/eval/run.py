@@ -187,21 +187,9 @@ def report_run(run: str | Path, # a run directory
     feats = extract_features(backbone, x, device=device, normalize=run_normalization(cfg))
     emb = umap_embed(feats.numpy(), seed=seed) if len(x) >= 20 else None
     from ssl_workbench.eval.report import loo_knn_correct
-    correct = (
-        loo_knn_correct(feats, y)
-        if emb is not None and y is not None and (np.asarray(y) >= 0).all()
-        else None
-    )
-    return write_report(
-        run.root,
-        load_results(run.root),
-        read_jsonl(run.metrics),
-        embedding_2d=emb,
-        labels=y,
-        thumbnails=x,
-        correct=correct,
-        retrieval_examples=retrieval_examples(feats, n_queries=6, k=8, seed=seed),
-        class_names=class_names,
-        max_points=max_points,
-        seed=seed,
-    )
+    correct = (loo_knn_correct(feats, y) if emb is not None and y is not None and (np.asarray(y) >= 0).all()
+               else None)
+    return write_report(run.root, load_results(run.root), read_jsonl(run.metrics), embedding_2d=emb, labels=y,
+                        thumbnails=x, correct=correct,
+                        retrieval_examples=retrieval_examples(feats, n_queries=6, k=8, seed=seed),
+                        class_names=class_names, max_points=max_points, seed=seed)

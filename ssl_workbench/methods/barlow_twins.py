@@ -22,7 +22,6 @@ class BarlowTwins(nn.Module):
     "Barlow Twins: encoder + BN projector; the standardised embeddings' cross-correlation driven to I."
     n_views = 2
     sync_batchnorm = True  # the official code converts BN to SyncBatchNorm under DDP
-    # Barlow Twins §2 "Implementation details"; facebookresearch/barlowtwins main.py
     default_training = training_recipe(
         "lars", lr=0.2, weight_decay=1e-6, decay_norm_and_bias=False, warmup_epochs=10.0,
         final_lr_fraction=0.001,

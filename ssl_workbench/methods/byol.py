@@ -24,7 +24,6 @@ class BYOL(nn.Module):
     "BYOL: online encoder, projector and predictor regress onto an EMA target's projection of the other view."
     n_views = 2
     sync_batchnorm = True  # official: cross-replica BN; the trainer converts BN to SyncBN under DDP
-    # BYOL App. C; google-deepmind/byol configs/byol.py
     default_training = training_recipe(
         "lars", lr=0.2, weight_decay=1.5e-6, decay_norm_and_bias=False, warmup_epochs=10.0,
         final_lr_fraction=0.0,

@@ -33,12 +33,8 @@ class CLSA(MoCoV2):
             if not isinstance(v, int) or v < 1: raise ValueError(f"{name}={v!r}: expected a positive int")
         check_temperature(clsa_temperature, "clsa_temperature")
         if ddm_weight < 0: raise ValueError(f"ddm_weight={ddm_weight!r}: must be >= 0")
-        self.n_weak, self.n_strong, self.clsa_temperature, self.ddm_weight = (
-            n_weak,
-            n_strong,
-            clsa_temperature,
-            ddm_weight,
-        )
+        self.n_weak, self.n_strong, self.clsa_temperature, self.ddm_weight = (n_weak, n_strong,
+                                                                              clsa_temperature, ddm_weight)
         self.n_views = 1 + n_weak + n_strong  # weak query, key, further weak queries, strong queries
 
     def split_views(
@@ -63,11 +59,6 @@ class CLSA(MoCoV2):
         loss_d = sum(ddm(qw, qs, k_all, queue, self.clsa_temperature) for qw in q_weak for qs in q_strong)
         loss = loss_c + self.ddm_weight * loss_d
         self._stash_keys(k)
-        logs = {
-            "loss": loss.detach(),
-            "loss_contrastive": loss_c.detach(),
-            "loss_ddm": loss_d.detach(),
-            "momentum": torch.tensor(self.momentum),
-            **collapse_diagnostics(q_weak[0], k),
-        }
+        logs = {"loss": loss.detach(), "loss_contrastive": loss_c.detach(), "loss_ddm": loss_d.detach(),
+                "momentum": torch.tensor(self.momentum), **collapse_diagnostics(q_weak[0], k)}
         return loss, logs

@@ -135,11 +135,9 @@ class DisCo(MoCoV2):
         if self.teacher_dim != self.projection_head.out_dim:
             raise ValueError("teacher and student embedding sizes differ: the teacher outputs "
                              f"{self.teacher_dim}, the student head out_dim={self.projection_head.out_dim}")
-        self.distill_weight, self.contrastive_weight, self.teacher_batch_stats = (
-            distill_weight,
-            contrastive_weight,
-            teacher_batch_stats,
-        )
+        self.distill_weight, self.contrastive_weight, self.teacher_batch_stats = (distill_weight,
+                                                                                  contrastive_weight,
+                                                                                  teacher_batch_stats)
         self.train(self.training)
 
     @torch.no_grad()
@@ -176,11 +174,6 @@ class DisCo(MoCoV2):
         loss_d = (disco_distill(q, t_q) + disco_distill(q_k, t_k)) * (self.distill_weight / len(x_q))
         loss = self.contrastive_weight * loss_c + loss_d
         self._stash_keys(k)
-        logs = {
-            "loss": loss.detach(),
-            "loss_contrastive": loss_c.detach(),
-            "loss_distill": loss_d.detach(),
-            "momentum": torch.tensor(self.momentum),
-            **collapse_diagnostics(q, k),
-        }
+        logs = {"loss": loss.detach(), "loss_contrastive": loss_c.detach(), "loss_distill": loss_d.detach(),
+                "momentum": torch.tensor(self.momentum), **collapse_diagnostics(q, k)}
         return loss, logs

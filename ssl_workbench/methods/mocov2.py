@@ -131,18 +131,13 @@ class MoCoV2(nn.Module):
         if momentum_schedule not in ("constant", "cosine"):
             raise ValueError(f"momentum_schedule={momentum_schedule!r}: expected 'constant' or 'cosine'")
         self.backbone, self.projection_head = backbone, MoCoV2ProjectionHead(feat_dim, hidden_dim, out_dim)
-        self.backbone_momentum, self.projection_head_momentum = (
-            copy.deepcopy(self.backbone),
-            copy.deepcopy(self.projection_head),
-        )
+        self.backbone_momentum, self.projection_head_momentum = (copy.deepcopy(self.backbone),
+                                                                 copy.deepcopy(self.projection_head))
         for p in [*self.backbone_momentum.parameters(), *self.projection_head_momentum.parameters()]:
             p.requires_grad_(False)
         self.queue = Queue(queue_size, out_dim)
-        self.temperature, self.base_momentum, self.momentum_schedule = (
-            temperature,
-            momentum,
-            momentum_schedule,
-        )
+        self.temperature, self.base_momentum, self.momentum_schedule = (temperature, momentum,
+                                                                        momentum_schedule)
         self.momentum, self.shuffle_bn, self.num_splits = momentum, shuffle_bn, num_splits
         # read by the trainer: shuffle BN (official) or SyncBN under DDP, not both
         self.sync_batchnorm = not shuffle_bn
@@ -177,11 +172,8 @@ class MoCoV2(nn.Module):
         q, k = self.query(views[0]), self.key(views[1])  # (N, D) each
         loss = moco_infonce(q, k, self.queue.keys, self.temperature)
         self._stash_keys(k)
-        return loss, {
-            "loss": loss.detach(),
-            "momentum": torch.tensor(self.momentum),
-            **collapse_diagnostics(q, k),
-        }
+        return loss, {"loss": loss.detach(), "momentum": torch.tensor(self.momentum),
+                      **collapse_diagnostics(q, k)}
 
     @torch.no_grad()
     def after_step(self, progress: float) -> None:

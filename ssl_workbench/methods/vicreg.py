@@ -22,7 +22,6 @@ class VICReg(nn.Module):
     "VICReg: encoder + BN expander, trained with invariance, variance and covariance terms on two views."
     n_views = 2
     sync_batchnorm = True  # the official code converts BN to SyncBatchNorm under DDP
-    # VICReg §4.1 and App. C; facebookresearch/vicreg main_vicreg.py
     default_training = training_recipe(
         "lars", lr=0.2, weight_decay=1e-6, decay_norm_and_bias=False, warmup_epochs=10.0,
         final_lr_fraction=0.001,

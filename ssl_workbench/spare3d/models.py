@@ -85,12 +85,8 @@ class _FourTowers(nn.Module):
         pool = default_pool(backbone, pool)
         towers = [spatial_tower(backbone, image_size, in_chans, pool) for _ in range(4)]
         self.towers = nn.ModuleList([t for t, _ in towers])  # f_θ1..θ4: front, right, top, isometric
-        self.backbone_name, self.feat_dim, self.image_size, self.pool = (
-            backbone,
-            towers[0][1],
-            image_size,
-            pool,
-        )
+        self.backbone_name, self.feat_dim, self.image_size, self.pool = (backbone, towers[0][1], image_size,
+                                                                         pool)
 
     def tower_features(self, k: int, x: torch.Tensor) -> torch.Tensor:
         "Tower `k`'s features `(B, d)`; drawings of another size than the net was built for are refused."

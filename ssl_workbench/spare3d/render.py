@@ -416,11 +416,8 @@ def render_views(obj, # an object of `backend`
     side = 1.7 * (extent if extent is not None else b.extent(obj))
     out = np.empty((len(names), size, size, 3), np.uint8)
     for i, v in enumerate(names):
-        lines = (
-            b.lines(obj, v, samples_per_cell=max(4, math.ceil(size / side)))
-            if b.name == "voxel"
-            else b.lines(obj, v)
-        )
+        lines = (b.lines(obj, v, samples_per_cell=max(4, math.ceil(size / side))) if b.name == "voxel"
+                 else b.lines(obj, v))
         points = np.concatenate([lines[0].reshape(-1, 2), lines[1].reshape(-1, 2)])
         center = (points.min(0) + points.max(0)) / 2 if len(points) else np.zeros(2)
         out[i] = rasterize(
@@ -439,11 +436,8 @@ def plot_views(images: np.ndarray, # uint8 (V, H, W, 3)
     from ssl_workbench.core import png_data_uri
     images = np.asarray(images)
     n = len(images); columns = max(1, min(columns, n)); rows = math.ceil(n / columns)
-    titles = (
-        list(titles)
-        if titles is not None
-        else [f"view {v}" if v in ORTHO_VIEWS else f"pose {v}" for v in ALL_VIEWS[:n]]
-    )
+    titles = (list(titles) if titles is not None
+              else [f"view {v}" if v in ORTHO_VIEWS else f"pose {v}" for v in ALL_VIEWS[:n]])
     fig = make_subplots(
         rows=rows, cols=columns, subplot_titles=titles, horizontal_spacing=0.01, vertical_spacing=0.05
     )
@@ -453,9 +447,6 @@ def plot_views(images: np.ndarray, # uint8 (V, H, W, 3)
     h, w = images.shape[1:3]
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(
-        width=int(columns * w * scale + 40),
-        height=int(rows * (h * scale + 30) + 40),
-        margin=dict(l=10, r=10, t=30, b=10),
-    )
+    fig.update_layout(width=int(columns * w * scale + 40), height=int(rows * (h * scale + 30) + 40),
+                      margin=dict(l=10, r=10, t=30, b=10))
     return fig

@@ -166,11 +166,8 @@ def make_item(task: str, # one of TASKS
     "Item `index` of a `task` set generated with `seed` (deterministic)."
     if task not in TASK_MAKERS: raise ValueError(f"task={task!r}: unknown task; expected one of {TASKS}")
     rng = np.random.default_rng([seed, index, attempt])
-    use_alarm = (
-        bool(timeout_s)
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
+    use_alarm = (bool(timeout_s) and hasattr(signal, "setitimer")
+                 and threading.current_thread() is threading.main_thread())
     if use_alarm:
         previous = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
@@ -189,11 +186,9 @@ def _run_item(args: tuple) -> tuple[int, dict | None, list[str]]:
     reasons = []
     for attempt in range(attempts):
         try:
-            return (
-                index,
-                make_item(task, seed, index, attempt, backend, size, hidden_style, timeout_s, views),
-                reasons,
-            )
+            return (index,
+                    make_item(task, seed, index, attempt, backend, size, hidden_style, timeout_s, views),
+                    reasons)
         except ItemTimeout:
             reasons.append("timeout")
         except Exception as e:

@@ -76,12 +76,8 @@ def question_verdict(
     "answer, the model's pick and whether it is right (pick/correct are None without scores)."
     answer = int(question["answer"])
     pick = int(np.argmax(scores)) if scores is not None else None
-    return {
-        "answer": answer,
-        "answer_label": score_labels(task)[answer],
-        "pick": pick,
-        "correct": None if pick is None else pick == answer,
-    }
+    return {"answer": answer, "answer_label": score_labels(task)[answer], "pick": pick,
+            "correct": None if pick is None else pick == answer}
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #34e43128
 TOWERS = {"front": 0, "right": 1, "top": 2, "isometric": 3}
@@ -106,10 +102,8 @@ def view_features(backbone: nn.Module, # (B, 3, H, W) -> (B, D)
     was_training = backbone.training
     backbone.to(device).eval()
     try:
-        out = [
-            backbone(to_tensor(images[i : i + batch_size], device)).float().cpu()
-            for i in range(0, len(images), batch_size)
-        ]
+        out = [backbone(to_tensor(images[i : i + batch_size], device)).float().cpu()
+               for i in range(0, len(images), batch_size)]
     finally:
         backbone.train(was_training)
     return torch.cat(out).numpy()
@@ -137,12 +131,9 @@ def cluster_scores(
         raise ValueError(f"features: need at least 2 drawings, got {n}")
     nn_ = _nearest_other(features)
     n_objects, n_poses = len(np.unique(object_ids)), len(np.unique(pose_ids))
-    return {
-        "object_1nn": float((object_ids[nn_] == object_ids).mean()),
-        "object_chance": (n / n_objects - 1) / (n - 1),
-        "pose_1nn": float((pose_ids[nn_] == pose_ids).mean()),
-        "pose_chance": (n / n_poses - 1) / (n - 1),
-    }
+    return {"object_1nn": float((object_ids[nn_] == object_ids).mean()),
+            "object_chance": (n / n_objects - 1) / (n - 1),
+            "pose_1nn": float((pose_ids[nn_] == pose_ids).mean()), "pose_chance": (n / n_poses - 1) / (n - 1)}
 
 def pca_2d(features: np.ndarray) -> np.ndarray:
     "A fast deterministic 2-D projection (N, 2): the top two principal components of the normalised features."
@@ -297,12 +288,8 @@ def _difference_tab(self: SPARE3DViewer) -> widgets.VBox:
                          _classed(widgets.VBox([self.diff_figure]), "swb-spare3d-diff-figure")])
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #0258c4f2
-def spare3d_viewer(
-    questions: dict[str, np.ndarray] | None = None,
-    task: str = "t2i",
-    model: nn.Module | None = None,
-    **kwargs,
-) -> SPARE3DViewer:
+def spare3d_viewer(questions: dict[str, np.ndarray] | None = None, task: str = "t2i",
+                   model: nn.Module | None = None, **kwargs) -> SPARE3DViewer:
     "Build the SPARE3D viewer widget (see `SPARE3DViewer` for the arguments) and return it."
     return SPARE3DViewer(questions, task, model, **kwargs)
 
@@ -394,20 +381,11 @@ def recolour(self: SPARE3DViewer) -> None:
     traces = []
     for g in np.unique(groups):
         m = groups == g
-        hover = [
-            f"object {o}, view {self.pose_names[p] if p < len(self.pose_names) else p}"
-            for o, p in zip(object_ids[m], pose_ids[m])
-        ]
+        hover = [f"object {o}, view {self.pose_names[p] if p < len(self.pose_names) else p}"
+                 for o, p in zip(object_ids[m], pose_ids[m])]
         traces.append(
-            go.Scatter(
-                x=self.coords[m, 0],
-                y=self.coords[m, 1],
-                mode="markers",
-                name=name(int(g)),
-                text=hover,
-                hoverinfo="text",
-                marker=dict(size=8),
-            )
+            go.Scatter(x=self.coords[m, 0], y=self.coords[m, 1], mode="markers", name=name(int(g)),
+                       text=hover, hoverinfo="text", marker=dict(size=8))
         )
     with self.embed_figure.batch_update():
         self.embed_figure.data = []
@@ -423,12 +401,8 @@ def difference_pair(self: SPARE3DViewer) -> tuple[np.ndarray, np.ndarray, str, s
     i = self.diff_item.value
     if self.pairs is not None:
         v = DIFF_VIEWS.index(self.diff_view.value)
-        return (
-            self.pairs["left"][i][v],
-            self.pairs["right"][i][v],
-            f"A (pair {i}, {self.diff_view.value})",
-            "B",
-        )
+        return (self.pairs["left"][i][v], self.pairs["right"][i][v], f"A (pair {i}, {self.diff_view.value})",
+                "B")
     if not self.n_questions or self.task != "t2i":
         raise ValueError("the difference tab needs pairs= or T2I questions")
     q = self.get_question(i)

@@ -185,11 +185,8 @@ def _resolve_key(key: str) -> tuple[str, str, str | None]:
 
 def _type_name(typ) -> str:
     args = typing.get_args(typ)
-    return (
-        " | ".join(_type_name(a) for a in args)
-        if args
-        else getattr(typ, "__name__", str(typ)).replace("NoneType", "None")
-    )
+    return (" | ".join(_type_name(a) for a in args) if args
+            else getattr(typ, "__name__", str(typ)).replace("NoneType", "None"))
 
 # %% ../../nbs/05b_train_config.ipynb #5ec03de9
 def _convert(value: str, typ, key: str):
@@ -263,19 +260,12 @@ GENERIC_TRAINING = {"optim": dict(name="lars", lr=0.3, scaling="linear", weight_
 
 def method_training_defaults(method) -> dict:
     "The training recipe of `method` (a registry name, a method class or instance), over `GENERIC_TRAINING`."
-    cls = (
-        METHODS.get(method)
-        if isinstance(method, str)
-        else method
-        if isinstance(method, type)
-        else type(method)
-    )
+    cls = (METHODS.get(method) if isinstance(method, str) else method if isinstance(method, type)
+           else type(method))
     own = getattr(cls, "default_training", None) or {}
-    return {
-        "optim": {**GENERIC_TRAINING["optim"], **own.get("optim", {})},
-        "schedule": dict(own.get("schedule", {})),
-        "source": own.get("source", "SimCLR's LARS recipe (no recipe declared by the method)"),
-    }
+    return {"optim": {**GENERIC_TRAINING["optim"], **own.get("optim", {})},
+            "schedule": dict(own.get("schedule", {})),
+            "source": own.get("source", "SimCLR's LARS recipe (no recipe declared by the method)")}
 
 # %% ../../nbs/05b_train_config.ipynb #186edf00
 def with_method_defaults(

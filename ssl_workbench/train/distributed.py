@@ -51,11 +51,8 @@ def init_distributed(
         torch.cuda.set_device(dev)
     backend = "nccl" if dev.type == "cuda" else "gloo"
     if not dist.is_initialized():
-        dist.init_process_group(
-            backend,
-            timeout=timedelta(seconds=timeout_s),
-            **({"device_id": dev} if dev.type == "cuda" else {}),
-        )
+        dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s),
+                                **({"device_id": dev} if dev.type == "cuda" else {}))
     return DistInfo(rank, local_rank, world_size, dev, backend)
 
 

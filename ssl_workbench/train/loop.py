@@ -217,11 +217,8 @@ def as_image_tensors(data) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.ndim != 4:
         raise TypeError("data: expected uint8 images (N, C, H, W), got "
                         f"{getattr(images, 'dtype', type(images))} {tuple(getattr(images, 'shape', ()))}")
-    labels = (
-        torch.full((len(images),), -1, dtype=torch.long)
-        if labels is None
-        else torch.as_tensor(np.asarray(labels), dtype=torch.long)
-    )
+    labels = (torch.full((len(images),), -1, dtype=torch.long) if labels is None
+              else torch.as_tensor(np.asarray(labels), dtype=torch.long))
     return images, labels
 
 def _load_data(
@@ -480,16 +477,10 @@ class _Prefetcher:
         self.pool = __import__("concurrent.futures").futures.ThreadPoolExecutor(1) if enabled else None
     def views(self, step: int, total: int) -> list:
         ready = self.pending
-        out = (
-            ready[1].result()
-            if ready is not None and ready[0] == step
-            else _batch(self.parts, step, self.spe)
-        )
-        self.pending = (
-            (step + 1, self.pool.submit(_batch, self.parts, step + 1, self.spe))
-            if self.pool is not None and step + 1 < total
-            else None
-        )
+        out = (ready[1].result() if ready is not None and ready[0] == step
+               else _batch(self.parts, step, self.spe))
+        self.pending = ((step + 1, self.pool.submit(_batch, self.parts, step + 1, self.spe))
+                        if self.pool is not None and step + 1 < total else None)
         return out
 
     def __enter__(self):
@@ -678,11 +669,8 @@ class _KnnProbe:
                 print(f"online kNN off: no {e.split!r} split ({err})", file=sys.stderr)
                 return
         test_images, test_labels = as_image_tensors(eval_data)
-        keep = (
-            torch.from_numpy(spread_subset(test_labels.numpy(), e.knn_test_size))
-            if len(test_labels)
-            else test_labels
-        )
+        keep = (torch.from_numpy(spread_subset(test_labels.numpy(), e.knn_test_size)) if len(test_labels)
+                else test_labels)
         test_images, test_labels = test_images[keep.to(test_images.device)], test_labels[keep]
         if len(bank) == 0 or (test_labels < 0).any() or len(test_labels) == 0:
             return
@@ -694,15 +682,8 @@ class _KnnProbe:
         if not self.ready:
             return None
         bank, test = self.features(model, self.bank_images), self.features(model, self.test_images)
-        return knn_accuracy(
-            bank,
-            self.bank_labels,
-            test,
-            self.test_labels,
-            self.cfg.knn_k,
-            self.cfg.knn_temperature,
-            device=self.info.device,
-        )[0]
+        return knn_accuracy(bank, self.bank_labels, test, self.test_labels, self.cfg.knn_k,
+                            self.cfg.knn_temperature, device=self.info.device)[0]
 
 # %% ../../nbs/05_train.ipynb #25a986c3
 def _end_epoch(state: _State, epoch: int, knn, model, log: RunLogger, checkpoint, run: RunDir):

@@ -427,12 +427,8 @@ def encode(self: EmbeddingExplorer, images: torch.Tensor) -> torch.Tensor:
     "Features (B, D) of uint8 images (B, C, H, W) with the first run's backbone (for uploaded queries)."
     from ssl_workbench.eval.features import extract_features
 
-    return extract_features(
-        self.backbone(self.runs_root / self.run.value),
-        images,
-        device=self.device,
-        normalize=self._normalize,
-    )
+    return extract_features(self.backbone(self.runs_root / self.run.value), images, device=self.device,
+                            normalize=self._normalize)
 
 # %% ../../nbs/61b_explorers.ipynb #a342bc17
 def top_k(query: torch.Tensor, # (D,) or (1, D) query feature

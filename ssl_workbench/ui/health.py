@@ -139,16 +139,10 @@ def read_snapshots(run: str | Path | RunDir) -> tuple[list[int], list[np.ndarray
     run = run if isinstance(run, RunDir) else RunDir(run)
     folder = run.root/"snapshots"
     files = sorted(folder.glob("epoch_*.npy")) if folder.is_dir() else []
-    probe = (
-        json.loads((folder / "probe.json").read_text())
-        if (folder / "probe.json").exists()
-        else {"labels": []}
-    )
-    return (
-        [int(p.stem.split("_")[1]) for p in files],
-        [np.load(p).astype(np.float32) for p in files],
-        np.asarray(probe["labels"]),
-    )
+    probe = (json.loads((folder / "probe.json").read_text()) if (folder / "probe.json").exists()
+             else {"labels": []})
+    return ([int(p.stem.split("_")[1]) for p in files], [np.load(p).astype(np.float32) for p in files],
+            np.asarray(probe["labels"]))
 
 # %% ../../nbs/62_health.ipynb #b062854e
 def align_to(coords: np.ndarray, # (N, 2) to rotate
@@ -302,14 +296,8 @@ def show_snapshot(self: HealthPanel, epoch):
         for k in np.unique(lab):
             rows = np.flatnonzero(lab == k)
             self.snap_figure.add_trace(
-                go.Scattergl(
-                    x=c[rows, 0],
-                    y=c[rows, 1],
-                    mode="markers",
-                    name=str(k),
-                    customdata=rows,
-                    marker=dict(size=5),
-                    hovertemplate="probe #%{customdata}<extra>class " + str(k) + "</extra>",
-                )
+                go.Scattergl(x=c[rows, 0], y=c[rows, 1], mode="markers", name=str(k), customdata=rows,
+                             marker=dict(size=5),
+                             hovertemplate="probe #%{customdata}<extra>class " + str(k) + "</extra>")
             )
         self.snap_figure.layout.title = f"epoch {epoch}"

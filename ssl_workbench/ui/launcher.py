@@ -75,28 +75,15 @@ def runs_table_html(rows: list[dict]) -> str:
             for e in r["evals"]
         )
         step = f"{r['step']}/{r['total_steps']}" if r["total_steps"] else str(r["step"])
-        cells = [
-            r["name"],
-            r["status"],
-            r["method"],
-            r["data"],
-            r["backbone"],
-            r["epochs"],
-            step,
-            _fmt(r["loss"]),
-            _fmt(r["knn_acc"], pct=True),
-            evals or "–",
-        ]
+        cells = [r["name"], r["status"], r["method"], r["data"], r["backbone"], r["epochs"], step,
+                 _fmt(r["loss"]), _fmt(r["knn_acc"], pct=True), evals or "–"]
         body.append(
             f"<tr class='swb-run-row swb-status-{r['status']}'>"
             + "".join(f"<td>{_fmt(c) if not isinstance(c, str) else html_text(c)}</td>" for c in cells)
             + "</tr>"
         )
-    return (
-        f"<table class='swb-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-        if body
-        else "<i>no runs yet</i>"
-    )
+    return (f"<table class='swb-table'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            if body else "<i>no runs yet</i>")
 
 # %% ../../nbs/61a_launcher.ipynb #d65c255d
 def _guarded(fn: Callable, status: widgets.HTML) -> Callable:
@@ -406,10 +393,8 @@ def refresh(self: TrainingLauncher):
         self.eta.value = f"{done}/{total or '?'} steps · " + (
             _eta_text(eta) if status == "running" else status
         )
-        self.status.value = (
-            f"<b>{html_text(run.name)}</b>: <span class='swb-run-status'>{status}</span> · "
-            f"{html_text(run.root)}"
-        )
+        self.status.value = (f"<b>{html_text(run.name)}</b>: <span class='swb-run-status'>{status}</span> · "
+                             f"{html_text(run.root)}")
         tail = stderr_tail(run.root) if status == "crashed" else ""
         self.error.value = (
             (
@@ -432,10 +417,8 @@ def refresh_runs(self: TrainingLauncher):
     run = self.run_dir
     if run is not None and (run.config.exists() or (run.root / "launch.yaml").exists()):
         text = (run.config if run.config.exists() else run.root / "launch.yaml").read_text()
-        cards = "".join(
-            f"<pre>{html_text(json.dumps(e.get('card', e), indent=1, default=str))}</pre>"
-            for e in _eval_results(run)
-        )
+        cards = "".join(f"<pre>{html_text(json.dumps(e.get('card', e), indent=1, default=str))}</pre>"
+                        for e in _eval_results(run))
         self.details.value = f"<b>{html_text(run.name)}: config</b><pre>{html_text(text)}</pre>" + (
             f"<b>protocol cards</b>{cards}" if cards else ""
         )

@@ -50,20 +50,14 @@ def trial_config(recipe: dict, # a ViewRecipe dict (`ui.launcher.tuned_recipe`)
                  budget: TrialBudget, seed: int, out: str | Path) -> TrainConfig:
     "The config of one trial run."
     cfg = TrainConfig()
-    cfg.method.name, cfg.model.backbone, cfg.augment.image_size = (
-        budget.method,
-        budget.backbone,
-        budget.image_size,
-    )
+    cfg.method.name, cfg.model.backbone, cfg.augment.image_size = (budget.method, budget.backbone,
+                                                                   budget.image_size)
     cfg.augment.recipe = recipe
     cfg.data.spec, cfg.data.limit, cfg.data.batch_size = budget.data, budget.limit, budget.batch_size
     cfg.schedule.epochs, cfg.schedule.warmup_epochs = budget.epochs, 0.0
     cfg.optim.lr = budget.lr
-    cfg.eval.knn_every, cfg.eval.knn_train_size, cfg.eval.knn_test_size = (
-        budget.epochs,
-        budget.limit,
-        budget.knn_test,
-    )
+    cfg.eval.knn_every, cfg.eval.knn_train_size, cfg.eval.knn_test_size = (budget.epochs, budget.limit,
+                                                                           budget.knn_test)
     cfg.run.seed, cfg.run.out, cfg.run.device = seed, str(out), "cpu"
     cfg.run.progress, cfg.run.tensorboard = False, False
     return cfg
@@ -79,11 +73,8 @@ def trial_configs(
     recipes = {
         arm: tuned_recipe(c, budget.method, budget.image_size) for arm, c in zip(ARMS, (tuned, baseline))
     }
-    return [
-        (arm, s, trial_config(recipes[arm], budget, s, Path(folder) / f"{arm}-s{s}"))
-        for s in range(budget.seeds)
-        for arm in ARMS
-    ]
+    return [(arm, s, trial_config(recipes[arm], budget, s, Path(folder) / f"{arm}-s{s}"))
+            for s in range(budget.seeds) for arm in ARMS]
 
 # %% ../../nbs/63_try_config.ipynb #cc608965
 # σ of the kNN accuracy between seeds at the default budget (8 seeds, below)
@@ -102,23 +93,10 @@ def knn_difference(tuned: list[float], baseline: list[float], # final kNN accura
     sigma = max(sigmas) if sigmas else None
     band = 2 * sigma * math.sqrt(2 / n) if sigma is not None else None
     diff = float((t - b).mean())
-    return {
-        "diff": diff,
-        "band": band,
-        "sigma": sigma,
-        "pooled_sigma": pooled,
-        "measured_sigma": measured_std,
-        "n_seeds": n,
-        "tuned": list(map(float, t)),
-        "baseline": list(map(float, b)),
-        "verdict": None
-        if band is None
-        else "better"
-        if diff > band
-        else "worse"
-        if diff < -band
-        else "within noise",
-    }
+    return {"diff": diff, "band": band, "sigma": sigma, "pooled_sigma": pooled,
+            "measured_sigma": measured_std, "n_seeds": n, "tuned": list(map(float, t)),
+            "baseline": list(map(float, b)), "verdict": None if band is None else "better" if diff > band
+            else "worse" if diff < -band else "within noise"}
 
 # %% ../../nbs/63_try_config.ipynb #2d213b0d
 def _final_knn(run: RunDir) -> float | None:
@@ -140,11 +118,8 @@ class ConfigTrial:
                  # called with the trial after every poll (from the thread)
                  on_update: Callable | None = None):
         from ssl_workbench.ui.launcher import _default_runs_root
-        self.tuned, self.baseline, self.budget = (
-            copy.deepcopy(tuned),
-            copy.deepcopy(baseline),
-            budget or TrialBudget(),
-        )
+        self.tuned, self.baseline, self.budget = (copy.deepcopy(tuned), copy.deepcopy(baseline),
+                                                  budget or TrialBudget())
         self.folder = Path(folder or _default_runs_root() / ".trials" / time.strftime("%Y%m%d-%H%M%S"))
         self.runs = trial_configs(self.tuned, self.baseline, self.budget, self.folder)
         self._launch, self.poll_seconds, self.on_update = launch, poll_seconds, on_update
@@ -182,10 +157,8 @@ def wait(self: ConfigTrial, timeout: float | None = None) -> bool:
 @patch
 def statuses(self: ConfigTrial) -> list[tuple[str, int, str]]:
     "(arm, seed, 'new' | 'running' | 'finished' | 'stopped' | 'crashed') of every run."
-    return [
-        (a, s, run_status(cfg.run.out) if Path(cfg.run.out).exists() else "new")
-        for a, s, cfg in self.runs
-    ]
+    return [(a, s, run_status(cfg.run.out) if Path(cfg.run.out).exists() else "new")
+            for a, s, cfg in self.runs]
 
 # %% ../../nbs/63_try_config.ipynb #6bdf6efe
 @patch
@@ -224,13 +197,9 @@ def _finish(self: ConfigTrial):
         self.state, self.error = "failed", f"no kNN result from {', '.join(missing)}: {tail[-800:]}"
         return
     seeds = range(self.budget.seeds)
-    self.result = knn_difference(
-        [knn["tuned", s] for s in seeds],
-        [knn["baseline", s] for s in seeds],
-        MEASURED_SEED_STD.get(self.budget.data)
-        if self.budget == _default_for(self.budget.data)
-        else None,
-    )
+    self.result = knn_difference([knn["tuned", s] for s in seeds], [knn["baseline", s] for s in seeds],
+                                 MEASURED_SEED_STD.get(self.budget.data)
+                                 if self.budget == _default_for(self.budget.data) else None)
     self.state = "done"
 
 @patch

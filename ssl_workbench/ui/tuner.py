@@ -251,11 +251,9 @@ def render(self: AugmentTuner):
     self.grid = grid_image(self.images, self.views, self.zoom)
     self.w_image.value = png_bytes(self.grid)
     self.render_seconds = time.perf_counter() - t
-    self._message(
-        f"{len(self.images)} images × {self.n_views} views, {self.config.size} px, "
-        f"{'all ops' if self.isolate == 'all' else 'only ' + self.isolate}: "
-        f"{self.render_seconds * 1000:.0f} ms"
-    )
+    self._message(f"{len(self.images)} images × {self.n_views} views, {self.config.size} px, "
+                  f"{'all ops' if self.isolate == 'all' else 'only ' + self.isolate}: "
+                  f"{self.render_seconds * 1000:.0f} ms")
 
 @patch
 def _build_controls(self: AugmentTuner):
