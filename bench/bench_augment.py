@@ -113,8 +113,9 @@ def ours_rate(x: torch.Tensor, device: str = "cpu") -> float:
 
 
 def op_timings(x: torch.Tensor) -> dict:
-    """Milliseconds per batch of BATCH views for each stage, every sample augmented: our fused CPU kernel (the crop
-    alone; crop + the stage, minus the crop), our batched torch op, kornia's batched augmentation (same_on_batch=False)."""  # noqa: E501 (JavaScript or a script run in a subprocess, kept as written)
+    """Milliseconds per batch of BATCH views for each stage, every sample augmented: our fused CPU kernel (the
+    crop alone; crop + the stage, minus the crop), our batched torch op, kornia's batched augmentation
+    (same_on_batch=False)."""
     pipe = make_pipeline("simclr_cifar", blur_p=1.0, jitter_p=1.0, gray_p=1.0)
     xb = x[:BATCH]
     xf = xb.float() / 255
