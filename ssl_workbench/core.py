@@ -6,7 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #1437138d
 from __future__ import annotations
-import contextlib, html, json, os, pickle, random, re, shutil, subprocess, tempfile
+import contextlib, functools, html, json, os, pickle, random, re, shutil, subprocess, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -293,6 +293,7 @@ def git_commit(path: str | Path = ".") -> str | None:
     except (OSError, subprocess.SubprocessError): return None
 
 # %% ../nbs/00_core.ipynb #37147d64
+@functools.cache
 def package_version() -> str:
     """The installed version of ssl_workbench (`ssl_workbench.__version__` when it was installed), for
     cards and reports."""

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from ..core import content_hash, get_device, git_commit, project_root
+from ..core import content_hash, get_device, git_commit, project_root, package_version
 from ..data import class_balanced_subset
 from .features import (DEFAULT_NORMALIZE, check_images, check_labels, extract_features,
                                          module_hash, pixel_mean, random_init_backbone, raw_pixel_features)
@@ -21,7 +21,6 @@ from .finetune import check_label_fraction, finetune
 from .knn import knn_accuracy
 from .linear import linear_eval, linear_probe
 from .retrieval import retrieval_metrics
-from ..core import package_version
 
 # %% auto #0
 __all__ = ['PROTOCOL_FIELDS', 'PROTOCOLS', 'FINETUNE_RECIPE', 'config_hash', 'protocol_card', 'protocol_differences',

@@ -22,6 +22,7 @@ from .models import (TASK_KEYS, FourTowerNet, EarlyFusionNet, PoseNet, task_batc
 from .render import VIEWS
 from .tasks import I2P_POSES, difference_image, pixel_difference
 from fastcore.basics import patch
+from ..ui.runs import classed
 
 # %% auto #0
 __all__ = ['TOWERS', 'DIFF_VIEWS', 'check_questions', 'score_labels', 'question_panels', 'question_verdict', 'embedding_backbone',
@@ -149,9 +150,6 @@ def umap_views(features: np.ndarray, seed: int = 0) -> np.ndarray:
     return umap_embed(features, n_neighbors=max(2, min(15, len(features) - 1)), seed=seed)
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #ccf6d7ae
-def _classed(widget, cls: str):
-    widget.add_class(cls); return widget
-
 def _image_figure(n: int, height: int = 150) -> go.FigureWidget:
     fig = go.FigureWidget(make_subplots(rows=1, cols=n, subplot_titles=[" "] * n, horizontal_spacing=0.01))
     for k in range(n):
@@ -197,7 +195,7 @@ class SPARE3DViewer(widgets.VBox):
         self.coords = self.features = self.clusters = None
 
         tabs = [self._questions_tab(), self._views_tab(), self._difference_tab()]
-        self.tabs = _classed(widgets.Tab(tabs), "swb-spare3d-tabs")
+        self.tabs = classed(widgets.Tab(tabs), "swb-spare3d-tabs")
         for k, title in enumerate(["questions", "views", "difference"]): self.tabs.set_title(k, title)
         super().__init__([widgets.HTML(f"<b>SPARE3D viewer</b> — {task.upper()}"), self.tabs])
         self.add_class("swb-spare3d")
@@ -227,11 +225,11 @@ class SPARE3DViewer(widgets.VBox):
 @patch
 def _questions_tab(self: SPARE3DViewer) -> widgets.VBox:
     "Question slider, verdict, the drawings and the model's four scores."
-    self.question = _classed(widgets.IntSlider(value=0, min=0, max=max(0, self.n_questions - 1),
-                                               description="question"), "swb-spare3d-question")
-    self.score_all_button = _classed(widgets.Button(description="Score all", icon="check",
-                                                    disabled=self.model is None), "swb-spare3d-score-all")
-    self.verdict = _classed(widgets.HTML(""), "swb-spare3d-verdict")
+    self.question = classed(widgets.IntSlider(value=0, min=0, max=max(0, self.n_questions - 1),
+                                              description="question"), "swb-spare3d-question")
+    self.score_all_button = classed(widgets.Button(description="Score all", icon="check",
+                                                   disabled=self.model is None), "swb-spare3d-score-all")
+    self.verdict = classed(widgets.HTML(""), "swb-spare3d-verdict")
     self.question_figure = _image_figure(7)
     self.score_figure = go.FigureWidget(go.Bar(x=score_labels(self.task), y=[0, 0, 0, 0],
                                                marker_color=["#bbb"] * 4))
@@ -240,23 +238,23 @@ def _questions_tab(self: SPARE3DViewer) -> widgets.VBox:
     self.question.observe(lambda ch: self.show_question(ch["new"]), names="value")
     self.score_all_button.on_click(lambda b: self.score_all())
     return widgets.VBox([widgets.HBox([self.question, self.score_all_button]), self.verdict,
-                         _classed(widgets.VBox([self.question_figure]),
-                                  "swb-spare3d-question-figure"),
-                         _classed(widgets.VBox([self.score_figure]), "swb-spare3d-scores")])
+                         classed(widgets.VBox([self.question_figure]),
+                                 "swb-spare3d-question-figure"),
+                         classed(widgets.VBox([self.score_figure]), "swb-spare3d-scores")])
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #23bc2f3f
 @patch
 def _views_tab(self: SPARE3DViewer) -> widgets.VBox:
     "Colour and tower pickers, and the 2-D map of the drawings' embeddings."
-    self.colour = _classed(widgets.ToggleButtons(options=["object", "pose"], value="object",
-                                                 description="colour"), "swb-spare3d-colour")
+    self.colour = classed(widgets.ToggleButtons(options=["object", "pose"], value="object",
+                                                description="colour"), "swb-spare3d-colour")
     one_tower = self.backbone is not None or not isinstance(self.model, FourTowerNet)
-    self.tower = _classed(widgets.Dropdown(options=list(TOWERS), value="isometric", description="tower",
-                                           disabled=one_tower),
-                          "swb-spare3d-tower")
-    self.embed_button = _classed(widgets.Button(description="Compute", button_style="primary",
-                                                icon="cogs"), "swb-spare3d-embed-compute")
-    self.embed_status = _classed(widgets.HTML(""), "swb-spare3d-embed-status")
+    self.tower = classed(widgets.Dropdown(options=list(TOWERS), value="isometric", description="tower",
+                                          disabled=one_tower),
+                         "swb-spare3d-tower")
+    self.embed_button = classed(widgets.Button(description="Compute", button_style="primary",
+                                               icon="cogs"), "swb-spare3d-embed-compute")
+    self.embed_status = classed(widgets.HTML(""), "swb-spare3d-embed-status")
     self.embed_figure = go.FigureWidget()
     self.embed_figure.update_layout(width=560, height=460, margin=dict(l=10, r=10, t=30, b=10),
                                     legend=dict(font=dict(size=9)),
@@ -265,7 +263,7 @@ def _views_tab(self: SPARE3DViewer) -> widgets.VBox:
     self.embed_button.on_click(lambda b: self.compute_embedding())
     return widgets.VBox([widgets.HBox([self.colour, self.tower, self.embed_button]),
                          self.embed_status,
-                         _classed(widgets.VBox([self.embed_figure]), "swb-spare3d-embed-figure")])
+                         classed(widgets.VBox([self.embed_figure]), "swb-spare3d-embed-figure")])
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #bf98cfb6
 @patch
@@ -273,19 +271,19 @@ def _difference_tab(self: SPARE3DViewer) -> widgets.VBox:
     "Pair or question picker, the comparison and its figure."
     pairs = self.pairs
     n_items = len(pairs["left"]) if pairs is not None else self.n_questions
-    self.diff_item = _classed(widgets.IntSlider(value=0, min=0, max=max(0, n_items - 1),
-                                                description="pair" if pairs is not None else "question"),
-                              "swb-spare3d-diff-item")
+    self.diff_item = classed(widgets.IntSlider(value=0, min=0, max=max(0, n_items - 1),
+                                               description="pair" if pairs is not None else "question"),
+                             "swb-spare3d-diff-item")
     options = list(DIFF_VIEWS) if pairs is not None else [f"answer vs candidate {k}" for k in range(4)]
-    self.diff_view = _classed(widgets.Dropdown(options=options,
-                                               value=options[-1 if pairs is not None else 0],
-                                               description="compare"), "swb-spare3d-diff-view")
-    self.diff_status = _classed(widgets.HTML(""), "swb-spare3d-diff-status")
+    self.diff_view = classed(widgets.Dropdown(options=options,
+                                              value=options[-1 if pairs is not None else 0],
+                                              description="compare"), "swb-spare3d-diff-view")
+    self.diff_status = classed(widgets.HTML(""), "swb-spare3d-diff-status")
     self.diff_figure = _image_figure(3, height=190)
     self.diff_item.observe(lambda ch: self.show_difference(), names="value")
     self.diff_view.observe(lambda ch: self.show_difference(), names="value")
     return widgets.VBox([widgets.HBox([self.diff_item, self.diff_view]), self.diff_status,
-                         _classed(widgets.VBox([self.diff_figure]), "swb-spare3d-diff-figure")])
+                         classed(widgets.VBox([self.diff_figure]), "swb-spare3d-diff-figure")])
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #0258c4f2
 def spare3d_viewer(questions: dict[str, np.ndarray] | None = None, task: str = "t2i",

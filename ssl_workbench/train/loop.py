@@ -45,14 +45,13 @@ __all__ = ['derive_seed', 'epoch_permutation', 'batch_indices', 'step_generator'
 from .optim import (Schedule, TimeBudget, build_optimizer, momentum_schedule,
                                        resolve_warmup, scale_lr, set_lr)
 
-from ..augment.pipeline import ViewRecipe
+from ..augment.pipeline import ViewRecipe, augment_to_dict
 
 from .config import config_from_dict
 
 from .checkpoint import (load_checkpoint, restore_checkpoint, resume_changes,
                                             save_checkpoint)
 
-from ..augment.pipeline import augment_to_dict
 
 from ..core import atomic_write
 

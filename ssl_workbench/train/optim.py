@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .config import ConfigError, GENERIC_TRAINING, LR_SCALING, OPTIMIZERS, OptimConfig
-from .config import DEFAULT_WARMUP_EPOCHS
+from .config import (ConfigError, GENERIC_TRAINING, LR_SCALING, OPTIMIZERS, OptimConfig,
+                                        DEFAULT_WARMUP_EPOCHS)
 
 # %% auto #0
 __all__ = ['scale_lr', 'warmup_cosine', 'momentum_schedule', 'resolve_warmup', 'Schedule', 'TimeBudget', 'LARS', 'param_groups',

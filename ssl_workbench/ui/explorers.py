@@ -23,7 +23,7 @@ from ..train.config import (TrainConfig, load_config)
 from ..eval.retrieval import nearest_neighbours
 from ..eval.report import umap_embed
 from .launcher import _default_runs_root, _guarded
-from .runs import _rundir, list_runs
+from .runs import _rundir, list_runs, classed
 from fastcore.basics import patch
 
 # %% auto #0
@@ -184,41 +184,39 @@ class EmbeddingExplorer(widgets.VBox):
 @patch
 def _build_controls(self: EmbeddingExplorer, data_spec: str | None, split: str, max_points: int):
     "Run, comparison, data and split pickers; colouring; the compute and refresh buttons."
-    W = lambda w, cls: (w.add_class(cls), w)[1]
-    self.run = W(widgets.Dropdown(options=[], description="run"), "swb-embed-run")
-    self.compare = W(widgets.Dropdown(options=["—"], value="—", description="compare"),
-                     "swb-embed-compare")
-    self.data = W(widgets.Text(value=data_spec or "", placeholder="the run's data", description="data"),
-                  "swb-embed-data")
-    self.split = W(widgets.Dropdown(options=["test", "train"], value=split, description="split"),
-                   "swb-embed-split")
-    self.max_points = W(widgets.IntText(value=max_points, description="points"), "swb-embed-points")
-    self.color = W(widgets.ToggleButtons(options=["label", "cluster", "kNN correct"], value="label",
-                                         description="colour"), "swb-embed-color")
-    self.n_clusters = W(widgets.IntText(value=10, description="clusters"), "swb-embed-clusters")
-    self.compute_button = W(widgets.Button(description="Compute", button_style="primary", icon="cogs"),
-                            "swb-embed-compute")
-    self.refresh_button = W(widgets.Button(description="", icon="refresh",
-                                           tooltip="re-read the runs folder",
-                                           layout=widgets.Layout(width="40px")), "swb-embed-refresh")
+    self.run = classed(widgets.Dropdown(options=[], description="run"), "swb-embed-run")
+    self.compare = classed(widgets.Dropdown(options=["—"], value="—", description="compare"),
+                           "swb-embed-compare")
+    self.data = classed(widgets.Text(value=data_spec or "", placeholder="the run's data", description="data"),
+                        "swb-embed-data")
+    self.split = classed(widgets.Dropdown(options=["test", "train"], value=split, description="split"),
+                         "swb-embed-split")
+    self.max_points = classed(widgets.IntText(value=max_points, description="points"), "swb-embed-points")
+    self.color = classed(widgets.ToggleButtons(options=["label", "cluster", "kNN correct"], value="label",
+                                               description="colour"), "swb-embed-color")
+    self.n_clusters = classed(widgets.IntText(value=10, description="clusters"), "swb-embed-clusters")
+    self.compute_button = classed(widgets.Button(description="Compute", button_style="primary", icon="cogs"),
+                                  "swb-embed-compute")
+    self.refresh_button = classed(widgets.Button(description="", icon="refresh",
+                                                 tooltip="re-read the runs folder",
+                                                 layout=widgets.Layout(width="40px")), "swb-embed-refresh")
 
 # %% ../../nbs/61b_explorers.ipynb #76faf6fb
 @patch
 def _build_views(self: EmbeddingExplorer):
     "Status line, the two map figures (run and comparison), hover preview, selection gallery; events."
-    W = lambda w, cls: (w.add_class(cls), w)[1]
-    self.status = W(widgets.HTML(""), "swb-embed-status")
+    self.status = classed(widgets.HTML(""), "swb-embed-status")
     self.figures = [self._new_figure(), self._new_figure()]
     # a FigureWidget's own DOM classes do not reach the page (anywidget), so each sits in a classed box
-    self.figure_panes = [W(widgets.VBox([self.figures[0]]), "swb-embed-figure"),
-                         W(widgets.VBox([self.figures[1]]), "swb-embed-figure-b")]
-    self.figure_box = W(widgets.HBox([self.figure_panes[0]]), "swb-embed-figures")
-    self.hover_image = W(widgets.Image(value=png_bytes(np.full((8, 8, 3), 245, np.uint8)), format="png",
-                                       width=96, height=96), "swb-hover-image")
-    self.hover_label = W(widgets.HTML(""), "swb-hover-label")
-    self.gallery = W(widgets.Image(format="png", layout=widgets.Layout(display="none")), "swb-gallery")
-    self.gallery_label = W(widgets.HTML("<i>box- or lasso-select points to see them here</i>"),
-                           "swb-gallery-label")
+    self.figure_panes = [classed(widgets.VBox([self.figures[0]]), "swb-embed-figure"),
+                         classed(widgets.VBox([self.figures[1]]), "swb-embed-figure-b")]
+    self.figure_box = classed(widgets.HBox([self.figure_panes[0]]), "swb-embed-figures")
+    self.hover_image = classed(widgets.Image(value=png_bytes(np.full((8, 8, 3), 245, np.uint8)), format="png",
+                                             width=96, height=96), "swb-hover-image")
+    self.hover_label = classed(widgets.HTML(""), "swb-hover-label")
+    self.gallery = classed(widgets.Image(format="png", layout=widgets.Layout(display="none")), "swb-gallery")
+    self.gallery_label = classed(widgets.HTML("<i>box- or lasso-select points to see them here</i>"),
+                                 "swb-gallery-label")
     self.compute_button.on_click(_guarded(lambda: self.compute(), self.status))
     self.refresh_button.on_click(_guarded(self.refresh_runs, self.status))
     self.color.observe(lambda ch: self.redraw(), names="value")
@@ -474,23 +472,25 @@ class RetrievalExplorer(widgets.VBox):
         self.features = self.gallery = self.images = self.labels = None
         self.classes, self.encode, self.thumb_px = [], None, thumb_px
         self.failures, self.last = np.zeros(0, np.int64), None
-        W = lambda w, cls: (w.add_class(cls), w)[1]
-        self.index = W(widgets.BoundedIntText(value=0, min=0, max=0, description="query #"),
-                       "swb-query-index")
-        self.k = W(widgets.IntSlider(value=k, min=1, max=32, description="k"), "swb-query-k")
-        self.search_button = W(widgets.Button(description="Search", button_style="primary", icon="search"),
-                               "swb-search")
-        self.upload = W(widgets.FileUpload(accept="image/*", multiple=False, description="query image"),
-                        "swb-upload")
-        self.query_image = W(widgets.Image(format="png", width=thumb_px, height=thumb_px,
-                                           layout=widgets.Layout(display="none")), "swb-query-image")
-        self.query_label = W(widgets.HTML(""), "swb-query-label")
-        self.results = W(widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap")), "swb-results")
-        self.failures_button = W(widgets.Button(description="Find failures", icon="exclamation-triangle"),
-                                 "swb-find-failures")
-        self.failure_list = W(widgets.Select(options=[], rows=8, description="failures"), "swb-failures")
-        self.failure_label = W(widgets.HTML(""), "swb-failure-summary")
-        self.status = W(widgets.HTML("<i>compute embeddings first</i>"), "swb-retrieval-status")
+        self.index = classed(widgets.BoundedIntText(value=0, min=0, max=0, description="query #"),
+                             "swb-query-index")
+        self.k = classed(widgets.IntSlider(value=k, min=1, max=32, description="k"), "swb-query-k")
+        self.search_button = classed(widgets.Button(description="Search", button_style="primary",
+                                                    icon="search"),
+                                     "swb-search")
+        self.upload = classed(widgets.FileUpload(accept="image/*", multiple=False, description="query image"),
+                              "swb-upload")
+        self.query_image = classed(widgets.Image(format="png", width=thumb_px, height=thumb_px,
+                                                 layout=widgets.Layout(display="none")), "swb-query-image")
+        self.query_label = classed(widgets.HTML(""), "swb-query-label")
+        self.results = classed(widgets.HBox([], layout=widgets.Layout(flex_flow="row wrap")), "swb-results")
+        self.failures_button = classed(widgets.Button(description="Find failures",
+                                                      icon="exclamation-triangle"),
+                                       "swb-find-failures")
+        self.failure_list = classed(widgets.Select(options=[], rows=8, description="failures"),
+                                    "swb-failures")
+        self.failure_label = classed(widgets.HTML(""), "swb-failure-summary")
+        self.status = classed(widgets.HTML("<i>compute embeddings first</i>"), "swb-retrieval-status")
         self.search_button.on_click(_guarded(lambda: self.query_index(self.index.value), self.status))
         self.upload.observe(lambda ch: self._on_upload(ch["new"]), names="value")
         self.failures_button.on_click(_guarded(self.find_failures, self.status))

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from ..core import RunDir, html_text, read_jsonl
 from fastcore.basics import patch
+from .runs import classed
 
 # %% auto #0
 __all__ = ['HEALTH_KEYS', 'CAUSES', 'SYMPTOMS', 'HEALTH_PANELS', 'health_series', 'HealthThresholds', 'health_warnings',
@@ -213,24 +214,25 @@ class HealthPanel(widgets.VBox):
                  embed: Callable | None = None): # (N, D) -> (N, 2); default UMAP
         self.run, self.thresholds, self._embed = None, thresholds or HealthThresholds(), embed
         self.coords, self.epochs, self.labels = [], [], np.zeros(0)
-        W = lambda w, cls: (w.add_class(cls), w)[1]
-        self.warnings = W(widgets.HTML(""), "swb-health-status")
+        self.warnings = classed(widgets.HTML(""), "swb-health-status")
         self.figure = go.FigureWidget()
-        self.snap_button = W(widgets.Button(description="Embedding snapshots", icon="film",
-                                            layout=widgets.Layout(width="200px")), "swb-snapshot-compute")
-        self.slider = W(widgets.SelectionSlider(options=["–"], description="epoch", continuous_update=True),
-                        "swb-snapshot-slider")
+        self.snap_button = classed(widgets.Button(description="Embedding snapshots", icon="film",
+                                                  layout=widgets.Layout(width="200px")),
+                                   "swb-snapshot-compute")
+        self.slider = classed(widgets.SelectionSlider(options=["–"], description="epoch",
+                                                      continuous_update=True),
+                              "swb-snapshot-slider")
         self.snap_figure = go.FigureWidget(layout=dict(width=420, height=380,
                                                        margin=dict(l=10, r=10, t=30, b=10),
                                                        xaxis=dict(showticklabels=False),
                                                        yaxis=dict(showticklabels=False)))
-        self.snap_status = W(widgets.HTML(""), "swb-snapshot-status")
+        self.snap_status = classed(widgets.HTML(""), "swb-snapshot-status")
         self.snap_button.on_click(lambda _: self._guard(self.compute_snapshots))
         self.slider.observe(lambda ch: self.show_snapshot(ch["new"]), "value")
         super().__init__([widgets.HTML("<b>Training health</b>"), self.warnings,
-                          W(widgets.VBox([self.figure]), "swb-health-figure"),
+                          classed(widgets.VBox([self.figure]), "swb-health-figure"),
                           widgets.HBox([self.snap_button, self.slider]), self.snap_status,
-                          W(widgets.VBox([self.snap_figure]), "swb-snapshot-figure")])
+                          classed(widgets.VBox([self.snap_figure]), "swb-snapshot-figure")])
         self.add_class("swb-health")
         if run is not None: self.refresh(run)
 

@@ -23,6 +23,7 @@ from ..train.config import (OPTIMIZERS, TrainConfig, apply_overrides, load_confi
 from .runs import (_eval_results, _rundir, launch_config, launch_run, list_runs, progress_eta,
                                    read_curves, read_pid, run_status, stderr_tail, stop_run)
 from fastcore.basics import patch
+from .runs import classed
 
 # %% auto #0
 __all__ = ['tuned_recipe', 'from_tuner', 'runs_table_html', 'TrainingLauncher', 'training_launcher']
@@ -162,77 +163,80 @@ class TrainingLauncher(widgets.VBox):
 def _build_form(self: TrainingLauncher, cfg: TrainConfig, augment_source: Callable | None,
                 devices: list[str] | None):
     "The form's widgets, filled from `cfg`: what to train on, then how (`_build_training_fields`)."
-    W = lambda w, cls: (w.add_class(cls), w)[1]
     lay = widgets.Layout(width="300px")
-    self.name = W(widgets.Text(value="", placeholder="auto: method-data-time", description="run name",
-                               layout=lay), "swb-run-name")
-    self.method = W(widgets.Dropdown(options=list(METHODS), value=cfg.method.name, description="method",
-                                     layout=lay), "swb-method")
-    self.data = W(widgets.Combobox(options=list(BUILTIN_DATASETS), value=cfg.data.spec,
-                                   description="data", ensure_option=False, layout=lay), "swb-data")
-    self.limit = W(widgets.IntText(value=getattr(cfg.data, "limit", None) or 0, description="images",
-                                   tooltip="a seeded subset of N images spread over the classes (0: all)",
-                                   layout=lay), "swb-limit")
+    self.name = classed(widgets.Text(value="", placeholder="auto: method-data-time", description="run name",
+                                     layout=lay), "swb-run-name")
+    self.method = classed(widgets.Dropdown(options=list(METHODS), value=cfg.method.name, description="method",
+                                           layout=lay), "swb-method")
+    self.data = classed(widgets.Combobox(options=list(BUILTIN_DATASETS), value=cfg.data.spec,
+                                         description="data", ensure_option=False, layout=lay), "swb-data")
+    self.limit = classed(widgets.IntText(value=getattr(cfg.data, "limit", None) or 0, description="images",
+                                         tooltip="a seeded subset of N images spread over the classes "
+                                                 "(0: all)", layout=lay), "swb-limit")
     names = _backbone_names()
-    self.backbone = W(widgets.Dropdown(options=sorted(set(names) | {cfg.model.backbone}),
-                                       value=cfg.model.backbone, description="backbone",
-                                       layout=lay), "swb-backbone")
-    self.epochs = W(widgets.IntText(value=cfg.schedule.epochs, description="epochs", layout=lay),
-                    "swb-epochs")
-    self.batch_size = W(widgets.IntText(value=cfg.data.batch_size, description="batch", layout=lay),
-                        "swb-batch")
-    self._build_training_fields(cfg, augment_source, devices, W, lay)
+    self.backbone = classed(widgets.Dropdown(options=sorted(set(names) | {cfg.model.backbone}),
+                                             value=cfg.model.backbone, description="backbone",
+                                             layout=lay), "swb-backbone")
+    self.epochs = classed(widgets.IntText(value=cfg.schedule.epochs, description="epochs", layout=lay),
+                          "swb-epochs")
+    self.batch_size = classed(widgets.IntText(value=cfg.data.batch_size, description="batch", layout=lay),
+                              "swb-batch")
+    self._build_training_fields(cfg, augment_source, devices, lay)
 
 # %% ../../nbs/61a_launcher.ipynb #55ec8368
 @patch
 def _build_training_fields(self: TrainingLauncher, cfg: TrainConfig, augment_source: Callable | None,
-                           devices: list[str] | None, W: Callable, lay: widgets.Layout):
+                           devices: list[str] | None, lay: widgets.Layout):
     "Optimiser, schedule, evaluation, augmentation source, overrides and devices."
     shown = with_method_defaults(cfg)[0]  # optimiser fields left at None show the method's recipe
-    self.optimizer = W(widgets.Dropdown(options=list(OPTIMIZERS), value=shown.optim.name,
-                                        description="optimiser",
-                                        layout=lay), "swb-optimizer")
-    self.lr = W(widgets.FloatText(value=shown.optim.lr, description="lr (per 256)", layout=lay), "swb-lr")
+    self.optimizer = classed(widgets.Dropdown(options=list(OPTIMIZERS), value=shown.optim.name,
+                                              description="optimiser",
+                                              layout=lay), "swb-optimizer")
+    self.lr = classed(widgets.FloatText(value=shown.optim.lr, description="lr (per 256)", layout=lay),
+                      "swb-lr")
     self.method.observe(self._show_method_defaults, names="value")
     w0 = cfg.schedule.warmup_epochs
-    self.warmup = W(widgets.Text(value="" if w0 is None else f"{w0:g}", placeholder="auto: the method's",
-                                 description="warmup ep.", layout=lay), "swb-warmup")
-    self.minutes = W(widgets.FloatText(value=cfg.schedule.minutes or 0, description="minutes",
-                                       tooltip="a time budget: the run's length is chosen to end on time "
-                                               "(0: off)",
-                                       layout=lay), "swb-minutes")
-    self.image_size = W(widgets.IntText(value=cfg.augment.image_size, description="image size",
-                                        layout=lay), "swb-image-size")
-    self.knn_every = W(widgets.IntText(value=cfg.eval.knn_every, description="kNN every", layout=lay),
-                       "swb-knn-every")
-    self.use_tuned = W(widgets.Checkbox(value=augment_source is not None, disabled=augment_source is None,
-                                        description="tuned augmentation",
-                                        tooltip="use the augmentation tuner's config"), "swb-use-tuned")
-    self.extra = W(widgets.Textarea(value="", placeholder="key=value per line, e.g. optim.weight_decay=1e-4",
-                                    description="overrides",
-                                    layout=widgets.Layout(width="400px", height="70px")), "swb-overrides")
+    self.warmup = classed(widgets.Text(value="" if w0 is None else f"{w0:g}",
+                                       placeholder="auto: the method's",
+                                       description="warmup ep.", layout=lay), "swb-warmup")
+    self.minutes = classed(widgets.FloatText(value=cfg.schedule.minutes or 0, description="minutes",
+                                             tooltip="a time budget: the run's length is chosen to end on "
+                                                     "time (0: off)",
+                                             layout=lay), "swb-minutes")
+    self.image_size = classed(widgets.IntText(value=cfg.augment.image_size, description="image size",
+                                              layout=lay), "swb-image-size")
+    self.knn_every = classed(widgets.IntText(value=cfg.eval.knn_every, description="kNN every", layout=lay),
+                             "swb-knn-every")
+    self.use_tuned = classed(widgets.Checkbox(value=augment_source is not None,
+                                              disabled=augment_source is None,
+                                              description="tuned augmentation",
+                                              tooltip="use the augmentation tuner's config"), "swb-use-tuned")
+    self.extra = classed(widgets.Textarea(value="",
+                                          placeholder="key=value per line, e.g. optim.weight_decay=1e-4",
+                                          description="overrides",
+                                          layout=widgets.Layout(width="400px", height="70px")),
+                         "swb-overrides")
     devs = devices or available_devices()
-    self.devices = W(widgets.SelectMultiple(options=devs, value=(devs[0],), description="devices",
-                                            rows=min(4, len(devs))), "swb-devices")
+    self.devices = classed(widgets.SelectMultiple(options=devs, value=(devs[0],), description="devices",
+                                                  rows=min(4, len(devs))), "swb-devices")
     self._base = cfg
 
 # %% ../../nbs/61a_launcher.ipynb #527a9853
 @patch
 def _build_run_panel(self: TrainingLauncher):
     "Buttons, status, progress, the live curves and the past-runs picker."
-    W = lambda w, cls: (w.add_class(cls), w)[1]
-    self.start_button = W(widgets.Button(description="Start", button_style="success", icon="play"),
-                          "swb-start")
-    self.stop_button = W(widgets.Button(description="Stop", button_style="warning", icon="stop"),
-                         "swb-stop")
-    self.resume_button = W(widgets.Button(description="Resume", icon="repeat"), "swb-resume")
-    self.refresh_button = W(widgets.Button(description="Refresh", icon="refresh"), "swb-refresh")
-    self.messages = W(widgets.HTML(""), "swb-messages")
-    self.status = W(widgets.HTML("<i>no run attached</i>"), "swb-status")
-    self.progress = W(widgets.FloatProgress(value=0, min=0, max=1, description="progress"),
-                      "swb-progress")
-    self.eta = W(widgets.Label("ETA –"), "swb-eta")
-    self.error = W(widgets.HTML(""), "swb-error")
+    self.start_button = classed(widgets.Button(description="Start", button_style="success", icon="play"),
+                                "swb-start")
+    self.stop_button = classed(widgets.Button(description="Stop", button_style="warning", icon="stop"),
+                               "swb-stop")
+    self.resume_button = classed(widgets.Button(description="Resume", icon="repeat"), "swb-resume")
+    self.refresh_button = classed(widgets.Button(description="Refresh", icon="refresh"), "swb-refresh")
+    self.messages = classed(widgets.HTML(""), "swb-messages")
+    self.status = classed(widgets.HTML("<i>no run attached</i>"), "swb-status")
+    self.progress = classed(widgets.FloatProgress(value=0, min=0, max=1, description="progress"),
+                            "swb-progress")
+    self.eta = classed(widgets.Label("ETA –"), "swb-eta")
+    self.error = classed(widgets.HTML(""), "swb-error")
     self.figure = go.FigureWidget(make_subplots(rows=2, cols=2,
                                                 subplot_titles=("loss", "learning rate", "images/s",
                                                                 "collapse diagnostics (÷ max |value|)"),
@@ -243,11 +247,11 @@ def _build_run_panel(self: TrainingLauncher):
     self.figure.update_layout(height=480, margin=dict(l=40, r=10, t=40, b=30),
                               legend=dict(font=dict(size=9)))
     # the class on a box: a FigureWidget's own classes do not reach the page
-    self.curves = W(widgets.VBox([self.figure]), "swb-curves")
-    self.run_picker = W(widgets.Dropdown(options=[], description="past run"), "swb-run-picker")
-    self.attach_button = W(widgets.Button(description="Attach", icon="link"), "swb-attach")
-    self.runs_html = W(widgets.HTML(""), "swb-runs")
-    self.details = W(widgets.HTML(""), "swb-run-details")
+    self.curves = classed(widgets.VBox([self.figure]), "swb-curves")
+    self.run_picker = classed(widgets.Dropdown(options=[], description="past run"), "swb-run-picker")
+    self.attach_button = classed(widgets.Button(description="Attach", icon="link"), "swb-attach")
+    self.runs_html = classed(widgets.HTML(""), "swb-runs")
+    self.details = classed(widgets.HTML(""), "swb-run-details")
 
 # %% ../../nbs/61a_launcher.ipynb #9a5005ec
 @patch

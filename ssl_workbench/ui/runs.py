@@ -20,8 +20,14 @@ from ssl_workbench.train.config import (TrainConfig,
     save_config)
 
 # %% auto #0
-__all__ = ['read_pid', 'pid_alive', 'run_status', 'stderr_tail', 'read_curves', 'progress_eta', 'pretrain_command',
+__all__ = ['classed', 'read_pid', 'pid_alive', 'run_status', 'stderr_tail', 'read_curves', 'progress_eta', 'pretrain_command',
            'launch_config', 'launch_run', 'stop_run', 'run_summary', 'list_runs']
+
+# %% ../../nbs/61_widgets.ipynb #00e45895
+def classed(widget, css_class: str):
+    "`widget` with the CSS class `css_class` added (a stable selector for browser tests)."
+    widget.add_class(css_class)
+    return widget
 
 # %% ../../nbs/61_widgets.ipynb #62f2276e
 def _rundir(run) -> RunDir: return run if isinstance(run, RunDir) else RunDir(Path(run))

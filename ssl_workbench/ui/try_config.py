@@ -16,7 +16,7 @@ import ipywidgets as widgets
 
 from ..core import RunDir, html_text, read_jsonl
 from ..train.config import TrainConfig
-from .runs import launch_run, read_pid, run_status, stderr_tail, stop_run
+from .runs import launch_run, read_pid, run_status, stderr_tail, stop_run, classed
 from .launcher import tuned_recipe
 from fastcore.basics import patch
 
@@ -237,16 +237,16 @@ class TryConfigPanel(widgets.VBox):
         self.tuner, self._budget, self._baseline, self.poll_seconds = tuner, budget, baseline, poll_seconds
         self.folder = Path(folder or _default_runs_root()/".trials")
         self.trial, self.history = None, []  # history: dicts with config, result, seconds
-        W = lambda w, cls: (w.add_class(cls), w)[1]
         tip = "short pretraining: this config vs the baseline, same seeds and steps"
-        self.try_button = W(widgets.Button(description="Try this config", icon="flask", button_style="info",
-                                           tooltip=tip),
-                            "swb-try-start")
-        self.cancel_button = W(widgets.Button(description="Cancel", icon="times", disabled=True),
-                               "swb-try-cancel")
-        self.status = W(widgets.HTML(""), "swb-try-status")
-        self.result = W(widgets.HTML(""), "swb-try-result")
-        self.table = W(widgets.VBox([]), "swb-try-history")
+        self.try_button = classed(widgets.Button(description="Try this config", icon="flask",
+                                                 button_style="info",
+                                                 tooltip=tip),
+                                  "swb-try-start")
+        self.cancel_button = classed(widgets.Button(description="Cancel", icon="times", disabled=True),
+                                     "swb-try-cancel")
+        self.status = classed(widgets.HTML(""), "swb-try-status")
+        self.result = classed(widgets.HTML(""), "swb-try-result")
+        self.table = classed(widgets.VBox([]), "swb-try-history")
         self.try_button.on_click(lambda _: self._guard(self.start))
         self.cancel_button.on_click(lambda _: self._guard(self.cancel))
         super().__init__([widgets.HTML("<b>Augmentation → kNN</b>"),
