@@ -6,12 +6,12 @@ too when CUDA is present. Also times each stage three ways (our CPU kernel, our 
 augmentation) to record which implementation the pipeline uses where (kornia would be used only where it
 measured faster)."""
 import os, platform, time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ssl_workbench.augment.pipeline import make_pipeline, sample_params
+from ssl_workbench.data import data_root
 from ssl_workbench.augment.ops import resized_crop, color_jitter, rgb_to_grayscale, gaussian_blur
 from ssl_workbench.augment.cpu import fused_views
 
@@ -26,8 +26,7 @@ def load_images(n: int = N_IMAGES) -> tuple[torch.Tensor, str]:
     """n CIFAR-10 train images as uint8 (n, 3, 32, 32), balanced over classes; random images if the data is
     absent."""
     from PIL import Image
-    root = Path(os.environ.get("SSL_WORKBENCH_DATA",
-                               str(Path(__file__).resolve().parents[2]/"shared"/"data")))/"cifar10-jpeg"/"train"
+    root = data_root()/"cifar10-jpeg"/"train"
     if not root.is_dir():
         g = torch.Generator().manual_seed(0)
         return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8,
@@ -36,7 +35,7 @@ def load_images(n: int = N_IMAGES) -> tuple[torch.Tensor, str]:
     per = -(-n // len(classes))
     files = [f for c in classes for f in sorted(c.glob("*.jpg"))[:per]][:n]
     arr = np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files])
-    return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous(), str(root)
+    return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous(), "the data root's cifar10-jpeg/train"
 
 
 def _rate(fn, n_images: int, min_seconds: float = 1.5, sync=lambda: None) -> float:

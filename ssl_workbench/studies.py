@@ -14,7 +14,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from scipy import stats
 from tqdm.auto import tqdm
 
 from .core import RunDir, atomic_write_text, read_jsonl
@@ -45,6 +44,7 @@ def t_interval(values, # one number per seed
     mean = float(v.mean())
     if len(v) < 2: return dict(mean=mean, std=None, ci=None, n=1)
     std = float(v.std(ddof=1))
+    from scipy import stats  # imported here: ~2 s, and every CLI call loads this module
     half = float(stats.t.ppf(0.5 + level / 2, len(v) - 1)) * std / math.sqrt(len(v))
     return dict(mean=mean, std=std, ci=[mean - half, mean + half], n=len(v))
 

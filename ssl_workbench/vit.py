@@ -6,16 +6,17 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/vit.html.md"""
 
 # %% ../nbs/03a_vit.ipynb #8a76ee37
 from __future__ import annotations
-import functools, importlib.util
+import functools, importlib.util, operator
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 import torchvision
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['VIT_SIZES', 'default_patch_size', 'timm_available', 'check_patch_size', 'sincos_pos_embed', 'ViT', 'make_vit',
-           'vit_backbone', 'timm_backbone']
+__all__ = ['VIT_SIZES', 'VIT_PARTS', 'default_patch_size', 'timm_available', 'check_patch_size', 'sincos_pos_embed', 'vit_part',
+           'ViT', 'make_vit', 'vit_backbone', 'timm_backbone']
 
 # %% ../nbs/03a_vit.ipynb #8ec46ad5
 VIT_SIZES: dict[str, dict] = {
@@ -56,6 +57,24 @@ def sincos_pos_embed(dim: int, # embedding width, a multiple of 4
     if cls_token: emb = torch.cat([emb.new_zeros(1, dim), emb])
     return emb.float().unsqueeze(0)
 
+# %% ../nbs/03a_vit.ipynb #501b0344
+# where each exposed part lives in a timm and in a torchvision `VisionTransformer`, and what it is
+VIT_PARTS: dict[str, tuple[str, str, str]] = {
+    "patch_proj": ("patch_embed.proj", "conv_proj",
+                   "The patch embedding: a `p x p` convolution with stride `p`."),
+    "pos_embed": ("pos_embed", "encoder.pos_embedding",
+                  "Positional embedding `(1, 1 + N, D)` at the build size; row 0 is the CLS token's."),
+    "cls_token": ("cls_token", "class_token", "The learned CLS token `(1, 1, D)`."),
+    "blocks": ("blocks", "encoder.layers", "The transformer blocks, `(B, L, D) -> (B, L, D)`."),
+    "norm": ("norm", "encoder.ln", "The final LayerNorm."),
+}
+
+def vit_part(name: str) -> property:
+    "A read-only `ViT` property: part `name` of its timm or torchvision network (`VIT_PARTS`)."
+    timm_path, torchvision_path, doc = VIT_PARTS[name]
+    getters = {"timm": operator.attrgetter(timm_path), "torchvision": operator.attrgetter(torchvision_path)}
+    return property(lambda self: getters[self.backend](self.net), doc=doc)
+
 # %% ../nbs/03a_vit.ipynb #e2433cba
 class ViT(nn.Module):
     "A ViT backbone: `(B, C, H, W)` -> CLS feature `(B, embed_dim)`, with its parts exposed."
@@ -76,26 +95,8 @@ class ViT(nn.Module):
             self.mlp_ratio = net.mlp_dim / net.hidden_dim
         self.image_size, self.num_patches = self.grid_size * self.patch_size, self.grid_size ** 2
 
-    @property
-    def patch_proj(self) -> nn.Conv2d:
-        "The patch embedding: a `p x p` convolution with stride `p`."
-        return self.net.patch_embed.proj if self.backend == "timm" else self.net.conv_proj
-    @property
-    def pos_embed(self) -> nn.Parameter:
-        "Positional embedding `(1, 1 + N, D)` at the build size; row 0 is the CLS token's."
-        return self.net.pos_embed if self.backend == "timm" else self.net.encoder.pos_embedding
-    @property
-    def cls_token(self) -> nn.Parameter:
-        "The learned CLS token `(1, 1, D)`."
-        return self.net.cls_token if self.backend == "timm" else self.net.class_token
-    @property
-    def blocks(self) -> nn.Sequential:
-        "The transformer blocks, `(B, L, D) -> (B, L, D)`."
-        return self.net.blocks if self.backend == "timm" else self.net.encoder.layers
-    @property
-    def norm(self) -> nn.Module:
-        "The final LayerNorm."
-        return self.net.norm if self.backend == "timm" else self.net.encoder.ln
+    patch_proj, pos_embed, cls_token = vit_part("patch_proj"), vit_part("pos_embed"), vit_part("cls_token")
+    blocks, norm = vit_part("blocks"), vit_part("norm")
 
     def layer_ids(self) -> dict[int, int]:
         """`id(parameter) -> layer`: 0 for the patch embedding, CLS token and positions, i + 1 for block i,
@@ -104,43 +105,50 @@ class ViT(nn.Module):
         for i, block in enumerate(self.blocks): ids.update({id(p): i + 1 for p in block.parameters()})
         return ids | {id(p): len(self.blocks) + 1 for p in self.parameters() if id(p) not in ids}
 
-    def embed_patches(self, x: torch.Tensor) -> torch.Tensor:
-        "Patch tokens `(B, N, D)` of images `(B, C, H, W)`, without positions."
-        t = self.net.patch_embed(x) if self.backend == "timm" else self.net.conv_proj(x)
-        if self.backend == "torchvision": t = t.permute(0, 2, 3, 1)  # (B, h, w, D)
-        return t.flatten(1, 2) if t.ndim == 4 else t
+# %% ../nbs/03a_vit.ipynb #f22a2505
+@patch
+def embed_patches(self: ViT, x: torch.Tensor) -> torch.Tensor:
+    "Patch tokens `(B, N, D)` of images `(B, C, H, W)`, without positions."
+    t = self.net.patch_embed(x) if self.backend == "timm" else self.net.conv_proj(x)
+    if self.backend == "torchvision": t = t.permute(0, 2, 3, 1)  # (B, h, w, D)
+    return t.flatten(1, 2) if t.ndim == 4 else t
 
-    def pos_embed_for(self, grid: tuple[int, int]) -> torch.Tensor:
-        "The positional embedding `(1, 1 + h*w, D)` for a `grid` of tokens (bicubic resampling if needed)."
-        pos = self.pos_embed
-        if tuple(grid) == (self.grid_size, self.grid_size): return pos
-        g, d = self.grid_size, pos.shape[-1]
-        patch = pos[:, 1:].reshape(1, g, g, d).permute(0, 3, 1, 2)
-        patch = F.interpolate(patch, size=tuple(grid), mode="bicubic", align_corners=False)
-        return torch.cat([pos[:, :1], patch.permute(0, 2, 3, 1).flatten(1, 2)], dim=1)
+@patch
+def pos_embed_for(self: ViT, grid: tuple[int, int]) -> torch.Tensor:
+    "The positional embedding `(1, 1 + h*w, D)` for a `grid` of tokens (bicubic resampling if needed)."
+    pos = self.pos_embed
+    if tuple(grid) == (self.grid_size, self.grid_size): return pos
+    g, d = self.grid_size, pos.shape[-1]
+    patch_pos = pos[:, 1:].reshape(1, g, g, d).permute(0, 3, 1, 2)
+    patch_pos = F.interpolate(patch_pos, size=tuple(grid), mode="bicubic", align_corners=False)
+    return torch.cat([pos[:, :1], patch_pos.permute(0, 2, 3, 1).flatten(1, 2)], dim=1)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        "All tokens after the final norm, `(B, 1 + N, D)`, CLS first."
-        tokens = self.embed_patches(x)
-        pos = self.pos_embed_for((x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size))
-        cls = (self.cls_token + pos[:, :1]).expand(len(x), -1, -1)
-        return self.norm(self.blocks(torch.cat([cls, tokens + pos[:, 1:]], dim=1)))
+@patch
+def forward_features(self: ViT, x: torch.Tensor) -> torch.Tensor:
+    "All tokens after the final norm, `(B, 1 + N, D)`, CLS first."
+    tokens = self.embed_patches(x)
+    pos = self.pos_embed_for((x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size))
+    cls = (self.cls_token + pos[:, :1]).expand(len(x), -1, -1)
+    return self.norm(self.blocks(torch.cat([cls, tokens + pos[:, 1:]], dim=1)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        "The CLS feature `(B, D)`."
-        if self.backend == "timm": return self.net(x)  # dynamic_img_size resamples positions for other sizes
-        return self.forward_features(x)[:, 0]
+@patch
+def forward(self: ViT, x: torch.Tensor) -> torch.Tensor:
+    "The CLS feature `(B, D)`."
+    if self.backend == "timm": return self.net(x)  # dynamic_img_size resamples positions for other sizes
+    return self.forward_features(x)[:, 0]
 
-    def new_blocks(self, dim: int, depth: int, num_heads: int, mlp_ratio: float = 4.0) -> nn.Sequential:
-        "`depth` fresh pre-norm transformer blocks of width `dim`, from the same library (MAE's decoder)."
-        if self.backend == "timm":
-            from timm.models.vision_transformer import Block
-            norm = functools.partial(nn.LayerNorm, eps=1e-6)  # MAE's decoder norm
-            return nn.Sequential(*[Block(dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=norm)
-                                   for _ in range(depth)])
-        from torchvision.models.vision_transformer import EncoderBlock
-        mlp_dim = int(dim * mlp_ratio)
-        return nn.Sequential(*[EncoderBlock(num_heads, dim, mlp_dim, 0.0, 0.0) for _ in range(depth)])
+# %% ../nbs/03a_vit.ipynb #ae715fca
+@patch
+def new_blocks(self: ViT, dim: int, depth: int, num_heads: int, mlp_ratio: float = 4.0) -> nn.Sequential:
+    "`depth` fresh pre-norm transformer blocks of width `dim`, from the same library (MAE's decoder)."
+    if self.backend == "timm":
+        from timm.models.vision_transformer import Block
+        norm = functools.partial(nn.LayerNorm, eps=1e-6)  # MAE's decoder norm
+        return nn.Sequential(*[Block(dim, num_heads, mlp_ratio, qkv_bias=True, norm_layer=norm)
+                               for _ in range(depth)])
+    from torchvision.models.vision_transformer import EncoderBlock
+    mlp_dim = int(dim * mlp_ratio)
+    return nn.Sequential(*[EncoderBlock(num_heads, dim, mlp_dim, 0.0, 0.0) for _ in range(depth)])
 
 # %% ../nbs/03a_vit.ipynb #2dc9652a
 def make_vit(image_size: int = 32, # input side in pixels

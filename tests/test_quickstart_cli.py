@@ -2,6 +2,8 @@
 import json, os, subprocess, sys
 from pathlib import Path
 
+from ssl_workbench.cli import main
+
 BIN = Path(sys.executable).parent
 
 
@@ -9,6 +11,17 @@ def sh(*argv, cwd, env=None):
     return subprocess.run([str(BIN/"ssl-workbench"), *argv], cwd=cwd, capture_output=True, text=True,
                           timeout=600,
                           env={**os.environ, "SSL_WORKBENCH_CACHE": str(Path(cwd)/"cache"), **(env or {})})
+
+
+def refused(argv, cwd, capsys, monkeypatch) -> str:
+    "Run the CLI in this process (no interpreter start-up) and return the stderr of a refusal (exit code 2)."
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("SSL_WORKBENCH_CACHE", str(Path(cwd)/"cache"))
+    try: code = main(list(argv))
+    except SystemExit as e: code = e.code
+    err = capsys.readouterr().err
+    assert code == 2, (code, err[-3000:])
+    return err
 
 
 def test_quickstart_eval_report(tmp_path):
@@ -27,7 +40,7 @@ def test_quickstart_eval_report(tmp_path):
     assert again.returncode == 2 and "already holds a run" in again.stderr
 
 
-def test_eval_and_report_commands(tmp_path):
+def test_eval_and_report_commands(tmp_path, capsys, monkeypatch):
     r = sh("pretrain", "--method", "simclr", "--data", "digits", "--batch-size", "32", "--steps", "2",
            "--image-size", "16", "--out", "runs/d", "--no-progress", "data.size=16", "eval.knn_every=0",
            cwd=tmp_path)
@@ -40,20 +53,21 @@ def test_eval_and_report_commands(tmp_path):
         0 <= out["accuracy"] <= 1 and "random_init" in out["baselines"] and out["card"]["method"] == "simclr"
     )
     assert (tmp_path / "runs" / "d" / "eval" / "knn.json").exists()
-    bad = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--label-fraction", "0", cwd=tmp_path)
-    assert bad.returncode == 2 and "label_fraction=0" in bad.stderr
-    knn_adamw = sh("eval", "--run", "runs/d", "--protocol", "knn", "--optimizer", "adamw", cwd=tmp_path)
-    assert knn_adamw.returncode == 2 and "--optimizer: only the finetune protocol" in knn_adamw.stderr
-    cnn_decay = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--layer-decay", "0.75",
-                   "--limit-train", "300", "--limit-test", "100", cwd=tmp_path)
-    assert cnn_decay.returncode == 2 and "layer_decay=0.75: needs a ViT backbone" in cnn_decay.stderr
+    # refusals need no trained features: checked in this process
+    no = lambda *argv: refused(argv, tmp_path, capsys, monkeypatch)
+    assert "label_fraction=0" in no("eval", "--run", "runs/d", "--protocol", "finetune",
+                                    "--label-fraction", "0")
+    assert "--optimizer: only the finetune protocol" in no("eval", "--run", "runs/d", "--protocol", "knn",
+                                                           "--optimizer", "adamw")
+    assert "layer_decay=0.75: needs a ViT backbone" in no("eval", "--run", "runs/d", "--protocol", "finetune",
+                                                          "--layer-decay", "0.75", "--limit-train", "300",
+                                                          "--limit-test", "100")
+    assert "no such run directory" in no("eval", "--run", "runs/none")
     adamw = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--optimizer", "adamw", "--limit-train",
                "300", "--limit-test", "100", cwd=tmp_path)
     assert adamw.returncode == 0, adamw.stderr[-3000:]
     card = json.loads(adamw.stdout)["card"]["eval"]  # the values used are on the card, not the defaults' None
     assert (card["optimizer"], card["weight_decay"], card["layer_decay"]) == ("adamw", 0.05, None)
-    missing = sh("eval", "--run", "runs/none", cwd=tmp_path)
-    assert missing.returncode == 2 and "no such run directory" in missing.stderr
     rep = sh("report", "--run", "runs/d", "--max-points", "100", cwd=tmp_path)
     assert rep.returncode == 0, rep.stderr[-3000:]
     assert Path(rep.stdout.strip()).name == "report.html"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from fastcore.basics import patch
+
 from .ops import blur_kernel_size, sigma_kernel_size
 
 # %% auto #0
@@ -82,49 +84,57 @@ class AugmentConfig:
         if self.blur_support == "sigma": return sigma_kernel_size(max(self.blur_sigma), self.size)
         return blur_kernel_size(self.size)
 
-    def validate(self) -> "AugmentConfig":
-        "Raise a ValueError naming the first bad field."
-        _check_int("size", self.size, 1)
-        for n in ("flip_p", "vflip_p", "affine_p", "jitter_p", "gray_p", "blur_p", "solarize_p", "rot90_p",
-                  "cutout_p",
-                  "strong_p"):
-            _check_prob(n, getattr(self, n))
-        _check_range("crop_scale", self.crop_scale, 0, 1, open_low=True)
-        _check_range("crop_ratio", self.crop_ratio, 0, None, open_low=True)
-        _check_range("affine_scale", self.affine_scale, 0, None, open_low=True)
-        _check_range("blur_sigma", self.blur_sigma, 0, None, open_low=True)
-        if not 0 < self.cutout_size <= 1:
-            raise ValueError(f"cutout_size={self.cutout_size!r}: must be in (0, 1]")
-        for n in ("brightness", "contrast", "saturation", "degrees", "translate", "shear"):
-            _check_nonneg(n, getattr(self, n))
-        if not 0 <= self.hue <= 0.5: raise ValueError(f"hue={self.hue}: must be in [0, 0.5]")
-        if not 0 <= self.fill <= 1: raise ValueError(f"fill={self.fill}: must be in [0, 1]")
-        if self.translate > 1:
-            raise ValueError(f"translate={self.translate}: must be a fraction of the side in [0, 1]")
-        if self.shear >= 90: raise ValueError(f"shear={self.shear}: must be below 90 degrees")
-        if self.blur_support not in ("fraction", "sigma"):
-            raise ValueError(f"blur_support={self.blur_support!r}: expected 'fraction' or 'sigma'")
-        if self.blur_kernel is not None:
-            _check_int("blur_kernel", self.blur_kernel, 1)
-            if self.blur_kernel % 2 == 0: raise ValueError(f"blur_kernel={self.blur_kernel}: must be odd")
-        if self.kernel_size // 2 >= self.size:
-            raise ValueError(f"blur_kernel={self.kernel_size}: too large for size={self.size} (need "
-                             "blur_kernel//2 < size)")
-        _check_int("strong_n", self.strong_n, 0)
-        _check_range("strong_magnitude", self.strong_magnitude, 0, 10)
-        if any(int(m) != m for m in self.strong_magnitude):
-            raise ValueError(f"strong_magnitude={self.strong_magnitude}: must be integers")
-        bad = [o for o in self.strong_ops if o not in STRONG_OPS]
-        if bad: raise ValueError(f"strong_ops: unknown op name(s) {bad}; known: {list(STRONG_OPS)}")
-        if self.strong_n and not self.strong_ops:
-            raise ValueError(f"strong_ops=(): empty pool with strong_n={self.strong_n}")
-        if self.strong_interpolation not in ("nearest", "bilinear"):
-            raise ValueError(f"strong_interpolation={self.strong_interpolation!r}: must be 'nearest' or "
-                             "'bilinear'")
-        if len(self.mean) not in (1, 3) or len(self.std) != len(self.mean):
-            raise ValueError(f"mean={self.mean}, std={self.std}: need 1 or 3 values each, the same number")
-        if any(s <= 0 for s in self.std): raise ValueError(f"std={self.std}: must be positive")
-        return self
+# %% ../../nbs/02c_augment_config.ipynb #d8ee9aef
+@patch
+def validate(self: AugmentConfig) -> AugmentConfig:
+    "Raise a ValueError naming the first bad field; the config itself when every field is valid."
+    _check_view_fields(self)
+    _check_op_fields(self)
+    return self
+
+def _check_view_fields(c: AugmentConfig):
+    "Sizes, probabilities and the crop, affine and colour ranges: a ValueError naming the first bad one."
+    _check_int("size", c.size, 1)
+    for n in ("flip_p", "vflip_p", "affine_p", "jitter_p", "gray_p", "blur_p", "solarize_p", "rot90_p",
+              "cutout_p", "strong_p"):
+        _check_prob(n, getattr(c, n))
+    _check_range("crop_scale", c.crop_scale, 0, 1, open_low=True)
+    _check_range("crop_ratio", c.crop_ratio, 0, None, open_low=True)
+    _check_range("affine_scale", c.affine_scale, 0, None, open_low=True)
+    _check_range("blur_sigma", c.blur_sigma, 0, None, open_low=True)
+    if not 0 < c.cutout_size <= 1:
+        raise ValueError(f"cutout_size={c.cutout_size!r}: must be in (0, 1]")
+    for n in ("brightness", "contrast", "saturation", "degrees", "translate", "shear"):
+        _check_nonneg(n, getattr(c, n))
+    if not 0 <= c.hue <= 0.5: raise ValueError(f"hue={c.hue}: must be in [0, 0.5]")
+    if not 0 <= c.fill <= 1: raise ValueError(f"fill={c.fill}: must be in [0, 1]")
+    if c.translate > 1:
+        raise ValueError(f"translate={c.translate}: must be a fraction of the side in [0, 1]")
+    if c.shear >= 90: raise ValueError(f"shear={c.shear}: must be below 90 degrees")
+
+def _check_op_fields(c: AugmentConfig):
+    "Blur, the strong-op pool and the normalisation: a ValueError naming the first bad one."
+    if c.blur_support not in ("fraction", "sigma"):
+        raise ValueError(f"blur_support={c.blur_support!r}: expected 'fraction' or 'sigma'")
+    if c.blur_kernel is not None:
+        _check_int("blur_kernel", c.blur_kernel, 1)
+        if c.blur_kernel % 2 == 0: raise ValueError(f"blur_kernel={c.blur_kernel}: must be odd")
+    if c.kernel_size // 2 >= c.size:
+        raise ValueError(f"blur_kernel={c.kernel_size}: too large for size={c.size} "
+                         "(need blur_kernel//2 < size)")
+    _check_int("strong_n", c.strong_n, 0)
+    _check_range("strong_magnitude", c.strong_magnitude, 0, 10)
+    if any(int(m) != m for m in c.strong_magnitude):
+        raise ValueError(f"strong_magnitude={c.strong_magnitude}: must be integers")
+    bad = [o for o in c.strong_ops if o not in STRONG_OPS]
+    if bad: raise ValueError(f"strong_ops: unknown op name(s) {bad}; known: {list(STRONG_OPS)}")
+    if c.strong_n and not c.strong_ops:
+        raise ValueError(f"strong_ops=(): empty pool with strong_n={c.strong_n}")
+    if c.strong_interpolation not in ("nearest", "bilinear"):
+        raise ValueError(f"strong_interpolation={c.strong_interpolation!r}: must be 'nearest' or 'bilinear'")
+    if len(c.mean) not in (1, 3) or len(c.std) != len(c.mean):
+        raise ValueError(f"mean={c.mean}, std={c.std}: need 1 or 3 values each, the same number")
+    if any(s <= 0 for s in c.std): raise ValueError(f"std={c.std}: must be positive")
 
 # %% ../../nbs/02c_augment_config.ipynb #b47e1a93
 def _check_prob(name, p):

@@ -23,8 +23,8 @@ from .linear import linear_eval, linear_probe
 from .retrieval import retrieval_metrics
 
 # %% auto #0
-__all__ = ['PROTOCOL_FIELDS', 'PROTOCOLS', 'FINETUNE_RECIPE', 'config_hash', 'protocol_card', 'protocol_differences',
-           'main_metric', 'results_rows', 'mixed_protocol_note', 'results_table', 'evaluate']
+__all__ = ['PROTOCOL_FIELDS', 'PROTOCOLS', 'FINETUNE_RECIPE', 'CARD_FIELDS', 'config_hash', 'protocol_card',
+           'protocol_differences', 'main_metric', 'results_rows', 'mixed_protocol_note', 'results_table', 'evaluate']
 
 # %% ../../nbs/50e_protocol.ipynb #930e64bf
 PROTOCOL_FIELDS = ("protocol", "dataset", "split", "train_split", "label_fraction", "eval")
@@ -173,6 +173,35 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
              **params) -> dict:
     """Run one evaluation protocol with its baselines on the same split; a JSON-ready result with a
     protocol card."""
+    label_fraction, train_y, test_y = _checked_inputs(protocol, backbone, train_images, train_labels,
+                                                      test_images, test_labels, label_fraction, pretraining)
+    params = {**_DEFAULTS[protocol], **params}
+    start, dev = time.time(), get_device(device)
+    run = _protocol_runner(protocol, train_images, train_y, test_images, test_y, params, label_fraction, dev,
+                           seed, normalize, feature_batch_size, split, train_split)
+    result = {"protocol": protocol, **run(backbone, cache_key)}
+    # the values used, not the defaults' None
+    params |= {k: result.pop(k) for k in FINETUNE_RECIPE if k in result}
+    if baselines:
+        result["baselines"] = _baselines(protocol, run, backbone, make_backbone, cache_key, train_images,
+                                         train_y, test_images, test_y, label_fraction, params, seed, dev)
+        metric = main_metric(result)
+        result["gain"] = {b: result[metric] - v[metric] for b, v in result["baselines"].items()}
+    result["card"] = protocol_card(
+        protocol, dataset or getattr(test_images, "name", None), split,
+        None if protocol == "retrieval" else train_split, label_fraction,
+        eval_params={**params, "normalize": normalize,
+                     "random_init": "make_backbone" if make_backbone else "reset_parameters"},
+        seed=seed, **(pretraining or {}), **_policy_field(data_policy, test_images))
+    result["seconds"] = round(time.time() - start, 3)
+    return result
+
+# %% ../../nbs/50e_protocol.ipynb #d5c8ce6a
+CARD_FIELDS = ("backbone", "method", "epochs", "steps", "minutes", "batch_size", "augmentation", "checkpoint")
+
+def _checked_inputs(protocol, backbone, train_images, train_labels, test_images, test_labels, label_fraction,
+                    pretraining) -> tuple[float | None, torch.Tensor | None, torch.Tensor]:
+    "The label fraction to use and the label tensors, or an error naming the bad argument."
     if protocol not in PROTOCOLS: raise ValueError(f"protocol={protocol!r}: must be one of {PROTOCOLS}")
     if protocol == "finetune":
         label_fraction = check_label_fraction(0.1 if label_fraction is None else label_fraction)
@@ -180,65 +209,49 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
         raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
     if not isinstance(backbone, nn.Module):
         raise TypeError(f"backbone: expected an nn.Module, got {type(backbone).__name__}")
-    unknown = set(pretraining or {}) - {"backbone", "method", "epochs", "steps", "minutes", "batch_size",
-                                        "augmentation",
-                                        "checkpoint"}
+    unknown = set(pretraining or {}) - set(CARD_FIELDS)
     if unknown: raise ValueError(f"pretraining: unknown card fields {sorted(unknown)}")
     n_test = check_images(test_images, "test_images")[0]
     test_y = check_labels(test_labels, n_test, "test_labels", test_images)
     train_y = None
     if protocol != "retrieval":
-        train_y = check_labels(train_labels, check_images(train_images, "train_images")[0], "train_labels",
-                               train_images)
-    params = {**_DEFAULTS[protocol], **params}
-    start, dev = time.time(), get_device(device)
+        n_train = check_images(train_images, "train_images")[0]
+        train_y = check_labels(train_labels, n_train, "train_labels", train_images)
+    return label_fraction, train_y, test_y
 
+# %% ../../nbs/50e_protocol.ipynb #b956c520
+def _protocol_runner(protocol, train_images, train_y, test_images, test_y, params, label_fraction, dev, seed,
+                     normalize, feature_batch_size, split, train_split) -> Callable:
+    "`run(model, cache_key) -> metrics` for `protocol`: the same path for the encoder and the random init."
     if protocol in ("knn", "linear", "retrieval"):
         def run(model, key):
             feats = lambda imgs, sp: extract_features(model, imgs, feature_batch_size, dev, normalize, key,
                                                       sp)
             train_f = None if protocol == "retrieval" else feats(train_images, train_split)
-            return _run_on_features(protocol, train_f, train_y, feats(test_images, split), test_y, params,
-                                    dev)
-    elif protocol == "linear_aug":
-        run = lambda model, key: {"accuracy": linear_eval(model, train_images, train_y, test_images, test_y,
-                                                          normalize=normalize,
-                                                         device=dev, seed=seed, **params)["accuracy"]}
-    else:
-        run = lambda model, key: {k: v for k, v in finetune(model, train_images, train_y, test_images, test_y,
-                                                label_fraction,
-                                  normalize=normalize, device=dev, seed=seed, **params).items()
-                                  if k in ("accuracy", "n_labelled", *FINETUNE_RECIPE)}
-    result = {"protocol": protocol, **run(backbone, cache_key)}
-    # the values used, not the defaults' None
-    params |= {k: result.pop(k) for k in FINETUNE_RECIPE if k in result}
-    metric = main_metric(result)
-    if baselines:
-        random_model = random_init_backbone(make_backbone, like=backbone, seed=seed)
-        random_key = f"random-init-{seed}-{module_hash(random_model)}" if cache_key is not None else None
-        subset = (torch.from_numpy(class_balanced_subset(train_y.numpy(), label_fraction, seed))
-                  if protocol == "finetune" else None)
-        result["baselines"] = {
-            "random_init": {k: v for k, v in run(random_model, random_key).items()
+            test_f = feats(test_images, split)
+            return _run_on_features(protocol, train_f, train_y, test_f, test_y, params, dev)
+        return run
+    if protocol == "linear_aug":
+        return lambda model, key: {"accuracy": linear_eval(model, train_images, train_y, test_images, test_y,
+                                                           normalize=normalize, device=dev, seed=seed,
+                                                           **params)["accuracy"]}
+    def run_finetune(model, key):
+        r = finetune(model, train_images, train_y, test_images, test_y, label_fraction, normalize=normalize,
+                     device=dev, seed=seed, **params)
+        return {k: v for k, v in r.items() if k in ("accuracy", "n_labelled", *FINETUNE_RECIPE)}
+    return run_finetune
+
+def _baselines(protocol, run, backbone, make_backbone, cache_key, train_images, train_y, test_images, test_y,
+               label_fraction, params, seed, dev) -> dict:
+    "The random-init (same protocol, same seed) and raw-pixel baselines' metrics."
+    random_model = random_init_backbone(make_backbone, like=backbone, seed=seed)
+    random_key = f"random-init-{seed}-{module_hash(random_model)}" if cache_key is not None else None
+    subset = (torch.from_numpy(class_balanced_subset(train_y.numpy(), label_fraction, seed))
+              if protocol == "finetune" else None)
+    return {"random_init": {k: v for k, v in run(random_model, random_key).items()
                             if k not in ("n_labelled", *FINETUNE_RECIPE)},
             "raw_pixels": _pixel_baseline(protocol, train_images, train_y, test_images, test_y, subset,
-                                          params if protocol in ("knn", "retrieval") else {}, dev),
-        }
-        result["gain"] = {b: result[metric] - v[metric] for b, v in result["baselines"].items()}
-    result["card"] = protocol_card(
-        protocol,
-        dataset or getattr(test_images, "name", None),
-        split,
-        None if protocol == "retrieval" else train_split,
-        label_fraction,
-        eval_params={**params, "normalize": normalize,
-                     "random_init": "make_backbone" if make_backbone else "reset_parameters"},
-        seed=seed,
-        **(pretraining or {}),
-        **_policy_field(data_policy, test_images),
-    )
-    result["seconds"] = round(time.time() - start, 3)
-    return result
+                                          params if protocol in ("knn", "retrieval") else {}, dev)}
 
 # %% ../../nbs/50e_protocol.ipynb #ab0c44bf
 def _policy_field(data_policy, test_images) -> dict:

@@ -6,14 +6,14 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/byol.html.md"""
 
 # %% ../../nbs/15_byol.ipynb #afe2a167
 from __future__ import annotations
-import copy
 
 import torch
 from torch import nn
 
 from ..models import BNMLPHead, check_views
 from ..losses import byol_loss, collapse_diagnostics
-from .mocov2 import momentum_at, momentum_step
+from .mocov2 import (check_momentum, frozen_copy, momentum_at, momentum_projection,
+                                          momentum_step)
 from .recipe import training_recipe
 
 # %% auto #0
@@ -37,17 +37,12 @@ class BYOL(nn.Module):
                  momentum_schedule: str = "cosine", # "cosine" (paper: tau -> 1) or "constant"
                 ):
         super().__init__()
-        if not isinstance(base_momentum, (int, float)) or not 0 <= base_momentum <= 1:
-            raise ValueError(f"base_momentum={base_momentum!r}: must be in [0, 1]")
-        if momentum_schedule not in ("constant", "cosine"):
-            raise ValueError(f"momentum_schedule={momentum_schedule!r}: expected 'cosine' or 'constant'")
+        check_momentum(base_momentum, momentum_schedule, "base_momentum")
         self.backbone = backbone
         self.projection_head = BNMLPHead(feat_dim, [proj_hidden_dim], out_dim, name="proj_hidden_dim/out_dim")
         self.prediction_head = BNMLPHead(out_dim, [pred_hidden_dim], out_dim, name="pred_hidden_dim/out_dim")
-        self.backbone_momentum = copy.deepcopy(self.backbone)
-        self.projection_head_momentum = copy.deepcopy(self.projection_head)
-        for p in [*self.backbone_momentum.parameters(), *self.projection_head_momentum.parameters()]:
-            p.requires_grad_(False)
+        self.backbone_momentum = frozen_copy(self.backbone)
+        self.projection_head_momentum = frozen_copy(self.projection_head)
         self.base_momentum, self.momentum_schedule = base_momentum, momentum_schedule
         self.momentum = momentum_at(0.0, base_momentum, momentum_schedule)
 
@@ -56,10 +51,7 @@ class BYOL(nn.Module):
         z = self.projection_head(self.backbone(x))
         return z, self.prediction_head(z)
 
-    @torch.no_grad()
-    def target(self, x: torch.Tensor) -> torch.Tensor:
-        "Target projection z' `(N, out_dim)`, no gradient."
-        return self.projection_head_momentum(self.backbone_momentum(x))
+    target = momentum_projection  # target projection z' `(N, out_dim)` of images, no gradient
 
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
         "Symmetrised BYOL loss of the two views, and logs with the EMA decay and collapse diagnostics."

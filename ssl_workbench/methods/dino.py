@@ -6,7 +6,6 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/dino.html.md"""
 
 # %% ../../nbs/19_dino.ipynb #334c8a69
 from __future__ import annotations
-import copy
 
 import torch
 from torch import nn
@@ -15,7 +14,7 @@ import torch.distributed as dist
 
 from ..models import check_views
 from ..losses import collapse_diagnostics, check_temperature, fp32_logits, rank_and_world
-from .mocov2 import ema_update, momentum_at
+from .mocov2 import ema_update, frozen_copy, momentum_at
 from .recipe import training_recipe
 
 # %% auto #0
@@ -137,9 +136,7 @@ class DINO(nn.Module):
         self.backbone = backbone
         self.head = DINOHead(feat_dim, out_dim, hidden_dim, bottleneck_dim, use_bn=use_bn_in_head,
                              norm_last_layer=norm_last_layer)
-        self.teacher_backbone, self.teacher_head = copy.deepcopy(backbone), copy.deepcopy(self.head)
-        for p in [*self.teacher_backbone.parameters(), *self.teacher_head.parameters()]:
-            p.requires_grad_(False)
+        self.teacher_backbone, self.teacher_head = frozen_copy(backbone), frozen_copy(self.head)
         self.register_buffer("center", torch.zeros(1, out_dim))  # saved in checkpoints
         self.student_temp, self.final_teacher_temp = student_temp, teacher_temp
         self.warmup_teacher_temp = warmup_teacher_temp

@@ -62,8 +62,8 @@ class MAE(nn.Module):
     "MAE: a ViT encoder on the visible patches, a light decoder, normalised-pixel MSE on the masked patches."
     n_views = 1
     default_training = training_recipe(
-        "adamw", lr=1.5e-4, weight_decay=0.05, beta2=0.95, decay_norm_and_bias=False, warmup_epochs=40.0,
-        final_lr_fraction=0.0,
+        "adamw", lr=1.5e-4, weight_decay=0.05, beta2=0.95, decay_norm_and_bias=False,
+        warmup_epochs=40.0, final_lr_fraction=0.0,
         source="facebookresearch/mae PRETRAIN.md (800 epochs: --blr 1.5e-4 --weight_decay 0.05 "
                "--warmup_epochs 40 --mask_ratio 0.75 --norm_pix_loss) and main_pretrain.py (lr = blr * batch"
                " / 256, AdamW betas (0.9, 0.95), no decay on biases and norms, cosine to min_lr 0)")

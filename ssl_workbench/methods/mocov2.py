@@ -19,7 +19,8 @@ from ..losses import (moco_infonce, collapse_diagnostics, check_temperature, gat
 from .recipe import training_recipe
 
 # %% auto #0
-__all__ = ['Queue', 'ema_update', 'momentum_step', 'momentum_at', 'shuffled_forward', 'split_forward', 'MoCoV2']
+__all__ = ['Queue', 'ema_update', 'momentum_step', 'momentum_at', 'check_momentum', 'frozen_copy', 'momentum_projection',
+           'shuffled_forward', 'split_forward', 'MoCoV2']
 
 # %% ../../nbs/11_mocov2.ipynb #baf9fe2a
 class Queue(nn.Module):
@@ -76,6 +77,26 @@ def momentum_at(
         return base
     return 1 - (1 - base) * (math.cos(math.pi * progress) + 1) / 2
 
+# %% ../../nbs/11_mocov2.ipynb #29f420d1
+def check_momentum(momentum: float, # m at the start of training
+                   schedule: str, # "constant" or "cosine"
+                   name: str = "momentum"): # the parameter's name, for the error
+    "Raise a `ValueError` naming the parameter unless `momentum` is in [0, 1] and `schedule` is known."
+    if not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+        raise ValueError(f"{name}={momentum!r}: must be in [0, 1]")
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"momentum_schedule={schedule!r}: expected 'constant' or 'cosine'")
+
+def frozen_copy(module: nn.Module) -> nn.Module:
+    "A deep copy of `module` whose parameters need no gradient: where a momentum encoder or a teacher starts."
+    return copy.deepcopy(module).requires_grad_(False)
+
+@torch.no_grad()
+def momentum_projection(method: nn.Module, # has `backbone_momentum` and `projection_head_momentum`
+                        x: torch.Tensor) -> torch.Tensor: # (N, C, H, W) images
+    "The momentum branch's projection `(N, D)` of `x`, without gradient: MoCo v3's key, BYOL's target."
+    return method.projection_head_momentum(method.backbone_momentum(x))
+
 # %% ../../nbs/11_mocov2.ipynb #3069ee38
 @torch.no_grad()
 def shuffled_forward(encoder: nn.Module, # key encoder (no gradient)
@@ -125,16 +146,12 @@ class MoCoV2(nn.Module):
                 ):
         super().__init__()
         check_temperature(temperature)
-        if not 0 <= momentum <= 1: raise ValueError(f"momentum={momentum!r}: must be in [0, 1]")
+        check_momentum(momentum, momentum_schedule)
         if not isinstance(num_splits, int) or num_splits < 1:
             raise ValueError(f"num_splits={num_splits!r}: expected an int >= 1")
-        if momentum_schedule not in ("constant", "cosine"):
-            raise ValueError(f"momentum_schedule={momentum_schedule!r}: expected 'constant' or 'cosine'")
         self.backbone, self.projection_head = backbone, MoCoV2ProjectionHead(feat_dim, hidden_dim, out_dim)
-        self.backbone_momentum, self.projection_head_momentum = (copy.deepcopy(self.backbone),
-                                                                 copy.deepcopy(self.projection_head))
-        for p in [*self.backbone_momentum.parameters(), *self.projection_head_momentum.parameters()]:
-            p.requires_grad_(False)
+        self.backbone_momentum = frozen_copy(self.backbone)
+        self.projection_head_momentum = frozen_copy(self.projection_head)
         self.queue = Queue(queue_size, out_dim)
         self.temperature, self.base_momentum, self.momentum_schedule = (temperature, momentum,
                                                                         momentum_schedule)
@@ -151,7 +168,7 @@ class MoCoV2(nn.Module):
     def key(self, x: torch.Tensor) -> torch.Tensor:
         """Momentum-encoder projection `(N, D)`, L2-normalised, no gradient (shuffle-BN under DDP, split BN
         in one process)."""
-        encoder = lambda v: self.projection_head_momentum(self.backbone_momentum(v))
+        encoder = lambda v: momentum_projection(self, v)
         one_process = rank_and_world()[1] == 1
         if self.shuffle_bn and not one_process:
             k = shuffled_forward(encoder, x)

@@ -6,7 +6,6 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/mocov3.html.md"""
 
 # %% ../../nbs/18_mocov3.ipynb #7a47cee6
 from __future__ import annotations
-import copy
 
 import torch
 from torch import nn
@@ -16,7 +15,7 @@ from ..models import check_views
 from ..vit import ViT, sincos_pos_embed
 from ..losses import (collapse_diagnostics, check_temperature, fp32_logits, gather_no_grad,
                                   rank_and_world)
-from .mocov2 import momentum_step
+from .mocov2 import check_momentum, frozen_copy, momentum_projection, momentum_step
 from .recipe import training_recipe
 
 # %% auto #0
@@ -76,9 +75,7 @@ class MoCoV3(nn.Module):
                 ):
         super().__init__()
         check_temperature(temperature)
-        if not 0 <= momentum <= 1: raise ValueError(f"momentum={momentum!r}: must be in [0, 1]")
-        if momentum_schedule not in ("constant", "cosine"):
-            raise ValueError(f"momentum_schedule={momentum_schedule!r}: expected 'constant' or 'cosine'")
+        check_momentum(momentum, momentum_schedule)
         is_vit = isinstance(backbone, ViT)
         for flag, value in (("stop_grad_conv1", stop_grad_conv1), ("fixed_pos_embed", fixed_pos_embed)):
             if value and not is_vit:
@@ -95,10 +92,8 @@ class MoCoV3(nn.Module):
         self.backbone = backbone
         self.projection_head = mocov3_mlp(projector_layers, feat_dim, hidden_dim, out_dim)
         self.prediction_head = mocov3_mlp(2, out_dim, hidden_dim, out_dim, last_bn=False)
-        self.backbone_momentum = copy.deepcopy(backbone)
-        self.projection_head_momentum = copy.deepcopy(self.projection_head)
-        for p in [*self.backbone_momentum.parameters(), *self.projection_head_momentum.parameters()]:
-            p.requires_grad_(False)
+        self.backbone_momentum = frozen_copy(backbone)
+        self.projection_head_momentum = frozen_copy(self.projection_head)
         self.temperature, self.momentum_schedule = temperature, momentum_schedule
         self.base_momentum = self.momentum = momentum
 
@@ -106,10 +101,7 @@ class MoCoV3(nn.Module):
         "Query-encoder prediction `(N, out_dim)` (with gradient)."
         return self.prediction_head(self.projection_head(self.backbone(x)))
 
-    @torch.no_grad()
-    def key(self, x: torch.Tensor) -> torch.Tensor:
-        "Momentum-encoder projection `(N, out_dim)`, no gradient."
-        return self.projection_head_momentum(self.backbone_momentum(x))
+    key = momentum_projection  # momentum-encoder projection `(N, out_dim)` of images, no gradient
 
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
         "Symmetrised InfoNCE `ctr(q1, k2) + ctr(q2, k1)`, and logs with collapse diagnostics."

@@ -12,7 +12,7 @@ from torch import nn
 
 from ..models import BNMLPHead, check_views
 from ..losses import vicreg_loss, check_coefficient, collapse_diagnostics
-from .recipe import training_recipe
+from .barlow_twins import BarlowTwins
 
 # %% auto #0
 __all__ = ['VICReg']
@@ -20,12 +20,13 @@ __all__ = ['VICReg']
 # %% ../../nbs/17_vicreg.ipynb #dd35504f
 class VICReg(nn.Module):
     "VICReg: encoder + BN expander, trained with invariance, variance and covariance terms on two views."
+    # Barlow Twins' LARS recipe: main_vicreg.py has the same --base-lr 0.2, --wd 1e-6, 10 warmup epochs and
+    # end_lr = base_lr * 0.001
+    default_training = {**BarlowTwins.default_training,
+                        "source": "VICReg (Bardes et al. 2022) §4.1 and App. C; facebookresearch/vicreg "
+                                  "main_vicreg.py"}
     n_views = 2
     sync_batchnorm = True  # the official code converts BN to SyncBatchNorm under DDP
-    default_training = training_recipe(
-        "lars", lr=0.2, weight_decay=1e-6, decay_norm_and_bias=False, warmup_epochs=10.0,
-        final_lr_fraction=0.001,
-        source="VICReg (Bardes et al. 2022) §4.1 and App. C; facebookresearch/vicreg main_vicreg.py")
     def __init__(self, backbone: nn.Module, # encoder f: (B, C, H, W) -> (B, feat_dim)
                  feat_dim: int, # its output dimension
                  proj_hidden_dim: int = 8192, # width of the two hidden layers (`--mlp 8192-8192-8192`)

@@ -26,7 +26,8 @@ from ..ui.runs import classed
 
 # %% auto #0
 __all__ = ['TOWERS', 'DIFF_VIEWS', 'check_questions', 'score_labels', 'question_panels', 'question_verdict', 'embedding_backbone',
-           'view_features', 'cluster_scores', 'pca_2d', 'umap_views', 'SPARE3DViewer', 'spare3d_viewer']
+           'view_features', 'cluster_scores', 'pca_2d', 'umap_views', 'check_viewer_inputs', 'SPARE3DViewer',
+           'spare3d_viewer']
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #df6f229a
 def check_questions(questions: dict[str, np.ndarray], # task data: arrays over questions
@@ -160,6 +161,24 @@ def _image_figure(n: int, height: int = 150) -> go.FigureWidget:
 
 DIFF_VIEWS = ("front", "right", "top", "isometric")  # pair drawings are f, r, t, pose-2 isometric
 
+# %% ../../nbs/73_spare3d_viewer.ipynb #8d59722e
+def check_viewer_inputs(questions: dict[str, np.ndarray] | None, task: str, object_views: tuple | None,
+                        pairs: dict[str, np.ndarray] | None) -> tuple[int, tuple | None]:
+    "The number of questions and the object views as arrays; a `ValueError` naming the bad input otherwise."
+    if questions is not None: n_questions = check_questions(questions, task)
+    elif task not in TASK_KEYS: raise ValueError(f"task={task!r}: expected one of {list(TASK_KEYS)}")
+    else: n_questions = 0
+    if object_views is not None:
+        if len(object_views) != 3:
+            raise ValueError("object_views: expected (images, object_ids, pose_ids)")
+        imgs, oids, pids = (np.asarray(a) for a in object_views)
+        if not len(imgs) == len(oids) == len(pids):
+            raise ValueError(f"object_views: lengths {len(imgs)}, {len(oids)}, {len(pids)} differ")
+        object_views = (imgs, oids, pids)
+    if pairs is not None and not {"left", "right"} <= set(pairs):
+        raise ValueError(f"pairs: expected keys 'left' and 'right', got {sorted(pairs)}")
+    return n_questions, object_views
+
 # %% ../../nbs/73_spare3d_viewer.ipynb #c734050b
 class SPARE3DViewer(widgets.VBox):
     "Browse SPARE3D questions with a model's scores, embed view drawings, and diff similar objects."
@@ -175,18 +194,7 @@ class SPARE3DViewer(widgets.VBox):
                  pairs: dict[str, np.ndarray] | None = None, # contrastive pairs: left, right (N, 4, H, W, 3)
                  embed: Callable[[np.ndarray], np.ndarray] = umap_views, # features (N, D) -> (N, 2)
                  device: str | torch.device | None = None):
-        if questions is not None: self.n_questions = check_questions(questions, task)
-        elif task not in TASK_KEYS: raise ValueError(f"task={task!r}: expected one of {list(TASK_KEYS)}")
-        else: self.n_questions = 0
-        if object_views is not None:
-            if len(object_views) != 3:
-                raise ValueError("object_views: expected (images, object_ids, pose_ids)")
-            imgs, oids, pids = (np.asarray(a) for a in object_views)
-            if not len(imgs) == len(oids) == len(pids):
-                raise ValueError(f"object_views: lengths {len(imgs)}, {len(oids)}, {len(pids)} differ")
-            object_views = (imgs, oids, pids)
-        if pairs is not None and not {"left", "right"} <= set(pairs):
-            raise ValueError(f"pairs: expected keys 'left' and 'right', got {sorted(pairs)}")
+        self.n_questions, object_views = check_viewer_inputs(questions, task, object_views, pairs)
         self.questions, self.task, self.model = questions, task, model
         self.object_views, self.pairs = object_views, pairs
         self.pose_names = list(pose_names) if pose_names is not None else list(VIEWS)
@@ -211,15 +219,17 @@ class SPARE3DViewer(widgets.VBox):
             self.diff_status.value = ("<i>no pairs: pass pairs= (left/right from make_pair) or T2I "
                                       "questions</i>")
 
-    @torch.no_grad()
-    def scores(self, i: int) -> np.ndarray | None:
-        "The model's 4 scores for question `i` (cached), None without a model."
-        if self.model is None: return None
-        if i not in self._scores:
-            self.model.to(self.device).eval()
-            batch = task_batch(self.questions, slice(i, i + 1), self.task, self.device)
-            self._scores[i] = task_scores(self.model, self.task, batch)[0].float().cpu().numpy()
-        return self._scores[i]
+# %% ../../nbs/73_spare3d_viewer.ipynb #2cdc68ce
+@patch
+@torch.no_grad()
+def scores(self: SPARE3DViewer, i: int) -> np.ndarray | None:
+    "The model's 4 scores for question `i` (cached), None without a model."
+    if self.model is None: return None
+    if i not in self._scores:
+        self.model.to(self.device).eval()
+        batch = task_batch(self.questions, slice(i, i + 1), self.task, self.device)
+        self._scores[i] = task_scores(self.model, self.task, batch)[0].float().cpu().numpy()
+    return self._scores[i]
 
 # %% ../../nbs/73_spare3d_viewer.ipynb #8af3f010
 @patch

@@ -346,67 +346,89 @@ def validate_config(cfg: TrainConfig, # the config to check
     cfg = with_method_defaults(cfg)[0]
     problems = _check_types(cfg)
     if problems: return problems  # value checks below assume the types are right
-    d, a, o, s, e, r = cfg.data, cfg.augment, cfg.optim, cfg.schedule, cfg.eval, cfg.run
-    def need(ok, msg):
-        if not ok: problems.append(msg)
-    if "data" not in injected:
-        spec = d.spec
-        need(spec.lower() in BUILTIN_DATASETS or spec.startswith("imagefolder:"),
-             f"data.spec={spec!r}: expected one of {', '.join(BUILTIN_DATASETS)} or imagefolder:PATH")
-        if spec.startswith("imagefolder:"):
-            need(Path(spec.split(":", 1)[1]).expanduser().exists(),
-                 f"data.spec={spec!r}: folder does not exist")
-        need(d.split != "", "data.split='': must name a split")
-    need(d.size is None or d.size > 0, f"data.size={d.size!r}: must be positive or None")
-    need(d.limit is None or d.limit > 0, f"data.limit={d.limit!r}: must be positive or None")
-    need(d.batch_size > 0, f"data.batch_size={d.batch_size}: must be positive")
-    need(a.image_size >= 8, f"augment.image_size={a.image_size}: must be at least 8")
-    if "method" not in injected:
-        need(cfg.method.name in METHODS,
-             f"method.name={cfg.method.name!r}: expected one of {', '.join(METHODS)}")
-        need(is_backbone_name(cfg.model.backbone), f"model.backbone={cfg.model.backbone!r}: expected one of "
-             f"{', '.join(list_backbones())}, a ViT with a patch size (vit_tiny/8) or timm:NAME")
-        need(cfg.method.name != "mae" or is_vit_name(cfg.model.backbone), "method.name='mae' needs a ViT "
-                                                                          "backbone "
-             "(vit_tiny, vit_small, timm:vit_*): masking drops patch tokens; "
-             f"model.backbone={cfg.model.backbone!r}")
-        base, _, patch = cfg.model.backbone.partition("/")
-        if base in VIT_SIZES:
-            p = int(patch) if patch.isdigit() else default_patch_size(a.image_size)
-            need(a.image_size % p == 0, f"augment.image_size={a.image_size} is not divisible by the ViT "
-                                        f"patch size {p} "
-                 f"(model.backbone={cfg.model.backbone!r})")
-        valid = _method_hparams(cfg.method.name)
-        bad = sorted(set(cfg.method.hparams) - set(valid)) if valid is not None else []
-        need(not bad,
-             f"method.hparams: unknown {bad} for method {cfg.method.name!r}; valid: {sorted(valid or [])}")
-    need(o.name in OPTIMIZERS, f"optim.name={o.name!r}: expected one of {', '.join(OPTIMIZERS)}")
-    need(o.lr > 0 and math.isfinite(o.lr), f"optim.lr={o.lr}: must be positive")
-    need(o.scaling in LR_SCALING, f"optim.scaling={o.scaling!r}: expected one of {', '.join(LR_SCALING)}")
-    need(o.weight_decay >= 0, f"optim.weight_decay={o.weight_decay}: must be >= 0")
-    need(0 <= o.momentum < 1, f"optim.momentum={o.momentum}: must be in [0, 1)")
-    need(o.trust_coefficient > 0, f"optim.trust_coefficient={o.trust_coefficient}: must be positive")
-    need(o.grad_clip is None or o.grad_clip > 0, f"optim.grad_clip={o.grad_clip}: must be positive or None")
-    need(s.steps is not None or s.epochs > 0, f"schedule.epochs={s.epochs}: must be positive")
-    need(s.steps is None or s.steps > 0, f"schedule.steps={s.steps}: must be positive or None")
-    w = s.warmup_epochs
-    need(w is None or w >= 0, f"schedule.warmup_epochs={w}: must be >= 0")
-    need(w is None or s.steps is not None or s.minutes is not None or w < s.epochs or w == 0,
-         f"schedule.warmup_epochs={w}: must be shorter than schedule.epochs={s.epochs}")
-    need(0 <= s.final_lr_fraction <= 1,
-         f"schedule.final_lr_fraction={s.final_lr_fraction}: must be in [0, 1]")
-    need(s.max_steps is None or s.max_steps > 0,
-         f"schedule.max_steps={s.max_steps}: must be positive or None")
-    need(s.minutes is None or s.minutes > 0, f"schedule.minutes={s.minutes}: must be positive or None")
-    need(e.knn_every >= 0, f"eval.knn_every={e.knn_every}: must be >= 0")
-    need(e.knn_k > 0, f"eval.knn_k={e.knn_k}: must be positive")
-    need(e.knn_temperature > 0, f"eval.knn_temperature={e.knn_temperature}: must be positive")
-    need(e.knn_train_size > 0 and e.knn_test_size > 0, "eval.knn_train_size/knn_test_size: must be positive")
-    need(r.out != "", "run.out='': must name a directory")
-    need(r.seed >= 0, f"run.seed={r.seed}: must be >= 0")
-    need(r.ckpt_every >= 0, f"run.ckpt_every={r.ckpt_every}: must be >= 0")
-    need(r.log_every > 0, f"run.log_every={r.log_every}: must be positive")
-    need(r.dist_timeout_s > 0, f"run.dist_timeout_s={r.dist_timeout_s}: must be positive")
-    try: get_device(r.device)
-    except ValueError as err: problems.append(f"run.device={r.device!r}: {err}")
+    checks = [*(_dataset_checks(cfg.data) if "data" not in injected else []), *_size_checks(cfg),
+              *(_method_checks(cfg) if "method" not in injected else []), *_optim_checks(cfg.optim),
+              *_schedule_checks(cfg.schedule), *_eval_run_checks(cfg.eval, cfg.run)]
+    problems = [message for ok, message in checks if not ok]
+    try: get_device(cfg.run.device)
+    except ValueError as err: problems.append(f"run.device={cfg.run.device!r}: {err}")
     return problems
+
+# %% ../../nbs/05b_train_config.ipynb #cfa477c2
+def _dataset_checks(d: DataConfig) -> list[tuple[bool, str]]:
+    "(passed, message) for the dataset's name and split (skipped when the caller passes the data)."
+    folder = d.spec.startswith("imagefolder:")
+    return [
+        (d.spec.lower() in BUILTIN_DATASETS or folder,
+         f"data.spec={d.spec!r}: expected one of {', '.join(BUILTIN_DATASETS)} or imagefolder:PATH"),
+        (not folder or Path(d.spec.split(":", 1)[1]).expanduser().exists(),
+         f"data.spec={d.spec!r}: folder does not exist"),
+        (d.split != "", "data.split='': must name a split"),
+    ]
+
+def _size_checks(cfg: TrainConfig) -> list[tuple[bool, str]]:
+    "(passed, message) for the image sizes, the subset and the batch."
+    d, a = cfg.data, cfg.augment
+    return [(d.size is None or d.size > 0, f"data.size={d.size!r}: must be positive or None"),
+            (d.limit is None or d.limit > 0, f"data.limit={d.limit!r}: must be positive or None"),
+            (d.batch_size > 0, f"data.batch_size={d.batch_size}: must be positive"),
+            (a.image_size >= 8, f"augment.image_size={a.image_size}: must be at least 8")]
+
+def _method_checks(cfg: TrainConfig) -> list[tuple[bool, str]]:
+    "(passed, message) for the method, its hyperparameters and the backbone it needs."
+    name, backbone, size = cfg.method.name, cfg.model.backbone, cfg.augment.image_size
+    base, _, patch = backbone.partition("/")
+    p = (int(patch) if patch.isdigit() else default_patch_size(size)) if base in VIT_SIZES else None
+    valid = _method_hparams(name)
+    bad = sorted(set(cfg.method.hparams) - set(valid)) if valid is not None else []
+    return [
+        (name in METHODS, f"method.name={name!r}: expected one of {', '.join(METHODS)}"),
+        (is_backbone_name(backbone), f"model.backbone={backbone!r}: expected one of "
+         f"{', '.join(list_backbones())}, a ViT with a patch size (vit_tiny/8) or timm:NAME"),
+        (name != "mae" or is_vit_name(backbone),
+         "method.name='mae' needs a ViT backbone (vit_tiny, vit_small, "
+         f"timm:vit_*): masking drops patch tokens; model.backbone={backbone!r}"),
+        (p is None or size % p == 0, f"augment.image_size={size} is not divisible by the ViT patch size {p} "
+         f"(model.backbone={backbone!r})"),
+        (not bad, f"method.hparams: unknown {bad} for method {name!r}; valid: {sorted(valid or [])}"),
+    ]
+
+# %% ../../nbs/05b_train_config.ipynb #0dc34289
+def _optim_checks(o: OptimConfig) -> list[tuple[bool, str]]:
+    "(passed, message) for the optimiser's settings."
+    return [(o.name in OPTIMIZERS, f"optim.name={o.name!r}: expected one of {', '.join(OPTIMIZERS)}"),
+            (o.lr > 0 and math.isfinite(o.lr), f"optim.lr={o.lr}: must be positive"),
+            (o.scaling in LR_SCALING,
+             f"optim.scaling={o.scaling!r}: expected one of {', '.join(LR_SCALING)}"),
+            (o.weight_decay >= 0, f"optim.weight_decay={o.weight_decay}: must be >= 0"),
+            (0 <= o.momentum < 1, f"optim.momentum={o.momentum}: must be in [0, 1)"),
+            (o.trust_coefficient > 0, f"optim.trust_coefficient={o.trust_coefficient}: must be positive"),
+            (o.grad_clip is None or o.grad_clip > 0,
+             f"optim.grad_clip={o.grad_clip}: must be positive or None")]
+
+def _schedule_checks(s: ScheduleConfig) -> list[tuple[bool, str]]:
+    "(passed, message) for the run's length, warmup and decay."
+    w = s.warmup_epochs
+    return [(s.steps is not None or s.epochs > 0, f"schedule.epochs={s.epochs}: must be positive"),
+            (s.steps is None or s.steps > 0, f"schedule.steps={s.steps}: must be positive or None"),
+            (w is None or w >= 0, f"schedule.warmup_epochs={w}: must be >= 0"),
+            (w is None or s.steps is not None or s.minutes is not None or w < s.epochs or w == 0,
+             f"schedule.warmup_epochs={w}: must be shorter than schedule.epochs={s.epochs}"),
+            (0 <= s.final_lr_fraction <= 1,
+             f"schedule.final_lr_fraction={s.final_lr_fraction}: must be in [0, 1]"),
+            (s.max_steps is None or s.max_steps > 0,
+             f"schedule.max_steps={s.max_steps}: must be positive or None"),
+            (s.minutes is None or s.minutes > 0, f"schedule.minutes={s.minutes}: must be positive or None")]
+
+def _eval_run_checks(e: EvalConfig, r: RunConfig) -> list[tuple[bool, str]]:
+    "(passed, message) for the online kNN and the run's bookkeeping."
+    return [(e.knn_every >= 0, f"eval.knn_every={e.knn_every}: must be >= 0"),
+            (e.knn_k > 0, f"eval.knn_k={e.knn_k}: must be positive"),
+            (e.knn_temperature > 0, f"eval.knn_temperature={e.knn_temperature}: must be positive"),
+            (e.knn_train_size > 0 and e.knn_test_size > 0,
+             "eval.knn_train_size/knn_test_size: must be positive"),
+            (r.out != "", "run.out='': must name a directory"),
+            (r.seed >= 0, f"run.seed={r.seed}: must be >= 0"),
+            (r.ckpt_every >= 0, f"run.ckpt_every={r.ckpt_every}: must be >= 0"),
+            (r.log_every > 0, f"run.log_every={r.log_every}: must be positive"),
+            (r.dist_timeout_s > 0, f"run.dist_timeout_s={r.dist_timeout_s}: must be positive")]

@@ -519,47 +519,78 @@ def _train_step(
         ) from None
     return loss_value, logs, grad_norm, stop_all
 
-# %% ../../nbs/05_train.ipynb #50052550
+# %% ../../nbs/05_train.ipynb #c88cc5d7
 def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDir:
     seed_everything(cfg.run.seed)
+    images, labels = _training_images(cfg, info, data)
+    method = method if method is not None else _create_method(cfg)
+    init_report = _init_from(method, cfg) if cfg.model.init_from and not resume else None
+    recipe = recipe if recipe is not None else _create_recipe(cfg)
+    if cfg.augment.recipe is None:
+        cfg.augment.recipe = _recipe_dict(recipe)  # config.yaml records the views used
+    if cfg.data.on_device: images = images.to(info.device)
+    model = method.to(info.device)
+    if cfg.run.channels_last: model = model.to(memory_format=torch.channels_last)
+    peak_lr = scale_lr(cfg.optim.lr, cfg.data.batch_size, cfg.optim.scaling)
+    optimizer = build_optimizer(model, cfg.optim, peak_lr)
+    state, sched, notice, changes = _restore(cfg, run, model, optimizer, len(images), peak_lr, resume)
+    net = wrap_ddp(model, info, cfg.run.sync_batchnorm and getattr(model, "sync_batchnorm", True))
+    if cfg.run.compile: net = torch.compile(net)
+    knn = _KnnProbe(cfg, recipe, images, labels, eval_data, info) if cfg.eval.knn_every else None
+    budget = _time_budget(cfg, info, knn, model, sched, state)
+    snaps = _probe_snapshots(cfg, run, recipe, images, labels, info)
+    log = _open_log(cfg, info, run, resume, state, sched, peak_lr, notice, changes)
+    if snaps is not None and not resume: snaps(model, 0)  # the structure before any training
+    if init_report: log.log(dict(kind="event", event="init_from", step=state.step, **init_report))
+    checkpoint = _checkpointer(cfg, info, model, optimizer, sched, state)
+    loop = _Loop(run, sched, state, log, checkpoint, knn, budget, snaps)
+    parts = _Parts(cfg, info, images, recipe, unwrap(model), net, optimizer,
+                   training_autocast(info.device, cfg.run.amp))
+    model.train()
+    with stop.installed():
+        reason = _run_steps(parts, loop, stop)
+    _finish(loop, reason)
+    return run
+
+# %% ../../nbs/05_train.ipynb #ca511ef4
+def _training_images(cfg: TrainConfig, info: DistInfo, data) -> tuple[torch.Tensor, torch.Tensor]:
+    "The training images and labels (`data`, else the configured dataset), checked against the batch size."
     if data is None: data = _load_data(cfg.data, image_size=cfg.augment.image_size)
     images, labels = as_image_tensors(data)
     B, W = cfg.data.batch_size, info.world_size
     if B % W: raise ValueError(f"data.batch_size={B}: must be divisible by the number of processes ({W})")
     if len(images) < B:
         raise ValueError(f"data.batch_size={B}: larger than the dataset ({len(images)} images)")
-    method = method if method is not None else _create_method(cfg)
-    init_report = _init_from(method, cfg) if cfg.model.init_from and not resume else None
-    recipe = recipe if recipe is not None else _create_recipe(cfg)
-    if cfg.augment.recipe is None:
-        cfg.augment.recipe = _recipe_dict(recipe)  # config.yaml records the views used
-    device = info.device
-    if cfg.data.on_device: images = images.to(device)
-    model = method.to(device)
-    if cfg.run.channels_last: model = model.to(memory_format=torch.channels_last)
-    peak_lr = scale_lr(cfg.optim.lr, B, cfg.optim.scaling)
-    optimizer = build_optimizer(model, cfg.optim, peak_lr)
+    return images, labels
+
+def _restore(cfg: TrainConfig, run: RunDir, model: nn.Module, optimizer, n_images: int, peak_lr: float,
+             resume: bool) -> tuple[_State, Schedule, str | None, list]:
+    "Counters, schedule, warmup notice and config changes: fresh, or from `run.last` (with weights and RNG)."
     state, changes, ck = _State(), [], load_checkpoint(run.last) if resume else None
     if resume: _keep_planned_steps(cfg, ck)
-    sched, notice = _make_schedule(cfg, len(images), peak_lr)
+    sched, notice = _make_schedule(cfg, n_images, peak_lr)
     if resume:
         changes = resume_changes(ck.get("config"), cfg, ck["step"], sched.total, run.last)
         restore_checkpoint(ck, model, optimizer, restore_rng=True, path=run.last)
         state = _State(ck["step"], ck.get("best_score", -math.inf), *ck.get("epoch_loss", (0.0, 0)))
-    net = wrap_ddp(model, info, cfg.run.sync_batchnorm and getattr(model, "sync_batchnorm", True))
-    if cfg.run.compile: net = torch.compile(net)
-    knn = _KnnProbe(cfg, recipe, images, labels, eval_data, info) if cfg.eval.knn_every else None
-    # before any step: the other ranks wait for rank 0's probe
-    probe_s = check_rank0_budget(knn, model, cfg, info)
-    budget = None
-    if cfg.schedule.minutes is not None:
-        if knn is not None and not probe_s and info.is_main: probe_s = knn.estimate_seconds(model)
-        per_step = _agree(float(probe_s), info) / (sched.steps_per_epoch * cfg.eval.knn_every) if knn else 0.0
-        budget = TimeBudget(cfg.schedule.minutes, state.step, eval_s_per_step=per_step)
-        if cfg.schedule.steps is not None:
-            budget.recheck_step = -1  # a fixed length: the budget only stops it
-    snaps = _probe_snapshots(cfg, run, recipe, images, labels, info)
+    return state, sched, notice, changes
 
+def _time_budget(cfg: TrainConfig, info: DistInfo, knn, model: nn.Module, sched: Schedule,
+                 state: _State) -> TimeBudget | None:
+    "The `schedule.minutes` budget (None without one), charged the online kNN's seconds per step."
+    probe_s = check_rank0_budget(knn, model, cfg, info)  # before any step: the others wait for rank 0's probe
+    if cfg.schedule.minutes is None: return None
+    if knn is not None and not probe_s and info.is_main: probe_s = knn.estimate_seconds(model)
+    per_step = _agree(float(probe_s), info) / (sched.steps_per_epoch * cfg.eval.knn_every) if knn else 0.0
+    budget = TimeBudget(cfg.schedule.minutes, state.step, eval_s_per_step=per_step)
+    if cfg.schedule.steps is not None:
+        budget.recheck_step = -1  # a fixed length: the budget only stops it
+    return budget
+
+# %% ../../nbs/05_train.ipynb #9c6d0f94
+def _open_log(cfg: TrainConfig, info: DistInfo, run: RunDir, resume: bool, state: _State, sched: Schedule,
+              peak_lr: float, notice: str | None, changes: list) -> RunLogger:
+    "Create the run directory (main process) and a logger whose first records say how the run starts."
     discarded = 0
     if info.is_main:
         run.create(); save_config(cfg, run.config)
@@ -567,17 +598,18 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
         else: discarded = _discard_history(run)
         if notice and not resume: print(notice, file=sys.stderr)
     log = RunLogger(run, info.is_main, sched.total, state.step, cfg.run.progress, cfg.run.tensorboard)
-    log.log(dict(kind="event", event="resumed" if resume else "started", step=state.step, world_size=W,
-                 device=str(device), total_steps=sched.total, peak_lr=peak_lr, warmup_steps=sched.warmup,
-                 git=git_commit() if info.is_main else None,
+    log.log(dict(kind="event", event="resumed" if resume else "started", step=state.step,
+                 world_size=info.world_size, device=str(info.device), total_steps=sched.total,
+                 peak_lr=peak_lr, warmup_steps=sched.warmup, git=git_commit() if info.is_main else None,
                  **({"discarded_records": discarded} if discarded else {}),
                  **({"notice": notice} if notice else {})))
     if changes: log.log(dict(kind="event", event="config_changed", step=state.step, changes=changes))
-    if snaps is not None and not resume: snaps(model, 0)  # the structure before any training
-    if init_report: log.log(dict(kind="event", event="init_from", step=state.step, **init_report))
+    return log
 
+def _checkpointer(cfg: TrainConfig, info: DistInfo, model: nn.Module, optimizer, sched: Schedule,
+                  state: _State):
+    "`checkpoint(path, copies=())`: save the run's state to `path` (main process), then copy it to `copies`."
     def checkpoint(path, copies=()):
-        "Save the state to `path` (main process), then make each of `copies` a copy of it."
         if info.is_main:
             save_checkpoint(path, model, optimizer, step=state.step,
                             epoch=state.step // sched.steps_per_epoch,
@@ -585,54 +617,77 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
                             epoch_loss=(state.epoch_loss_sum, state.epoch_loss_count),
                             scheduler=dict(sched.as_dict(), step=state.step))
             for c in copies: atomic_copy(path, c)   # serialised once: best.pt is the same bytes as last.pt
+    return checkpoint
 
-    parts = _Parts(cfg, info, images, recipe, unwrap(model), net, optimizer,
-                   training_autocast(device, cfg.run.amp))
-    planned = budget is not None and cfg.schedule.steps is None
-    reason, ahead = None, _Prefetcher(parts, sched.steps_per_epoch, cfg.run.prefetch)
-    model.train()
-    with stop.installed(), ahead:
+# %% ../../nbs/05_train.ipynb #8a892d62
+@dataclass
+class _Loop:
+    "What the step loop reads and updates besides one step's `_Parts`."
+    run: RunDir
+    sched: Schedule
+    state: _State
+    log: RunLogger
+    checkpoint: Any               # from `_checkpointer`
+    knn: Any = None               # `_KnnProbe` or None
+    budget: TimeBudget | None = None
+    snaps: Any = None             # `ProbeSnapshots` or None
+
+def _run_steps(p: _Parts, loop: _Loop, stop: StopFlag) -> str | None:
+    "Step until the schedule ends; why it stopped early if it did (`max_steps`, `minutes`, a signal)."
+    cfg, sched, state, budget = p.cfg, loop.sched, loop.state, loop.budget
+    planned, reason = budget is not None and cfg.schedule.steps is None, None
+    with _Prefetcher(p, sched.steps_per_epoch, cfg.run.prefetch) as ahead:
         while state.step < sched.total:
             t0, step = time.perf_counter(), state.step
             views = ahead.views(step, sched.total)
             lr = sched.lr(step)
             over_time = budget is not None and budget.over(1.1 if planned else 1.0)
-            loss_value, logs, grad_norm, stop_all = _train_step(parts, views, lr, stop, over_time, log, step)
-            parts.model.after_step((step + 1) / sched.total)
+            loss_value, logs, grad_norm, stop_all = _train_step(p, views, lr, stop, over_time, loop.log, step)
+            p.model.after_step((step + 1) / sched.total)
             state.step = step + 1
             state.epoch_loss_sum += loss_value; state.epoch_loss_count += 1
-            if budget is not None and _replan(budget, sched, cfg, state.step, info):
-                log.set_total(sched.total)
-                log.log(dict(kind="event", event="schedule_planned", step=state.step, total_steps=sched.total,
-                             warmup_steps=sched.warmup, minutes=cfg.schedule.minutes,
-                             steps_per_s=round(budget.rate, 3)))
-                if info.is_main: save_config(cfg, run.config)
-            if state.step % cfg.run.log_every == 0 or state.step == sched.total:
-                rec = dict(kind="step", step=state.step, epoch=state.step / sched.steps_per_epoch,
-                           loss=loss_value,
-                           lr=lr, images_per_s=B / (time.perf_counter() - t0))
-                if grad_norm is not None: rec["grad_norm"] = grad_norm
-                rec.update({k: s for k, v in logs.items() if (s := _scalar(v)) is not None})
-                log.log(rec)
-            log.advance(loss=loss_value, lr=lr)
-            if state.step % sched.steps_per_epoch == 0:
-                _end_epoch(state, state.step // sched.steps_per_epoch, knn, model, log, checkpoint, run)
-                if info.distributed: torch.distributed.barrier()  # the others wait here, not inside a step
-            elif cfg.run.ckpt_every and state.step % cfg.run.ckpt_every == 0: checkpoint(run.last)
-            if snaps is not None and state.step % (sched.steps_per_epoch * cfg.eval.snapshot_every) == 0:
-                snaps(model, state.step // sched.steps_per_epoch)
+            _after_step(p, loop, time.perf_counter() - t0, loss_value, lr, grad_norm, logs)
             if cfg.schedule.max_steps is not None and state.step >= cfg.schedule.max_steps:
                 reason = "max_steps"
             if stop_all: reason = stop.requested or ("minutes" if over_time else "another rank")
             if reason and state.step < sched.total: break
+    return reason
+
+# %% ../../nbs/05_train.ipynb #1121c641
+def _after_step(p: _Parts, loop: _Loop, seconds: float, loss_value: float, lr: float, grad_norm, logs: dict):
+    "A budget re-plan when due, the step record, the end of an epoch (kNN, checkpoints) and snapshots."
+    cfg, info, sched, state, log = p.cfg, p.info, loop.sched, loop.state, loop.log
+    if loop.budget is not None and _replan(loop.budget, sched, cfg, state.step, info):
+        log.set_total(sched.total)
+        log.log(dict(kind="event", event="schedule_planned", step=state.step, total_steps=sched.total,
+                     warmup_steps=sched.warmup, minutes=cfg.schedule.minutes,
+                     steps_per_s=round(loop.budget.rate, 3)))
+        if info.is_main: save_config(cfg, loop.run.config)
+    if state.step % cfg.run.log_every == 0 or state.step == sched.total:
+        rec = dict(kind="step", step=state.step, epoch=state.step / sched.steps_per_epoch, loss=loss_value,
+                   lr=lr, images_per_s=cfg.data.batch_size / seconds)
+        if grad_norm is not None: rec["grad_norm"] = grad_norm
+        rec.update({k: s for k, v in logs.items() if (s := _scalar(v)) is not None})
+        log.log(rec)
+    log.advance(loss=loss_value, lr=lr)
+    if state.step % sched.steps_per_epoch == 0:
+        epoch = state.step // sched.steps_per_epoch
+        _end_epoch(state, epoch, loop.knn, p.model, log, loop.checkpoint, loop.run)
+        if info.distributed: torch.distributed.barrier()  # the others wait here, not inside a step
+    elif cfg.run.ckpt_every and state.step % cfg.run.ckpt_every == 0: loop.checkpoint(loop.run.last)
+    if loop.snaps is not None and state.step % (sched.steps_per_epoch * cfg.eval.snapshot_every) == 0:
+        loop.snaps(p.model, state.step // sched.steps_per_epoch)
+
+def _finish(loop: _Loop, reason: str | None):
+    "The last checkpoint and event: `stopped` (with its reason) before the schedule's end, else `finished`."
+    state, sched, log = loop.state, loop.sched, loop.log
     if reason and state.step < sched.total:
-        checkpoint(run.last)
+        loop.checkpoint(loop.run.last)
         log.log(dict(kind="event", event="stopped", reason=reason, step=state.step))
     else:
-        if state.step % sched.steps_per_epoch: checkpoint(run.last)
+        if state.step % sched.steps_per_epoch: loop.checkpoint(loop.run.last)
         log.log(dict(kind="event", event="finished", step=state.step))
     log.close()
-    return run
 
 # %% ../../nbs/05_train.ipynb #740a0718
 def check_rank0_budget(knn, model, cfg: TrainConfig, info: DistInfo) -> float:

@@ -28,8 +28,9 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['mosaic_png', 'warm_up_umap', 'knn_correct', 'kmeans_clusters', 'layout_selections', 'in_selection', 'run_normalize',
-           'checkpoint_of', 'EmbeddingPanel', 'EmbeddingExplorer', 'embedding_explorer', 'top_k', 'retrieval_failures',
-           'time_query', 'RetrievalExplorer', 'retrieval_explorer']
+           'checkpoint_of', 'EmbeddingPanel', 'class_name', 'colour_groups', 'panel_traces', 'picked_indices',
+           'lasso_indices', 'EmbeddingExplorer', 'embedding_explorer', 'top_k', 'retrieval_failures', 'time_query',
+           'RetrievalExplorer', 'retrieval_explorer']
 
 # %% ../../nbs/61b_explorers.ipynb #3b4add88
 def mosaic_png(images: np.ndarray, # uint8 (N, H, W, C)
@@ -143,6 +144,43 @@ class EmbeddingPanel:
     def correct(self) -> np.ndarray:
         if self._correct is None: self._correct = knn_correct(self.features, self.labels)
         return self._correct
+
+# %% ../../nbs/61b_explorers.ipynb #ebf427fa
+def class_name(label: int, classes: list[str]) -> str:
+    "The class name of `label`, or the number when the dataset has no (or too few) names."
+    return classes[label] if 0 <= label < len(classes) else str(label)
+
+def colour_groups(panel: EmbeddingPanel, mode: str, # "label", "cluster" or "kNN correct"
+                  n_clusters: int = 10, classes: list[str] = ()) -> list[tuple[str, np.ndarray]]:
+    "Named groups of the panel's rows to draw in one colour each: by class, k-means cluster or kNN verdict."
+    if mode == "cluster":
+        c = panel.clusters(max(1, n_clusters))
+        return [(f"cluster {k}", np.flatnonzero(c == k)) for k in np.unique(c)]
+    if mode == "kNN correct":
+        ok = panel.correct()
+        return [(f"kNN right ({ok.mean():.0%})", np.flatnonzero(ok)), ("kNN wrong", np.flatnonzero(~ok))]
+    return [(class_name(k, classes), np.flatnonzero(panel.labels == k)) for k in np.unique(panel.labels)]
+
+def panel_traces(panel: EmbeddingPanel, groups: list[tuple[str, np.ndarray]]) -> list[go.Scatter]:
+    "One marker trace per group; a point's `customdata` is its dataset index, names are shown as text."
+    return [go.Scatter(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers", name=html_text(name),
+                       marker=dict(size=5, color="#d62728" if name == "kNN wrong" else _palette(g_i),
+                                   opacity=0.8),
+                       customdata=panel.indices[rows],
+                       hovertemplate="#%{customdata}<extra>" + html_text(name) + "</extra>")
+            for g_i, (name, rows) in enumerate(groups)]
+
+def picked_indices(customdata, # a trace's customdata: dataset indices, or None
+                   point_inds) -> np.ndarray: # positions in the trace of the hovered or selected points
+    "The dataset indices of the picked points of one trace."
+    cd = np.asarray(customdata if customdata is not None else [], dtype=np.int64)
+    return cd[list(point_inds)] if len(point_inds) else np.zeros(0, np.int64)
+
+def lasso_indices(panel: EmbeddingPanel, selections: list[dict]) -> np.ndarray:
+    "Dataset indices of the panel's points inside any of the drawn boxes or lassos (`layout_selections`)."
+    mask = np.zeros(len(panel.indices), bool)
+    for sel in selections: mask |= in_selection(panel.coords[:, 0], panel.coords[:, 1], sel)
+    return panel.indices[mask]
 
 # %% ../../nbs/61b_explorers.ipynb #e49e9d20
 class EmbeddingExplorer(widgets.VBox):
@@ -315,29 +353,11 @@ def compute(self: EmbeddingExplorer) -> list[EmbeddingPanel]:
 
 # %% ../../nbs/61b_explorers.ipynb #6d8ae116
 @patch
-def _groups(self: EmbeddingExplorer, panel: EmbeddingPanel) -> list[tuple[str, np.ndarray]]:
-    mode = self.color.value
-    if mode == "cluster":
-        c = panel.clusters(max(1, self.n_clusters.value))
-        return [(f"cluster {k}", np.flatnonzero(c == k)) for k in np.unique(c)]
-    if mode == "kNN correct":
-        ok = panel.correct()
-        return [(f"kNN right ({ok.mean():.0%})", np.flatnonzero(ok)), ("kNN wrong", np.flatnonzero(~ok))]
-    name = lambda k: self.classes[k] if 0 <= k < len(self.classes) else str(k)
-    return [(name(k), np.flatnonzero(panel.labels == k)) for k in np.unique(panel.labels)]
-
-@patch
 def redraw(self: EmbeddingExplorer):
     "Draw every panel with the current colouring (one trace per colour group)."
     for p_i, (panel, fig) in enumerate(zip(self.panels, self.figures)):
-        traces = [go.Scatter(x=panel.coords[rows, 0], y=panel.coords[rows, 1], mode="markers",
-                             name=html_text(name),
-                             marker=dict(size=5,
-                                         color="#d62728" if name == "kNN wrong" else _palette(g_i),
-                                         opacity=0.8),
-                             customdata=panel.indices[rows],
-                             hovertemplate="#%{customdata}<extra>" + html_text(name) + "</extra>")
-                  for g_i, (name, rows) in enumerate(self._groups(panel))]
+        groups = colour_groups(panel, self.color.value, self.n_clusters.value, self.classes)
+        traces = panel_traces(panel, groups)
         fig.data = []
         fig.layout.selections = ()
         fig.add_traces(traces)
@@ -355,25 +375,20 @@ def redraw(self: EmbeddingExplorer):
 
 # %% ../../nbs/61b_explorers.ipynb #d2c43945
 @patch
-def _dataset_indices(self: EmbeddingExplorer, trace, points) -> np.ndarray:
-    cd = np.asarray(trace.customdata if trace.customdata is not None else [], dtype=np.int64)
-    return cd[list(points.point_inds)] if len(points.point_inds) else np.zeros(0, np.int64)
-
-@patch
 def _on_hover(self: EmbeddingExplorer, trace, points, panel: int):
-    idx = self._dataset_indices(trace, points)
+    idx = picked_indices(trace.customdata, points.point_inds)
     if len(idx): self.show_image(int(idx[0]))
 
 @patch
 def _on_click(self: EmbeddingExplorer, trace, points, panel: int):
-    idx = self._dataset_indices(trace, points)
+    idx = picked_indices(trace.customdata, points.point_inds)
     if len(idx):
         self.show_image(int(idx[0]))
         for fn in self.on_pick: fn(int(idx[0]))
 
 @patch
 def _on_select(self: EmbeddingExplorer, trace, points, panel: int, trace_index: int):
-    self._selection[(panel, trace_index)] = self._dataset_indices(trace, points)
+    self._selection[(panel, trace_index)] = picked_indices(trace.customdata, points.point_inds)
     chosen = np.concatenate(list(self._selection.values())) if self._selection else np.zeros(0, np.int64)
     self.show_selection(np.unique(chosen))
 
@@ -381,11 +396,7 @@ def _on_select(self: EmbeddingExplorer, trace, points, panel: int, trace_index: 
 def _on_layout_select(self: EmbeddingExplorer, panel: int, selections):
     if not selections or panel >= len(self.panels):
         return
-    p = self.panels[panel]
-    mask = np.zeros(len(p.indices), bool)
-    for sel in selections:
-        mask |= in_selection(p.coords[:, 0], p.coords[:, 1], sel)
-    self.show_selection(p.indices[mask])
+    self.show_selection(lasso_indices(self.panels[panel], selections))
 
 @patch
 def _row(self: EmbeddingExplorer, index: int) -> int:
@@ -401,9 +412,7 @@ def show_image(self: EmbeddingExplorer, index: int):
     scale = self.thumb_scale or max(1, 96 // max(img.shape[:2]))
     self.hover_image.value = png_bytes(img, scale)
     label = self.labels[r]
-    self.hover_label.value = (
-        f"#{index}: <b>{html_text(self.classes[label] if 0 <= label < len(self.classes) else label)}</b>"
-    )
+    self.hover_label.value = f"#{index}: <b>{html_text(class_name(label, self.classes))}</b>"
 
 @patch
 def show_selection(self: EmbeddingExplorer, indices: np.ndarray, limit: int = 64):

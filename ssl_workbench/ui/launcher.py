@@ -26,7 +26,8 @@ from fastcore.basics import patch
 from .runs import classed
 
 # %% auto #0
-__all__ = ['tuned_recipe', 'from_tuner', 'runs_table_html', 'TrainingLauncher', 'training_launcher']
+__all__ = ['tuned_recipe', 'from_tuner', 'runs_table_html', 'TrainingLauncher', 'training_launcher', 'diagnostic_series',
+           'progress_text', 'crash_html']
 
 # %% ../../nbs/61a_launcher.ipynb #30e5d72a
 def _default_runs_root() -> Path:
@@ -365,6 +366,24 @@ def resume(self: TrainingLauncher) -> bool:
     self.attach(self.run_dir.root)
     return True
 
+# %% ../../nbs/61a_launcher.ipynb #b75b0320
+def diagnostic_series(diagnostics: dict[str, tuple[list, list]]) -> dict[str, dict]:
+    "Plotly trace data per diagnostic (`read_curves`'s `(steps, values)`): scaled to [-1, 1], raw on hover."
+    series = {}
+    for name, (x, y) in diagnostics.items():
+        scale = max(max(abs(v) for v in y), 1e-12)
+        series[name] = dict(x=x, y=[v / scale for v in y], customdata=y)
+    return series
+
+def progress_text(done: int, total: int, eta: float | None, status: str) -> str:
+    "`12/300 steps · ETA 4:00` while running; after it, the status in place of the ETA."
+    return f"{done}/{total or '?'} steps · " + (_eta_text(eta) if status == "running" else status)
+
+def crash_html(stderr_tail: str) -> str:
+    "The crash notice with the last lines of the run's stderr.log, escaped."
+    return ("<div class='swb-crash' style='color:#b00020'><b>The run crashed.</b> Last lines of "
+            f"stderr.log:<pre>{html_text(stderr_tail)}</pre></div>")
+
 # %% ../../nbs/61a_launcher.ipynb #4c9813f4
 @patch
 def refresh(self: TrainingLauncher):
@@ -377,10 +396,7 @@ def refresh(self: TrainingLauncher):
             for trace, key in zip(self.figure.data[:3], ("loss", "lr", "images_per_s")):
                 trace.x, trace.y = c["step"], c[key]
             have = {t.name: t for t in self.figure.data[3:]}
-            # each scaled to its own range, raw value on hover
-            for name, (x, y) in c["diagnostics"].items():
-                scale = max(max(abs(v) for v in y), 1e-12)
-                kw = dict(x=x, y=[v / scale for v in y], customdata=y)
+            for name, kw in diagnostic_series(c["diagnostics"]).items():
                 if name in have: have[name].update(**kw)
                 else:
                     self.figure.add_trace(go.Scatter(mode="lines", name=name,
@@ -394,20 +410,10 @@ def refresh(self: TrainingLauncher):
         done, total, eta = progress_eta(run.metrics, batch, curves=c)
         self.progress.max, self.progress.value = max(total, 1), min(done, max(total, 1))
         status = run_status(run.root)
-        self.eta.value = f"{done}/{total or '?'} steps · " + (
-            _eta_text(eta) if status == "running" else status
-        )
+        self.eta.value = progress_text(done, total, eta, status)
         self.status.value = (f"<b>{html_text(run.name)}</b>: <span class='swb-run-status'>{status}</span> · "
                              f"{html_text(run.root)}")
-        tail = stderr_tail(run.root) if status == "crashed" else ""
-        self.error.value = (
-            (
-                "<div class='swb-crash' style='color:#b00020'><b>The run crashed.</b> Last lines of "
-                f"stderr.log:<pre>{html_text(tail)}</pre></div>"
-            )
-            if status == "crashed"
-            else ""
-        )
+        self.error.value = crash_html(stderr_tail(run.root)) if status == "crashed" else ""
 
 # %% ../../nbs/61a_launcher.ipynb #ffff78ba
 @patch
