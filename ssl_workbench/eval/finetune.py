@@ -78,43 +78,54 @@ def finetune(backbone: nn.Module, # copied; the caller's module is not changed
     "Fine-tune backbone + linear head on a class-balanced labelled subset; {'accuracy', 'n_labelled', ...}."
     if optimizer not in FINETUNE_OPTIMIZERS:
         raise ValueError(f"optimizer={optimizer!r}: expected one of {', '.join(FINETUNE_OPTIMIZERS)}")
-    adamw = optimizer == "adamw"
-    if layer_decay is None and adamw and isinstance(backbone, ViT): layer_decay = 0.75
     fraction = check_label_fraction(label_fraction)
     n = check_images(train_images, "train_images")[0]
     y_all = check_labels(train_labels, n, "train_labels", train_images)
-    y_test = check_labels(test_labels, check_images(test_images, "test_images")[0], "test_labels",
-                          test_images)
-    epochs = epochs or (60 if fraction <= 0.01 else 30)
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs={epochs!r}: must be a positive int")
+    n_test = check_images(test_images, "test_images")[0]
+    y_test = check_labels(test_labels, n_test, "test_labels", test_images)
     subset = torch.from_numpy(class_balanced_subset(y_all.numpy(), fraction, seed))
+    r = _finetune_recipe(optimizer, isinstance(backbone, ViT), len(subset), fraction, epochs, batch_size, lr,
+                         weight_decay, layer_decay, warmup_epochs)
     dev, g = get_device(device), torch.Generator().manual_seed(seed)
     model = copy.deepcopy(backbone).to(dev).train().requires_grad_(True)
     head = nn.Linear(_feature_dim(model.eval(), train_images, normalize, dev),
                      int(max(y_all.max(), y_test.max())) + 1).to(dev)
     nn.init.zeros_(head.weight); nn.init.zeros_(head.bias)
     model.train()
-    batch_size = min(batch_size, len(subset))
-    steps = epochs * math.ceil(len(subset) / batch_size)
-    lr = lr or (5e-4 if adamw else 0.05) * batch_size / 256
-    weight_decay = (0.05 if adamw else 0.0) if weight_decay is None else weight_decay
-    groups = finetune_param_groups(model, head, lr, weight_decay, layer_decay, decay_norm_and_bias=not adamw)
-    opt = (torch.optim.AdamW(groups, lr=lr, betas=(momentum, 0.999)) if adamw else
-           torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=momentum > 0))
-    warmup_epochs = (0.05 * epochs if adamw else 0.0) if warmup_epochs is None else warmup_epochs
-    sched = _warmup_cosine(opt, steps, round(warmup_epochs * steps / epochs))
-    for _ in range(epochs):
-        for idx in subset[torch.randperm(len(subset), generator=g)].split(batch_size):
-            if len(idx) == 1 and batch_size > 1: continue  # BatchNorm cannot train on a single image
+    adamw = optimizer == "adamw"
+    groups = finetune_param_groups(model, head, r["lr"], r["weight_decay"], r["layer_decay"],
+                                   decay_norm_and_bias=not adamw)
+    opt = (torch.optim.AdamW(groups, lr=r["lr"], betas=(momentum, 0.999)) if adamw else
+           torch.optim.SGD(groups, lr=r["lr"], momentum=momentum, nesterov=momentum > 0))
+    sched = _warmup_cosine(opt, r["steps"], r["warmup_steps"])
+    loss = None
+    for _ in range(r["epochs"]):
+        for idx in subset[torch.randperm(len(subset), generator=g)].split(r["batch_size"]):
+            if len(idx) == 1 and r["batch_size"] > 1: continue  # BatchNorm cannot train on a single image
             x = random_crop_flip(next(image_batches(train_images, len(idx), indices=idx.numpy())).to(dev),
                                  padding, g)
             loss = F.cross_entropy(head(model(to_float(x, normalize)).flatten(1)), y_all[idx].to(dev))
             opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
     features = extract_features(model, test_images, device=dev, normalize=normalize)
     with torch.no_grad(): preds = head(features.to(dev)).argmax(1).cpu()
-    return {"accuracy": float((preds == y_test).float().mean()), "n_labelled": len(subset), "epochs": epochs,
-            "steps": steps,
-            "train_loss": float(loss.detach()), "optimizer": optimizer, "lr": lr,
-            "weight_decay": weight_decay,
-            "layer_decay": layer_decay, "predictions": preds}
+    return {"accuracy": float((preds == y_test).float().mean()), "n_labelled": len(subset),
+            "epochs": r["epochs"], "steps": r["steps"], "train_loss": float(loss.detach()),
+            "optimizer": optimizer, "lr": r["lr"], "weight_decay": r["weight_decay"],
+            "layer_decay": r["layer_decay"], "predictions": preds}
+
+# %% ../../nbs/50d_finetune.ipynb #5b45fcae
+def _finetune_recipe(optimizer: str, vit: bool, n_labelled: int, fraction: float, epochs, batch_size, lr,
+                     weight_decay, layer_decay, warmup_epochs) -> dict:
+    "The fine-tuning settings with every default filled in: SimCLR App. B.5 for SGD, MAE's recipe for AdamW."
+    adamw = optimizer == "adamw"
+    epochs = epochs or (60 if fraction <= 0.01 else 30)
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r}: must be a positive int")
+    batch_size = min(batch_size, n_labelled)
+    steps = epochs * math.ceil(n_labelled / batch_size)
+    warmup_epochs = (0.05 * epochs if adamw else 0.0) if warmup_epochs is None else warmup_epochs
+    return dict(epochs=epochs, batch_size=batch_size, steps=steps,
+                lr=lr or (5e-4 if adamw else 0.05) * batch_size / 256,
+                weight_decay=(0.05 if adamw else 0.0) if weight_decay is None else weight_decay,
+                layer_decay=0.75 if layer_decay is None and adamw and vit else layer_decay,
+                warmup_steps=round(warmup_epochs * steps / epochs))

@@ -24,7 +24,8 @@ from .retrieval import retrieval_metrics
 
 # %% auto #0
 __all__ = ['PROTOCOL_FIELDS', 'PROTOCOLS', 'FINETUNE_RECIPE', 'CARD_FIELDS', 'config_hash', 'protocol_card',
-           'protocol_differences', 'main_metric', 'results_rows', 'mixed_protocol_note', 'results_table', 'evaluate']
+           'protocol_differences', 'main_metric', 'results_rows', 'mixed_protocol_note', 'results_table', 'evaluate',
+           'check_protocol']
 
 # %% ../../nbs/50e_protocol.ipynb #930e64bf
 PROTOCOL_FIELDS = ("protocol", "dataset", "split", "train_split", "label_fraction", "eval")
@@ -199,14 +200,19 @@ def evaluate(protocol: str, # 'knn' | 'linear' | 'linear_aug' | 'finetune' | 're
 # %% ../../nbs/50e_protocol.ipynb #d5c8ce6a
 CARD_FIELDS = ("backbone", "method", "epochs", "steps", "minutes", "batch_size", "augmentation", "checkpoint")
 
+def check_protocol(protocol: str, label_fraction: float | None) -> float | None:
+    "The label fraction `protocol` uses (fine-tuning: default 0.1, others: None); an error for a bad pair."
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol={protocol!r}: must be one of {', '.join(PROTOCOLS)}")
+    if protocol == "finetune": return check_label_fraction(0.1 if label_fraction is None else label_fraction)
+    if label_fraction is not None:
+        raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
+    return None
+
 def _checked_inputs(protocol, backbone, train_images, train_labels, test_images, test_labels, label_fraction,
                     pretraining) -> tuple[float | None, torch.Tensor | None, torch.Tensor]:
     "The label fraction to use and the label tensors, or an error naming the bad argument."
-    if protocol not in PROTOCOLS: raise ValueError(f"protocol={protocol!r}: must be one of {PROTOCOLS}")
-    if protocol == "finetune":
-        label_fraction = check_label_fraction(0.1 if label_fraction is None else label_fraction)
-    elif label_fraction is not None:
-        raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
+    label_fraction = check_protocol(protocol, label_fraction)
     if not isinstance(backbone, nn.Module):
         raise TypeError(f"backbone: expected an nn.Module, got {type(backbone).__name__}")
     unknown = set(pretraining or {}) - set(CARD_FIELDS)

@@ -14,9 +14,8 @@ import torch
 
 from ..core import RunDir, atomic_write_text, read_jsonl
 from ..data import load_dataset
-from .protocol import PROTOCOLS, evaluate, main_metric
+from .protocol import check_protocol, evaluate, main_metric
 from .features import DEFAULT_NORMALIZE, checkpoint_hash, extract_features
-from .finetune import check_label_fraction
 from ..models import create_backbone
 from .report import retrieval_examples, umap_embed, write_report
 from ..train.config import TrainConfig, load_config, config_from_dict
@@ -96,12 +95,7 @@ def evaluate_run(run: str | Path, # a run directory
                  save: bool = True, # write runs/NAME/eval/<protocol>.json
                  **params) -> dict:
     "Evaluate a run's checkpoint with `protocol` against the baselines; saves and returns the result."
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol={protocol!r}: must be one of {', '.join(PROTOCOLS)}")
-    if protocol == "finetune":
-        label_fraction = check_label_fraction(0.1 if label_fraction is None else label_fraction)
-    elif label_fraction is not None:
-        raise ValueError(f"label_fraction={label_fraction!r}: only the 'finetune' protocol uses it")
+    label_fraction = check_protocol(protocol, label_fraction)  # before anything is loaded
     run = RunDir(run); ckpt = run_checkpoint(run); cfg = run_config(run)
     backbone = load_run_backbone(run, device)
     sized = dict(size=cfg.data.size, image_size=cfg.augment.image_size)  # the training run's size policy
@@ -114,12 +108,7 @@ def evaluate_run(run: str | Path, # a run directory
     te_x, te_y, n_te = _subset(test_ds, limit_test, seed)
     in_chans = te_x.shape[1]
     result = evaluate(
-        protocol,
-        backbone,
-        tr_x,
-        tr_y,
-        te_x,
-        te_y,
+        protocol, backbone, tr_x, tr_y, te_x, te_y,
         make_backbone=lambda: create_backbone(cfg.model.backbone, cfg.augment.image_size, in_chans)[0],
         label_fraction=label_fraction,
         device=device,
@@ -129,16 +118,10 @@ def evaluate_run(run: str | Path, # a run directory
         dataset=cfg.data.spec
         + (f" (train subset {n_tr}, test subset {n_te}, seed {seed})" if limit_train or limit_test else ""),
         split=test_ds.split,
-        pretraining=dict(
-            backbone=cfg.model.backbone,
-            method=cfg.method.name,
-            epochs=cfg.schedule.epochs,
-            steps=cfg.schedule.steps,
-            minutes=cfg.schedule.minutes,
-            batch_size=cfg.data.batch_size,
-            augmentation=cfg.augment.recipe,
-            checkpoint=str(ckpt),
-        ),
+        pretraining=dict(backbone=cfg.model.backbone, method=cfg.method.name, epochs=cfg.schedule.epochs,
+                         steps=cfg.schedule.steps, minutes=cfg.schedule.minutes,
+                         batch_size=cfg.data.batch_size, augmentation=cfg.augment.recipe,
+                         checkpoint=str(ckpt)),
         data_policy=test_ds.size_policy,
         **params,
     )

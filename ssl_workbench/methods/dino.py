@@ -16,6 +16,7 @@ from ..models import check_views
 from ..losses import collapse_diagnostics, check_temperature, fp32_logits, rank_and_world
 from .mocov2 import ema_update, frozen_copy, momentum_at
 from .recipe import training_recipe
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['WeightNormLinear', 'DINOHead', 'dino_loss', 'dino_batch_center', 'DINO']
@@ -145,18 +146,6 @@ class DINO(nn.Module):
         self._pending_center = None
         self.after_progress(0.0)
 
-    def teacher_temp_at(self, progress: float) -> float:
-        "tau_t: linear from `warmup_teacher_temp` to `teacher_temp` over the first `teacher_temp_warmup`."
-        if progress >= self.teacher_temp_warmup: return self.final_teacher_temp
-        t0, t1 = self.warmup_teacher_temp, self.final_teacher_temp
-        return t0 + (t1 - t0) * progress / self.teacher_temp_warmup
-
-    def after_progress(self, progress: float) -> None:
-        "Set the schedules (teacher temperature, momentum, last-layer freeze) for the step after `progress`."
-        self.teacher_temp = self.teacher_temp_at(progress)
-        self.momentum = momentum_at(progress, self.base_momentum, "cosine")
-        self.head.last_layer.frozen = progress < self.freeze_last_layer
-
     @staticmethod
     def _multicrop(backbone: nn.Module, head: nn.Module, views: list) -> tuple[torch.Tensor, torch.Tensor]:
         "MultiCropWrapper: a backbone pass per run of same-size crops, one head pass; features, logits"
@@ -169,28 +158,45 @@ class DINO(nn.Module):
         feats = torch.cat(feats)
         return feats, head(feats).view(len(views), len(views[0]), -1)
 
-    def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        "DINO loss of all crops against the teacher's global crops, and logs."
-        check_views(views, self.n_views)
-        with torch.no_grad():
-            _, teacher = self._multicrop(self.teacher_backbone, self.teacher_head, views[:2])
-        feats, student = self._multicrop(self.backbone, self.head, views)
-        loss = dino_loss(student, teacher, self.center, self.teacher_temp, self.student_temp)
-        if self.training: self._pending_center = dino_batch_center(teacher)
-        with torch.no_grad():
-            p_t = F.softmax((teacher.float() - self.center) / self.teacher_temp, dim=-1)
-            entropy = -(p_t * torch.log(p_t.clamp_min(1e-12))).sum(-1).mean()
-        n = len(views[0])
-        return loss, {"loss": loss.detach(), "teacher_temp": torch.tensor(self.teacher_temp),
-                      "momentum": torch.tensor(self.momentum), "teacher_entropy": entropy,
-                      **collapse_diagnostics(feats[:n], feats[n:2 * n])}
+# %% ../../nbs/19_dino.ipynb #87e26ff0
+@patch
+def teacher_temp_at(self: DINO, progress: float) -> float:
+    "tau_t: linear from `warmup_teacher_temp` to `teacher_temp` over the first `teacher_temp_warmup`."
+    if progress >= self.teacher_temp_warmup: return self.final_teacher_temp
+    t0, t1 = self.warmup_teacher_temp, self.final_teacher_temp
+    return t0 + (t1 - t0) * progress / self.teacher_temp_warmup
 
-    @torch.no_grad()
-    def after_step(self, progress: float) -> None:
-        "Centre update from the last forward, teacher EMA, then the schedules for the next step."
-        if self._pending_center is not None:
-            self.center.mul_(self.center_momentum).add_(self._pending_center * (1 - self.center_momentum))
-        self._pending_center = None
-        ema_update(self.backbone, self.teacher_backbone, self.momentum)
-        ema_update(self.head, self.teacher_head, self.momentum)
-        self.after_progress(progress)
+@patch
+def after_progress(self: DINO, progress: float) -> None:
+    "Set the schedules (teacher temperature, momentum, last-layer freeze) for the step after `progress`."
+    self.teacher_temp = self.teacher_temp_at(progress)
+    self.momentum = momentum_at(progress, self.base_momentum, "cosine")
+    self.head.last_layer.frozen = progress < self.freeze_last_layer
+
+@patch
+def forward(self: DINO, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    "DINO loss of all crops against the teacher's global crops, and logs."
+    check_views(views, self.n_views)
+    with torch.no_grad():
+        _, teacher = self._multicrop(self.teacher_backbone, self.teacher_head, views[:2])
+    feats, student = self._multicrop(self.backbone, self.head, views)
+    loss = dino_loss(student, teacher, self.center, self.teacher_temp, self.student_temp)
+    if self.training: self._pending_center = dino_batch_center(teacher)
+    with torch.no_grad():
+        p_t = F.softmax((teacher.float() - self.center) / self.teacher_temp, dim=-1)
+        entropy = -(p_t * torch.log(p_t.clamp_min(1e-12))).sum(-1).mean()
+    n = len(views[0])
+    return loss, {"loss": loss.detach(), "teacher_temp": torch.tensor(self.teacher_temp),
+                  "momentum": torch.tensor(self.momentum), "teacher_entropy": entropy,
+                  **collapse_diagnostics(feats[:n], feats[n:2 * n])}
+
+@patch
+@torch.no_grad()
+def after_step(self: DINO, progress: float) -> None:
+    "Centre update from the last forward, teacher EMA, then the schedules for the next step."
+    if self._pending_center is not None:
+        self.center.mul_(self.center_momentum).add_(self._pending_center * (1 - self.center_momentum))
+    self._pending_center = None
+    ema_update(self.backbone, self.teacher_backbone, self.momentum)
+    ema_update(self.head, self.teacher_head, self.momentum)
+    self.after_progress(progress)

@@ -16,6 +16,7 @@ from ..core import safe_torch_load
 from ..models import create_backbone, SimCLRProjectionHead, MoCoV2ProjectionHead, check_views
 from ..losses import moco_infonce, disco_distill, collapse_diagnostics
 from .mocov2 import MoCoV2
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['load_teacher', 'DisCo']
@@ -160,20 +161,22 @@ class DisCo(MoCoV2):
         self.teacher.train(mode and self.teacher_batch_stats)
         return self
 
-    def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        """Student MoCo v2 loss plus distillation towards the teacher on both views; logs with collapse
-        diagnostics."""
-        check_views(views, self.n_views)
-        x_q, x_k = views
-        q, q_k = self.query(x_q), self.query(x_k)  # (N, D) each: student query encoder on both views
-        k = self.key(x_k)  # (N, D) momentum encoder, no gradient
-        with torch.no_grad():
-            t_q, t_k = self.teacher(x_q), self.teacher(x_k)  # (N, D) each
-        loss_c = moco_infonce(q, k, self.queue.keys, self.temperature)
-        # official: a sum over a per-GPU batch of 32, gradients averaged over GPUs = 32 x the per-image mean
-        loss_d = (disco_distill(q, t_q) + disco_distill(q_k, t_k)) * (self.distill_weight / len(x_q))
-        loss = self.contrastive_weight * loss_c + loss_d
-        self._stash_keys(k)
-        logs = {"loss": loss.detach(), "loss_contrastive": loss_c.detach(), "loss_distill": loss_d.detach(),
-                "momentum": torch.tensor(self.momentum), **collapse_diagnostics(q, k)}
-        return loss, logs
+# %% ../../nbs/13_disco.ipynb #1ef6bfd3
+@patch
+def forward(self: DisCo, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    """Student MoCo v2 loss plus distillation towards the teacher on both views; logs with collapse
+    diagnostics."""
+    check_views(views, self.n_views)
+    x_q, x_k = views
+    q, q_k = self.query(x_q), self.query(x_k)  # (N, D) each: student query encoder on both views
+    k = self.key(x_k)  # (N, D) momentum encoder, no gradient
+    with torch.no_grad():
+        t_q, t_k = self.teacher(x_q), self.teacher(x_k)  # (N, D) each
+    loss_c = moco_infonce(q, k, self.queue.keys, self.temperature)
+    # official: a sum over a per-GPU batch of 32, gradients averaged over GPUs = 32 x the per-image mean
+    loss_d = (disco_distill(q, t_q) + disco_distill(q_k, t_k)) * (self.distill_weight / len(x_q))
+    loss = self.contrastive_weight * loss_c + loss_d
+    self._stash_keys(k)
+    logs = {"loss": loss.detach(), "loss_contrastive": loss_c.detach(), "loss_distill": loss_d.detach(),
+            "momentum": torch.tensor(self.momentum), **collapse_diagnostics(q, k)}
+    return loss, logs

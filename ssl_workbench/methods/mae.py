@@ -14,6 +14,7 @@ from ..models import check_views
 from ..vit import ViT, sincos_pos_embed
 from ..losses import collapse_diagnostics, fp32_logits
 from .recipe import training_recipe
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['patchify', 'random_masking', 'mae_loss', 'MAE']
@@ -103,36 +104,41 @@ class MAE(nn.Module):
             if isinstance(m, nn.Linear): nn.init.xavier_uniform_(m.weight); nn.init.zeros_(m.bias)
         nn.init.normal_(self.mask_token, std=0.02)
 
-    def encode(self, x: torch.Tensor, noise: torch.Tensor | None = None):
-        "Encoder on the visible patches: (latent (B, 1 + L_keep, D), mask (B, L), ids_restore (B, L))."
-        bb = self.backbone
-        tokens = bb.embed_patches(x) + bb.pos_embed[:, 1:]
-        visible, mask, ids_restore = random_masking(tokens, self.mask_ratio, noise)
-        cls = (bb.cls_token + bb.pos_embed[:, :1]).expand(len(x), -1, -1)
-        return bb.norm(bb.blocks(torch.cat([cls, visible], dim=1))), mask, ids_restore
+# %% ../../nbs/20_mae.ipynb #5ce564e8
+@patch
+def encode(self: MAE, x: torch.Tensor, noise: torch.Tensor | None = None):
+    "Encoder on the visible patches: (latent (B, 1 + L_keep, D), mask (B, L), ids_restore (B, L))."
+    bb = self.backbone
+    tokens = bb.embed_patches(x) + bb.pos_embed[:, 1:]
+    visible, mask, ids_restore = random_masking(tokens, self.mask_ratio, noise)
+    cls = (bb.cls_token + bb.pos_embed[:, :1]).expand(len(x), -1, -1)
+    return bb.norm(bb.blocks(torch.cat([cls, visible], dim=1))), mask, ids_restore
 
-    def decode(self, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
-        "Decoder: mask tokens at the removed positions, unshuffle, blocks; predicted pixels (B, L, p*p*C)."
-        x = self.decoder_embed(latent)  # (B, 1 + L_keep, d)
-        B, L = ids_restore.shape
-        masks = self.mask_token.expand(B, L + 1 - x.shape[1], -1)
-        x_ = torch.cat([x[:, 1:], masks], dim=1)
-        x_ = torch.gather(x_, 1, ids_restore[..., None].expand(-1, -1, x.shape[2]))  # unshuffle
-        x = torch.cat([x[:, :1], x_], dim=1) + self.decoder_pos_embed
-        return self.decoder_pred(self.decoder_norm(self.decoder_blocks(x)))[:, 1:]  # drop the CLS token
+@patch
+def decode(self: MAE, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
+    "Decoder: mask tokens at the removed positions, unshuffle, blocks; predicted pixels (B, L, p*p*C)."
+    x = self.decoder_embed(latent)  # (B, 1 + L_keep, d)
+    B, L = ids_restore.shape
+    masks = self.mask_token.expand(B, L + 1 - x.shape[1], -1)
+    x_ = torch.cat([x[:, 1:], masks], dim=1)
+    x_ = torch.gather(x_, 1, ids_restore[..., None].expand(-1, -1, x.shape[2]))  # unshuffle
+    x = torch.cat([x[:, :1], x_], dim=1) + self.decoder_pos_embed
+    return self.decoder_pred(self.decoder_norm(self.decoder_blocks(x)))[:, 1:]  # drop the CLS token
 
-    def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        "Masked normalised-pixel reconstruction loss of the one view, and logs."
-        check_views(views, self.n_views)
-        x = views[0]
-        if tuple(x.shape[-2:]) != (self.image_size, self.image_size):
-            raise ValueError(f"views: MAE was built for {self.image_size}x{self.image_size} images, "
-                             f"got {tuple(x.shape[-2:])}")
-        latent, mask, ids_restore = self.encode(x)
-        pred = self.decode(latent, ids_restore)
-        loss = mae_loss(pred, patchify(x, self.patch_size), mask, self.norm_pix_loss)
-        logs = {"loss": loss.detach(), "mask_ratio": mask.mean().detach()}
-        return loss, {**logs, **collapse_diagnostics(latent[:, 0])}  # diagnostics of the visible-patch CLS
+@patch
+def forward(self: MAE, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    "Masked normalised-pixel reconstruction loss of the one view, and logs."
+    check_views(views, self.n_views)
+    x = views[0]
+    if tuple(x.shape[-2:]) != (self.image_size, self.image_size):
+        raise ValueError(f"views: MAE was built for {self.image_size}x{self.image_size} images, "
+                         f"got {tuple(x.shape[-2:])}")
+    latent, mask, ids_restore = self.encode(x)
+    pred = self.decode(latent, ids_restore)
+    loss = mae_loss(pred, patchify(x, self.patch_size), mask, self.norm_pix_loss)
+    logs = {"loss": loss.detach(), "mask_ratio": mask.mean().detach()}
+    return loss, {**logs, **collapse_diagnostics(latent[:, 0])}  # diagnostics of the visible-patch CLS
 
-    def after_step(self, progress: float) -> None:
-        "Nothing to update between steps (no momentum encoder, no queue)."
+@patch
+def after_step(self: MAE, progress: float) -> None:
+    "Nothing to update between steps (no momentum encoder, no queue)."

@@ -17,6 +17,7 @@ from ..models import MoCoV2ProjectionHead, check_views
 from ..losses import (moco_infonce, collapse_diagnostics, check_temperature, gather_no_grad,
                                   rank_and_world)
 from .recipe import training_recipe
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['Queue', 'ema_update', 'momentum_step', 'momentum_at', 'check_momentum', 'frozen_copy', 'momentum_projection',
@@ -160,42 +161,48 @@ class MoCoV2(nn.Module):
         self.sync_batchnorm = not shuffle_bn
         self._pending_keys = None
 
-    def query(self, x: torch.Tensor) -> torch.Tensor:
-        "Query-encoder projection `(N, D)` (with gradient)."
-        return self.projection_head(self.backbone(x))
+# %% ../../nbs/11_mocov2.ipynb #5b6acbfd
+@patch
+def query(self: MoCoV2, x: torch.Tensor) -> torch.Tensor:
+    "Query-encoder projection `(N, D)` (with gradient)."
+    return self.projection_head(self.backbone(x))
 
-    @torch.no_grad()
-    def key(self, x: torch.Tensor) -> torch.Tensor:
-        """Momentum-encoder projection `(N, D)`, L2-normalised, no gradient (shuffle-BN under DDP, split BN
-        in one process)."""
-        encoder = lambda v: momentum_projection(self, v)
-        one_process = rank_and_world()[1] == 1
-        if self.shuffle_bn and not one_process:
-            k = shuffled_forward(encoder, x)
-        elif one_process and self.training and self.num_splits > 1:
-            k = split_forward(encoder, x, self.num_splits)
-        else:
-            k = encoder(x)
-        return F.normalize(k, dim=1)
+@patch
+@torch.no_grad()
+def key(self: MoCoV2, x: torch.Tensor) -> torch.Tensor:
+    """Momentum-encoder projection `(N, D)`, L2-normalised, no gradient (shuffle-BN under DDP, split BN
+    in one process)."""
+    encoder = lambda v: momentum_projection(self, v)
+    one_process = rank_and_world()[1] == 1
+    if self.shuffle_bn and not one_process:
+        k = shuffled_forward(encoder, x)
+    elif one_process and self.training and self.num_splits > 1:
+        k = split_forward(encoder, x, self.num_splits)
+    else:
+        k = encoder(x)
+    return F.normalize(k, dim=1)
 
-    def _stash_keys(self, k: torch.Tensor):
-        "Remember this step's keys (gathered over processes) for `after_step`."
-        if self.training:
-            self._pending_keys = gather_no_grad(k)
+@patch
+def _stash_keys(self: MoCoV2, k: torch.Tensor):
+    "Remember this step's keys (gathered over processes) for `after_step`."
+    if self.training:
+        self._pending_keys = gather_no_grad(k)
 
-    def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        "InfoNCE of the query view against its key and the queue, and logs with collapse diagnostics."
-        check_views(views, self.n_views)
-        q, k = self.query(views[0]), self.key(views[1])  # (N, D) each
-        loss = moco_infonce(q, k, self.queue.keys, self.temperature)
-        self._stash_keys(k)
-        return loss, {"loss": loss.detach(), "momentum": torch.tensor(self.momentum),
-                      **collapse_diagnostics(q, k)}
+@patch
+def forward(self: MoCoV2, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    "InfoNCE of the query view against its key and the queue, and logs with collapse diagnostics."
+    check_views(views, self.n_views)
+    q, k = self.query(views[0]), self.key(views[1])  # (N, D) each
+    loss = moco_infonce(q, k, self.queue.keys, self.temperature)
+    self._stash_keys(k)
+    return loss, {"loss": loss.detach(), "momentum": torch.tensor(self.momentum),
+                  **collapse_diagnostics(q, k)}
 
-    @torch.no_grad()
-    def after_step(self, progress: float) -> None:
-        "Momentum-update the key encoder (momentum at `progress`) and enqueue the last keys."
-        momentum_step(self, progress)
-        if self._pending_keys is not None:
-            self.queue.enqueue(self._pending_keys)
-        self._pending_keys = None
+@patch
+@torch.no_grad()
+def after_step(self: MoCoV2, progress: float) -> None:
+    "Momentum-update the key encoder (momentum at `progress`) and enqueue the last keys."
+    momentum_step(self, progress)
+    if self._pending_keys is not None:
+        self.queue.enqueue(self._pending_keys)
+    self._pending_keys = None

@@ -17,6 +17,7 @@ from ..losses import (collapse_diagnostics, check_temperature, fp32_logits, gath
                                   rank_and_world)
 from .mocov2 import check_momentum, frozen_copy, momentum_projection, momentum_step
 from .recipe import training_recipe
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['mocov3_mlp', 'mocov3_infonce', 'MoCoV3']
@@ -97,23 +98,27 @@ class MoCoV3(nn.Module):
         self.temperature, self.momentum_schedule = temperature, momentum_schedule
         self.base_momentum = self.momentum = momentum
 
-    def query(self, x: torch.Tensor) -> torch.Tensor:
-        "Query-encoder prediction `(N, out_dim)` (with gradient)."
-        return self.prediction_head(self.projection_head(self.backbone(x)))
-
     key = momentum_projection  # momentum-encoder projection `(N, out_dim)` of images, no gradient
 
-    def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        "Symmetrised InfoNCE `ctr(q1, k2) + ctr(q2, k1)`, and logs with collapse diagnostics."
-        check_views(views, self.n_views)
-        q1, q2 = self.query(views[0]), self.query(views[1])  # separate passes: BN statistics per view
-        k1, k2 = self.key(views[0]), self.key(views[1])
-        loss = mocov3_infonce(q1, k2, self.temperature) + mocov3_infonce(q2, k1, self.temperature)
-        logs = {"loss": loss.detach(), "momentum": torch.tensor(self.momentum)}
-        logs.update(collapse_diagnostics(q1, q2))
-        return loss, logs
+# %% ../../nbs/18_mocov3.ipynb #83a9129e
+@patch
+def query(self: MoCoV3, x: torch.Tensor) -> torch.Tensor:
+    "Query-encoder prediction `(N, out_dim)` (with gradient)."
+    return self.prediction_head(self.projection_head(self.backbone(x)))
 
-    @torch.no_grad()
-    def after_step(self, progress: float) -> None:
-        "Momentum-update the momentum encoder with m at `progress` (cosine from `momentum` to 1 by default)."
-        momentum_step(self, progress)
+@patch
+def forward(self: MoCoV3, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    "Symmetrised InfoNCE `ctr(q1, k2) + ctr(q2, k1)`, and logs with collapse diagnostics."
+    check_views(views, self.n_views)
+    q1, q2 = self.query(views[0]), self.query(views[1])  # separate passes: BN statistics per view
+    k1, k2 = self.key(views[0]), self.key(views[1])
+    loss = mocov3_infonce(q1, k2, self.temperature) + mocov3_infonce(q2, k1, self.temperature)
+    logs = {"loss": loss.detach(), "momentum": torch.tensor(self.momentum)}
+    logs.update(collapse_diagnostics(q1, q2))
+    return loss, logs
+
+@patch
+@torch.no_grad()
+def after_step(self: MoCoV3, progress: float) -> None:
+    "Momentum-update the momentum encoder with m at `progress` (cosine from `momentum` to 1 by default)."
+    momentum_step(self, progress)

@@ -20,6 +20,8 @@ from PIL import Image
 from ..core import (RunDir, get_device,
                                 html_text, png_bytes)
 from ..train.config import (TrainConfig, load_config)
+from ..eval.features import checkpoint_hash, extract_features
+from ..eval.knn import weighted_vote
 from ..eval.retrieval import nearest_neighbours
 from ..eval.report import umap_embed
 from .launcher import _default_runs_root, _guarded
@@ -28,9 +30,9 @@ from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['mosaic_png', 'warm_up_umap', 'knn_correct', 'kmeans_clusters', 'layout_selections', 'in_selection', 'run_normalize',
-           'checkpoint_of', 'EmbeddingPanel', 'class_name', 'colour_groups', 'panel_traces', 'picked_indices',
-           'lasso_indices', 'EmbeddingExplorer', 'embedding_explorer', 'top_k', 'retrieval_failures', 'time_query',
-           'RetrievalExplorer', 'retrieval_explorer']
+           'EmbeddingPanel', 'class_name', 'colour_groups', 'panel_traces', 'picked_indices', 'lasso_indices',
+           'EmbeddingExplorer', 'embedding_explorer', 'top_k', 'retrieval_failures', 'time_query', 'RetrievalExplorer',
+           'retrieval_explorer']
 
 # %% ../../nbs/61b_explorers.ipynb #3b4add88
 def mosaic_png(images: np.ndarray, # uint8 (N, H, W, C)
@@ -59,8 +61,6 @@ def warm_up_umap():
 
 def knn_correct(features, labels, k: int = 20, temperature: float = 0.1) -> np.ndarray:
     "Leave-one-out weighted kNN on cosine similarity: (N,) bool, True where the vote matches the label."
-    from ssl_workbench.eval.retrieval import nearest_neighbours
-    from ssl_workbench.eval.knn import weighted_vote
     labels = torch.as_tensor(np.asarray(labels)).long()
     # (N, k)
     sims, idx = nearest_neighbours(torch.as_tensor(features), None, k=min(k, len(labels) - 1), device="cpu")
@@ -120,10 +120,6 @@ def run_normalize(run: str | Path) -> tuple | None:
     from ssl_workbench.eval.run import run_normalization
     try: return run_normalization(load_config(_rundir(run).config))
     except (FileNotFoundError, ValueError, TypeError): return run_normalization(TrainConfig())
-
-def checkpoint_of(run: str | Path) -> Path | None:
-    "best.pt, else last.pt, of a run directory (None if neither exists)."
-    return _rundir(run).checkpoint
 
 def _palette(i: int) -> str:
     import plotly.express as px
@@ -316,7 +312,6 @@ def backbone(self: EmbeddingExplorer, run: str | Path) -> torch.nn.Module:
 @patch
 def compute(self: EmbeddingExplorer) -> list[EmbeddingPanel]:
     "Load data and checkpoint(s), extract (cached) features, embed, and draw."
-    from ssl_workbench.eval.features import checkpoint_hash, extract_features
     if not self.run.value:
         self.status.value = "<span style='color:#b00020'>no run with a checkpoint: train one first</span>"
         return []
@@ -339,7 +334,7 @@ def compute(self: EmbeddingExplorer) -> list[EmbeddingPanel]:
     panels, norms = [], [run_normalize(run) for run in runs]
     for run, norm in zip(runs, norms):
         self.status.value = f"features of {html_text(run.name)} ..."
-        ckpt = checkpoint_of(run)
+        ckpt = _rundir(run).checkpoint  # best.pt, else last.pt
         key = f"{run.name}-{checkpoint_hash(ckpt)}" if ckpt is not None else None
         feats = extract_features(self.backbone(run), batch, device=self.device, normalize=norm,
                                  cache_key=key, split=f"{spec}-{self.split.value}")
@@ -432,8 +427,6 @@ def show_selection(self: EmbeddingExplorer, indices: np.ndarray, limit: int = 64
 @patch
 def encode(self: EmbeddingExplorer, images: torch.Tensor) -> torch.Tensor:
     "Features (B, D) of uint8 images (B, C, H, W) with the first run's backbone (for uploaded queries)."
-    from ssl_workbench.eval.features import extract_features
-
     return extract_features(self.backbone(self.runs_root / self.run.value), images, device=self.device,
                             normalize=self._normalize)
 
@@ -453,7 +446,6 @@ def top_k(query: torch.Tensor, # (D,) or (1, D) query feature
 
 def retrieval_failures(features, labels) -> tuple[np.ndarray, np.ndarray]:
     "(query indices whose top-1 neighbour has another label, that neighbour's index)."
-    from ssl_workbench.eval.retrieval import nearest_neighbours
     _, idx = nearest_neighbours(torch.as_tensor(features), None, k=1, device="cpu")  # (N, 1)
     labels = np.asarray(labels); nn1 = idx[:, 0].numpy()
     bad = np.flatnonzero(labels[nn1] != labels)
