@@ -14,14 +14,16 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ..augment.config import CIFAR_MEAN, CIFAR_STD
 from ..core import atomic_write, cache_dir, content_hash, get_device
 
 # %% auto #0
 __all__ = ['DEFAULT_NORMALIZE', 'check_images', 'image_batches', 'to_float', 'checkpoint_hash', 'module_hash',
-           'images_fingerprint', 'extract_features', 'TinyConvNet', 'make_tiny', 'gaussian_clusters', 'coloured_images',
-           'check_labels', 'pixel_mean', 'raw_pixel_features', 'random_init_backbone']
+           'images_fingerprint', 'fold_batchnorm', 'inference_copy', 'channels_last', 'extract_features', 'TinyConvNet',
+           'make_tiny', 'gaussian_clusters', 'coloured_images', 'check_labels', 'pixel_mean', 'raw_pixel_features',
+           'random_init_backbone']
 
 # %% ../../nbs/50_evaluate.ipynb #73289ab1
 DEFAULT_NORMALIZE = (CIFAR_MEAN, CIFAR_STD)  # the augment pipelines' default
@@ -112,6 +114,27 @@ def _nhwc_blocks(images, idx=None, block: int = 1024) -> Iterator[np.ndarray]:
         elif isinstance(b, torch.Tensor): yield b.permute(0, 2, 3, 1).contiguous().numpy()
         else: yield np.ascontiguousarray(b.transpose(0, 2, 3, 1))
 
+# %% ../../nbs/50_evaluate.ipynb #a64cecd6
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    "Fold, in place, each `BatchNorm2d` that directly follows a `Conv2d` in an `nn.Sequential` (eval only)."
+    for m in list(module.modules()):
+        if not isinstance(m, nn.Sequential): continue
+        names = list(m._modules)
+        for a, b in zip(names, names[1:]):
+            conv, bn = m._modules[a], m._modules[b]
+            if (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)
+                    and bn.running_mean is not None):
+                m._modules[a], m._modules[b] = fuse_conv_bn_eval(conv, bn), nn.Identity()
+    return module
+
+def inference_copy(backbone: nn.Module, device: str | torch.device = "cpu") -> nn.Module:
+    "A copy of `backbone` to extract features with: eval mode on `device`, BN folded, channels-last memory."
+    return fold_batchnorm(copy.deepcopy(backbone).to(device).eval()).to(memory_format=torch.channels_last)
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    "`x` in channels-last memory when it is a batch of images (4-D), else unchanged."
+    return x.contiguous(memory_format=torch.channels_last) if x.ndim == 4 else x
+
 # %% ../../nbs/50_evaluate.ipynb #defc5445
 def _feature_cache_path(cache_key: str, split: str | None, images, normalize) -> Path:
     tag = content_hash([str(cache_key), split, normalize], length=12)
@@ -139,14 +162,9 @@ def extract_features(backbone: nn.Module, # maps float (B, C, H, W) -> (B, D)
         path = _feature_cache_path(cache_key, split or getattr(images, "split", None), images, normalize)
         if path.exists(): return torch.from_numpy(np.load(path))
     dev = get_device(device)
-    param = next(backbone.parameters(), None)
-    home, was_training = (param.device if param is not None else torch.device("cpu")), backbone.training
-    backbone.to(dev).eval()
-    try:
-        out = [backbone(to_float(b.to(dev, non_blocking=True), normalize)).flatten(1).float().cpu()
-               for b in image_batches(images, batch_size)]
-    finally:
-        backbone.to(home).train(was_training)
+    model = inference_copy(backbone, dev)
+    out = [model(channels_last(to_float(b.to(dev, non_blocking=True), normalize))).flatten(1).float().cpu()
+           for b in image_batches(images, batch_size)]
     features = torch.cat(out) if out else torch.zeros(0, 0)  # (N, D)
     assert len(features) == n
     if path is not None:
@@ -161,8 +179,7 @@ class TinyConvNet(nn.Module):
         self.body = nn.Sequential(nn.Conv2d(in_chans, width, 3, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),
                                   nn.Conv2d(width, 2 * width, 3, 2, 1), nn.BatchNorm2d(2 * width), nn.ReLU(),
                                   nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.calls = 0
-    def forward(self, x): self.calls += 1; return self.body(x)
+    def forward(self, x): return self.body(x)
 
 def make_tiny(): return TinyConvNet()
 

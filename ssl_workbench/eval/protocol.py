@@ -13,10 +13,12 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 
-from ..core import content_hash, get_device, git_commit, project_root, package_version
+from ..core import (atomic_write_text, cache_dir, content_hash, get_device, git_commit,
+                                project_root, package_version)
 from ..data import class_balanced_subset
 from .features import (DEFAULT_NORMALIZE, check_images, check_labels, extract_features,
-                                         module_hash, pixel_mean, random_init_backbone, raw_pixel_features)
+                                         images_fingerprint, module_hash, pixel_mean, random_init_backbone,
+                                         raw_pixel_features)
 from .finetune import check_label_fraction, finetune
 from .knn import knn_accuracy
 from .linear import linear_eval, linear_probe
@@ -254,10 +256,25 @@ def _baselines(protocol, run, backbone, make_backbone, cache_key, train_images, 
     random_key = f"random-init-{seed}-{module_hash(random_model)}" if cache_key is not None else None
     subset = (torch.from_numpy(class_balanced_subset(train_y.numpy(), label_fraction, seed))
               if protocol == "finetune" else None)
+    px_params = params if protocol in ("knn", "retrieval") else {}
+    raw = lambda: _pixel_baseline(protocol, train_images, train_y, test_images, test_y, subset, px_params,
+                                  dev)
+    if cache_key is not None:  # the raw-pixel score depends on the data only: computed once per split
+        fingerprints = [images_fingerprint(x) for x in (train_images, test_images) if x is not None]
+        raw = _cached_result(["raw_pixels", protocol, *fingerprints, train_y, test_y, subset, px_params], raw)
     return {"random_init": {k: v for k, v in run(random_model, random_key).items()
                             if k not in ("n_labelled", *FINETUNE_RECIPE)},
-            "raw_pixels": _pixel_baseline(protocol, train_images, train_y, test_images, test_y, subset,
-                                          params if protocol in ("knn", "retrieval") else {}, dev)}
+            "raw_pixels": raw()}
+
+def _cached_result(parts: list, compute: Callable[[], dict]) -> Callable[[], dict]:
+    "`compute`, with its JSON result kept under `cache_dir('baselines')` by `content_hash(parts)` and reused."
+    def cached():
+        path = cache_dir("baselines")/f"{content_hash(*parts)}.json"
+        if path.exists(): return json.loads(path.read_text())
+        result = compute()
+        atomic_write_text(path, json.dumps(result))
+        return result
+    return cached
 
 # %% ../../nbs/50e_protocol.ipynb #ab0c44bf
 def _policy_field(data_policy, test_images) -> dict:
