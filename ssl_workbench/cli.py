@@ -162,6 +162,8 @@ def add_quickstart_command(subparsers) -> argparse.ArgumentParser:
                                                "there is "
                                                 "moved aside to runs/quickstart.1, .2, ...)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--backbone", default=None,
+                   help="encoder (default: small_convnet; resnet18 for photos on a GPU)")
     p.add_argument("--device", default=None, help="cpu | cuda | ... (default: best available)")
     p.add_argument("--download", action="store_true",
                    help="let torchvision download CIFAR/STL (default: off)")
@@ -172,6 +174,7 @@ def run_quickstart(args: argparse.Namespace) -> int:
     "Run the quickstart and print its summary."
     from ssl_workbench.quickstart import format_summary, quickstart
     extra = {"download": True} if args.download and args.data not in ("drawings", "spare3d") else {}
+    if args.backbone: extra["backbone"] = args.backbone
     try: s = quickstart(args.data, args.out, args.minutes, args.seed, device=args.device, **extra)
     except (ValueError, FileNotFoundError, FileExistsError, ConfigError, RunLockedError) as e:
         return _fail("quickstart", e)

@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 import torchvision
+from torchvision.models.resnet import BasicBlock
 
 from .vit import VIT_SIZES, vit_backbone, timm_backbone
 
@@ -92,6 +93,22 @@ def _small_convnet(image_size: int, in_chans: int, width: int = 32) -> tuple[nn.
                              _conv_bn_relu(2*w, 4*w, 2), _conv_bn_relu(4*w, 8*w, 2))
     return PooledFeatures(features), 8*w
 
+# %% ../nbs/03_models.ipynb #205d098d
+def _resnet_stage(c_in: int, c_out: int, stride: int, blocks: int) -> nn.Sequential:
+    "`blocks` torchvision BasicBlocks; the first changes width/resolution through a 1x1 conv + BN shortcut."
+    shortcut = None if stride == 1 and c_in == c_out else nn.Sequential(
+        nn.Conv2d(c_in, c_out, 1, stride=stride, bias=False), nn.BatchNorm2d(c_out))
+    return nn.Sequential(BasicBlock(c_in, c_out, stride, shortcut),
+                         *[BasicBlock(c_out, c_out) for _ in range(blocks - 1)])
+
+def _small_resnet(image_size: int, in_chans: int, width: int = 32,
+                  blocks: Sequence[int] = (1, 1, 1, 1)) -> tuple[nn.Module, int]:
+    "A 3x3 stride-2 stem, then one stage of BasicBlocks per entry of `blocks` (width doubling) + global pool."
+    stages, c = [_conv_bn_relu(in_chans, width, 2)], width
+    for k, n in enumerate(blocks):
+        stages.append(_resnet_stage(c, width * 2**k, 1 if k == 0 else 2, n)); c = width * 2**k
+    return PooledFeatures(nn.Sequential(*stages)), c
+
 # %% ../nbs/03_models.ipynb #923b5854
 BACKBONES: dict[str, Callable[[int, int], tuple[nn.Module, int]]] = {
     "resnet18": lambda image_size, in_chans: _resnet(18, image_size, in_chans),
@@ -102,6 +119,7 @@ BACKBONES: dict[str, Callable[[int, int], tuple[nn.Module, int]]] = {
     "vgg16": _vgg16,
     "small_convnet": _small_convnet,
     "small_convnet_w16": lambda image_size, in_chans: _small_convnet(image_size, in_chans, width=16),
+    "small_resnet": _small_resnet,
     "vit_tiny": lambda image_size, in_chans: vit_backbone("vit_tiny", image_size, in_chans),
     "vit_small": lambda image_size, in_chans: vit_backbone("vit_small", image_size, in_chans),
 }

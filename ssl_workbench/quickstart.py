@@ -14,14 +14,13 @@ import torch
 
 from .augment.pipeline import make_pipeline, augment_to_dict
 from .core import (RunDir, RunLockedError, atomic_write, atomic_write_text, cache_dir,
-                                read_jsonl,
-                                run_is_locked)
+                                get_device, read_jsonl, run_is_locked)
 from .eval.features import extract_features, random_init_backbone, raw_pixel_features
 from .eval.knn import knn_accuracy
 from .eval.protocol import protocol_card
 from .eval.retrieval import retrieval_metrics
 from .methods.registry import create_method
-from .models import create_backbone
+from .models import create_backbone, is_backbone_name, list_backbones
 from .eval.run import evaluate_run, report_run
 from .spare3d.render import VIEWS
 from .spare3d.tasks import make_object_views_dataset
@@ -29,9 +28,9 @@ from .train.config import TrainConfig, apply_overrides
 from .train.loop import fit, load_method
 
 # %% auto #0
-__all__ = ['HELD_OUT_POSES', 'SHORT_BUDGET_RECIPE', 'DEFAULT_OUT', 'drawings_data', 'MultiViewRecipe', 'view_identification',
-           'evaluate_drawings', 'quickstart_drawings', 'short_budget_views', 'quickstart_photos', 'fresh_run_dir',
-           'quickstart', 'format_summary']
+__all__ = ['HELD_OUT_POSES', 'SHORT_BUDGET_RECIPE', 'CPU_BACKBONE', 'DEFAULT_OUT', 'drawings_data', 'MultiViewRecipe',
+           'view_identification', 'evaluate_drawings', 'quickstart_drawings', 'short_budget_views', 'default_backbone',
+           'quickstart_photos', 'fresh_run_dir', 'quickstart', 'format_summary']
 
 # %% ../nbs/80_quickstart.ipynb #206833b1
 HELD_OUT_POSES = ("7", "8")  # never seen in pretraining: the evaluation's query views
@@ -133,11 +132,11 @@ def evaluate_drawings(backbone, data: dict, make_backbone, card: dict, device=No
 
 # %% ../nbs/80_quickstart.ipynb #63a4b5b9
 def _train_drawings(out: Path, data: dict, minutes: float, seed: int, size: int, device,
-                    batch_size: int = 64):
+                    batch_size: int = 64, backbone: str = "small_convnet"):
     pipe = make_pipeline("line_drawing", size=size)
     batch_size = min(batch_size, len(data["train"]))
     cfg = apply_overrides(TrainConfig(), [
-        f"run.out={out}", "method.name=simclr", "model.backbone=small_convnet",
+        f"run.out={out}", "method.name=simclr", f"model.backbone={backbone}",
         f"data.batch_size={batch_size}",
         f"augment.image_size={size}", f"schedule.minutes={minutes}", "schedule.epochs=200",
         "eval.knn_every=0",
@@ -146,24 +145,25 @@ def _train_drawings(out: Path, data: dict, minutes: float, seed: int, size: int,
         "method.hparams.temperature=0.2"] + ([f"run.device={device}"] if device else []))
     cfg.augment.recipe = {"type": "MultiViewRecipe", "pipeline": augment_to_dict(pipe.config),
                           "held_out_poses": list(HELD_OUT_POSES)}
-    method = create_method("simclr", backbone="small_convnet", image_size=size, temperature=0.2)
+    method = create_method("simclr", backbone=backbone, image_size=size, temperature=0.2)
     run = fit(cfg, method=method, data=data["train"], recipe=MultiViewRecipe(pipe))
     return run, cfg
 
 def quickstart_drawings(out="runs/quickstart", minutes: float = 2.5, seed: int = 0, size: int = 64,
-                        n_train: int = 320, n_test: int = 100, device=None) -> dict:
+                        n_train: int = 320, n_test: int = 100, device=None,
+                        backbone: str = "small_convnet") -> dict:
     "Pretrain on generated drawings, evaluate against both baselines, write the report; returns the summary."
     out = Path(out)
     if RunDir(out).last.exists():
         raise FileExistsError(f"out={str(out)!r} already holds a run; pass another --out or delete it")
     t0 = time.time(); data = drawings_data(n_train, n_test, size, seed); t_data = time.time() - t0
-    run, cfg = _train_drawings(out, data, minutes, seed, size, device)
-    backbone = load_method(run.root, device=device or "cpu").backbone
+    run, cfg = _train_drawings(out, data, minutes, seed, size, device, backbone=backbone)
+    encoder = load_method(run.root, device=device or "cpu").backbone
     steps = [r for r in read_jsonl(run.metrics) if r.get("kind") == "step"]
-    card = dict(backbone="small_convnet", method="simclr (multi-view positives)",
+    card = dict(backbone=backbone, method="simclr (multi-view positives)",
                 epochs=steps[-1].get("epoch") if steps else 0,
                 batch_size=cfg.data.batch_size, augmentation=cfg.augment.recipe, checkpoint=str(run.last))
-    results = evaluate_drawings(backbone, data, lambda: create_backbone("small_convnet", size)[0], card,
+    results = evaluate_drawings(encoder, data, lambda: create_backbone(backbone, size)[0], card,
                                 device, seed)
     for name, r in results.items():
         atomic_write_text(run.eval_dir/f"{name}.json", json.dumps(r, indent=2, default=str))
@@ -201,12 +201,18 @@ def short_budget_views(size: int = 32) -> dict:
     views = make_config("simclr_cifar", size=size, crop_scale=(0.2, 1.0), mean=CIFAR_MEAN, std=CIFAR_STD)
     return augment_to_dict(ViewRecipe([(views, 2)]))
 
+CPU_BACKBONE = "small_convnet"  # the best CIFAR-10 kNN per CPU minute of the backbones measured above
+
+def default_backbone(device=None) -> str:
+    "The quickstart's encoder on photos: ResNet-18 on a GPU, `CPU_BACKBONE` on a CPU."
+    return "resnet18" if get_device(device).type == "cuda" else CPU_BACKBONE
+
 def quickstart_photos(data: str, out="runs/quickstart", minutes: float = 2.5, seed: int = 0, device=None,
-                      backbone: str = "small_convnet", batch_size: int = 256, eval_limit: int | None = None,
+                      backbone: str | None = None, batch_size: int = 256, eval_limit: int | None = None,
                       download: bool = False) -> dict:
     """SimCLR on a named dataset within `minutes`, then kNN and retrieval against the baselines, and the
     report."""
-    t0 = time.time(); out = Path(out)
+    t0 = time.time(); out = Path(out); backbone = backbone or default_backbone(device)
     cfg = apply_overrides(TrainConfig(),
                           [f"run.out={out}", "method.name=simclr", f"model.backbone={backbone}",
                                           f"data.spec={data}", f"data.batch_size={batch_size}",
@@ -255,6 +261,8 @@ def quickstart(
     "Run the quickstart on generated drawings or on a named dataset; returns the summary."
     if not isinstance(minutes, (int, float)) or minutes <= 0:
         raise ValueError(f"minutes={minutes!r}: must be > 0")
+    if "backbone" in kwargs and not is_backbone_name(kwargs["backbone"]):
+        raise ValueError(f"backbone={kwargs['backbone']!r}: unknown; choose one of {list_backbones()}")
     if out is None:
         out, notice = fresh_run_dir(DEFAULT_OUT)
         if notice:

@@ -63,6 +63,7 @@ def test_eval_and_report_commands(tmp_path, capsys, monkeypatch):
                                                           "--layer-decay", "0.75", "--limit-train", "300",
                                                           "--limit-test", "100")
     assert "no such run directory" in no("eval", "--run", "runs/none")
+    assert "backbone='resnet9': unknown" in no("quickstart", "--backbone", "resnet9", "--out", "runs/x")
     adamw = sh("eval", "--run", "runs/d", "--protocol", "finetune", "--optimizer", "adamw", "--limit-train",
                "300", "--limit-test", "100", cwd=tmp_path)
     assert adamw.returncode == 0, adamw.stderr[-3000:]

@@ -15,12 +15,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
+from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
 from ..augment.config import CIFAR_MEAN, CIFAR_STD
 from ..core import atomic_write, cache_dir, content_hash, get_device
 
 # %% auto #0
-__all__ = ['DEFAULT_NORMALIZE', 'check_images', 'image_batches', 'to_float', 'checkpoint_hash', 'module_hash',
+__all__ = ['DEFAULT_NORMALIZE', 'NAMED_CONV_BN', 'check_images', 'image_batches', 'to_float', 'checkpoint_hash', 'module_hash',
            'images_fingerprint', 'fold_batchnorm', 'inference_copy', 'channels_last', 'extract_features', 'TinyConvNet',
            'make_tiny', 'gaussian_clusters', 'coloured_images', 'check_labels', 'pixel_mean', 'raw_pixel_features',
            'random_init_backbone']
@@ -115,12 +116,22 @@ def _nhwc_blocks(images, idx=None, block: int = 1024) -> Iterator[np.ndarray]:
         else: yield np.ascontiguousarray(b.transpose(0, 2, 3, 1))
 
 # %% ../../nbs/50_evaluate.ipynb #a64cecd6
-def fold_batchnorm(module: nn.Module) -> nn.Module:
-    "Fold, in place, each `BatchNorm2d` that directly follows a `Conv2d` in an `nn.Sequential` (eval only)."
-    for m in list(module.modules()):
-        if not isinstance(m, nn.Sequential): continue
+# torchvision's ResNet and its blocks compute bn{i}(conv{i}(x)) back to back, so those named pairs fold too
+NAMED_CONV_BN = (ResNet, BasicBlock, Bottleneck)
+
+def _conv_bn_pairs(m: nn.Module) -> list[tuple[str, str]]:
+    "Names of (conv, BN) pairs of `m` that run back to back: Sequential neighbours, convN/bnN of a ResNet."
+    if isinstance(m, nn.Sequential):
         names = list(m._modules)
-        for a, b in zip(names, names[1:]):
+        return list(zip(names, names[1:]))
+    if isinstance(m, NAMED_CONV_BN):
+        return [(f"conv{i}", f"bn{i}") for i in (1, 2, 3) if f"conv{i}" in m._modules]
+    return []
+
+def fold_batchnorm(module: nn.Module) -> nn.Module:
+    "Fold, in place, each `BatchNorm2d` that directly follows a `Conv2d` into that conv (eval only)."
+    for m in list(module.modules()):
+        for a, b in _conv_bn_pairs(m):
             conv, bn = m._modules[a], m._modules[b]
             if (isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)
                     and bn.running_mean is not None):
