@@ -4,7 +4,9 @@ its own throughput), then weighted kNN of all 10,000 test images against all 50,
 per candidate: a ranking, not an interval. Candidates are widths and depths of the small ConvNet and of the
 small ResNet (`ssl_workbench.models`); those not in `BACKBONES` are registered here for the run only.
 `BENCH_BACKBONES` (comma-separated names) and `BENCH_BACKBONE_MINUTES` narrow the sweep. It shares one
-temporary cache across candidates, so the raw-pixel baseline and the JPEG decode are computed once."""
+temporary cache across candidates, so the raw-pixel baseline and the JPEG decode are computed once. The views
+are 32 px (`BENCH_BACKBONE_VIEW`), the size the committed comparison was measured at (the CPU quickstart now
+trains at 24 px)."""
 import os, shutil, tempfile, time
 
 import torch
@@ -29,9 +31,10 @@ def params(name: str) -> float:
     return round(sum(p.numel() for p in net.parameters()) / 1e6, 2)
 
 
-def one(name: str, minutes: float, root: str) -> dict:
+def one(name: str, minutes: float, root: str, view_size: int) -> dict:
     t0 = time.time()
-    s = quickstart_photos("cifar10", out=f"{root}/{name}", minutes=minutes, backbone=name)
+    s = quickstart_photos("cifar10", out=f"{root}/{name}", minutes=minutes, backbone=name,
+                          view_size=view_size)
     knn = s["results"]["knn"]
     return {"backbone": name, "design": CANDIDATES[name], "params_m": params(name), "steps": s["steps"],
             "images_per_s": round(s["steps"] * 256 / s["train_seconds"], 1),
@@ -43,15 +46,17 @@ def one(name: str, minutes: float, root: str) -> dict:
 def main() -> dict:
     names = os.environ.get("BENCH_BACKBONES", ",".join(CANDIDATES)).split(",")
     minutes = float(os.environ.get("BENCH_BACKBONE_MINUTES", "10"))
+    view = int(os.environ.get("BENCH_BACKBONE_VIEW", "32"))
     for name, build in EXTRA.items(): models.BACKBONES.setdefault(name, build)
     root, cache = tempfile.mkdtemp(prefix="bench_backbones_"), tempfile.mkdtemp(prefix="bench_bb_cache_")
     old = os.environ.get("SSL_WORKBENCH_CACHE"); os.environ["SSL_WORKBENCH_CACHE"] = cache
-    try: runs = [one(n, minutes, root) for n in names]
+    try: runs = [one(n, minutes, root, view) for n in names]
     finally:
         shutil.rmtree(cache, ignore_errors=True); shutil.rmtree(root, ignore_errors=True)
         if old is None: os.environ.pop("SSL_WORKBENCH_CACHE", None)
         else: os.environ["SSL_WORKBENCH_CACHE"] = old
     best = max(runs, key=lambda r: r["knn_accuracy"])
     return {"command": f"ssl-workbench quickstart --data cifar10 --minutes {minutes:g} (backbone varied)",
-            "minutes": minutes, "threads": torch.get_num_threads(), "runs": runs, "best": best["backbone"],
+            "minutes": minutes, "view_size": view, "threads": torch.get_num_threads(), "runs": runs,
+            "best": best["backbone"],
             "split": "all 10,000 test images against all 50,000 training images", "seeds": 1}

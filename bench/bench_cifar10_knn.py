@@ -1,6 +1,7 @@
 """Issue target, measured on the user path: `ssl-workbench quickstart --data cifar10 --minutes 10` on this
-CPU, i.e. SimCLR with the small ConvNet on CIFAR-10 (32 px) under a 10-minute time budget (the trainer
-measures its throughput and sets the steps so that warmup + cosine end on time), then weighted kNN (k =
+CPU, i.e. SimCLR with the small ConvNet on CIFAR-10 (24-px training views on a CPU, 32-px test images) under a
+10-minute time budget (the trainer measures its throughput and sets the steps so that warmup + cosine end on
+time), then weighted kNN (k =
 200, T = 0.1) of all 10,000 test images against all 50,000 training images, with the random-init and
 raw-pixel baselines on the same split. `BENCH_CIFAR_MINUTES` changes the budget. Target: >= 55 % (floor 50
 %). It runs with an empty cache (`SSL_WORKBENCH_CACHE` in a temporary folder, removed after), so the times are

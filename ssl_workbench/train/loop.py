@@ -427,12 +427,13 @@ def _agree(value: int | float, info: DistInfo) -> int | float:
 
 def _replan(budget: TimeBudget, sched: Schedule, cfg: TrainConfig, step: int, info: DistInfo) -> bool:
     "At a decision step, set the schedule's total (and warmup) from the budget; True when it changed."
-    decide, first = budget.is_decision_step(step), budget.plan_step is None
+    decide = budget.is_decision_step(step)
     proposal = budget.after_step(step)  # every step: the budget times its measurement window
     if not decide: return False
     total = _agree(proposal or -1, info)
+    if total > 0: budget.total = total  # every rank re-checks at the same steps: from the agreed total
+    budget.recheck_step = budget.next_check(step, budget.total)
     if total < 0: return False
-    if first: budget.recheck_step = step + max(1, round(0.3 * (total - step)))  # from the agreed total
     sched.total = max(total, step + 1)
     sched.warmup, _ = resolve_warmup(cfg.schedule.warmup_epochs, sched.steps_per_epoch, sched.total,
                                      method_warmup_epochs(cfg))
@@ -582,10 +583,9 @@ def _time_budget(cfg: TrainConfig, info: DistInfo, knn, model: nn.Module, sched:
     if cfg.schedule.minutes is None: return None
     if knn is not None and not probe_s and info.is_main: probe_s = knn.estimate_seconds(model)
     per_step = _agree(float(probe_s), info) / (sched.steps_per_epoch * cfg.eval.knn_every) if knn else 0.0
-    budget = TimeBudget(cfg.schedule.minutes, state.step, eval_s_per_step=per_step)
-    if cfg.schedule.steps is not None:
-        budget.recheck_step = -1  # a fixed length: the budget only stops it
-    return budget
+    # a length already chosen (a resumed budgeted run, or `schedule.steps`): the budget only stops it
+    return TimeBudget(cfg.schedule.minutes, state.step, eval_s_per_step=per_step,
+                      fixed=cfg.schedule.steps is not None)
 
 # %% ../../nbs/05_train.ipynb #9c6d0f94
 def _open_log(cfg: TrainConfig, info: DistInfo, run: RunDir, resume: bool, state: _State, sched: Schedule,

@@ -10,6 +10,7 @@ import dataclasses, math, time
 from dataclasses import dataclass
 
 import torch
+from fastcore.basics import patch
 from torch import nn
 
 from .config import (ConfigError, GENERIC_TRAINING, LR_SCALING, OPTIMIZERS, OptimConfig,
@@ -88,10 +89,13 @@ class TimeBudget:
                  skip: int = 3, window: int = 10, # untimed warm-up steps, then timed steps
                  eval_s_per_step: float = 0.0, # the run's own evaluation (online kNN), amortised per step
                  drift: float = 0.1, # re-plan when the re-measured throughput differs by more than this
+                 max_checks: int = 3, # throughput re-checks after the plan
+                 fixed: bool = False, # a length already chosen (a resumed run): the budget only stops it
                  clock=time.perf_counter):
         self.budget_s, self.start, self.skip, self.window = 60 * minutes, start_step, skip, window
         self.eval_s_per_step, self.drift, self.clock, self.t0 = eval_s_per_step, drift, clock, clock()
-        self.rate = self.t_mark = self.plan_step = self.plan_t = self.recheck_step = None
+        self.max_checks, self.fixed, self.checks = max_checks, fixed, 0
+        self.rate = self.t_mark = self.plan_step = self.plan_t = self.recheck_step = self.total = None
 
     def elapsed(self) -> float: return self.clock() - self.t0
     def over(self, grace: float = 1.1) -> bool: return self.elapsed() > grace * self.budget_s
@@ -99,28 +103,42 @@ class TimeBudget:
     def _total(self, step: int, now: float, seconds_per_step: float) -> int:
         return step + max(1, math.floor((self.budget_s - now) / seconds_per_step))
 
-    def after_step(self, step: int, # steps done so far
-                  ) -> int | None:
-        "A new total number of steps when one is decided at this step, else None."
-        done, now = step - self.start, self.elapsed()
-        if done == self.skip: self.t_mark = now
-        if self.rate is None and done == self.skip + self.window:
-            self.rate = self.window / max(now - self.t_mark, 1e-9)
-            total = self._total(step, now, 1 / self.rate + self.eval_s_per_step)
-            self.plan_step, self.plan_t = step, now
-            self.recheck_step = step + max(1, round(0.3 * (total - step)))
-            return total
-        if step == self.recheck_step:
-            rate = (step - self.plan_step) / max(now - self.plan_t, 1e-9)
-            # this rate already includes any evaluation since the plan
-            if abs(rate / self.rate - 1) > self.drift:
-                self.rate = rate; return self._total(step, now, 1 / rate)
-        return None
+    def next_check(self, step: int, total: int) -> int | None:
+        """The step of the next re-check: 30 % into the steps left after the plan, then halfway through what
+        is left, at most `max_checks` times, and none within `window` steps of the end."""
+        if self.checks >= self.max_checks: return None
+        at = step + max(1, round((0.3 if self.checks == 0 else 0.5) * (total - step)))
+        return at if total - at > self.window else None
 
-    def is_decision_step(self, step: int) -> bool:
-        "Whether `after_step(step)` may decide (the steps at which DDP ranks must agree)."
-        done = step - self.start
-        return done == self.skip + self.window or step == self.recheck_step
+
+# %% ../../nbs/05c_train_optim.ipynb #6dba8adb
+@patch
+def after_step(self: TimeBudget, step: int, # steps done so far
+              ) -> int | None:
+    "A new total number of steps when one is decided at this step, else None."
+    done, now = step - self.start, self.elapsed()
+    if self.fixed: return None
+    if done == self.skip: self.t_mark = now
+    if self.rate is None and done == self.skip + self.window:
+        self.rate = self.window / max(now - self.t_mark, 1e-9)
+        self.total = self._total(step, now, 1 / self.rate + self.eval_s_per_step)
+        self.plan_step, self.plan_t = step, now
+        self.recheck_step = self.next_check(step, self.total)
+        return self.total
+    if step == self.recheck_step:
+        # the rate since the plan or the last check, evaluation included
+        rate = (step - self.plan_step) / max(now - self.plan_t, 1e-9)
+        self.plan_step, self.plan_t, self.checks, new = step, now, self.checks + 1, None
+        if abs(rate / self.rate - 1) > self.drift:
+            self.rate = rate; new = self.total = self._total(step, now, 1 / rate)
+        self.recheck_step = self.next_check(step, self.total)
+        return new
+    return None
+
+@patch
+def is_decision_step(self: TimeBudget, step: int) -> bool:
+    "Whether `after_step(step)` may decide (the steps at which DDP ranks must agree)."
+    return not self.fixed and (step - self.start == self.skip + self.window or step == self.recheck_step)
 
 # %% ../../nbs/05c_train_optim.ipynb #589997d5
 class LARS(torch.optim.Optimizer):
