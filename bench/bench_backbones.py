@@ -7,10 +7,11 @@ small ResNet (`ssl_workbench.models`); those not in `BACKBONES` are registered h
 temporary cache across candidates, so the raw-pixel baseline and the JPEG decode are computed once. The views
 are 32 px (`BENCH_BACKBONE_VIEW`), the size the committed comparison was measured at (the CPU quickstart now
 trains at 24 px)."""
-import os, shutil, tempfile, time
+import os, tempfile, time
 
 import torch
 
+from bench import empty_cache
 from ssl_workbench import models
 from ssl_workbench.quickstart import quickstart_photos
 
@@ -48,13 +49,8 @@ def main() -> dict:
     minutes = float(os.environ.get("BENCH_BACKBONE_MINUTES", "10"))
     view = int(os.environ.get("BENCH_BACKBONE_VIEW", "32"))
     for name, build in EXTRA.items(): models.BACKBONES.setdefault(name, build)
-    root, cache = tempfile.mkdtemp(prefix="bench_backbones_"), tempfile.mkdtemp(prefix="bench_bb_cache_")
-    old = os.environ.get("SSL_WORKBENCH_CACHE"); os.environ["SSL_WORKBENCH_CACHE"] = cache
-    try: runs = [one(n, minutes, root, view) for n in names]
-    finally:
-        shutil.rmtree(cache, ignore_errors=True); shutil.rmtree(root, ignore_errors=True)
-        if old is None: os.environ.pop("SSL_WORKBENCH_CACHE", None)
-        else: os.environ["SSL_WORKBENCH_CACHE"] = old
+    with tempfile.TemporaryDirectory(prefix="bench_backbones_") as root, empty_cache("bench_bb_cache_"):
+        runs = [one(n, minutes, root, view) for n in names]
     best = max(runs, key=lambda r: r["knn_accuracy"])
     return {"command": f"ssl-workbench quickstart --data cifar10 --minutes {minutes:g} (backbone varied)",
             "minutes": minutes, "view_size": view, "threads": torch.get_num_threads(), "runs": runs,

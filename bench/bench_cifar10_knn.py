@@ -6,8 +6,9 @@ time), then weighted kNN (k =
 raw-pixel baselines on the same split. `BENCH_CIFAR_MINUTES` changes the budget. Target: >= 55 % (floor 50
 %). It runs with an empty cache (`SSL_WORKBENCH_CACHE` in a temporary folder, removed after), so the times are
 a first-time user's: the decode of the JPEG folder and both baselines are computed, not read back."""
-import os, shutil, tempfile
+import os, tempfile
 
+from bench import empty_cache
 from ssl_workbench.core import read_jsonl
 from ssl_workbench.quickstart import quickstart
 
@@ -15,16 +16,10 @@ from ssl_workbench.quickstart import quickstart
 def main() -> dict:
     minutes = float(os.environ.get("BENCH_CIFAR_MINUTES", "10"))
     out = tempfile.mkdtemp(prefix="bench_cifar_") + "/run"
-    cache, old = tempfile.mkdtemp(prefix="bench_cifar_cache_"), os.environ.get("SSL_WORKBENCH_CACHE")
-    os.environ["SSL_WORKBENCH_CACHE"] = cache
-    try: s = quickstart("cifar10", out=out, minutes=minutes)
-    finally:
-        shutil.rmtree(cache, ignore_errors=True)
-        if old is None: os.environ.pop("SSL_WORKBENCH_CACHE", None)
-        else: os.environ["SSL_WORKBENCH_CACHE"] = old
-    knn = s["results"]["knn"]
-    planned = [r for r in read_jsonl(f"{out}/metrics.jsonl") if r.get("event") == "schedule_planned"]
-    steps = [r for r in read_jsonl(f"{out}/metrics.jsonl") if r.get("kind") == "step"]
+    with empty_cache("bench_cifar_cache_"): s = quickstart("cifar10", out=out, minutes=minutes)
+    knn, records = s["results"]["knn"], read_jsonl(f"{out}/metrics.jsonl")
+    planned = [r for r in records if r.get("event") == "schedule_planned"]
+    steps = [r for r in records if r.get("kind") == "step"]
     return {"command": f"ssl-workbench quickstart --data cifar10 --minutes {minutes:g}", "minutes": minutes,
             "train_seconds": s["train_seconds"], "steps": s["steps"], "images_seen": s["steps"] * 256,
             "planned_steps": [p["total_steps"] for p in planned],

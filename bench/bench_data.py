@@ -1,11 +1,12 @@
 """Data layer: decode time for the 60,000 CIFAR-10 JPEGs, and epoch throughput from our uint8 cache versus
 torchvision ImageFolder + PIL through a DataLoader with 2 workers (the loader a user would otherwise
 write)."""
-import os, tempfile, time
+import time
 from pathlib import Path
 
 import torch
 
+from bench import empty_cache
 from ssl_workbench.data import data_root, iterate_batches, load_dataset
 
 BATCH = 256
@@ -19,9 +20,7 @@ def _cifar_folder() -> Path:
 
 def decode_time() -> dict:
     "Cold decode of train + test into a fresh cache, then the warm (cached) load."
-    old = os.environ.get("SSL_WORKBENCH_CACHE")
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["SSL_WORKBENCH_CACHE"] = tmp
+    with empty_cache():
         t = time.perf_counter()
         n = len(load_dataset("cifar10", "train")) + len(load_dataset("cifar10", "test"))
         cold = time.perf_counter() - t
@@ -29,8 +28,6 @@ def decode_time() -> dict:
         load_dataset("cifar10", "train")
         load_dataset("cifar10", "test")
         warm = time.perf_counter() - t
-    if old is None: os.environ.pop("SSL_WORKBENCH_CACHE", None)
-    else: os.environ["SSL_WORKBENCH_CACHE"] = old
     return {"images": n, "cold_decode_s": round(cold, 2), "warm_load_s": round(warm, 3),
             "decode_images_per_s": round(n / cold)}
 

@@ -635,7 +635,7 @@ class _Loop:
 def _run_steps(p: _Parts, loop: _Loop, stop: StopFlag) -> str | None:
     "Step until the schedule ends; why it stopped early if it did (`max_steps`, `minutes`, a signal)."
     cfg, sched, state, budget = p.cfg, loop.sched, loop.state, loop.budget
-    planned, reason = budget is not None and cfg.schedule.steps is None, None
+    planned, reason = budget is not None and not budget.fixed, None
     with _Prefetcher(p, sched.steps_per_epoch, cfg.run.prefetch) as ahead:
         while state.step < sched.total:
             t0, step = time.perf_counter(), state.step

@@ -116,8 +116,8 @@ class TimeBudget:
 def after_step(self: TimeBudget, step: int, # steps done so far
               ) -> int | None:
     "A new total number of steps when one is decided at this step, else None."
-    done, now = step - self.start, self.elapsed()
     if self.fixed: return None
+    done, now = step - self.start, self.elapsed()
     if done == self.skip: self.t_mark = now
     if self.rate is None and done == self.skip + self.window:
         self.rate = self.window / max(now - self.t_mark, 1e-9)
