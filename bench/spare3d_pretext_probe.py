@@ -14,11 +14,12 @@ import numpy as np
 import torch
 
 from ssl_workbench.core import atomic_write_text
-from ssl_workbench.spare3d.models import FourTowerNet, fit_spare3d, pretext_accuracy, task_accuracy
+from ssl_workbench.spare3d.models import (FourTowerNet, fit_spare3d, pretext_accuracy, task_accuracy,
+                                          twin_accuracy)
 from ssl_workbench.spare3d.study import cached_task
 
 BASE = dict(pool="flatten", init="paper", head="mlp", lr=1e-3, size=32, n_pairs=1000, hidden_dim=512,
-            different_objects=0.0)
+            different_objects=0.0, negatives="pairs")
 VARIANTS = {  # one suspect changed per variant, against `flatten` (the official layout, similar pairs only)
     "flatten": {},
     "avg_pool": dict(pool="avg"),  # the towers before this change
@@ -31,6 +32,9 @@ VARIANTS = {  # one suspect changed per variant, against `flatten` (the official
     "flatten_default_init_64px": dict(size=64, init="default"),
     "avg_pool_default_init_64px": dict(size=64, pool="avg", init="default"),
     "different_objects_half": dict(different_objects=0.5),  # half the pairs: two different objects
+    # longer runs (`steps` overrides --steps): does the plateau end, and does what is learnt generalise?
+    "flatten_default_init_1200_steps": dict(init="default", steps=1200),
+    "in_batch_negatives": dict(negatives="batch", init="default", steps=600),  # + InfoNCE over the batch
 }
 OUT = Path("studies/probes/spare3d_plateau.json")
 
@@ -46,6 +50,7 @@ def t2i_test(size: int) -> dict:
 
 def run_variant(name: str, steps: int, batch_size: int = 16, seed: int = 0) -> dict:
     cfg = {**BASE, **VARIANTS[name]}
+    steps = cfg.pop("steps", steps)
     train, held_out = pairs(cfg["n_pairs"], cfg["size"], seed=1), pairs(200, cfg["size"], seed=2)
     torch.manual_seed(seed)
     model = FourTowerNet("small_convnet", cfg["size"], cfg["hidden_dim"], pool=cfg["pool"], head=cfg["head"],
@@ -53,13 +58,15 @@ def run_variant(name: str, steps: int, batch_size: int = 16, seed: int = 0) -> d
     start = time.time()
     log = fit_spare3d(model, train, "pretext", steps=steps, batch_size=batch_size, lr=cfg["lr"],
                       device="cpu", seed=seed,
-                      different_objects=cfg["different_objects"])
+                      different_objects=cfg["different_objects"], negatives=cfg["negatives"])
     seconds = time.time() - start
     last = log[-20:]
     return dict(config=cfg, steps=steps, batch_size=batch_size, seed=seed, seconds=round(seconds, 1),
-                final_loss=float(np.mean([r["loss"] for r in last])),
+                # the cross-pair BCE (without the InfoNCE term of in-batch negatives)
+                final_loss=float(np.mean([r["loss"] - r.get("info_nce", 0.0) for r in last])),
                 final_pair_accuracy=float(np.mean([r["pair_accuracy"] for r in last])),
                 held_out_pair_accuracy=pretext_accuracy(model, held_out),  # similar pairs of new objects
+                held_out_twin_accuracy=twin_accuracy(model, held_out),  # own drawing outscores the twin's
                 t2i_zero_shot=task_accuracy(model, t2i_test(cfg["size"]), "t2i"),
                 curve=[{"step": r["step"] + 1, "loss": round(r["loss"], 4),
                         "pair_accuracy": round(r["pair_accuracy"], 4)}

@@ -339,7 +339,9 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int,
                           difference=stat, verdict=verdict(stat["ci"])))
     extra = {} if prepared is None else dict(prepared=prepared)
     return dict(format=STUDY_FORMAT, study=study.name, title=study.title, budget=budget, **extra,
-                base=list(study.base[budget]), arms_overrides={a.name: list(a.overrides) for a in study.arms},
+                base=list(study.base[budget]),
+                arms_overrides={a.name: [*a.overrides, *(a.per_budget or {}).get(budget, ())]
+                                for a in study.arms},
                 claim_source=study.claim_source, arms=arms, comparisons=comps,
                 seconds=sum(a["seconds"] for a in arms.values()), machine=machine_info(),
                 date=time.strftime("%Y-%m-%d %H:%M:%S"), git_commit=git_commit())

@@ -23,11 +23,12 @@ from ..models import PooledFeatures, create_backbone
 from .tasks import I2P_POSES, PAIR_LABELS, check_pose_ids
 
 # %% auto #0
-__all__ = ['POOLS', 'HEADS', 'INITS', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'to_tensor', 'spatial_tower', 'default_pool',
-           'FourTowerNet', 'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss', 'EarlyFusionNet', 'PoseNet',
-           'pose_pretext_logits', 'pose_pretext_loss', 'task_batch', 'task_scores', 'task_loss', 'fit_spare3d',
-           'task_predictions', 'task_accuracy', 't2i_accuracy', 'pretext_accuracy', 'pose_accuracy', 'drawings_of',
-           'fit_simclr_drawings', 'FrozenFeatureScorer', 'simclr_scorer', 'evaluate_spare3d', 'compare_spare3d']
+__all__ = ['POOLS', 'HEADS', 'INITS', 'NEGATIVES', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'to_tensor', 'spatial_tower',
+           'default_pool', 'FourTowerNet', 'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss', 'EarlyFusionNet',
+           'PoseNet', 'pose_pretext_logits', 'pose_pretext_loss', 'task_batch', 'task_scores', 'task_loss',
+           'fit_spare3d', 'task_predictions', 'task_accuracy', 't2i_accuracy', 'pretext_accuracy', 'twin_accuracy',
+           'pose_accuracy', 'drawings_of', 'fit_simclr_drawings', 'FrozenFeatureScorer', 'simclr_scorer',
+           'evaluate_spare3d', 'compare_spare3d']
 
 # %% ../../nbs/72_spare3d_models.ipynb #5df32b1d
 def to_tensor(images: np.ndarray | torch.Tensor, # uint8 (..., H, W, 3) drawings
@@ -143,6 +144,16 @@ class FourTowerNet(_FourTowers):
         "Logit that views-code `b` and isometric-code `a` show the same object: `(B,)`."
         return self.h(torch.cat([b, a], 1)).squeeze(1)
 
+    def score_matrix(self, b: torch.Tensor, # (N, hidden) views codes
+                     a: torch.Tensor, # (M, hidden) isometric codes
+                    ) -> torch.Tensor:
+        """Logits `(N, M)` of every views code against every isometric code. h's first layer is applied
+        to b and a separately and broadcast, so no `(N·M, 2·hidden)` input is built."""
+        first, k = self.h[0], b.shape[1]
+        x = (b @ first.weight[:, :k].T)[:, None] + (a @ first.weight[:, k:].T)[None] + first.bias
+        for layer in self.h[1:]: x = layer(x)
+        return x.squeeze(-1)
+
     def forward(self, views: torch.Tensor, iso: torch.Tensor) -> torch.Tensor:
         "Logits `(B,)` for views `(B, 3, C, H, W)` and isometrics `(B, C, H, W)`."
         return self.score(self.encode_views(views), self.encode_isometric(iso))
@@ -156,13 +167,29 @@ def pretext_logits(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor,
     return torch.stack([model.score(b_left, a_left), model.score(b_left, a_right),
                         model.score(b_right, a_left), model.score(b_right, a_right)], 1)
 
-def pretext_loss(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    "BCE over the four cross pairs with labels [1, 0, 0, 1]; logs the pair accuracy."
-    logits = pretext_logits(model, left, right)  # (B, 4)
+NEGATIVES = ("pairs", "batch")
+
+def pretext_loss(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor, # (B, 4, C, H, W): F, R, T, I
+                 negatives: str = "pairs", # 'pairs': the paper's 4 cross pairs; 'batch': + in-batch InfoNCE
+                ) -> tuple[torch.Tensor, dict]:
+    """BCE over the four cross pairs with labels [1, 0, 0, 1]; with `negatives='batch'` plus the InfoNCE of
+    every views code against all 2B isometrics of the batch (and back). Logs the loss, the cross-pair accuracy
+    and, for 'batch', the InfoNCE term."""
+    B = len(left)
+    # L and R through the towers in separate calls, as Three2I_self does (BatchNorm sees each side on its own)
+    b = torch.cat([model.encode_views(left[:, :3]), model.encode_views(right[:, :3])])  # (2B, hidden)
+    a = torch.cat([model.encode_isometric(left[:, 3]), model.encode_isometric(right[:, 3])])
+    scores = model.score_matrix(b, a)  # (2B, 2B); object i's twin is i ± B
+    own, twin = torch.arange(2 * B, device=scores.device), torch.arange(2 * B, device=scores.device).roll(B)
+    logits = torch.stack([scores[own[:B], own[:B]], scores[own[:B], twin[:B]],
+                          scores[twin[:B], own[:B]], scores[twin[:B], twin[:B]]], 1)  # (B, 4) cross pairs
     target = torch.as_tensor(PAIR_LABELS, device=logits.device).expand_as(logits)
     loss = F.binary_cross_entropy_with_logits(logits, target)
-    return loss, {"loss": loss.item(),
-                  "pair_accuracy": ((logits > 0).float() == target).float().mean().item()}
+    logs = {"pair_accuracy": ((logits > 0).float() == target).float().mean().item()}
+    if _check_choice("negatives", negatives, NEGATIVES) == "batch":
+        info_nce = (F.cross_entropy(scores, own) + F.cross_entropy(scores.T, own)) / 2
+        loss, logs["info_nce"] = loss + info_nce, info_nce.item()
+    return loss, {"loss": loss.item(), **logs}
 
 def t2i_scores(model: nn.Module, views: torch.Tensor, # (B, 3, C, H, W)
                candidates: torch.Tensor, # (B, 4, C, H, W)
@@ -334,10 +361,12 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
                 device: str | torch.device | None = None, seed: int = 0,
                 # pretext only: share of pairs whose right object is another pair's
                 different_objects: float = 0.0,
+                negatives: str = "pairs", # pretext only: 'pairs' (the paper) or 'batch' (+ in-batch InfoNCE)
                ) -> list[dict]:
     "Train `model` in place for `steps` Adam steps; returns the per-step logs."
     if not 0 <= different_objects <= 1:
         raise ValueError(f"different_objects={different_objects!r}: must be in [0, 1]")
+    _check_choice("negatives", negatives, NEGATIVES)
     pretexts = {"pretext": (("left", "right"), FourTowerNet),
                 "pose": (("views", "poses", "pose_ids"), PoseNet)}
     if objective not in (*pretexts, *TASK_KEYS):
@@ -367,7 +396,8 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
                 # never idx
                 others = (idx + 1 + torch.randint(n - 1, (len(idx),), generator=generator).numpy()) % n
                 right = np.where(swap[:, None, None, None, None], data["left"][others], right)
-            loss, logs = pretext_loss(model, to_tensor(data["left"][idx], device), to_tensor(right, device))
+            loss, logs = pretext_loss(model, to_tensor(data["left"][idx], device), to_tensor(right, device),
+                                      negatives)
         elif objective == "pose":
             loss, logs = pose_pretext_loss(model, to_tensor(data["views"][idx], device),
                                            to_tensor(data["poses"][idx], device),
@@ -408,19 +438,33 @@ def t2i_accuracy(model: nn.Module, data: dict[str, np.ndarray], # T2I data: view
     "Fraction of T2I questions whose highest-scoring candidate is the answer (chance: 0.25)."
     return task_accuracy(model, data, "t2i", batch_size, device)
 
-@torch.no_grad()
+def _held_out_logits(model: FourTowerNet, data: dict[str, np.ndarray], batch_size: int,
+                     device) -> torch.Tensor:
+    "The four cross-pair logits `(N, 4)` of every pair in `data`, in eval mode (the mode restored after)."
+    device = get_device(device); was = model.training; model.to(device).eval()
+    with torch.no_grad():
+        logits = torch.cat([pretext_logits(model, to_tensor(data["left"][i:i + batch_size], device),
+                                           to_tensor(data["right"][i:i + batch_size], device))
+                            for i in range(0, len(data["left"]), batch_size)])
+    model.train(was)
+    return logits
+
 def pretext_accuracy(model: FourTowerNet, data: dict[str, np.ndarray], # pair data: left, right
                      batch_size: int = 32, device: str | torch.device | None = None) -> float:
     """Share of the 4 cross pairs per item scored on the right side of 0 (chance 0.5), e.g. on held-out
     objects."""
-    device = get_device(device); was = model.training; model.to(device).eval()
-    target = torch.as_tensor(PAIR_LABELS, device=device)
-    hits = [((pretext_logits(model, to_tensor(data["left"][i:i + batch_size], device),
-                             to_tensor(data["right"][i:i + batch_size],
-                                       device)) > 0).float() == target).float()
-            for i in range(0, len(data["left"]), batch_size)]
-    model.train(was)
-    return float(torch.cat(hits).mean())
+    logits = _held_out_logits(model, data, batch_size, device)
+    return float(((logits > 0).float() == torch.as_tensor(PAIR_LABELS, device=logits.device)).float().mean())
+
+def twin_accuracy(model: FourTowerNet, data: dict[str, np.ndarray], # pair data: left, right
+                  batch_size: int = 32, device: str | torch.device | None = None) -> float:
+    """Share of comparisons where an object's own drawing outscores its twin's (chance 0.5): each views code
+    against the two isometrics, and each isometric against the two views codes. The ranking T2I needs, with no
+    threshold."""
+    s = _held_out_logits(model, data, batch_size, device)  # (LL, LR, RL, RR)
+    return float(torch.stack([s[:, 0] > s[:, 1], s[:, 3] > s[:, 2], s[:, 0] > s[:, 2], s[:, 3] > s[:, 1]])
+                 .float().mean())
+
 
 # %% ../../nbs/72_spare3d_models.ipynb #8d3051d8
 @torch.no_grad()
