@@ -131,8 +131,8 @@ SPARE3D_BUDGETS = {
 }
 
 # The contrastive arm at the ci and cpu budgets: in-batch negatives, PyTorch's default init and, at cpu,
-# 10,000 pairs for 2,000 steps (the measurements behind each choice: `spare3d.models`, "Why the pretext sat at
-# log 2").
+# 10,000 pairs for 2,000 steps (the measurements behind these choices: `spare3d.models`, "Why the pretext sat
+# at log 2").
 # The gpu budget keeps the paper's pretext: four cross pairs, N(0, 0.01) heads.
 CONTRASTIVE_CPU = {"ci": _kv(negatives="batch", init="default"),
                    "cpu": _kv(negatives="batch", init="default", n_pairs=10_000, pretext_steps=2_000)}
