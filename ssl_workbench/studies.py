@@ -71,6 +71,10 @@ class Arm:
     # budget -> overrides applied after `overrides` at that budget only (e.g. steps)
     per_budget: dict | None = None
 
+    def overrides_at(self, budget: str) -> list[str]:
+        "The arm's `key=value` overrides at `budget`: `overrides`, then that budget's `per_budget` ones."
+        return [*self.overrides, *(self.per_budget or {}).get(budget, ())]
+
     def n_seeds(self, budget: str, study_seeds: int) -> int:
         "How many seeds this arm runs at `budget` when the study runs `study_seeds`."
         return min(study_seeds, (self.seeds or {}).get(budget, study_seeds))
@@ -143,8 +147,7 @@ def unit_config(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path,
                 extra: list = ()) -> TrainConfig:
     """One arm × seed's config: base, extra (from `prepare`), the arm's overrides and its budget's, then
     seed and output."""
-    cfg = apply_overrides(TrainConfig(), [*study.base[budget], *extra, *arm.overrides,
-                                          *(arm.per_budget or {}).get(budget, ())])
+    cfg = apply_overrides(TrainConfig(), [*study.base[budget], *extra, *arm.overrides_at(budget)])
     return apply_overrides(cfg,
                            [f"run.seed={seed}", f"run.out={run_dir}", "run.progress=false",
                             "run.tensorboard=false"])
@@ -340,8 +343,7 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int,
     extra = {} if prepared is None else dict(prepared=prepared)
     return dict(format=STUDY_FORMAT, study=study.name, title=study.title, budget=budget, **extra,
                 base=list(study.base[budget]),
-                arms_overrides={a.name: [*a.overrides, *(a.per_budget or {}).get(budget, ())]
-                                for a in study.arms},
+                arms_overrides={a.name: a.overrides_at(budget) for a in study.arms},
                 claim_source=study.claim_source, arms=arms, comparisons=comps,
                 seconds=sum(a["seconds"] for a in arms.values()), machine=machine_info(),
                 date=time.strftime("%Y-%m-%d %H:%M:%S"), git_commit=git_commit())

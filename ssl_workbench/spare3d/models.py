@@ -159,13 +159,23 @@ class FourTowerNet(_FourTowers):
         return self.score(self.encode_views(views), self.encode_isometric(iso))
 
 # %% ../../nbs/72_spare3d_models.ipynb #b8e4f8da
+def _pair_scores(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    "Scores `(2B, 2B)` of the views of L then R against the isometrics of L then R; object i's twin is i ± B."
+    # L and R through the towers in separate calls, as Three2I_self does (BatchNorm sees each side on its own)
+    b = torch.cat([model.encode_views(left[:, :3]), model.encode_views(right[:, :3])])  # (2B, hidden)
+    a = torch.cat([model.encode_isometric(left[:, 3]), model.encode_isometric(right[:, 3])])
+    return model.score_matrix(b, a)
+
+def _cross_pairs(scores: torch.Tensor) -> torch.Tensor:
+    "The four cross-pair logits `(B, 4)` of a `_pair_scores` matrix: the diagonals of its four blocks."
+    B = len(scores) // 2
+    return torch.stack([scores[:B, :B].diagonal(), scores[:B, B:].diagonal(),
+                        scores[B:, :B].diagonal(), scores[B:, B:].diagonal()], 1)
+
 def pretext_logits(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor, # (B, 4, C, H, W): F, R, T, I
                   ) -> torch.Tensor:
     "The four cross-pair logits `(B, 4)`: (L views, L iso), (L, R iso), (R, L iso), (R, R iso)."
-    b_left, b_right = model.encode_views(left[:, :3]), model.encode_views(right[:, :3])
-    a_left, a_right = model.encode_isometric(left[:, 3]), model.encode_isometric(right[:, 3])
-    return torch.stack([model.score(b_left, a_left), model.score(b_left, a_right),
-                        model.score(b_right, a_left), model.score(b_right, a_right)], 1)
+    return _cross_pairs(_pair_scores(model, left, right))
 
 NEGATIVES = ("pairs", "batch")
 
@@ -173,20 +183,15 @@ def pretext_loss(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor, #
                  negatives: str = "pairs", # 'pairs': the paper's 4 cross pairs; 'batch': + in-batch InfoNCE
                 ) -> tuple[torch.Tensor, dict]:
     """BCE over the four cross pairs with labels [1, 0, 0, 1]; with `negatives='batch'` plus the InfoNCE of
-    every views code against all 2B isometrics of the batch (and back). Logs the loss, the cross-pair accuracy
-    and, for 'batch', the InfoNCE term."""
-    B = len(left)
-    # L and R through the towers in separate calls, as Three2I_self does (BatchNorm sees each side on its own)
-    b = torch.cat([model.encode_views(left[:, :3]), model.encode_views(right[:, :3])])  # (2B, hidden)
-    a = torch.cat([model.encode_isometric(left[:, 3]), model.encode_isometric(right[:, 3])])
-    scores = model.score_matrix(b, a)  # (2B, 2B); object i's twin is i ± B
-    own, twin = torch.arange(2 * B, device=scores.device), torch.arange(2 * B, device=scores.device).roll(B)
-    logits = torch.stack([scores[own[:B], own[:B]], scores[own[:B], twin[:B]],
-                          scores[twin[:B], own[:B]], scores[twin[:B], twin[:B]]], 1)  # (B, 4) cross pairs
+    every views code against all 2B isometrics of the batch (and back). Logs the loss, the cross-pair BCE and
+    accuracy and, for 'batch', the InfoNCE term."""
+    scores = _pair_scores(model, left, right)
+    logits = _cross_pairs(scores)
     target = torch.as_tensor(PAIR_LABELS, device=logits.device).expand_as(logits)
     loss = F.binary_cross_entropy_with_logits(logits, target)
-    logs = {"pair_accuracy": ((logits > 0).float() == target).float().mean().item()}
+    logs = {"pair_bce": loss.item(), "pair_accuracy": ((logits > 0).float() == target).float().mean().item()}
     if _check_choice("negatives", negatives, NEGATIVES) == "batch":
+        own = torch.arange(len(scores), device=scores.device)
         info_nce = (F.cross_entropy(scores, own) + F.cross_entropy(scores.T, own)) / 2
         loss, logs["info_nce"] = loss + info_nce, info_nce.item()
     return loss, {"loss": loss.item(), **logs}

@@ -29,7 +29,7 @@ def settings_of(study: Study, arm: Arm, budget: str) -> dict:
     """The unit's settings: the budget's `key=value` strings, then the arm's (its `overrides`, then its
     `per_budget` ones at this budget), values read as JSON where they parse."""
     out = {}
-    for kv in (*study.base[budget], *arm.overrides, *(arm.per_budget or {}).get(budget, ())):
+    for kv in (*study.base[budget], *arm.overrides_at(budget)):
         key, _, value = kv.partition("=")
         try: out[key] = json.loads(value)
         except json.JSONDecodeError: out[key] = value
@@ -63,8 +63,7 @@ def contrastive_unit(s: dict, seed: int) -> dict:
     test, held_out = _task("t2i", s, seed, "_test"), _task("pair", s, seed, "_test")
     last = log[-20:]
     out = dict(pretext_loss=float(np.mean([r["loss"] for r in last])),
-               # the paper's cross-pair BCE alone (with in-batch negatives the loss also holds the InfoNCE)
-               pair_bce=float(np.mean([r["loss"] - r.get("info_nce", 0.0) for r in last])),
+               pair_bce=float(np.mean([r["pair_bce"] for r in last])),  # the paper's term alone
                pair_accuracy=pretext_accuracy(net, held_out), twin_accuracy=twin_accuracy(net, held_out),
                t2i_zero_shot=task_accuracy(net, test, "t2i"))
     _fit(net, _task("t2i", s, seed), "t2i", s, seed, "finetune_steps")
