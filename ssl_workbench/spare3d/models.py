@@ -23,7 +23,7 @@ from ..models import PooledFeatures, create_backbone
 from .tasks import I2P_POSES, PAIR_LABELS, check_pose_ids
 
 # %% auto #0
-__all__ = ['POOLS', 'HEADS', 'INITS', 'NEGATIVES', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'to_tensor', 'spatial_tower',
+__all__ = ['POOLS', 'HEADS', 'INITS', 'ENCODINGS', 'NEGATIVES', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'to_tensor', 'spatial_tower',
            'default_pool', 'FourTowerNet', 'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss', 'EarlyFusionNet',
            'PoseNet', 'pose_pretext_logits', 'pose_pretext_loss', 'task_batch', 'task_scores', 'task_loss',
            'fit_spare3d', 'task_predictions', 'task_accuracy', 't2i_accuracy', 'pretext_accuracy', 'twin_accuracy',
@@ -159,9 +159,16 @@ class FourTowerNet(_FourTowers):
         return self.score(self.encode_views(views), self.encode_isometric(iso))
 
 # %% ../../nbs/72_spare3d_models.ipynb #b8e4f8da
-def _pair_scores(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-    "Scores `(2B, 2B)` of the views of L then R against the isometrics of L then R; object i's twin is i ± B."
-    # L and R through the towers in separate calls, as Three2I_self does (BatchNorm sees each side on its own)
+ENCODINGS = ("separate", "joint")
+
+def _pair_scores(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor,
+                 encode: str = "separate") -> torch.Tensor:
+    """Scores `(2B, 2B)` of the views of L then R against the isometrics of L then R (object i's twin: i ± B).
+    `encode='separate'`: L and R through the towers in separate calls, as `Three2I_self` does (in training,
+    BatchNorm normalises each side by its own batch); `'joint'`: in one call (BatchNorm over all 2B)."""
+    if _check_choice("encode", encode, ENCODINGS) == "joint":
+        both = torch.cat([left, right])  # (2B, 4, C, H, W)
+        return model.score_matrix(model.encode_views(both[:, :3]), model.encode_isometric(both[:, 3]))
     b = torch.cat([model.encode_views(left[:, :3]), model.encode_views(right[:, :3])])  # (2B, hidden)
     a = torch.cat([model.encode_isometric(left[:, 3]), model.encode_isometric(right[:, 3])])
     return model.score_matrix(b, a)
@@ -173,19 +180,21 @@ def _cross_pairs(scores: torch.Tensor) -> torch.Tensor:
                         scores[B:, :B].diagonal(), scores[B:, B:].diagonal()], 1)
 
 def pretext_logits(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor, # (B, 4, C, H, W): F, R, T, I
+                   encode: str = "separate", # 'separate' or 'joint' tower calls for L and R (`_pair_scores`)
                   ) -> torch.Tensor:
     "The four cross-pair logits `(B, 4)`: (L views, L iso), (L, R iso), (R, L iso), (R, R iso)."
-    return _cross_pairs(_pair_scores(model, left, right))
+    return _cross_pairs(_pair_scores(model, left, right, encode))
 
 NEGATIVES = ("pairs", "batch")
 
 def pretext_loss(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor, # (B, 4, C, H, W): F, R, T, I
                  negatives: str = "pairs", # 'pairs': the paper's 4 cross pairs; 'batch': + in-batch InfoNCE
+                 encode: str = "separate", # 'separate' (Three2I_self) or 'joint' tower calls for L and R
                 ) -> tuple[torch.Tensor, dict]:
     """BCE over the four cross pairs with labels [1, 0, 0, 1]; with `negatives='batch'` plus the InfoNCE of
     every views code against all 2B isometrics of the batch (and back). Logs the loss, the cross-pair BCE and
     accuracy and, for 'batch', the InfoNCE term."""
-    scores = _pair_scores(model, left, right)
+    scores = _pair_scores(model, left, right, encode)
     logits = _cross_pairs(scores)
     target = torch.as_tensor(PAIR_LABELS, device=logits.device).expand_as(logits)
     loss = F.binary_cross_entropy_with_logits(logits, target)
@@ -367,11 +376,13 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
                 # pretext only: share of pairs whose right object is another pair's
                 different_objects: float = 0.0,
                 negatives: str = "pairs", # pretext only: 'pairs' (the paper) or 'batch' (+ in-batch InfoNCE)
+                encode: str = "separate", # pretext only: L and R in 'separate' tower calls (paper) or 'joint'
+                precise_bn: int = 0, # after training, BatchNorm statistics recomputed over this many batches
                ) -> list[dict]:
     "Train `model` in place for `steps` Adam steps; returns the per-step logs."
     if not 0 <= different_objects <= 1:
         raise ValueError(f"different_objects={different_objects!r}: must be in [0, 1]")
-    _check_choice("negatives", negatives, NEGATIVES)
+    _check_choice("negatives", negatives, NEGATIVES); _check_choice("encode", encode, ENCODINGS)
     pretexts = {"pretext": (("left", "right"), FourTowerNet),
                 "pose": (("views", "poses", "pose_ids"), PoseNet)}
     if objective not in (*pretexts, *TASK_KEYS):
@@ -387,35 +398,58 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
         raise TypeError(f"model: {type(model).__name__} cannot be trained on {objective!r}; use "
                         f"EarlyFusionNet(task={objective!r}) or a PoseNet")
     n = len(data[keys[0]])
+    if not isinstance(precise_bn, int) or precise_bn < 0:
+        raise ValueError(f"precise_bn={precise_bn!r}: expected a number of batches >= 0")
     if n < batch_size: raise ValueError(f"batch_size={batch_size}: larger than the {n} items in data")
     device = get_device(device); model.to(device).train()
     generator = seed_everything(seed)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     history = []
-    for step, idx in zip(range(steps), _batches(n, batch_size, generator)):
-        idx = idx.numpy()
-        if objective == "pretext":
-            right = data["right"][idx]
-            if different_objects:
-                swap = torch.rand(len(idx), generator=generator).numpy() < different_objects
-                # never idx
-                others = (idx + 1 + torch.randint(n - 1, (len(idx),), generator=generator).numpy()) % n
-                right = np.where(swap[:, None, None, None, None], data["left"][others], right)
-            loss, logs = pretext_loss(model, to_tensor(data["left"][idx], device), to_tensor(right, device),
-                                      negatives)
-        elif objective == "pose":
-            loss, logs = pose_pretext_loss(model, to_tensor(data["views"][idx], device),
-                                           to_tensor(data["poses"][idx], device),
-                                           torch.as_tensor(np.asarray(data["pose_ids"][idx]), device=device))
-        else:
-            batch = task_batch(data, idx, objective, device)
-            scores = task_scores(model, objective, batch)
-            loss = task_loss(objective, scores, batch["answer"])
-            logs = {"loss": loss.item(),
-                    "accuracy": (scores.argmax(1) == batch["answer"]).float().mean().item()}
+    batches = _batches(n, batch_size, generator)
+    for step, idx in zip(range(steps), batches):
+        loss, logs = _batch_loss(model, data, idx.numpy(), objective, device, generator, different_objects,
+                                 negatives, encode)
         optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
         history.append({"step": step, **logs})
+    if precise_bn:
+        _precise_bn(model, lambda idx: _batch_loss(model, data, idx.numpy(), objective, device, generator,
+                                                   different_objects, negatives, encode),
+                    [next(batches) for _ in range(precise_bn)])
     return history
+
+def _batch_loss(model, data, idx, objective, device, generator, different_objects, negatives, encode):
+    "The loss and logs of one batch `idx` for `objective` (see `fit_spare3d`)."
+    if objective == "pretext":
+        right, n = data["right"][idx], len(data["left"])
+        if different_objects:
+            swap = torch.rand(len(idx), generator=generator).numpy() < different_objects
+            # another pair's left object, never idx itself
+            others = (idx + 1 + torch.randint(n - 1, (len(idx),), generator=generator).numpy()) % n
+            right = np.where(swap[:, None, None, None, None], data["left"][others], right)
+        return pretext_loss(model, to_tensor(data["left"][idx], device), to_tensor(right, device),
+                            negatives, encode)
+    if objective == "pose":
+        return pose_pretext_loss(model, to_tensor(data["views"][idx], device),
+                                 to_tensor(data["poses"][idx], device),
+                                 torch.as_tensor(np.asarray(data["pose_ids"][idx]), device=device))
+    batch = task_batch(data, idx, objective, device)
+    scores = task_scores(model, objective, batch)
+    loss = task_loss(objective, scores, batch["answer"])
+    accuracy = (scores.argmax(1) == batch["answer"]).float().mean().item()
+    return loss, {"loss": loss.item(), "accuracy": accuracy}
+
+@torch.no_grad()
+def _precise_bn(model: nn.Module, forward, batches: list):
+    """BatchNorm's running statistics recomputed as plain averages over `batches` of training data, weights
+    unchanged ("precise BN": Wu & Johnson 2021; fvcore's `update_bn_stats`, torch's `swa_utils.update_bn`)."""
+    norms = [m for m in model.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    momenta = [m.momentum for m in norms]
+    for m in norms: m.reset_running_stats(); m.momentum = None  # None: a cumulative average
+    model.train()
+    for idx in batches: forward(idx)
+    for m, momentum in zip(norms, momenta): m.momentum = momentum
+
 
 # %% ../../nbs/72_spare3d_models.ipynb #3612af5b
 @torch.no_grad()
