@@ -334,7 +334,9 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int,
     comps = []
     for c in study.comparisons:
         a, b = results.get(c.a, {}), results.get(c.b, {})
-        shared = [s for s in seeds if s in a and s in b]
+        # seeds where both arms report the metric (a budget may not measure it: then n = 0)
+        shared = [s for s in seeds if s in a and s in b and c.metric in a[s]["metrics"]
+                  and (c.metric_b or c.metric) in b[s]["metrics"]]
         d = [a[s]["metrics"][c.metric] - b[s]["metrics"][c.metric_b or c.metric] for s in shared]
         stat = t_interval(d) if d else dict(mean=None, std=None, ci=None, n=0)
         comps.append(dict(name=c.name or f"{c.a} > {c.b}", a=c.a, b=c.b, metric=c.metric, seeds=shared,

@@ -161,6 +161,9 @@ def spare3d_study() -> Study:
                                          "T2I: contrastive fine-tuned > supervised"),
                               Comparison("contrastive", "simclr", "t2i_zero_shot",
                                          "T2I zero-shot: contrastive > SimCLR"),
+                              Comparison("contrastive", "supervised", "t2i_finetuned_occ",
+                                         "T2I on OpenCascade drawings: contrastive (voxel pretext) "
+                                         "fine-tuned > supervised"),
                               Comparison("pose", "supervised", "i2p_finetuned",
                                          "I2P: pose pretext > supervised"),
                               Comparison("pose", "supervised", "p2i_finetuned", "P2I: pose pretext > "
