@@ -441,12 +441,13 @@ def _batch_loss(model, data, idx, objective, device, generator, different_object
 @torch.no_grad()
 def _precise_bn(model: nn.Module, forward, batches: list):
     """BatchNorm's running statistics recomputed as plain averages over `batches` of training data, weights
-    unchanged ("precise BN": Wu & Johnson 2021; fvcore's `update_bn_stats`, torch's `swa_utils.update_bn`)."""
+    unchanged ("precise BN": Wu & Johnson 2021; fvcore's `update_bn_stats`, torch's `swa_utils.update_bn`).
+    Only the layers that training updates: a frozen encoder's (kept in eval mode) is left as it is."""
+    model.train()
     norms = [m for m in model.modules()
-             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+             if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and m.training]
     momenta = [m.momentum for m in norms]
     for m in norms: m.reset_running_stats(); m.momentum = None  # None: a cumulative average
-    model.train()
     for idx in batches: forward(idx)
     for m, momentum in zip(norms, momenta): m.momentum = momentum
 
