@@ -7,6 +7,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/spare3d_models.html.md"""
 # %% ../../nbs/72_spare3d_models.ipynb #6ab76139
 from __future__ import annotations
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -406,15 +407,15 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     history = []
     batches = _batches(n, batch_size, generator)
+    # one batch's (loss, logs), for the training steps and the precise-BN pass alike
+    batch_loss = partial(_batch_loss, model, data, objective=objective, device=device, generator=generator,
+                         different_objects=different_objects, negatives=negatives, encode=encode)
     for step, idx in zip(range(steps), batches):
-        loss, logs = _batch_loss(model, data, idx.numpy(), objective, device, generator, different_objects,
-                                 negatives, encode)
+        loss, logs = batch_loss(idx.numpy())
         optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
         history.append({"step": step, **logs})
     if precise_bn:
-        _precise_bn(model, lambda idx: _batch_loss(model, data, idx.numpy(), objective, device, generator,
-                                                   different_objects, negatives, encode),
-                    [next(batches) for _ in range(precise_bn)])
+        _precise_bn(model, lambda idx: batch_loss(idx.numpy()), [next(batches) for _ in range(precise_bn)])
     return history
 
 def _batch_loss(model, data, idx, objective, device, generator, different_objects, negatives, encode):
