@@ -91,25 +91,33 @@ def fp32_logits(loss_fn):
     return wrapper
 
 # %% ../nbs/04_losses.ipynb #e36eb4b6
+def _anchor_losses(l_cross: torch.Tensor, l_same: torch.Tensor, labels: torch.Tensor, decoupled: bool):
+    "Mean -log softmax at the positive (`labels` in `l_cross`); `decoupled`: positive not in the denominator."
+    positive = l_cross.gather(1, labels[:, None]).squeeze(1)
+    if decoupled: l_cross = l_cross.scatter(1, labels[:, None], float("-inf"))
+    return (torch.cat([l_cross, l_same], dim=1).logsumexp(dim=1) - positive).mean()
+
 @fp32_logits
 def nt_xent(z1: torch.Tensor, # (N, D) projections of the first views
             z2: torch.Tensor, # (N, D) projections of the second views; row i pairs with z1[i]
             temperature: float = 0.5, # tau; 0.5 is SimCLR's CIFAR-10 optimum (App. B.9), 0.1 for ImageNet
+            decoupled: bool = False, # True: DCL (Yeh et al. 2022), the positive left out of the denominator
            ) -> torch.Tensor:
     "SimCLR's NT-Xent loss, mean over the 2N anchors; negatives gathered (with gradient) across processes."
     check_temperature(temperature); _check_same_shape("z1", z1, "z2", z2)
     n, (rank, _) = z1.shape[0], rank_and_world()
     z1, z2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
     z1_all, z2_all = gather_with_grad(z1), gather_with_grad(z2)  # (M, D), M = N * world_size
+    if decoupled and z1_all.shape[0] < 2:
+        raise ValueError("decoupled=True needs at least 2 pairs in the (global) batch: one has no negatives")
     labels = torch.arange(n, device=z1.device) + rank * n  # index of the positive among the M candidates
     self_mask = F.one_hot(labels, z1_all.shape[0]).bool()  # (N, M): an anchor is not its own negative
     l_12, l_11 = (z1 @ z2_all.T / temperature,
                   (z1 @ z1_all.T / temperature).masked_fill(self_mask, float("-inf")))
     l_21, l_22 = (z2 @ z1_all.T / temperature,
                   (z2 @ z2_all.T / temperature).masked_fill(self_mask, float("-inf")))
-    loss_1 = F.cross_entropy(torch.cat([l_12, l_11], dim=1), labels)  # (N, 2M) logits, positive at `labels`
-    loss_2 = F.cross_entropy(torch.cat([l_21, l_22], dim=1), labels)
-    return (loss_1 + loss_2) / 2
+    # (N, 2M) logits per direction, positive at `labels`
+    return (_anchor_losses(l_12, l_11, labels, decoupled) + _anchor_losses(l_21, l_22, labels, decoupled)) / 2
 
 # %% ../nbs/04_losses.ipynb #52e8349e
 @fp32_logits

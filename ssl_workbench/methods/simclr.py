@@ -45,11 +45,12 @@ class SimCLR(nn.Module):
                  # projection head: "mlp" (the paper), "linear" (d -> out_dim) or "none" (z = h); SimCLR
                  # Fig. 8
                  head: str = "mlp",
+                 decoupled: bool = False, # DCL: the positive left out of NT-Xent's denominator (Yeh et al.)
                 ):
         super().__init__()
         check_temperature(temperature)
         self.backbone, self.projection_head = backbone, projection_head(head, feat_dim, hidden_dim, out_dim)
-        self.temperature = temperature
+        self.temperature, self.decoupled = temperature, decoupled
 
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
         "NT-Xent loss of the two views, and logs with collapse diagnostics."
@@ -59,7 +60,7 @@ class SimCLR(nn.Module):
                              f"{tuple(views[1].shape)}")
         z = self.projection_head(self.backbone(torch.cat(views)))  # (2N, D): one batch, as in the TF code
         z1, z2 = z.chunk(2)  # (N, D) each
-        loss = nt_xent(z1, z2, self.temperature)
+        loss = nt_xent(z1, z2, self.temperature, decoupled=self.decoupled)
         return loss, {"loss": loss.detach(), **collapse_diagnostics(z1, z2)}
 
     def after_step(self, progress: float) -> None:
