@@ -1,0 +1,85 @@
+"""Which change lifts the ten-minute CIFAR-10 kNN? One variant of the quickstart's CPU path per run: SimCLR,
+the short-budget recipe (`quickstart.SHORT_BUDGET_RECIPE`, `short_budget_views`), 24-px views, a 10-minute
+budget, then weighted kNN (k = 200, T = 0.1) of all 10,000 test images against all 50,000 training images.
+Each run uses one thread, so two run side by side on the two cores (a busy machine). Results are appended to
+studies/probes/cifar10_levers.json; a re-run skips a finished variant.
+
+    python bench/cifar10_lever_probe.py --variants reference,dcl_same_steps
+"""
+from __future__ import annotations
+import argparse, json, os, platform, tempfile, time
+from pathlib import Path
+
+import torch
+
+from ssl_workbench import models
+from ssl_workbench.augment.config import CIFAR_MEAN, CIFAR_STD
+from ssl_workbench.augment.pipeline import ViewRecipe, augment_to_dict, make_config
+from ssl_workbench.core import atomic_write_text, read_jsonl
+from ssl_workbench.eval.run import evaluate_run
+from ssl_workbench.quickstart import SHORT_BUDGET_RECIPE
+from ssl_workbench.train.config import TrainConfig, apply_overrides
+from ssl_workbench.train.loop import fit
+
+VARIANTS = {  # overrides on top of the quickstart's, and view settings; "steps" fixes the run's length
+    "reference": {},
+    "dcl_same_steps": dict(overrides=["method.hparams.decoupled=true"], steps=730),
+    "head_hidden_2048": dict(overrides=["method.hparams.hidden_dim=2048"]),
+    "width_16": dict(overrides=["model.backbone=small_convnet_w16"]),
+    "width_24": dict(overrides=["model.backbone=small_convnet_w24"]),
+    "width_40": dict(overrides=["model.backbone=small_convnet_w40"]),
+    "width_24_head_2048": dict(overrides=["model.backbone=small_convnet_w24",
+                                          "method.hparams.hidden_dim=2048"]),
+    "crop_035": dict(crop_scale=(0.35, 1.0)),
+}
+OUT = Path("studies/probes/cifar10_levers.json")
+
+
+def register_widths():
+    for w in (24, 40): models.BACKBONES.setdefault(f"small_convnet_w{w}",
+                                                   lambda s, c, w=w: models._small_convnet(s, c, w))
+
+
+def run_variant(name: str, root: str, minutes: float = 10.0, size: int = 24) -> dict:
+    v = VARIANTS[name]
+    length = [f"schedule.steps={v['steps']}"] if "steps" in v else [f"schedule.minutes={minutes}"]
+    cfg = apply_overrides(TrainConfig(), [
+        f"run.out={root}/{name}", "method.name=simclr", "model.backbone=small_convnet", "data.spec=cifar10",
+        "data.batch_size=256", "eval.knn_every=0", "run.progress=false", "run.seed=0",
+        f"augment.image_size={size}", *length, *SHORT_BUDGET_RECIPE, *v.get("overrides", [])])
+    views = make_config("simclr_cifar", size=size, crop_scale=v.get("crop_scale", (0.2, 1.0)),
+                        mean=CIFAR_MEAN, std=CIFAR_STD)
+    cfg.augment.recipe = augment_to_dict(ViewRecipe([(views, 2)]))
+    t0 = time.time(); run = fit(cfg); t_train = time.time() - t0
+    knn = evaluate_run(run.root, "knn", seed=0)
+    steps = [s for s in read_jsonl(run.metrics) if s.get("kind") == "step"]
+    return dict(variant=v, steps=len(steps), knn_accuracy=round(knn["accuracy"], 4),
+                baselines={k: round(b["accuracy"], 4) for k, b in knn["baselines"].items()},
+                final_lr=steps[-1]["lr"], train_seconds=round(t_train, 1),
+                eval_seconds=round(time.time() - t0 - t_train, 1))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--out", default=str(OUT))
+    a = p.parse_args(argv)
+    names = a.variants.split(",")
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown: raise SystemExit(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
+    torch.set_num_threads(1); register_widths(); out = Path(a.out)
+    with tempfile.TemporaryDirectory(prefix="cifar10_levers_") as root:
+        for name in names:
+            done = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+            if name in done["runs"]: continue
+            r = run_variant(name, root)
+            done = json.loads(out.read_text()) if out.exists() else {"runs": {}}  # another process may write
+            done["runs"][name] = r
+            done.update(threads_per_run=1, machine=dict(processor=platform.processor() or platform.machine(),
+                                                        cpu_count=os.cpu_count()))
+            out.parent.mkdir(parents=True, exist_ok=True); atomic_write_text(out, json.dumps(done, indent=1))
+            print(f"{name}: kNN {r['knn_accuracy']:.4f}, {r['steps']} steps", flush=True)
+
+
+if __name__ == "__main__":
+    main()
