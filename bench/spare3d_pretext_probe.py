@@ -19,7 +19,7 @@ from ssl_workbench.spare3d.models import (FourTowerNet, fit_spare3d, pretext_acc
 from ssl_workbench.spare3d.study import cached_task
 
 BASE = dict(pool="flatten", init="paper", head="mlp", lr=1e-3, size=32, n_pairs=1000, hidden_dim=512,
-            different_objects=0.0, negatives="pairs", encode="separate")
+            different_objects=0.0, negatives="pairs", encode="separate", lr_schedule="constant")
 VARIANTS = {  # one suspect changed per variant, against `flatten` (the official layout, similar pairs only)
     "flatten": {},
     "avg_pool": dict(pool="avg"),  # the towers before this change
@@ -41,6 +41,11 @@ VARIANTS = {  # one suspect changed per variant, against `flatten` (the official
     # the same with the study's contrastive arm of 2026-12-01: in-batch negatives, L and R in one tower call
     "joint_in_batch_study_setting": dict(init="default", negatives="batch", encode="joint", n_pairs=10_000,
                                          steps=2_000),
+    # the same two settings with the learning rate decayed to 0 by a cosine: does the fit improve?
+    "joint_in_batch_cosine": dict(init="default", negatives="batch", encode="joint", n_pairs=10_000,
+                                  steps=2_000, lr_schedule="cosine"),
+    "joint_in_batch_cosine_lr3e-3": dict(init="default", negatives="batch", encode="joint", n_pairs=10_000,
+                                         steps=2_000, lr_schedule="cosine", lr=3e-3),
 }
 OUT = Path("studies/probes/spare3d_plateau.json")
 
@@ -65,7 +70,7 @@ def run_variant(name: str, steps: int, batch_size: int = 16, seed: int = 0) -> d
     log = fit_spare3d(model, train, "pretext", steps=steps, batch_size=batch_size, lr=cfg["lr"],
                       device="cpu", seed=seed,
                       different_objects=cfg["different_objects"], negatives=cfg["negatives"],
-                      encode=cfg["encode"])
+                      encode=cfg["encode"], lr_schedule=cfg["lr_schedule"])
     seconds = time.time() - start
     last = log[-20:]
     return dict(config=cfg, steps=steps, batch_size=batch_size, seed=seed, seconds=round(seconds, 1),

@@ -24,12 +24,12 @@ from ..models import PooledFeatures, create_backbone
 from .tasks import I2P_POSES, PAIR_LABELS, check_pose_ids
 
 # %% auto #0
-__all__ = ['POOLS', 'HEADS', 'INITS', 'ENCODINGS', 'NEGATIVES', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'to_tensor', 'spatial_tower',
-           'default_pool', 'FourTowerNet', 'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss', 'EarlyFusionNet',
-           'PoseNet', 'pose_pretext_logits', 'pose_pretext_loss', 'task_batch', 'task_scores', 'task_loss',
-           'fit_spare3d', 'task_predictions', 'task_accuracy', 't2i_accuracy', 'pretext_accuracy', 'twin_accuracy',
-           'pose_accuracy', 'drawings_of', 'fit_simclr_drawings', 'FrozenFeatureScorer', 'simclr_scorer',
-           'evaluate_spare3d', 'compare_spare3d']
+__all__ = ['POOLS', 'HEADS', 'INITS', 'ENCODINGS', 'NEGATIVES', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'LR_SCHEDULES', 'to_tensor',
+           'spatial_tower', 'default_pool', 'FourTowerNet', 'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss',
+           'EarlyFusionNet', 'PoseNet', 'pose_pretext_logits', 'pose_pretext_loss', 'task_batch', 'task_scores',
+           'task_loss', 'fit_spare3d', 'task_predictions', 'task_accuracy', 't2i_accuracy', 'pretext_accuracy',
+           'twin_accuracy', 'pose_accuracy', 'drawings_of', 'fit_simclr_drawings', 'FrozenFeatureScorer',
+           'simclr_scorer', 'evaluate_spare3d', 'compare_spare3d']
 
 # %% ../../nbs/72_spare3d_models.ipynb #5df32b1d
 def to_tensor(images: np.ndarray | torch.Tensor, # uint8 (..., H, W, 3) drawings
@@ -368,6 +368,8 @@ def task_loss(task: str, scores: torch.Tensor, answer: torch.Tensor) -> torch.Te
     return F.cross_entropy(scores, answer) if task == "i2p" else t2i_loss(scores, answer)
 
 # %% ../../nbs/72_spare3d_models.ipynb #6b221f9e
+LR_SCHEDULES = ("constant", "cosine")
+
 def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatureScorer
                 data: dict[str, np.ndarray], # pair data (left, right) or task data (`TASK_KEYS`)
                 objective: str = "pretext", # 'pretext' (cross pairs), 'pose' (SR), 't2i', 'i2p' or 'p2i'
@@ -379,11 +381,13 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
                 negatives: str = "pairs", # pretext only: 'pairs' (the paper) or 'batch' (+ in-batch InfoNCE)
                 encode: str = "separate", # pretext only: L and R in 'separate' tower calls (paper) or 'joint'
                 precise_bn: int = 0, # after training, BatchNorm statistics recomputed over this many batches
+                lr_schedule: str = "constant", # 'constant' (the papers' Adam) or 'cosine' (to 0 at `steps`)
                ) -> list[dict]:
     "Train `model` in place for `steps` Adam steps; returns the per-step logs."
     if not 0 <= different_objects <= 1:
         raise ValueError(f"different_objects={different_objects!r}: must be in [0, 1]")
     _check_choice("negatives", negatives, NEGATIVES); _check_choice("encode", encode, ENCODINGS)
+    _check_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
     pretexts = {"pretext": (("left", "right"), FourTowerNet),
                 "pose": (("views", "poses", "pose_ids"), PoseNet)}
     if objective not in (*pretexts, *TASK_KEYS):
@@ -405,6 +409,8 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
     device = get_device(device); model.to(device).train()
     generator = seed_everything(seed)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    cosine = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1)) if lr_schedule == "cosine"
+              else None)
     history = []
     batches = _batches(n, batch_size, generator)
     # one batch's (loss, logs), for the training steps and the precise-BN pass alike
@@ -413,7 +419,8 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
     for step, idx in zip(range(steps), batches):
         loss, logs = batch_loss(idx.numpy())
         optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
-        history.append({"step": step, **logs})
+        history.append({"step": step, "lr": optimizer.param_groups[0]["lr"], **logs})
+        if cosine: cosine.step()
     if precise_bn:
         _precise_bn(model, lambda idx: batch_loss(idx.numpy()), [next(batches) for _ in range(precise_bn)])
     return history
