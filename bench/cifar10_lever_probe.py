@@ -13,11 +13,9 @@ from pathlib import Path
 import torch
 
 from ssl_workbench import models
-from ssl_workbench.augment.config import CIFAR_MEAN, CIFAR_STD
-from ssl_workbench.augment.pipeline import ViewRecipe, augment_to_dict, make_config
 from ssl_workbench.core import atomic_write_text, read_jsonl
 from ssl_workbench.eval.run import evaluate_run
-from ssl_workbench.quickstart import SHORT_BUDGET_RECIPE
+from ssl_workbench.quickstart import SHORT_BUDGET_RECIPE, short_budget_views
 from ssl_workbench.train.config import TrainConfig, apply_overrides
 from ssl_workbench.train.loop import fit
 
@@ -47,9 +45,7 @@ def run_variant(name: str, root: str, minutes: float = 10.0, size: int = 24) -> 
         f"run.out={root}/{name}", "method.name=simclr", "model.backbone=small_convnet", "data.spec=cifar10",
         "data.batch_size=256", "eval.knn_every=0", "run.progress=false", "run.seed=0",
         f"augment.image_size={size}", *length, *SHORT_BUDGET_RECIPE, *v.get("overrides", [])])
-    views = make_config("simclr_cifar", size=size, crop_scale=v.get("crop_scale", (0.2, 1.0)),
-                        mean=CIFAR_MEAN, std=CIFAR_STD)
-    cfg.augment.recipe = augment_to_dict(ViewRecipe([(views, 2)]))
+    cfg.augment.recipe = short_budget_views(size, **{k: v[k] for k in ("crop_scale",) if k in v})
     t0 = time.time(); run = fit(cfg); t_train = time.time() - t0
     knn = evaluate_run(run.root, "knn", seed=0)
     steps = [s for s in read_jsonl(run.metrics) if s.get("kind") == "step"]

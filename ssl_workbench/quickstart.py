@@ -195,11 +195,11 @@ def _summary(run, results, report, steps, seconds, t_data=0.0) -> dict:
 # measured best for a 10-minute CPU budget
 SHORT_BUDGET_RECIPE = ("optim.lr=0.6", "method.hparams.temperature=0.2")
 
-def short_budget_views(size: int = 32) -> dict:
-    "SimCLR's CIFAR views (colour strength 0.5, no blur) with crop area (0.2, 1), as a recipe dict."
+def short_budget_views(size: int = 32, crop_scale: tuple[float, float] = (0.2, 1.0)) -> dict:
+    "SimCLR's CIFAR views (colour strength 0.5, no blur) with crop area `crop_scale`, as a recipe dict."
     from ssl_workbench.augment.config import CIFAR_MEAN, CIFAR_STD
     from ssl_workbench.augment.pipeline import ViewRecipe, augment_to_dict, make_config
-    views = make_config("simclr_cifar", size=size, crop_scale=(0.2, 1.0), mean=CIFAR_MEAN, std=CIFAR_STD)
+    views = make_config("simclr_cifar", size=size, crop_scale=crop_scale, mean=CIFAR_MEAN, std=CIFAR_STD)
     return augment_to_dict(ViewRecipe([(views, 2)]))
 
 CPU_BACKBONE = "small_convnet"  # the best CIFAR-10 kNN per CPU minute of the backbones measured above
