@@ -35,7 +35,7 @@ lint: install
 	$(BIN)/ruff check ssl_workbench nbs tests tools bench
 
 pytest: install
-	$(BIN)/python -m pytest tests/ -ra --durations=15
+	$(BIN)/python -m pytest tests/ -ra --durations=15 -n 2
 
 nbtest: install
 	$(BIN)/nbdev-test --n-workers 2 --timing
