@@ -55,19 +55,25 @@ def straight(tmp_path_factory):
 
 
 SCRIPT = textwrap.dedent('''
-    import sys, time, torch
+    import os, sys, time, torch
     sys.path.insert(0, {tests!r})
     from test_faults import IMAGES, toy_config, toy_method
     from ssl_workbench.train.loop import ToyRecipe, fit
     class SlowRecipe(ToyRecipe):  # slow enough to be killed (or joined) mid-run
-        def __call__(self, x, generator=None): time.sleep({delay}); return super().__call__(x, generator)
+        def __call__(self, x, generator=None):
+            time.sleep({delay})
+            while {hold!r} and os.path.exists({hold!r}): time.sleep(0.05)  # held while the file exists
+            return super().__call__(x, generator)
     fit(toy_config(sys.argv[1], *sys.argv[2:]), toy_method(), IMAGES, SlowRecipe(), resume="auto")
 ''')
 
 
-def start(tmp_path, out, *overrides, delay=0.15):
-    script = tmp_path/f"train_{delay}.py"
-    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), delay=delay))
+def start(tmp_path, out, *overrides, delay=0.15, hold: Path | None = None):
+    """A toy run in a new process, `delay` seconds per batch; while the file `hold` exists, its next batch
+    waits."""
+    script = tmp_path/f"train_{delay}_{hold is not None}.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), delay=delay,
+                                    hold=str(hold) if hold else None))
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     return subprocess.Popen([sys.executable, str(script), str(out), *overrides], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -84,10 +90,14 @@ def wait_for_steps(out, n, proc, timeout=120):
 
 def test_second_process_on_a_run_directory_is_refused(tmp_path, straight):
     out = tmp_path/"run"
-    first = start(tmp_path, out, delay=1.0)  # 12 steps of about a second: alive while the second one starts
+    hold = tmp_path/"hold"
+    first = start(tmp_path, out, delay=1.0, hold=hold)  # 12 steps of about a second
     wait_for_steps(out, 2, first)
+    hold.touch()  # the first run waits, alive, however long the second takes to start on a busy machine
     second = start(tmp_path, out)
     _, err = second.communicate(timeout=120)
+    hold.unlink()
+    assert first.poll() is None, "the first run ended before the second one was checked"
     assert second.returncode != 0 and "in use by a live run" in err, err[-2000:]
     _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err[-2000:]
