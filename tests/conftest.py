@@ -11,10 +11,29 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """`ssl-workbench ARGV` in this process, for what needs no process of its own (help, refusals): no
+    interpreter start-up (about 9 s here: torch alone takes 5). Returns (exit code, stdout, stderr); with
+    `cwd`, it runs there, with its data cache under cwd/cache."""
+    from ssl_workbench.cli import main
+
+    def run(*argv, cwd=None, env=None):
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+            monkeypatch.setenv("SSL_WORKBENCH_CACHE", str(Path(cwd)/"cache"))
+        for k, v in (env or {}).items(): monkeypatch.setenv(k, v)
+        capsys.readouterr()
+        try: code = main([str(a) for a in argv])
+        except SystemExit as e: code = e.code
+        out, err = capsys.readouterr()
+        return code or 0, out, err
+    return run
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: long tests, run with --runslow")
     config.addinivalue_line("markers", "browser: drives a real chromium")
-    config.addinivalue_line("markers", "xdist_group(name): tests that run one after another in one worker")
 
 
 def pytest_addoption(parser):

@@ -1,4 +1,5 @@
-"""The `ssl-workbench` command end to end, through subprocesses (as a user or torchrun runs it)."""
+"""The `ssl-workbench` command end to end, through subprocesses (as a user or torchrun runs it); help and
+refusals, which stop before any work, run in this process (`run_cli`)."""
 import importlib.util, json, os, subprocess, sys
 from pathlib import Path
 
@@ -15,41 +16,41 @@ def cli(*args, timeout=600):
                           timeout=timeout, env=env, cwd=REPO)
 
 
-def test_help_lists_every_option_with_default():
-    res = cli("pretrain", "--help")
-    assert res.returncode == 0, res.stderr
+def test_help_lists_every_option_with_default(run_cli):
+    code, out, err = run_cli("pretrain", "--help")
+    assert code == 0, err
     for opt in ["--method", "--data", "--backbone", "--epochs", "--batch-size", "--out", "--seed",
                 "--config", "--resume",
                 "--max-steps", "--minutes", "--steps", "--lr", "--optimizer", "--device", "key=value"]:
-        assert opt in res.stdout, opt
-    assert res.stdout.count("(default:") >= 20
-    top = cli("--help")
-    assert top.returncode == 0 and "pretrain" in top.stdout
+        assert opt in out, opt
+    assert out.count("(default:") >= 20
+    code, out, _ = run_cli("--help")
+    assert code == 0 and "pretrain" in out
 
 
-def test_bad_values_rejected_before_data_loads(tmp_path):
+def test_bad_values_rejected_before_data_loads(tmp_path, run_cli):
     out = tmp_path/"never"
-    res = cli("pretrain", "--data", "imagefolder:/does/not/exist", "--batch-size", "-3", "--backbone", "nope",
-              "optim.lr=0", "schedule.warmup_epochs=500", "--out", out, timeout=120)
-    assert res.returncode == 2
-    assert "5 problem(s)" in res.stderr, res.stderr
+    code, _, err = run_cli("pretrain", "--data", "imagefolder:/does/not/exist", "--batch-size", "-3",
+                           "--backbone", "nope", "optim.lr=0", "schedule.warmup_epochs=500", "--out", out)
+    assert code == 2
+    assert "5 problem(s)" in err, err
     for text in ["data.spec", "data.batch_size=-3", "model.backbone='nope'", "optim.lr=0",
                  "warmup_epochs=500"]:
-        assert text in res.stderr, text
+        assert text in err, text
     assert not out.exists()  # nothing written, nothing loaded
-    assert cli("pretrain", "--method", "swav", timeout=60).returncode == 2
-    res = cli("pretrain", "--resume", "--out", tmp_path/"missing", timeout=120)
-    assert res.returncode == 2 and "nothing to resume" in res.stderr
+    assert run_cli("pretrain", "--method", "swav")[0] == 2
+    code, _, err = run_cli("pretrain", "--resume", "--out", tmp_path/"missing")
+    assert code == 2 and "nothing to resume" in err
 
 
-def test_config_file_and_overrides(tmp_path):
+def test_config_file_and_overrides(tmp_path, run_cli):
     cfg = tmp_path/"c.yaml"
     cfg.write_text("optim:\n  lr: 0.7\nschedule:\n  epochs: 5\n  warmup_epochs: 100\n")
-    res = cli("pretrain", "--config", cfg, "--out", tmp_path/"x", timeout=120)
-    assert res.returncode == 2 and "warmup_epochs=100" in res.stderr  # the file was read (and validated)
+    code, _, err = run_cli("pretrain", "--config", cfg, "--out", tmp_path/"x")
+    assert code == 2 and "warmup_epochs=100" in err  # the file was read (and validated)
     cfg.write_text("optim:\n  learning_rate: 0.7\n")
-    res = cli("pretrain", "--config", cfg, timeout=120)
-    assert res.returncode == 2 and "optim.learning_rate" in res.stderr
+    code, _, err = run_cli("pretrain", "--config", cfg, cwd=tmp_path)
+    assert code == 2 and "optim.learning_rate" in err
 
 
 TINY = ["--data", "digits", "--backbone", "small_convnet", "--steps", 2, "--batch-size", 32, "--image-size",

@@ -77,11 +77,11 @@ def test_timm_loads_strict(run, tmp_path):
     model.load_state_dict(torch.load(tmp_path/"timm"/"backbone_timm.pth", weights_only=True), strict=True)
 
 
-def test_export_errors_are_clear(run, tmp_path):
-    res = cli("export", "--run", tmp_path/"missing", "--out", tmp_path/"x")
-    assert res.returncode == 2 and "missing" in res.stderr
-    res = cli("export", "--run", run, "--out", tmp_path/"x", "--format", "keras")
-    assert res.returncode == 2 and "keras" in res.stderr
+def test_export_errors_are_clear(run, tmp_path, run_cli):
+    code, _, err = run_cli("export", "--run", tmp_path/"missing", "--out", tmp_path/"x")
+    assert code == 2 and "missing" in err
+    code, _, err = run_cli("export", "--run", run, "--out", tmp_path/"x", "--format", "keras")
+    assert code == 2 and "keras" in err
 
 
 def test_init_from_export_and_torchvision_cache(run, tmp_path):

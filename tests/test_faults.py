@@ -94,10 +94,12 @@ def test_second_process_on_a_run_directory_is_refused(tmp_path, straight):
     first = start(tmp_path, out, delay=1.0, hold=hold)  # 12 steps of about a second
     wait_for_steps(out, 2, first)
     hold.touch()  # the first run waits, alive, however long the second takes to start on a busy machine
-    second = start(tmp_path, out)
-    _, err = second.communicate(timeout=120)
-    hold.unlink()
-    assert first.poll() is None, "the first run ended before the second one was checked"
+    try:
+        second = start(tmp_path, out)
+        _, err = second.communicate(timeout=120)
+        assert first.poll() is None, "the first run ended before the second one was checked"
+    finally:
+        hold.unlink()  # never leave the first run waiting
     assert second.returncode != 0 and "in use by a live run" in err, err[-2000:]
     _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err[-2000:]
@@ -140,7 +142,7 @@ def test_hostile_names_are_text(tmp_path):
     assert "<img src=x" not in text and "&lt;img src=x" in text
 
 
-def test_resume_with_a_changed_config_is_refused_by_the_cli(tmp_path):
+def test_resume_with_a_changed_config_is_refused_by_the_cli(tmp_path, run_cli):
     out = tmp_path/"cli"
     base = [sys.executable, "-m", "ssl_workbench.cli", "pretrain", "--method", "simclr", "--data", "digits",
             "--backbone", "small_convnet", "--steps", "4", "--batch-size", "32", "--image-size", "16",
@@ -151,11 +153,10 @@ def test_resume_with_a_changed_config_is_refused_by_the_cli(tmp_path):
     r = subprocess.run(base + ["schedule.max_steps=2"], capture_output=True, text=True, timeout=300, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     before = (out/"config.yaml").read_text()
-    r = subprocess.run([sys.executable, "-m", "ssl_workbench.cli", "pretrain", "--out", str(out), "--resume",
-                        "--batch-size", "64", "optim.lr=5", "--no-progress"],
-                       capture_output=True, text=True, timeout=300, env=env)
-    assert r.returncode != 0
-    assert "data.batch_size: 32 -> 64" in r.stderr and "optim.lr: 0.3 -> 5.0" in r.stderr, r.stderr[-2000:]
+    code, _, err = run_cli("pretrain", "--out", out, "--resume", "--batch-size", "64", "optim.lr=5",
+                           "--no-progress")
+    assert code != 0
+    assert "data.batch_size: 32 -> 64" in err and "optim.lr: 0.3 -> 5.0" in err, err[-2000:]
     assert (out/"config.yaml").read_text() == before
     assert load_checkpoint(RunDir(out).last)["step"] == 2
 

@@ -2,7 +2,6 @@
 import json, os, subprocess, sys
 from pathlib import Path
 
-from ssl_workbench.cli import main
 
 BIN = Path(sys.executable).parent
 
@@ -13,18 +12,14 @@ def sh(*argv, cwd, env=None):
                           env={**os.environ, "SSL_WORKBENCH_CACHE": str(Path(cwd)/"cache"), **(env or {})})
 
 
-def refused(argv, cwd, capsys, monkeypatch) -> str:
-    "Run the CLI in this process (no interpreter start-up) and return the stderr of a refusal (exit code 2)."
-    monkeypatch.chdir(cwd)
-    monkeypatch.setenv("SSL_WORKBENCH_CACHE", str(Path(cwd)/"cache"))
-    try: code = main(list(argv))
-    except SystemExit as e: code = e.code
-    err = capsys.readouterr().err
+def refused(run_cli, argv, cwd) -> str:
+    "The stderr of a refusal (exit code 2) of the CLI, run in this process."
+    code, _, err = run_cli(*argv, cwd=cwd)
     assert code == 2, (code, err[-3000:])
     return err
 
 
-def test_quickstart_eval_report(tmp_path):
+def test_quickstart_eval_report(tmp_path, run_cli):
     r = sh("quickstart", "--minutes", "0.1", "--out", "runs/qs", cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "view_identification" in r.stdout and "report:" in r.stdout
@@ -36,11 +31,11 @@ def test_quickstart_eval_report(tmp_path):
     # self-contained: plotly.js is inlined
     assert "view_identification" in html and "<script src=" not in html
     # the same run directory again is refused, not overwritten
-    again = sh("quickstart", "--minutes", "0.1", "--out", "runs/qs", cwd=tmp_path)
-    assert again.returncode == 2 and "already holds a run" in again.stderr
+    assert "already holds a run" in refused(run_cli, ("quickstart", "--minutes", "0.1", "--out", "runs/qs"),
+                                            tmp_path)
 
 
-def test_eval_and_report_commands(tmp_path, capsys, monkeypatch):
+def test_eval_and_report_commands(tmp_path, run_cli):
     r = sh("pretrain", "--method", "simclr", "--data", "digits", "--batch-size", "32", "--steps", "2",
            "--image-size", "16", "--out", "runs/d", "--no-progress", "data.size=16", "eval.knn_every=0",
            cwd=tmp_path)
@@ -54,7 +49,7 @@ def test_eval_and_report_commands(tmp_path, capsys, monkeypatch):
     )
     assert (tmp_path / "runs" / "d" / "eval" / "knn.json").exists()
     # refusals need no trained features: checked in this process
-    no = lambda *argv: refused(argv, tmp_path, capsys, monkeypatch)
+    no = lambda *argv: refused(run_cli, argv, tmp_path)
     assert "label_fraction=0" in no("eval", "--run", "runs/d", "--protocol", "finetune",
                                     "--label-fraction", "0")
     assert "--optimizer: only the finetune protocol" in no("eval", "--run", "runs/d", "--protocol", "knn",
