@@ -34,8 +34,12 @@ clean-check: install
 lint: install
 	$(BIN)/ruff check ssl_workbench nbs tests tools bench
 
+# The browser tests first, alone (they time a real UI), then every other test in two xdist workers
+# (tests/conftest.py); both passes always run, and the target fails if either does.
 pytest: install
-	$(BIN)/python -m pytest tests/ -ra --durations=15 -n 2
+	$(BIN)/python -m pytest tests/ -ra --durations=10 -m browser; a=$$?; \
+	$(BIN)/python -m pytest tests/ -ra --durations=15 -m "not browser" -n 2; b=$$?; \
+	exit $$(( a || b ))
 
 nbtest: install
 	$(BIN)/nbdev-test --n-workers 2 --timing

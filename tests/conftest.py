@@ -40,11 +40,11 @@ def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
 
 
-# `make test` runs pytest in two workers (pytest-xdist, `-n 2`). These self-contained tests (each in its
-# own temporary folders, no fixed ports, no shared run directories) run one after another in one worker while
-# every other test runs, in collection order, in the other; so the DDP tests, which start process groups,
-# never overlap. (xdist's own `--dist loadgroup` cannot be used: it renames node ids, which pytest 9 no longer
-# allows.)
+# `make test` runs the browser tests alone first, then the rest in two workers (pytest-xdist, `-n 2`). These
+# self-contained tests (each in its own temporary folders, no fixed ports, no shared run directories) run one
+# after another in one worker while every other test runs, in collection order, in the other; so the DDP
+# tests, which start process groups, never overlap. (xdist's own `--dist loadgroup` cannot be used: it
+# renames node ids, which pytest 9 no longer allows.)
 SIDE_FILES = ("tests/test_browser_", "tests/test_evaluate_report_browser.py", "tests/test_quickstart_cli.py")
 SIDE_NOTEBOOKS = ("tutorials/simclr_cifar10.ipynb", "tutorials/spare3d.ipynb")
 
