@@ -18,11 +18,10 @@ def run_cli(capsys, monkeypatch):
     `cwd`, it runs there, with its data cache under cwd/cache."""
     from ssl_workbench.cli import main
 
-    def run(*argv, cwd=None, env=None):
+    def run(*argv, cwd=None):
         if cwd is not None:
             monkeypatch.chdir(cwd)
             monkeypatch.setenv("SSL_WORKBENCH_CACHE", str(Path(cwd)/"cache"))
-        for k, v in (env or {}).items(): monkeypatch.setenv(k, v)
         capsys.readouterr()
         try: code = main([str(a) for a in argv])
         except SystemExit as e: code = e.code
@@ -45,7 +44,7 @@ def pytest_addoption(parser):
 # after another in one worker while every other test runs, in collection order, in the other; so the DDP
 # tests, which start process groups, never overlap. (xdist's own `--dist loadgroup` cannot be used: it
 # renames node ids, which pytest 9 no longer allows.)
-SIDE_FILES = ("tests/test_browser_", "tests/test_evaluate_report_browser.py", "tests/test_quickstart_cli.py")
+SIDE_FILES = ("tests/test_quickstart_cli.py",)
 SIDE_NOTEBOOKS = ("tutorials/simclr_cifar10.ipynb", "tutorials/spare3d.ipynb")
 
 
