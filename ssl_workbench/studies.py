@@ -29,9 +29,9 @@ from .train.loop import fit
 # %% auto #0
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',
            'get_study', 'unit_config', 'score_knn', 'knn_of_backbone', 'train_and_score', 'StudyInterrupted',
-           'check_finished', 'machine_info', 'git_commit', 'summary_path', 'run_study', 'random_init_baseline',
-           'knn_settings', 'check_shared_run', 'arm_dir', 'collect_results', 'summarize', 'committed_studies',
-           'load_summary', 'summary_table', 'summary_figure']
+           'check_finished', 'machine_info', 'git_commit', 'summary_path', 'write_unit_result', 'run_study',
+           'random_init_baseline', 'knn_settings', 'check_shared_run', 'arm_dir', 'collect_results', 'summarize',
+           'committed_studies', 'load_summary', 'summary_table', 'summary_figure']
 
 # %% ../nbs/58_studies.ipynb #033c14ba
 def t_interval(values, # one number per seed
@@ -228,6 +228,15 @@ def summary_path(name: str, budget: str, root: Path | str = "runs/studies",
     return Path(out)/(f"{name}.json" if budget == "cpu" else f"{name}.{budget}.json")
 
 # %% ../nbs/58_studies.ipynb #b478b123
+def write_unit_result(run_dir: Path, study: str, arm: str, seed: int, budget: str, metrics: dict,
+                      seconds: float) -> Path:
+    "One unit's `study_result.json`, with the commit and date it ran at."
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(run_dir/"study_result.json", json.dumps(
+        dict(study=study, arm=arm, seed=seed, budget=budget, metrics=metrics, seconds=seconds,
+             git_commit=git_commit(), date=time.strftime("%Y-%m-%d %H:%M:%S"))))
+    return run_dir/"study_result.json"
+
 def run_study(name: str, # a registered study
               budget: str = "cpu", # ci | cpu | gpu
               # number of seeds (0..seeds-1); None: the study's default for the budget
@@ -256,10 +265,7 @@ def run_study(name: str, # a registered study
         if not (run_dir/"study_result.json").exists():
             t0 = time.time()
             metrics = (study.run_unit or train_and_score)(study, arm, seed, budget, run_dir, device, extra)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(run_dir/"study_result.json", json.dumps(
-                dict(study=name, arm=arm.name, seed=seed, budget=budget, metrics=metrics,
-                     seconds=time.time() - t0)))
+            write_unit_result(run_dir, name, arm.name, seed, budget, metrics, time.time() - t0)
         bar.update(1)
     bar.close()
     summary = summarize(study, budget, collect_results(root, study), n_seeds, prepared)
@@ -320,8 +326,8 @@ def collect_results(root: Path | str, study: Study) -> dict:
 def summarize(study: Study, budget: str, results: dict, n_seeds: int,
               prepared: dict | None = None, # what `prepare` reports (e.g. the teacher's own score)
              ) -> dict:
-    """Per arm and metric: mean, std, 95 % interval, per-seed values, wall clock; per comparison: paired
-    difference."""
+    """Per arm and metric: mean, std, 95 % interval, per-seed values, wall clock and the commits its units
+    ran at; per comparison: paired difference."""
     seeds = range(n_seeds)
     arms = {}
     for arm, by_seed in results.items():
@@ -329,6 +335,7 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int,
         if not rows: continue
         metrics = sorted({m for r in rows for m in r["metrics"]})
         arms[arm] = dict(seeds=[r["seed"] for r in rows], seconds=sum(r["seconds"] for r in rows),
+                         git_commits=sorted({r.get("git_commit") or "not recorded" for r in rows}),
                          metrics={m: {**t_interval([r["metrics"][m] for r in rows]),
                                       "per_seed": [r["metrics"][m] for r in rows]} for m in metrics})
     comps = []
