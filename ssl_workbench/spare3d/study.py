@@ -121,9 +121,9 @@ UNITS = dict(contrastive=contrastive_unit, pose=pose_unit, supervised=supervised
 
 def spare3d_unit(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, device=None,
                  extra=()) -> dict:
-    """The study harness's `run_unit`: one arm × seed; its settings go to `run_dir/settings.json`. Every RNG is
-    seeded with `seed` first, so the networks' initial weights, and with them the unit's result, depend on the
-    arm, seed and budget alone, not on what the process ran before."""
+    """The study harness's `run_unit`: one arm × seed; its settings go to `run_dir/settings.json`. Every RNG
+    is seeded with `seed` first, so the networks' initial weights, and with them the unit's result, depend on
+    the arm, seed and budget alone, not on what the process ran before."""
     s = settings_of(study, arm, budget)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir/"settings.json",
@@ -159,18 +159,18 @@ CONTRASTIVE_CPU = {"ci": _kv(negatives="batch", init="default", encode="joint",
                    "cpu": _kv(negatives="batch", init="default", encode="joint", n_pairs=10_000,
                               pretext_steps=2_000, pretext_lr_schedule="cosine")}
 
-# The pose arm at ci and cpu: PyTorch's default init and a cosine learning rate, as the contrastive arm, and at cpu
-# 10,000 objects for 1,500 steps. With the paper's init and a constant rate its pose accuracy stayed near 25 %
-# and its loss at the all-equal-logits value; on 1,000 objects the cosine run memorised them (training accuracy
-# 100 %, held-out 54 %). The gpu budget keeps the paper's SR training.
+# The pose arm at ci and cpu: PyTorch's default init and a cosine learning rate, as the contrastive arm,
+# and at cpu 10,000 objects for 1,500 steps. With the paper's init and a constant rate its pose accuracy
+# stayed near 25 % and its loss near that of eight equal logits; on 1,000 objects the cosine run memorised
+# them (training accuracy 100 %, held-out 54 %). The gpu budget keeps the paper's SR training.
 POSE_CPU = {"ci": _kv(init="default", pretext_lr_schedule="cosine"),
             "cpu": _kv(init="default", pretext_lr_schedule="cosine", n_objects=10_000, pretext_steps=1_500)}
 
 def spare3d_study() -> Study:
     return Study(name="spare3d", title="SPARE3D: self-supervised pretexts vs supervised baselines",
                  base=SPARE3D_BUDGETS, seeds=dict(ci=2, cpu=3, gpu=3), run_unit=spare3d_unit,
-                 arms=[Arm("contrastive", per_budget=CONTRASTIVE_CPU), Arm("pose", per_budget=POSE_CPU), Arm("supervised"),
-                       Arm("simclr")],
+                 arms=[Arm("contrastive", per_budget=CONTRASTIVE_CPU), Arm("pose", per_budget=POSE_CPU),
+                       Arm("supervised"), Arm("simclr")],
                  comparisons=[Comparison("contrastive", "supervised", "t2i_finetuned",
                                          "T2I: contrastive fine-tuned > supervised"),
                               Comparison("contrastive", "simclr", "t2i_zero_shot",
