@@ -7,7 +7,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/studies.html.md"""
 
 # %% ../nbs/58_studies.ipynb #54bd8f4c
 from __future__ import annotations
-import inspect, json, math, os, platform, subprocess, time
+import inspect, json, math, os, platform, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core import RunDir, atomic_write_text, read_jsonl
+from .core import RunDir, atomic_write_text, git_commit, project_root, read_jsonl
 from .data import load_dataset
 from .eval.features import extract_features, random_init_backbone
 from .eval.knn import knn_accuracy
@@ -29,7 +29,7 @@ from .train.loop import fit
 # %% auto #0
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',
            'get_study', 'unit_config', 'score_knn', 'knn_of_backbone', 'train_and_score', 'StudyInterrupted',
-           'check_finished', 'machine_info', 'git_commit', 'summary_path', 'write_unit_result', 'run_study',
+           'check_finished', 'machine_info', 'code_commit', 'summary_path', 'write_unit_result', 'run_study',
            'random_init_baseline', 'knn_settings', 'check_shared_run', 'arm_dir', 'collect_results', 'summarize',
            'committed_studies', 'load_summary', 'summary_table', 'summary_figure']
 
@@ -215,10 +215,11 @@ def machine_info() -> dict:
                 cpu_count=os.cpu_count(), torch=torch.__version__, torch_threads=torch.get_num_threads(),
                 cuda=cuda)
 
-def git_commit(path: Path | str = ".") -> str | None:
-    try: return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True,
-                               timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError): return None
+def code_commit() -> str | None:
+    """The commit of the checkout this package runs from (`+dirty` with uncommitted changes), whatever the
+    working directory; None for an installed package."""
+    root = project_root()
+    return git_commit(root) if root else None
 
 def summary_path(name: str, budget: str, root: Path | str = "runs/studies",
                  out: Path | str = "studies") -> Path:
@@ -234,7 +235,7 @@ def write_unit_result(run_dir: Path, study: str, arm: str, seed: int, budget: st
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir/"study_result.json", json.dumps(
         dict(study=study, arm=arm, seed=seed, budget=budget, metrics=metrics, seconds=seconds,
-             git_commit=git_commit(), date=time.strftime("%Y-%m-%d %H:%M:%S"))))
+             git_commit=code_commit(), date=time.strftime("%Y-%m-%d %H:%M:%S"))))
     return run_dir/"study_result.json"
 
 def run_study(name: str, # a registered study
@@ -355,7 +356,7 @@ def summarize(study: Study, budget: str, results: dict, n_seeds: int,
                 arms_overrides={a.name: a.overrides_at(budget) for a in study.arms},
                 claim_source=study.claim_source, arms=arms, comparisons=comps,
                 seconds=sum(a["seconds"] for a in arms.values()), machine=machine_info(),
-                date=time.strftime("%Y-%m-%d %H:%M:%S"), git_commit=git_commit())
+                date=time.strftime("%Y-%m-%d %H:%M:%S"), git_commit=code_commit())
 
 # %% ../nbs/58_studies.ipynb #3e5c828c
 def committed_studies() -> Path:

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core import (RunDir, RunLock, append_jsonl, atomic_copy, atomic_write_text,
-                                clean_stale_temps, get_device, git_commit, read_jsonl, training_autocast,
-                                remove_pid_file, seed_everything)
+                                clean_stale_temps, get_device, git_commit, project_root, read_jsonl,
+                                training_autocast, remove_pid_file, seed_everything)
 
 from .distributed import DistInfo, cleanup_distributed, init_distributed, unwrap, wrap_ddp
 
@@ -600,7 +600,8 @@ def _open_log(cfg: TrainConfig, info: DistInfo, run: RunDir, resume: bool, state
     log = RunLogger(run, info.is_main, sched.total, state.step, cfg.run.progress, cfg.run.tensorboard)
     log.log(dict(kind="event", event="resumed" if resume else "started", step=state.step,
                  world_size=info.world_size, device=str(info.device), total_steps=sched.total,
-                 peak_lr=peak_lr, warmup_steps=sched.warmup, git=git_commit() if info.is_main else None,
+                 peak_lr=peak_lr, warmup_steps=sched.warmup,
+                 git=git_commit(project_root() or ".") if info.is_main else None,  # the code's commit
                  **({"discarded_records": discarded} if discarded else {}),
                  **({"notice": notice} if notice else {})))
     if changes: log.log(dict(kind="event", event="config_changed", step=state.step, changes=changes))
