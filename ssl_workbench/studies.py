@@ -384,8 +384,15 @@ def load_summary(name: str, budget: str = "cpu", root="runs/studies", out=None,
 # %% ../nbs/58_studies.ipynb #6eec8d50
 def _pct(x) -> str: return "–" if x is None else f"{100 * x:.1f}"
 
+def _is_loss(metric: str) -> bool: return metric.endswith(("loss", "bce"))
+
+def _value(metric: str, x) -> str:
+    "An accuracy-like metric in %, a loss as it is (3 decimals)."
+    return ("–" if x is None else f"{x:.3f}") if _is_loss(metric) else _pct(x)
+
 def summary_table(s: dict, metric: str | None = None) -> str:
-    "Markdown tables of the arms and the comparisons of summary `s`."
+    """Markdown tables of the arms and the comparisons of summary `s`: accuracies in %, differences in points,
+    losses (metrics named `*loss`, `*bce`) as they are."""
     lines = [f"**{s['title']}** (budget `{s['budget']}`, {s['date']}, {s['seconds'] / 60:.0f} min)", ""]
     for what, info in (s.get("prepared") or {}).items():  # what `prepare` made for every arm (e.g. a teacher)
         show = lambda k, v: f"{k} {_pct(v) + ' %' if k == 'knn' else v}"
@@ -395,16 +402,18 @@ def summary_table(s: dict, metric: str | None = None) -> str:
     for arm, a in s["arms"].items():
         for m, r in a["metrics"].items():
             if metric and m != metric: continue
-            ci = "–" if r["ci"] is None else f"{_pct(r['ci'][0])} – {_pct(r['ci'][1])}"
-            lines.append(f"| {arm} | {m} | {_pct(r['mean'])} | {ci} | {r['n']} |")
+            ci = "–" if r["ci"] is None else f"{_value(m, r['ci'][0])} – {_value(m, r['ci'][1])}"
+            mean = _value(m, r["mean"]) + (" (loss)" if _is_loss(m) else "")
+            lines.append(f"| {arm} | {m} | {mean} | {ci} | {r['n']} |")
     if s["comparisons"]:
         lines += ["", "| claim | metric | A − B (points) | 95 % interval | seeds | verdict |",
                   "|---|---|---|---|---|---|"]
         for c in s["comparisons"]:
             d = c["difference"]
-            ci = "–" if d["ci"] is None else f"{_pct(d['ci'][0])} – {_pct(d['ci'][1])}"
-            metric = c["metric"] + (f" vs {c['metric_b']}" if c.get("metric_b") else "")
-            lines.append(f"| {c['name']} | {metric} | {_pct(d['mean'])} | {ci} | {len(c['seeds'])} | "
+            m = c["metric"]
+            ci = "–" if d["ci"] is None else f"{_value(m, d['ci'][0])} – {_value(m, d['ci'][1])}"
+            metric = m + (f" vs {c['metric_b']}" if c.get("metric_b") else "")
+            lines.append(f"| {c['name']} | {metric} | {_value(m, d['mean'])} | {ci} | {len(c['seeds'])} | "
                          f"{c['verdict']} |")
     return "\n".join(lines)
 
