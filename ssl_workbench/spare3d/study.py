@@ -181,6 +181,11 @@ def spare3d_study() -> Study:
                               Comparison("pose", "supervised", "i2p_finetuned",
                                          "I2P: pose pretext > supervised"),
                               Comparison("pose", "supervised", "p2i_finetuned", "P2I: pose pretext > "
-                                                                                "supervised")],
+                                                                                "supervised"),
+                              # the pretexts with no labels at all against the 200-question supervised nets
+                              *[Comparison(arm, "supervised", f"{task}_zero_shot",
+                                           f"{task.upper()}: {arm} zero-shot (no labels) > supervised",
+                                           metric_b=f"{task}_finetuned")
+                                for arm, task in (("contrastive", "t2i"), ("pose", "i2p"), ("pose", "p2i"))]],
                  claim_source="Xiang et al. CVPR 2022: T2I contrastive 71-75 % > supervised 55 % > SimCLR "
                               "31 %; I2P 78.0 -> 88.7 %, P2I 26.6 -> 72.4 % with the pose pretext")
