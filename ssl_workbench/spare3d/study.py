@@ -22,7 +22,7 @@ from ..studies import Arm, Comparison, Study
 
 # %% auto #0
 __all__ = ['STREAMS', 'UNITS', 'SPARE3D_BUDGETS', 'CONTRASTIVE_CPU', 'POSE_CPU', 'settings_of', 'cached_task', 'contrastive_unit',
-           'pose_unit', 'supervised_unit', 'simclr_unit', 'spare3d_unit', 'spare3d_study']
+           'pose_transfer', 'pose_unit', 'supervised_unit', 'simclr_unit', 'spare3d_unit', 'spare3d_study']
 
 # %% ../../nbs/74_spare3d_study.ipynb #cddff5c0
 def settings_of(study: Study, arm: Arm, budget: str) -> dict:
@@ -84,18 +84,22 @@ def contrastive_unit(s: dict, seed: int) -> dict:
     _fit(net, _task("t2i", s, seed), "t2i", s, seed, "finetune_steps")
     return out | dict(t2i_finetuned=task_accuracy(net, test, "t2i"))
 
-def pose_unit(s: dict, seed: int) -> dict:
-    net = PoseNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s.get("init", "paper"))
-    log = _fit(net, _task("sr", s, seed), "pose", s, seed, "pretext_steps",
-               lr_schedule=s.get("pretext_lr_schedule", "constant"))
-    out = dict(pose_loss=float(np.mean([r["loss"] for r in log[-20:]])),
-               pose_accuracy=pose_accuracy(net, _task("sr", s, seed, "_test")))
+def pose_transfer(net: PoseNet, s: dict, seed: int) -> dict:
+    "I2P and P2I from a pose pretext `net`: zero-shot from its classifier, then a copy fine-tuned per task."
+    out = {}
     for task in ("i2p", "p2i"):
         test, tuned = _task(task, s, seed, "_test"), copy.deepcopy(net)
         out[f"{task}_zero_shot"] = task_accuracy(net, test, task)
         _fit(tuned, _task(task, s, seed), task, s, seed, "finetune_steps")
         out[f"{task}_finetuned"] = task_accuracy(tuned, test, task)
     return out
+
+def pose_unit(s: dict, seed: int) -> dict:
+    net = PoseNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s.get("init", "paper"))
+    log = _fit(net, _task("sr", s, seed), "pose", s, seed, "pretext_steps",
+               lr_schedule=s.get("pretext_lr_schedule", "constant"))
+    return dict(pose_loss=float(np.mean([r["loss"] for r in log[-20:]])),
+                pose_accuracy=pose_accuracy(net, _task("sr", s, seed, "_test"))) | pose_transfer(net, s, seed)
 
 def supervised_unit(s: dict, seed: int) -> dict:
     out = {}
