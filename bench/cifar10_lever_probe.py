@@ -4,16 +4,17 @@ budget, then weighted kNN (k = 200, T = 0.1) of all 10,000 test images against a
 Each run uses one thread, so two run side by side on the two cores (a busy machine). Results are appended to
 studies/probes/cifar10_levers.json; a re-run skips a finished variant.
 
-    python bench/cifar10_lever_probe.py --variants reference,dcl_same_steps
+    python -m bench.cifar10_lever_probe --variants reference,dcl_same_steps
 """
 from __future__ import annotations
-import argparse, json, os, platform, tempfile, time
+import argparse, os, platform, tempfile, time
 from pathlib import Path
 
 import torch
 
 from ssl_workbench import models
-from ssl_workbench.core import atomic_write_text, read_jsonl
+from bench import chosen, finished, store_result
+from ssl_workbench.core import read_jsonl
 from ssl_workbench.eval.run import evaluate_run
 from ssl_workbench.quickstart import SHORT_BUDGET_RECIPE, short_budget_views
 from ssl_workbench.train.config import TrainConfig, apply_overrides
@@ -60,20 +61,15 @@ def main(argv=None):
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--out", default=str(OUT))
     a = p.parse_args(argv)
-    names = a.variants.split(",")
-    unknown = [n for n in names if n not in VARIANTS]
-    if unknown: raise SystemExit(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
-    torch.set_num_threads(1); register_widths(); out = Path(a.out)
+    names = chosen(a.variants, VARIANTS, "--variants")
+    torch.set_num_threads(1); register_widths()
     with tempfile.TemporaryDirectory(prefix="cifar10_levers_") as root:
         for name in names:
-            done = json.loads(out.read_text()) if out.exists() else {"runs": {}}
-            if name in done["runs"]: continue
+            if name in finished(a.out, "runs"): continue
             r = run_variant(name, root)
-            done = json.loads(out.read_text()) if out.exists() else {"runs": {}}  # another process may write
-            done["runs"][name] = r
-            done.update(threads_per_run=1, machine=dict(processor=platform.processor() or platform.machine(),
-                                                        cpu_count=os.cpu_count()))
-            out.parent.mkdir(parents=True, exist_ok=True); atomic_write_text(out, json.dumps(done, indent=1))
+            store_result(a.out, "runs", name, r, threads_per_run=1,
+                         machine=dict(processor=platform.processor() or platform.machine(),
+                                      cpu_count=os.cpu_count()))
             print(f"{name}: kNN {r['knn_accuracy']:.4f}, {r['steps']} steps", flush=True)
 
 

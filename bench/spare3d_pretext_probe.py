@@ -2,18 +2,18 @@
 record the loss and the pair accuracy (training batches and held-out objects). Results:
 studies/probes/spare3d_plateau.json.
 
-    python bench/spare3d_pretext_probe.py [--variants a,b] [--steps 300]
+    python -m bench.spare3d_pretext_probe [--variants a,b] [--steps 300]
 
 Each finished variant is stored at once; a re-run skips it (delete the JSON entry to redo one).
 """
 from __future__ import annotations
-import argparse, json, math, os, platform, time
+import argparse, math, os, platform, time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ssl_workbench.core import atomic_write_text
+from bench import chosen, finished, store_result
 from ssl_workbench.spare3d.models import (FourTowerNet, fit_spare3d, pretext_accuracy, task_accuracy,
                                           twin_accuracy)
 from ssl_workbench.spare3d.study import cached_task
@@ -90,21 +90,14 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--out", default=str(OUT))
     a = p.parse_args(argv)
-    names = a.variants.split(",")
-    unknown = [v for v in names if v not in VARIANTS]
-    if unknown: raise SystemExit(f"--variants: unknown {unknown}; choose from {list(VARIANTS)}")
-    out = Path(a.out)
+    names = chosen(a.variants, VARIANTS, "--variants")
     for name in names:
-        done = json.loads(out.read_text()) if out.exists() else {"variants": {}}
-        if name in done["variants"]: continue
+        if name in finished(a.out, "variants"): continue
         r = run_variant(name, a.steps)
-        # another process may have written
-        done = json.loads(out.read_text()) if out.exists() else {"variants": {}}
-        done["variants"][name] = r
-        done.update(log2=math.log(2), machine=dict(processor=platform.processor() or platform.machine(),
-                    cpu_count=os.cpu_count(),
-                    torch_threads=torch.get_num_threads()), date=time.strftime("%Y-%m-%d"))
-        out.parent.mkdir(parents=True, exist_ok=True); atomic_write_text(out, json.dumps(done, indent=1))
+        store_result(a.out, "variants", name, r, log2=math.log(2), date=time.strftime("%Y-%m-%d"),
+                     machine=dict(processor=platform.processor() or platform.machine(),
+                                  cpu_count=os.cpu_count(),
+                                  torch_threads=torch.get_num_threads()))
         print(f"{name}: loss {r['final_loss']:.3f}, pair accuracy {r['final_pair_accuracy']:.2f} "
               f"(held-out {r['held_out_pair_accuracy']:.2f}), T2I zero-shot {r['t2i_zero_shot']:.2f}, "
               f"{r['seconds']:.0f} s", flush=True)

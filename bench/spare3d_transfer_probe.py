@@ -8,16 +8,16 @@
 
 Results: studies/probes/spare3d_transfer.json (a finished probe is kept; delete its entry to redo it).
 
-    python bench/spare3d_transfer_probe.py [--probes pose_paper,pose_default_cosine_1500,finetune_lr]
+    python -m bench.spare3d_transfer_probe [--probes pose_paper,pose_default_cosine_1500,finetune_lr]
 """
 from __future__ import annotations
-import argparse, copy, json, os, platform, time
+import argparse, copy, os, platform, time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ssl_workbench.core import atomic_write_text
+from bench import chosen, finished, store_result
 from ssl_workbench.spare3d.models import (FourTowerNet, PoseNet, pose_accuracy, pretext_accuracy,
                                           task_accuracy, twin_accuracy)
 from ssl_workbench.spare3d.study import _fit, _task, pose_transfer, settings_of, spare3d_study
@@ -79,22 +79,15 @@ def main(argv=None):
     p.add_argument("--probes", default=",".join(PROBES))
     p.add_argument("--out", default=str(OUT))
     a = p.parse_args(argv)
-    names = a.probes.split(",")
-    unknown = [n for n in names if n not in PROBES]
-    if unknown: raise SystemExit(f"--probes: unknown {unknown}; choose from {list(PROBES)}")
+    names = chosen(a.probes, PROBES, "--probes")
     torch.set_num_threads(1)
-    out = Path(a.out)
     for name in names:
-        done = json.loads(out.read_text()) if out.exists() else {"probes": {}}
-        if name in done["probes"]: continue
+        if name in finished(a.out, "probes"): continue
         r = PROBES[name]()
-        # another process may have written
-        done = json.loads(out.read_text()) if out.exists() else {"probes": {}}
-        done["probes"][name] = r
-        done.update(machine=dict(processor=platform.processor() or platform.machine(),
-                                 cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads()),
-                    date=time.strftime("%Y-%m-%d"))
-        out.parent.mkdir(parents=True, exist_ok=True); atomic_write_text(out, json.dumps(done, indent=1))
+        store_result(a.out, "probes", name, r, date=time.strftime("%Y-%m-%d"),
+                     machine=dict(processor=platform.processor() or platform.machine(),
+                                  cpu_count=os.cpu_count(),
+                                  torch_threads=torch.get_num_threads()))
         print(name, {k: v for k, v in r.items() if k not in ("curve", "settings")}, flush=True)
 
 
