@@ -30,6 +30,9 @@ VARIANTS = {  # overrides on top of the quickstart's, and view settings; "steps"
     "width_24_head_2048": dict(overrides=["model.backbone=small_convnet_w24",
                                           "method.hparams.hidden_dim=2048"]),
     "crop_035": dict(crop_scale=(0.35, 1.0)),
+    # SwAV's multi-crop for SimCLR: small 12-px crops (5-14 % of the image) after the two 24-px views
+    "small_crops_2": dict(overrides=["method.hparams.n_small_crops=2"], n_small_crops=2),
+    "small_crops_4": dict(overrides=["method.hparams.n_small_crops=4"], n_small_crops=4),
 }
 OUT = Path("studies/probes/cifar10_levers.json")
 
@@ -46,7 +49,8 @@ def run_variant(name: str, root: str, minutes: float = 10.0, size: int = 24) -> 
         f"run.out={root}/{name}", "method.name=simclr", "model.backbone=small_convnet", "data.spec=cifar10",
         "data.batch_size=256", "eval.knn_every=0", "run.progress=false", "run.seed=0",
         f"augment.image_size={size}", *length, *SHORT_BUDGET_RECIPE, *v.get("overrides", [])])
-    cfg.augment.recipe = short_budget_views(size, **{k: v[k] for k in ("crop_scale",) if k in v})
+    views = {k: v[k] for k in ("crop_scale", "n_small_crops") if k in v}
+    cfg.augment.recipe = short_budget_views(size, **views)
     t0 = time.time(); run = fit(cfg); t_train = time.time() - t0
     knn = evaluate_run(run.root, "knn", seed=0)
     steps = [s for s in read_jsonl(run.metrics) if s.get("kind") == "step"]

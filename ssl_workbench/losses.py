@@ -13,9 +13,10 @@ import torch.nn.functional as F
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['rank_and_world', 'gather_with_grad', 'gather_no_grad', 'check_temperature', 'fp32_logits', 'nt_xent', 'moco_infonce',
-           'ddm', 'disco_distill', 'negative_cosine', 'byol_loss', 'all_reduce_with_grad', 'check_coefficient',
-           'off_diagonal', 'barlow_twins_loss', 'vicreg_loss', 'collapse_diagnostics']
+__all__ = ['rank_and_world', 'gather_with_grad', 'gather_no_grad', 'check_temperature', 'fp32_logits', 'nt_xent',
+           'multi_positive_nt_xent', 'moco_infonce', 'ddm', 'disco_distill', 'negative_cosine', 'byol_loss',
+           'all_reduce_with_grad', 'check_coefficient', 'off_diagonal', 'barlow_twins_loss', 'vicreg_loss',
+           'collapse_diagnostics']
 
 # %% ../nbs/04_losses.ipynb #687becc4
 def rank_and_world() -> tuple[int, int]:
@@ -118,6 +119,29 @@ def nt_xent(z1: torch.Tensor, # (N, D) projections of the first views
                   (z2 @ z2_all.T / temperature).masked_fill(self_mask, float("-inf")))
     # (N, 2M) logits per direction, positive at `labels`
     return (_anchor_losses(l_12, l_11, labels, decoupled) + _anchor_losses(l_21, l_22, labels, decoupled)) / 2
+
+# %% ../nbs/04_losses.ipynb #487a844b
+@fp32_logits
+def multi_positive_nt_xent(z: torch.Tensor, # (V, N, D): V views of N images; z[v, i] is view v of image i
+                           temperature: float = 0.5, # tau
+                          ) -> torch.Tensor:
+    """NT-Xent with every other view of the same image as a positive (solo-learn's multi-crop SimCLR loss),
+    mean over the V·N anchors; negatives gathered (with gradient) across processes."""
+    check_temperature(temperature)
+    if z.ndim != 3 or z.shape[0] < 2:
+        raise ValueError(f"z: expected shape (V, N, D) with V >= 2 views, got {tuple(z.shape)}")
+    (v, n, _), rank = z.shape, rank_and_world()[0]
+    z = F.normalize(z, dim=-1)
+    bank = torch.stack([gather_with_grad(view) for view in z])  # (V, M, D), M = N * world_size
+    m = bank.shape[1]
+    logits = z.flatten(0, 1) @ bank.flatten(0, 1).T / temperature  # (V·N, V·M)
+    image = torch.arange(n, device=z.device) + rank * n  # each local image's index among the M
+    anchor_image = image.repeat(v)  # (V·N,)
+    own = torch.arange(v, device=z.device).repeat_interleave(n) * m + anchor_image  # anchor's own column
+    self_mask = F.one_hot(own, v * m).bool()
+    positive = (anchor_image[:, None] == torch.arange(m, device=z.device).repeat(v)[None]) & ~self_mask
+    logits = logits.masked_fill(self_mask, float("-inf"))
+    return (logits.logsumexp(1) - logits.masked_fill(~positive, float("-inf")).logsumexp(1)).mean()
 
 # %% ../nbs/04_losses.ipynb #52e8349e
 @fp32_logits

@@ -18,7 +18,7 @@ from .vit import VIT_SIZES, vit_backbone, timm_backbone
 # %% auto #0
 __all__ = ['CIFAR_STEM_MAX_SIZE', 'BACKBONES', 'PooledFeatures', 'list_backbones', 'is_backbone_name', 'is_vit_name',
            'create_backbone', 'SimCLRProjectionHead', 'MoCoV2ProjectionHead', 'DisCoProjectionHead', 'BNMLPHead',
-           'check_views']
+           'check_views', 'multicrop_features']
 
 # %% ../nbs/03_models.ipynb #93df2c37
 CIFAR_STEM_MAX_SIZE = 32  # images up to this many pixels get the 3x3 stride-1 stem and no max-pool
@@ -234,3 +234,16 @@ def check_views(views, n_views: int, name: str = "views") -> None:
         raise ValueError(f"{name}: expected (B, C, H, W) tensors, got shapes {shapes}")
     if len({s[0] for s in shapes}) != 1:
         raise ValueError(f"{name}: views have different batch sizes {shapes}")
+
+# %% ../nbs/03_models.ipynb #c83f8d17
+def multicrop_features(backbone: nn.Module, # (B, C, h, w) -> (B, D), any input size
+                 views: list[torch.Tensor], # V tensors (N, C, h_v, w_v); consecutive equal sizes share a pass
+                ) -> torch.Tensor:
+    "Backbone features `(V·N, D)` of all `views`, in order: one pass per run of same-size views."
+    feats, i = [], 0
+    while i < len(views):
+        j = i + 1
+        while j < len(views) and views[j].shape == views[i].shape: j += 1
+        feats.append(backbone(torch.cat(list(views[i:j]))))
+        i = j
+    return torch.cat(feats)

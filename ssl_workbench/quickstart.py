@@ -195,12 +195,17 @@ def _summary(run, results, report, steps, seconds, t_data=0.0) -> dict:
 # measured best for a 10-minute CPU budget
 SHORT_BUDGET_RECIPE = ("optim.lr=0.6", "method.hparams.temperature=0.2")
 
-def short_budget_views(size: int = 32, crop_scale: tuple[float, float] = (0.2, 1.0)) -> dict:
-    "SimCLR's CIFAR views (colour strength 0.5, no blur) with crop area `crop_scale`, as a recipe dict."
+def short_budget_views(size: int = 32, crop_scale: tuple[float, float] = (0.2, 1.0),
+                       n_small_crops: int = 0, # SimCLR's small crops (`method.hparams.n_small_crops`)
+                      ) -> dict:
+    """SimCLR's CIFAR views (colour strength 0.5, no blur) with crop area `crop_scale`, then `n_small_crops`
+    small crops as `default_recipe` makes them, as a recipe dict."""
     from ssl_workbench.augment.config import CIFAR_MEAN, CIFAR_STD
     from ssl_workbench.augment.pipeline import ViewRecipe, augment_to_dict, make_config
+    from ssl_workbench.methods.registry import default_recipe
     views = make_config("simclr_cifar", size=size, crop_scale=crop_scale, mean=CIFAR_MEAN, std=CIFAR_STD)
-    return augment_to_dict(ViewRecipe([(views, 2)]))
+    small = default_recipe("simclr", size, n_small_crops=n_small_crops).views[1:]
+    return augment_to_dict(ViewRecipe([(views, 2), *small]))
 
 CPU_BACKBONE = "small_convnet"  # the best CIFAR-10 kNN per CPU minute of the backbones measured above
 

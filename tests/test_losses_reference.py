@@ -5,7 +5,7 @@ live in nbs/04_losses.ipynb; here we check that the distributed code paths give 
 
 - nt_xent with negatives gathered *with gradient*: the mean of the per-rank losses equals the loss on the
   global batch, and each rank's gradient (as DDP would average it) equals the global gradient of its
-  slice;
+  slice; multi_positive_nt_xent (SimCLR with small crops, three views here) likewise;
 - CLSA's contrastive form (batch keys of every rank as negatives, labels offset by rank) likewise;
 - MoCo's shuffle-BN returns each key in its original position, and the queue receives the keys of every
   rank."""
@@ -17,7 +17,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from ssl_workbench.losses import nt_xent, moco_infonce, ddm, gather_no_grad
+from ssl_workbench.losses import nt_xent, multi_positive_nt_xent, moco_infonce, ddm, gather_no_grad
 from ssl_workbench.methods.mocov2 import MoCoV2, shuffled_forward
 
 WORLD = 2
@@ -49,6 +49,10 @@ def _worker(rank: int, port: int, out_dir: str):
         a, b = z1[sl].clone().requires_grad_(), z2[sl].clone().requires_grad_()
         loss = nt_xent(a, b, 0.5); loss.backward()
         res["nt_xent"], res["nt_xent_ga"], res["nt_xent_gb"] = loss.detach(), a.grad, b.grad
+        # multi-positive NT-Xent over three views
+        views = torch.stack([z1[sl], z2[sl], z3[sl]]).requires_grad_()
+        loss = multi_positive_nt_xent(views, 0.5); loss.backward()
+        res["multi"], res["multi_grad"] = loss.detach(), views.grad
         # CLSA contrastive form and DDM with gathered keys
         q = z1[sl].clone().requires_grad_()
         loss = moco_infonce(q, z2[sl], queue, 0.2, batch_keys_as_negatives=True); loss.backward()
@@ -91,6 +95,16 @@ def test_nt_xent_ddp_equals_global_batch(ddp_results):
         sl = slice(rank * N_LOCAL, (rank + 1) * N_LOCAL)
         assert torch.allclose(r["nt_xent_ga"] / WORLD, a.grad[sl], atol=1e-6)
         assert torch.allclose(r["nt_xent_gb"] / WORLD, b.grad[sl], atol=1e-6)
+
+
+def test_multi_positive_nt_xent_ddp_equals_global_batch(ddp_results):
+    z1, z2, _, z3 = _data()
+    views = torch.stack([z1, z2, z3]).requires_grad_()
+    loss = multi_positive_nt_xent(views, 0.5); loss.backward()
+    assert torch.allclose(torch.stack([r["multi"] for r in ddp_results]).mean(), loss.detach(), atol=1e-5)
+    for rank, r in enumerate(ddp_results):
+        sl = slice(rank * N_LOCAL, (rank + 1) * N_LOCAL)
+        assert torch.allclose(r["multi_grad"] / WORLD, views.grad[:, sl], atol=1e-6)
 
 
 def test_clsa_batch_keys_ddp_equals_global_batch(ddp_results):

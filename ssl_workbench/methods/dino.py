@@ -12,7 +12,7 @@ from torch import nn
 import torch.nn.functional as F
 import torch.distributed as dist
 
-from ..models import check_views
+from ..models import check_views, multicrop_features
 from ..losses import collapse_diagnostics, check_temperature, fp32_logits, rank_and_world
 from .mocov2 import ema_update, frozen_copy, momentum_at
 from .recipe import training_recipe
@@ -148,14 +148,8 @@ class DINO(nn.Module):
 
     @staticmethod
     def _multicrop(backbone: nn.Module, head: nn.Module, views: list) -> tuple[torch.Tensor, torch.Tensor]:
-        "MultiCropWrapper: a backbone pass per run of same-size crops, one head pass; features, logits"
-        feats, i = [], 0
-        while i < len(views):
-            j = i + 1
-            while j < len(views) and views[j].shape == views[i].shape: j += 1
-            feats.append(backbone(torch.cat(views[i:j])))
-            i = j
-        feats = torch.cat(feats)
+        "MultiCropWrapper: a backbone pass per run of same-size crops (`multicrop_features`), one head pass"
+        feats = multicrop_features(backbone, views)
         return feats, head(feats).view(len(views), len(views[0]), -1)
 
 # %% ../../nbs/19_dino.ipynb #87e26ff0

@@ -26,7 +26,7 @@ from ..augment.config import CIFAR_MEAN, CIFAR_STD, IMAGENET_MEAN, IMAGENET_STD
 from ..vit import default_patch_size
 
 # %% auto #0
-__all__ = ['METHODS', 'list_methods', 'method_hparams', 'create_method', 'default_recipe']
+__all__ = ['METHODS', 'SMALL_CROP_SCALE', 'list_methods', 'method_hparams', 'create_method', 'default_recipe']
 
 # %% ../../nbs/14_method_registry.ipynb #d50e36a8
 METHODS: dict[str, type[nn.Module]] = {"simclr": SimCLR, "mocov2": MoCoV2, "clsa": CLSA, "disco": DisCo,
@@ -67,6 +67,9 @@ def create_method(name: str, # a key of `METHODS` ("simclr", "mocov2", ..., "byo
     return METHODS[name](net, feat_dim, **hparams)
 
 # %% ../../nbs/14_method_registry.ipynb #bd0dee39
+# SwAV's small crops (main_swav.py --min_scale_crops 0.14 0.05 --max_scale_crops 1. 0.14)
+SMALL_CROP_SCALE = (0.05, 0.14)
+
 def _local_crop_size(image_size: int) -> int:
     "DINO's local crop side: 96/224 of `image_size`, rounded to a multiple of that size's ViT patch."
     p = default_patch_size(image_size)
@@ -87,7 +90,13 @@ def default_recipe(name: str, # a method name
     big = image_size > 64
     stats = dict(mean=IMAGENET_MEAN, std=IMAGENET_STD) if big else dict(mean=CIFAR_MEAN, std=CIFAR_STD)
     if name == "simclr":
-        return ViewRecipe([(make_config("simclr" if big else "simclr_cifar", size=image_size, **stats), 2)])
+        preset = "simclr" if big else "simclr_cifar"
+        views = [(make_config(preset, size=image_size, **stats), 2)]
+        # SwAV's small crops: 5-14 % of the image, at DINO's local crop size
+        if n_small := hparams.get("n_small_crops", 0):
+            small = [(_local_crop_size(image_size), SMALL_CROP_SCALE)] * n_small
+            views.append((make_config("multicrop", base=preset, crops=small, **stats), 1))
+        return ViewRecipe(views)
     weak = make_config("mocov2", size=image_size, **stats)
     if name in ("mocov2", "disco"): return ViewRecipe([(weak, 2)])
     if name in ("byol", "barlow_twins", "vicreg"):  # BYOL App. B Table 6, also Barlow Twins and VICReg

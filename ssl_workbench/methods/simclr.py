@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models import SimCLRProjectionHead, check_views
-from ..losses import nt_xent, collapse_diagnostics, check_temperature
+from ..models import SimCLRProjectionHead, check_views, multicrop_features
+from ..losses import nt_xent, multi_positive_nt_xent, collapse_diagnostics, check_temperature
 from .recipe import training_recipe
 
 # %% auto #0
@@ -29,8 +29,8 @@ def projection_head(kind: str, feat_dim: int, hidden_dim: int | None = None, out
 
 # %% ../../nbs/10_simclr.ipynb #6067a27e
 class SimCLR(nn.Module):
-    "SimCLR: backbone + v1 projection head, trained with NT-Xent on two views."
-    n_views = 2
+    "SimCLR: backbone + v1 projection head, trained with NT-Xent on two views (and optional small crops)."
+    n_views = 2  # 2 + n_small_crops for an instance
     sync_batchnorm = True  # "global BN": the trainer converts BN to SyncBatchNorm under DDP
     # the trainer's defaults for this method (user settings win)
     default_training = training_recipe(
@@ -46,22 +46,36 @@ class SimCLR(nn.Module):
                  # Fig. 8
                  head: str = "mlp",
                  decoupled: bool = False, # DCL: the positive left out of NT-Xent's denominator (Yeh et al.)
+                 # multi-crop (SwAV): small views after the two full-size ones, every view a positive of the
+                 # others (`multi_positive_nt_xent`); 0 = the paper's two views
+                 n_small_crops: int = 0,
                 ):
         super().__init__()
         check_temperature(temperature)
+        if not isinstance(n_small_crops, int) or isinstance(n_small_crops, bool) or n_small_crops < 0:
+            raise ValueError(f"n_small_crops={n_small_crops!r}: expected an int >= 0")
+        if decoupled and n_small_crops:
+            raise ValueError(f"decoupled=True with n_small_crops={n_small_crops}: the decoupled loss is "
+                             "defined for two views only")
         self.backbone, self.projection_head = backbone, projection_head(head, feat_dim, hidden_dim, out_dim)
         self.temperature, self.decoupled = temperature, decoupled
+        self.n_small_crops, self.n_views = n_small_crops, 2 + n_small_crops
 
     def forward(self, views: list[torch.Tensor]) -> tuple[torch.Tensor, dict]:
-        "NT-Xent loss of the two views, and logs with collapse diagnostics."
+        "NT-Xent loss of the two views (with small crops: of all views), and logs with collapse diagnostics."
         check_views(views, self.n_views)
         if views[0].shape != views[1].shape:
             raise ValueError(f"views: SimCLR needs two views of one shape, got {tuple(views[0].shape)} and "
                              f"{tuple(views[1].shape)}")
-        z = self.projection_head(self.backbone(torch.cat(views)))  # (2N, D): one batch, as in the TF code
-        z1, z2 = z.chunk(2)  # (N, D) each
-        loss = nt_xent(z1, z2, self.temperature, decoupled=self.decoupled)
-        return loss, {"loss": loss.detach(), **collapse_diagnostics(z1, z2)}
+        if not self.n_small_crops:
+            z = self.projection_head(self.backbone(torch.cat(views)))  # (2N, D): one batch, as in the TF code
+            z1, z2 = z.chunk(2)  # (N, D) each
+            loss = nt_xent(z1, z2, self.temperature, decoupled=self.decoupled)
+            return loss, {"loss": loss.detach(), **collapse_diagnostics(z1, z2)}
+        # the two full-size views in one pass, then the small crops in one pass (`multicrop_features`)
+        z = self.projection_head(multicrop_features(self.backbone, views)).view(len(views), len(views[0]), -1)
+        loss = multi_positive_nt_xent(z, self.temperature)
+        return loss, {"loss": loss.detach(), **collapse_diagnostics(z[0], z[1])}
 
     def after_step(self, progress: float) -> None:
         "Nothing to update between steps (no momentum encoder, no queue)."

@@ -40,13 +40,14 @@ def _default_runs_root() -> Path:
 def tuned_recipe(config, # the tuner's pipeline config (`augment.AugmentConfig`)
                  method: str = "simclr", # the method whose view recipe it goes into
                  image_size: int = 32, # the run's view size (the tuned config is resized to it)
+                 **hparams, # the method's hyperparameters (numbers of small / local crops)
                 ) -> dict:
     """A ViewRecipe dict (for `TrainConfig.augment.recipe`): the method's default recipe with its main
     views tuned."""
     import dataclasses
     from ssl_workbench.augment.pipeline import ViewRecipe, augment_to_dict
     from ssl_workbench.methods.registry import default_recipe
-    views = default_recipe(method, image_size).views
+    views = default_recipe(method, image_size, **hparams).views
     tuned = dataclasses.replace(config, size=image_size) if hasattr(config, "size") else config
     return augment_to_dict(ViewRecipe([(tuned, views[0][1])] + list(views[1:])))
 
@@ -54,7 +55,8 @@ def from_tuner(tuner) -> Callable:
     """An `augment_source` for the launcher: the tuner's chosen config ('use for training'), else its
     current one."""
     chosen = lambda: tuner.chosen if getattr(tuner, "chosen", None) is not None else tuner.config
-    return lambda cfg: tuned_recipe(chosen(), cfg.method.name, cfg.augment.image_size)
+    return lambda cfg: tuned_recipe(chosen(), cfg.method.name, cfg.augment.image_size,
+                                      **cfg.method.hparams)
 
 def _backbone_names() -> list[str]:
     return list_backbones()
