@@ -237,8 +237,8 @@ def check_views(views, n_views: int, name: str = "views") -> None:
 
 # %% ../nbs/03_models.ipynb #c83f8d17
 def multicrop_features(backbone: nn.Module, # (B, C, h, w) -> (B, D), any input size
-                 views: list[torch.Tensor], # V tensors (N, C, h_v, w_v); consecutive equal sizes share a pass
-                ) -> torch.Tensor:
+                       views: list[torch.Tensor], # V tensors (N, C, h_v, w_v); same sizes in a row: one pass
+                      ) -> torch.Tensor:
     "Backbone features `(V·N, D)` of all `views`, in order: one pass per run of same-size views."
     feats, i = [], 0
     while i < len(views):
