@@ -1,5 +1,5 @@
 """Benchmarks (bench_*.py, run by run_all.py) and what they share."""
-import contextlib, os, tempfile
+import argparse, contextlib, os, platform, tempfile
 from unittest import mock
 
 
@@ -35,3 +35,33 @@ def store_result(out, section: str, name: str, result: dict, **meta):
     done.setdefault(section, {})[name] = result
     done.update(meta)
     out.parent.mkdir(parents=True, exist_ok=True); atomic_write_text(out, json.dumps(done, indent=1))
+
+
+def probe_args(doc: str, known, out, flag: str = "--variants", argv=None, add=None):
+    """A probe script's command line: `flag` (comma-separated names of `known`, default all), `--out` (default
+    `out`) and what `add(parser)` adds; returns the parsed args and the checked names."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument(flag, default=",".join(known))
+    p.add_argument("--out", default=str(out))
+    if add: add(p)
+    a = p.parse_args(argv)
+    return a, chosen(getattr(a, flag.lstrip("-")), known, flag)
+
+
+def probe_machine(**extra) -> dict:
+    "The machine fields a probe stores: processor and cores, and `extra`."
+    return dict(processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count(), **extra)
+
+
+def _brief(name: str, result: dict) -> str:
+    return f"{name} {({k: v for k, v in result.items() if k not in ('curve', 'settings')})}"
+
+
+def run_probes(names, out, section: str, run, describe=_brief, **meta):
+    """`run(name)` for each of `names` not yet stored under `section` of the JSON at `out`; each result is
+    stored as soon as it is done (with `meta` at the top) and `describe(name, result)` printed."""
+    for name in names:
+        if name in finished(out, section): continue
+        r = run(name)
+        store_result(out, section, name, r, **meta)
+        print(describe(name, r), flush=True)

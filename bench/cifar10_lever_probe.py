@@ -7,13 +7,13 @@ studies/probes/cifar10_levers.json; a re-run skips a finished variant.
     python -m bench.cifar10_lever_probe --variants reference,dcl_same_steps
 """
 from __future__ import annotations
-import argparse, os, platform, tempfile, time
+import tempfile, time
 from pathlib import Path
 
 import torch
 
 from ssl_workbench import models
-from bench import chosen, finished, store_result
+from bench import probe_args, probe_machine, run_probes
 from ssl_workbench.core import read_jsonl
 from ssl_workbench.eval.run import evaluate_run
 from ssl_workbench.quickstart import SHORT_BUDGET_RECIPE, short_budget_views
@@ -61,21 +61,12 @@ def run_variant(name: str, root: str, minutes: float = 10.0, size: int = 24) -> 
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--variants", default=",".join(VARIANTS))
-    p.add_argument("--out", default=str(OUT))
-    a = p.parse_args(argv)
-    names = chosen(a.variants, VARIANTS, "--variants")
+    a, names = probe_args(__doc__, VARIANTS, OUT, argv=argv)
     torch.set_num_threads(1); register_widths()
     with tempfile.TemporaryDirectory(prefix="cifar10_levers_") as root:
-        for name in names:
-            if name in finished(a.out, "runs"): continue
-            r = run_variant(name, root)
-            store_result(a.out, "runs", name, r, threads_per_run=1,
-                         machine=dict(processor=platform.processor() or platform.machine(),
-                                      cpu_count=os.cpu_count()))
-            print(f"{name}: kNN {r['knn_accuracy']:.4f}, {r['steps']} steps", flush=True)
-
+        run_probes(names, a.out, "runs", lambda name: run_variant(name, root),
+                   describe=lambda name, r: f"{name}: kNN {r['knn_accuracy']:.4f}, {r['steps']} steps",
+                   threads_per_run=1, machine=probe_machine())
 
 if __name__ == "__main__":
     main()

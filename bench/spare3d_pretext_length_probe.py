@@ -11,17 +11,17 @@ Results: studies/probes/spare3d_pretext_length.json (a finished variant is kept;
     python -m bench.spare3d_pretext_length_probe [--variants steps_500,size64_300]
 """
 from __future__ import annotations
-import argparse, os, platform, time
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench import chosen, finished, store_result
+from bench import probe_args, probe_machine, run_probes
 from bench.spare3d_transfer_probe import _curve
 from ssl_workbench.core import seed_everything
-from ssl_workbench.spare3d.models import FourTowerNet, pretext_accuracy, twin_accuracy
-from ssl_workbench.spare3d.study import _fit, _task, settings_of, spare3d_study
+from ssl_workbench.spare3d.models import pretext_accuracy, twin_accuracy
+from ssl_workbench.spare3d.study import _task, contrastive_pretext, settings_of, spare3d_study
 
 OUT = Path("studies/probes/spare3d_pretext_length.json")
 VARIANTS = {  # overrides of the contrastive arm's cpu settings (10,000 pairs, 2,000 steps, lr 1e-3, 32 px)
@@ -36,12 +36,9 @@ def run_variant(name: str, seed: int = 0) -> dict:
     study = spare3d_study()
     s = {**settings_of(study, study.arm("contrastive"), "cpu"), **VARIANTS[name]}
     seed_everything(seed)  # before the net is built, as the study's units do
-    net = FourTowerNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s["init"])
-    data, held_out = _task("pair", s, seed), _task("pair", s, seed, "_test")
     start = time.time()
-    log = _fit(net, data, "pretext", s, seed, "pretext_steps", negatives=s["negatives"], encode=s["encode"],
-               lr_schedule=s["pretext_lr_schedule"])
-    seconds, last = time.time() - start, log[-50:]
+    net, log = contrastive_pretext(s, seed)  # the seconds include building the net and loading the pairs
+    seconds, last, held_out = time.time() - start, log[-50:], _task("pair", s, seed, "_test")
     return dict(overrides=VARIANTS[name], seconds=round(seconds, 1),
                 seconds_per_step=round(seconds / s["pretext_steps"], 3),
                 train_pair_bce=round(float(np.mean([r["pair_bce"] for r in last])), 4),
@@ -52,20 +49,10 @@ def run_variant(name: str, seed: int = 0) -> dict:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--variants", default=",".join(VARIANTS))
-    p.add_argument("--out", default=str(OUT))
-    a = p.parse_args(argv)
-    names = chosen(a.variants, VARIANTS, "--variants")
+    a, names = probe_args(__doc__, VARIANTS, OUT, argv=argv)
     torch.set_num_threads(1)
-    for name in names:
-        if name in finished(a.out, "runs"): continue
-        r = run_variant(name)
-        store_result(a.out, "runs", name, r, date=time.strftime("%Y-%m-%d"), seed=0, threads_per_run=1,
-                     machine=dict(processor=platform.processor() or platform.machine(),
-                                  cpu_count=os.cpu_count()))
-        print(name, {k: v for k, v in r.items() if k != "curve"}, flush=True)
-
+    run_probes(names, a.out, "runs", run_variant, date=time.strftime("%Y-%m-%d"), seed=0, threads_per_run=1,
+               machine=probe_machine())
 
 if __name__ == "__main__":
     main()

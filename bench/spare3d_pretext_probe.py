@@ -7,13 +7,13 @@ studies/probes/spare3d_plateau.json.
 Each finished variant is stored at once; a re-run skips it (delete the JSON entry to redo one).
 """
 from __future__ import annotations
-import argparse, math, os, platform, time
+import math, time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench import chosen, finished, store_result
+from bench import probe_args, probe_machine, run_probes
 from ssl_workbench.spare3d.models import (FourTowerNet, fit_spare3d, pretext_accuracy, task_accuracy,
                                           twin_accuracy)
 from ssl_workbench.spare3d.study import cached_task
@@ -84,24 +84,18 @@ def run_variant(name: str, steps: int, batch_size: int = 16, seed: int = 0) -> d
                        for r in log if (r["step"] + 1) % 5 == 0])
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--variants", default=",".join(VARIANTS))
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--out", default=str(OUT))
-    a = p.parse_args(argv)
-    names = chosen(a.variants, VARIANTS, "--variants")
-    for name in names:
-        if name in finished(a.out, "variants"): continue
-        r = run_variant(name, a.steps)
-        store_result(a.out, "variants", name, r, log2=math.log(2), date=time.strftime("%Y-%m-%d"),
-                     machine=dict(processor=platform.processor() or platform.machine(),
-                                  cpu_count=os.cpu_count(),
-                                  torch_threads=torch.get_num_threads()))
-        print(f"{name}: loss {r['final_loss']:.3f}, pair accuracy {r['final_pair_accuracy']:.2f} "
-              f"(held-out {r['held_out_pair_accuracy']:.2f}), T2I zero-shot {r['t2i_zero_shot']:.2f}, "
-              f"{r['seconds']:.0f} s", flush=True)
+def _describe(name: str, r: dict) -> str:
+    return (f"{name}: loss {r['final_loss']:.3f}, pair accuracy {r['final_pair_accuracy']:.2f} "
+            f"(held-out {r['held_out_pair_accuracy']:.2f}), T2I zero-shot {r['t2i_zero_shot']:.2f}, "
+            f"{r['seconds']:.0f} s")
 
+
+def main(argv=None):
+    add = lambda p: p.add_argument("--steps", type=int, default=300)
+    a, names = probe_args(__doc__, VARIANTS, OUT, argv=argv, add=add)
+    run_probes(names, a.out, "variants", lambda name: run_variant(name, a.steps), describe=_describe,
+               log2=math.log(2), date=time.strftime("%Y-%m-%d"),
+               machine=probe_machine(torch_threads=torch.get_num_threads()))
 
 if __name__ == "__main__":
     main()

@@ -11,16 +11,16 @@ Results: studies/probes/spare3d_transfer.json (a finished probe is kept; delete 
     python -m bench.spare3d_transfer_probe [--probes pose_paper,pose_default_cosine_1500,finetune_lr]
 """
 from __future__ import annotations
-import argparse, copy, os, platform, time
+import copy, time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench import chosen, finished, store_result
-from ssl_workbench.spare3d.models import (FourTowerNet, PoseNet, pose_accuracy, pretext_accuracy,
-                                          task_accuracy, twin_accuracy)
-from ssl_workbench.spare3d.study import _fit, _task, pose_transfer, settings_of, spare3d_study
+from bench import probe_args, probe_machine, run_probes
+from ssl_workbench.spare3d.models import pose_accuracy, pretext_accuracy, task_accuracy, twin_accuracy
+from ssl_workbench.spare3d.study import (_fit, _task, contrastive_pretext, pose_pretext, pose_transfer,
+                                         settings_of, spare3d_study)
 from ssl_workbench.studies import Arm
 
 OUT = Path("studies/probes/spare3d_transfer.json")
@@ -40,10 +40,8 @@ def _curve(log: list[dict], keys: tuple, every: int = 100, window: int = 50) -> 
 def pose_probe(name: str, seed: int = 0) -> dict:
     s = {**settings_of(spare3d_study(), Arm("base"), "cpu"), **POSE[name]}
     torch.manual_seed(seed)
-    net = PoseNet(s["backbone"], s["size"], s["hidden_dim"], init=s.get("init", "paper"))
     start = time.time()
-    log = _fit(net, _task("sr", s, seed), "pose", s, seed, "pretext_steps",
-               lr_schedule=s.get("pretext_lr_schedule", "constant"))
+    net, log = pose_pretext(s, seed)
     out = dict(settings=s, pretext_seconds=round(time.time() - start, 1),
                pose_loss=float(np.mean([r["loss"] for r in log[-20:]])),
                pose_accuracy=pose_accuracy(net, _task("sr", s, seed, "_test")),
@@ -54,10 +52,8 @@ def pose_probe(name: str, seed: int = 0) -> dict:
 def finetune_probe(seed: int = 0) -> dict:
     study = spare3d_study(); s = settings_of(study, study.arm("contrastive"), "cpu")
     torch.manual_seed(seed)
-    net = FourTowerNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s["init"])
     start = time.time()
-    log = _fit(net, _task("pair", s, seed), "pretext", s, seed, "pretext_steps", negatives=s["negatives"],
-               encode=s["encode"], lr_schedule=s["pretext_lr_schedule"])
+    net, log = contrastive_pretext(s, seed)
     test, held_out = _task("t2i", s, seed, "_test"), _task("pair", s, seed, "_test")
     out = dict(settings=s, pretext_seconds=round(time.time() - start, 1),
                pair_accuracy=pretext_accuracy(net, held_out), twin_accuracy=twin_accuracy(net, held_out),
@@ -75,21 +71,10 @@ PROBES = {**{name: (lambda name=name: pose_probe(name)) for name in POSE}, "fine
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--probes", default=",".join(PROBES))
-    p.add_argument("--out", default=str(OUT))
-    a = p.parse_args(argv)
-    names = chosen(a.probes, PROBES, "--probes")
+    a, names = probe_args(__doc__, PROBES, OUT, "--probes", argv)
     torch.set_num_threads(1)
-    for name in names:
-        if name in finished(a.out, "probes"): continue
-        r = PROBES[name]()
-        store_result(a.out, "probes", name, r, date=time.strftime("%Y-%m-%d"),
-                     machine=dict(processor=platform.processor() or platform.machine(),
-                                  cpu_count=os.cpu_count(),
-                                  torch_threads=torch.get_num_threads()))
-        print(name, {k: v for k, v in r.items() if k not in ("curve", "settings")}, flush=True)
-
+    run_probes(names, a.out, "probes", lambda name: PROBES[name](), date=time.strftime("%Y-%m-%d"),
+               machine=probe_machine(torch_threads=torch.get_num_threads()))
 
 if __name__ == "__main__":
     main()

@@ -21,8 +21,9 @@ from .tasks import generate, load_task
 from ..studies import Arm, Comparison, Study
 
 # %% auto #0
-__all__ = ['STREAMS', 'UNITS', 'SPARE3D_BUDGETS', 'CONTRASTIVE_CPU', 'POSE_CPU', 'settings_of', 'cached_task', 'contrastive_unit',
-           'pose_transfer', 'pose_unit', 'supervised_unit', 'simclr_unit', 'spare3d_unit', 'spare3d_study']
+__all__ = ['STREAMS', 'UNITS', 'SPARE3D_BUDGETS', 'CONTRASTIVE_CPU', 'POSE_CPU', 'settings_of', 'cached_task',
+           'contrastive_pretext', 'contrastive_unit', 'pose_transfer', 'pose_pretext', 'pose_unit', 'supervised_unit',
+           'simclr_unit', 'spare3d_unit', 'spare3d_study']
 
 # %% ../../nbs/74_spare3d_study.ipynb #cddff5c0
 def settings_of(study: Study, arm: Arm, budget: str) -> dict:
@@ -67,13 +68,18 @@ def _transfer_t2i(make_net, s: dict, seed: int, zero_shot: bool) -> dict:
     _fit(net, _task("t2i", other, seed), "t2i", s, seed, steps_key)
     return out | {f"t2i_finetuned_{backend}": task_accuracy(net, test, "t2i")}
 
-def contrastive_unit(s: dict, seed: int) -> dict:
+def contrastive_pretext(s: dict, seed: int) -> tuple[FourTowerNet, list[dict]]:
+    "A `FourTowerNet` built from settings `s` and trained on the pair pretext; the net and its training log."
     net = FourTowerNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"),
                        init=s.get("init", "paper"))
     log = _fit(net, _task("pair", s, seed), "pretext", s, seed, "pretext_steps",
                different_objects=s.get("different_objects", 0.0), negatives=s.get("negatives", "pairs"),
                encode=s.get("encode", "separate"),
                lr_schedule=s.get("pretext_lr_schedule", "constant"))
+    return net, log
+
+def contrastive_unit(s: dict, seed: int) -> dict:
+    net, log = contrastive_pretext(s, seed)
     test, held_out = _task("t2i", s, seed, "_test"), _task("pair", s, seed, "_test")
     last = log[-20:]
     out = dict(pretext_loss=float(np.mean([r["loss"] for r in last])),
@@ -94,10 +100,14 @@ def pose_transfer(net: PoseNet, s: dict, seed: int) -> dict:
         out[f"{task}_finetuned"] = task_accuracy(tuned, test, task)
     return out
 
-def pose_unit(s: dict, seed: int) -> dict:
+def pose_pretext(s: dict, seed: int) -> tuple[PoseNet, list[dict]]:
+    "A `PoseNet` built from settings `s` and trained on the pose pretext (SR); the net and its training log."
     net = PoseNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s.get("init", "paper"))
-    log = _fit(net, _task("sr", s, seed), "pose", s, seed, "pretext_steps",
-               lr_schedule=s.get("pretext_lr_schedule", "constant"))
+    return net, _fit(net, _task("sr", s, seed), "pose", s, seed, "pretext_steps",
+                     lr_schedule=s.get("pretext_lr_schedule", "constant"))
+
+def pose_unit(s: dict, seed: int) -> dict:
+    net, log = pose_pretext(s, seed)
     return dict(pose_loss=float(np.mean([r["loss"] for r in log[-20:]])),
                 pose_accuracy=pose_accuracy(net, _task("sr", s, seed, "_test"))) | pose_transfer(net, s, seed)
 
