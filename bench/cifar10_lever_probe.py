@@ -33,6 +33,12 @@ VARIANTS = {  # overrides on top of the quickstart's, and view settings; "steps"
     # SwAV's multi-crop for SimCLR: small 12-px crops (5-14 % of the image) after the two 24-px views
     "small_crops_2": dict(overrides=["method.hparams.n_small_crops=2"], n_small_crops=2),
     "small_crops_4": dict(overrides=["method.hparams.n_small_crops=4"], n_small_crops=4),
+    # the short-budget recipe's learning rate (LARS, per 256 images; 0.6) and temperature (0.2), halved and
+    # doubled
+    "lr_0.3": dict(overrides=["optim.lr=0.3"]),
+    "lr_1.2": dict(overrides=["optim.lr=1.2"]),
+    "temperature_0.1": dict(overrides=["method.hparams.temperature=0.1"]),
+    "temperature_0.4": dict(overrides=["method.hparams.temperature=0.4"]),
 }
 OUT = Path("studies/probes/cifar10_levers.json")
 

@@ -18,7 +18,7 @@ __all__ = ['weighted_vote', 'knn_classify', 'knn_accuracy']
 
 # %% ../../nbs/50a_knn.ipynb #76d85ab5
 def _chunk(n_bank: int, chunk_size: int | None) -> int:
-    return chunk_size or max(1, (1 << 25) // max(n_bank, 1))  # ~128 MB of float32 similarities per chunk
+    return chunk_size or max(1, (1 << 27) // max(n_bank, 1))  # ~512 MB of float32 similarities per chunk
 
 def weighted_vote(sims: torch.Tensor, # (M, k) cosine similarities of each query's neighbours
                   neighbour_labels: torch.Tensor, # (M, k) their labels
@@ -34,7 +34,7 @@ def knn_classify(train_features: torch.Tensor, # (N, D) the labelled bank
                  k: int = 200, # neighbours (capped at N)
                  temperature: float = 0.1, # T in exp(similarity / T)
                  num_classes: int | None = None, # default: max label + 1
-                 chunk_size: int | None = None, # test features per chunk; default keeps a chunk near 128 MB
+                 chunk_size: int | None = None, # test features per chunk; default keeps a chunk near 512 MB
                  device: str | torch.device | None = None,
                 ) -> torch.Tensor:
     "Predicted labels (M,) int64 by similarity-weighted kNN on cosine similarity."
