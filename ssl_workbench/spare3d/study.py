@@ -137,13 +137,17 @@ def spare3d_unit(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, 
                  extra=()) -> dict:
     """The study harness's `run_unit`: one arm × seed; its settings go to `run_dir/settings.json`. Every RNG
     is seeded with `seed` first, so the networks' initial weights, and with them the unit's result, depend on
-    the arm, seed and budget alone, not on what the process ran before."""
+    the arm, seed and budget alone, not on what the process ran before. A unit on another backend's drawings
+    (`backend`) names its metrics with the backend's suffix, as `transfer_backend`'s are
+    (`t2i_zero_shot_occ`): a T2I accuracy on OpenCascade questions is never shown beside the voxel ones."""
     s = settings_of(study, arm, budget)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir/"settings.json",
                       json.dumps(dict(arm=arm.name, seed=seed, budget=budget, **s), indent=1))
     seed_everything(seed)
-    return UNITS[s.get("unit", arm.name)](s, seed)
+    metrics = UNITS[s.get("unit", arm.name)](s, seed)
+    backend = s.get("backend", "voxel")
+    return metrics if backend == "voxel" else {f"{k}_{backend}": v for k, v in metrics.items()}
 
 # %% ../../nbs/74_spare3d_study.ipynb #4e37a468
 def _kv(**kw) -> tuple: return tuple(f"{k}={json.dumps(v)}" for k, v in kw.items())
@@ -204,15 +208,15 @@ def spare3d_study() -> Study:
                                          "fine-tuned > supervised"),
                               # OpenCascade drawings throughout: the pretext on them, against the supervised
                               # net trained on the same OpenCascade questions and against the voxel pretext
-                              Comparison("contrastive_occ", "supervised", "t2i_finetuned",
+                              Comparison("contrastive_occ", "supervised", "t2i_finetuned_occ",
                                          "T2I on OpenCascade drawings: contrastive (OpenCascade pretext) "
-                                         "fine-tuned > supervised", metric_b="t2i_finetuned_occ"),
-                              Comparison("contrastive_occ", "supervised", "t2i_zero_shot",
+                                         "fine-tuned > supervised"),
+                              Comparison("contrastive_occ", "supervised", "t2i_zero_shot_occ",
                                          "T2I on OpenCascade drawings: contrastive (OpenCascade pretext) "
                                          "zero-shot (no labels) > supervised", metric_b="t2i_finetuned_occ"),
-                              Comparison("contrastive_occ", "contrastive", "t2i_zero_shot",
+                              Comparison("contrastive_occ", "contrastive", "t2i_zero_shot_occ",
                                          "T2I zero-shot on OpenCascade drawings: OpenCascade pretext > voxel "
-                                         "pretext", metric_b="t2i_zero_shot_occ"),
+                                         "pretext"),
                               Comparison("pose", "supervised", "i2p_finetuned",
                                          "I2P: pose pretext > supervised"),
                               Comparison("pose", "supervised", "p2i_finetuned", "P2I: pose pretext > "
