@@ -39,6 +39,10 @@ VARIANTS = {  # overrides on top of the quickstart's, and view settings; "steps"
     "lr_1.2": dict(overrides=["optim.lr=1.2"]),
     "temperature_0.1": dict(overrides=["method.hparams.temperature=0.1"]),
     "temperature_0.4": dict(overrides=["method.hparams.temperature=0.4"]),
+    "lr_2.4": dict(overrides=["optim.lr=2.4"]),
+    "lr_1.2_temperature_0.1": dict(overrides=["optim.lr=1.2", "method.hparams.temperature=0.1"]),
+    "lr_4.8": dict(overrides=["optim.lr=4.8"]),
+    "lr_2.4_temperature_0.1": dict(overrides=["optim.lr=2.4", "method.hparams.temperature=0.1"]),
 }
 OUT = Path("studies/probes/cifar10_levers.json")
 

@@ -193,7 +193,7 @@ def _summary(run, results, report, steps, seconds, t_data=0.0) -> dict:
 
 # %% ../nbs/80_quickstart.ipynb #ba53d96a
 # measured best for a 10-minute CPU budget
-SHORT_BUDGET_RECIPE = ("optim.lr=0.6", "method.hparams.temperature=0.2")
+SHORT_BUDGET_RECIPE = ("optim.lr=4.8", "method.hparams.temperature=0.2")
 
 def short_budget_views(size: int = 32, crop_scale: tuple[float, float] = (0.2, 1.0),
                        n_small_crops: int = 0, # SimCLR's small crops (`method.hparams.n_small_crops`)
