@@ -384,7 +384,9 @@ def load_summary(name: str, budget: str = "cpu", root="runs/studies", out=None,
 # %% ../nbs/58_studies.ipynb #6eec8d50
 def _pct(x) -> str: return "–" if x is None else f"{100 * x:.1f}"
 
-def _is_loss(metric: str) -> bool: return metric.endswith(("loss", "bce"))
+def _is_loss(metric: str) -> bool:
+    "Whether `metric` is a loss (a number, not a %): it has a `loss` or `bce` part (`pair_bce_occ` too)."
+    return bool({"loss", "bce"} & set(metric.split("_")))
 
 def _value(metric: str, x) -> str:
     "An accuracy-like metric in %, a loss as it is (3 decimals)."
