@@ -53,6 +53,13 @@ def probe_machine(**extra) -> dict:
     return dict(processor=platform.processor() or platform.machine(), cpu_count=os.cpu_count(), **extra)
 
 
+def training_curve(log: list[dict], keys: tuple, every: int = 100, window: int = 50) -> list[dict]:
+    "Training-batch means of `keys` over the last `window` steps, every `every` steps of a training log."
+    import numpy as np
+    return [dict(step=i, **{k: round(float(np.mean([r[k] for r in log[max(0, i - window):i + 1]])), 4)
+                            for k in keys}) for i in range(0, len(log), every)]
+
+
 def _brief(name: str, result: dict) -> str:
     return f"{name} {({k: v for k, v in result.items() if k not in ('curve', 'settings')})}"
 

@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench import probe_args, probe_machine, run_probes
-from bench.spare3d_transfer_probe import _curve
+from bench import probe_args, probe_machine, run_probes, training_curve
 from ssl_workbench.core import seed_everything
 from ssl_workbench.spare3d.models import pretext_accuracy, twin_accuracy
 from ssl_workbench.spare3d.study import _task, contrastive_pretext, settings_of, spare3d_study
@@ -45,7 +44,7 @@ def run_variant(name: str, seed: int = 0) -> dict:
                 train_pair_accuracy=round(float(np.mean([r["pair_accuracy"] for r in last])), 4),
                 held_out_pair_accuracy=pretext_accuracy(net, held_out),
                 held_out_twin_accuracy=twin_accuracy(net, held_out),
-                curve=_curve(log, ("loss", "pair_bce", "pair_accuracy", "info_nce"), every=50))
+                curve=training_curve(log, ("loss", "pair_bce", "pair_accuracy", "info_nce"), every=50))
 
 
 def main(argv=None):

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench import probe_args, probe_machine, run_probes
+from bench import probe_args, probe_machine, run_probes, training_curve
 from ssl_workbench.spare3d.models import pose_accuracy, pretext_accuracy, task_accuracy, twin_accuracy
 from ssl_workbench.spare3d.study import (_fit, _task, contrastive_pretext, pose_pretext, pose_transfer,
                                          settings_of, spare3d_study)
@@ -31,12 +31,6 @@ POSE = {  # overrides of the study's *base* cpu settings (1,000 objects, 300 ste
 FINETUNE = [(1e-3, 100), (3e-4, 100), (1e-4, 100), (1e-4, 300), (3e-5, 300)]  # (lr, steps)
 
 
-def _curve(log: list[dict], keys: tuple, every: int = 100, window: int = 50) -> list[dict]:
-    "Training-batch means over the last `window` steps, every `every` steps."
-    return [dict(step=i, **{k: round(float(np.mean([r[k] for r in log[max(0, i - window):i + 1]])), 4)
-                            for k in keys}) for i in range(0, len(log), every)]
-
-
 def pose_probe(name: str, seed: int = 0) -> dict:
     s = {**settings_of(spare3d_study(), Arm("base"), "cpu"), **POSE[name]}
     torch.manual_seed(seed)
@@ -45,7 +39,7 @@ def pose_probe(name: str, seed: int = 0) -> dict:
     out = dict(settings=s, pretext_seconds=round(time.time() - start, 1),
                pose_loss=float(np.mean([r["loss"] for r in log[-20:]])),
                pose_accuracy=pose_accuracy(net, _task("sr", s, seed, "_test")),
-               curve=_curve(log, ("loss", "pose_accuracy")))
+               curve=training_curve(log, ("loss", "pose_accuracy")))
     return out | pose_transfer(net, s, seed)
 
 
@@ -58,7 +52,7 @@ def finetune_probe(seed: int = 0) -> dict:
     out = dict(settings=s, pretext_seconds=round(time.time() - start, 1),
                pair_accuracy=pretext_accuracy(net, held_out), twin_accuracy=twin_accuracy(net, held_out),
                t2i_zero_shot=task_accuracy(net, test, "t2i"),
-               curve=_curve(log, ("loss", "pair_bce", "pair_accuracy", "info_nce")), finetuned={})
+               curve=training_curve(log, ("loss", "pair_bce", "pair_accuracy", "info_nce")), finetuned={})
     for lr, steps in FINETUNE:
         tuned = copy.deepcopy(net)
         _fit(tuned, _task("t2i", s, seed), "t2i", {**s, "lr": lr, "finetune_steps": steps}, seed,

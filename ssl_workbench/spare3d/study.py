@@ -22,8 +22,8 @@ from ..studies import Arm, Comparison, Study
 
 # %% auto #0
 __all__ = ['STREAMS', 'UNITS', 'SPARE3D_BUDGETS', 'CONTRASTIVE_CPU', 'POSE_CPU', 'CONTRASTIVE_OCC', 'settings_of', 'cached_task',
-           'contrastive_pretext', 'contrastive_unit', 'pose_transfer', 'pose_pretext', 'pose_unit', 'supervised_unit',
-           'simclr_unit', 'spare3d_unit', 'spare3d_study']
+           'on_backend', 'contrastive_pretext', 'contrastive_unit', 'pose_transfer', 'pose_pretext', 'pose_unit',
+           'supervised_unit', 'simclr_unit', 'spare3d_unit', 'spare3d_study']
 
 # %% ../../nbs/74_spare3d_study.ipynb #cddff5c0
 def settings_of(study: Study, arm: Arm, budget: str) -> dict:
@@ -55,6 +55,10 @@ def _task(task, s, seed, split=""):
 def _fit(model, data, objective, s, seed, steps_key, **kw):
     return fit_spare3d(model, data, objective, steps=s[steps_key], batch_size=s["batch_size"], lr=s["lr"],
                        seed=seed, precise_bn=s.get("precise_bn", 0), **kw)
+
+def on_backend(metrics: dict, backend: str) -> dict:
+    "`metrics` named for their drawings: voxel ones as they are, another backend's suffixed (`_occ`)."
+    return metrics if backend == "voxel" else {f"{k}_{backend}": v for k, v in metrics.items()}
 
 def _transfer_t2i(make_net, s: dict, seed: int, zero_shot: bool) -> dict:
     """T2I on the drawings of `s['transfer_backend']` (if set): a net from `make_net()` fine-tuned on that
@@ -145,9 +149,7 @@ def spare3d_unit(study: Study, arm: Arm, seed: int, budget: str, run_dir: Path, 
     atomic_write_text(run_dir/"settings.json",
                       json.dumps(dict(arm=arm.name, seed=seed, budget=budget, **s), indent=1))
     seed_everything(seed)
-    metrics = UNITS[s.get("unit", arm.name)](s, seed)
-    backend = s.get("backend", "voxel")
-    return metrics if backend == "voxel" else {f"{k}_{backend}": v for k, v in metrics.items()}
+    return on_backend(UNITS[s.get("unit", arm.name)](s, seed), s.get("backend", "voxel"))
 
 # %% ../../nbs/74_spare3d_study.ipynb #4e37a468
 def _kv(**kw) -> tuple: return tuple(f"{k}={json.dumps(v)}" for k, v in kw.items())
@@ -189,16 +191,17 @@ POSE_CPU = {"ci": _kv(init="default", pretext_lr_schedule="cosine"),
 # every drawing from the OpenCascade backend, on the 2,500 pairs per seed that fit the budget (about 0.4-0.7 s
 # per pair on one core) for 1,000 steps; its T2I questions are the ones the other arms' `t2i_*_occ` metrics
 # use. At ci it is the voxel path check; at gpu the paper's pretext on OpenCascade drawings.
-CONTRASTIVE_OCC = {"ci": _kv(unit="contrastive") + CONTRASTIVE_CPU["ci"],
-                   "cpu": _kv(unit="contrastive") + CONTRASTIVE_CPU["cpu"]
+CONTRASTIVE_OCC = {"ci": CONTRASTIVE_CPU["ci"],
+                   "cpu": CONTRASTIVE_CPU["cpu"]
                           + _kv(backend="occ", n_pairs=2_500, pretext_steps=1_000, transfer_backend=""),
-                   "gpu": _kv(unit="contrastive", backend="occ")}
+                   "gpu": _kv(backend="occ")}
 
 def spare3d_study() -> Study:
     return Study(name="spare3d", title="SPARE3D: self-supervised pretexts vs supervised baselines",
                  base=SPARE3D_BUDGETS, seeds=dict(ci=2, cpu=3, gpu=3), run_unit=spare3d_unit,
                  arms=[Arm("contrastive", per_budget=CONTRASTIVE_CPU), Arm("pose", per_budget=POSE_CPU),
-                       Arm("supervised"), Arm("simclr"), Arm("contrastive_occ", per_budget=CONTRASTIVE_OCC)],
+                       Arm("supervised"), Arm("simclr"),
+                       Arm("contrastive_occ", _kv(unit="contrastive"), per_budget=CONTRASTIVE_OCC)],
                  comparisons=[Comparison("contrastive", "supervised", "t2i_finetuned",
                                          "T2I: contrastive fine-tuned > supervised"),
                               Comparison("contrastive", "simclr", "t2i_zero_shot",
