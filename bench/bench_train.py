@@ -5,9 +5,11 @@ on this machine.
 
 Honest timing: `WARMUP` untimed steps, then `ROUNDS` interleaved rounds of `TIMED` steps per contender
 (the order alternates each round), so both sides see the same machine state; the result is the median and
-the best of the per-step rates (>= 30 timed steps per contender). The same run measures each CPU speed
-lever on the small ConvNet (`levers`): float32 contiguous, channels-last, bf16 autocast (only where the
-CPU has native bf16), torch.compile, and prefetching the next batch's views in a thread.
+the best of the per-step rates (>= 30 timed steps per contender). For the small ConvNet a third contender
+runs in the same rounds: ours with micro-batches (`model.micro_batch`: the backbone in BatchNorm groups of 128
+images, which changes BatchNorm's statistics; see `models.micro_batched`). The same run measures each CPU
+speed lever on the small ConvNet (`levers`): float32 contiguous, channels-last, bf16 autocast (only where the
+CPU has native bf16), torch.compile, prefetching the next batch's views in a thread, and micro-batches.
 
 Run: `python -m bench.bench_train` (or through bench/run_all.py). Env: BENCH_TRAIN_ROUNDS (3),
 BENCH_TRAIN_TIMED (10 per round), BENCH_TRAIN_RESNET (1: also ResNet-18), BENCH_TRAIN_LEVERS (1)."""
@@ -19,6 +21,7 @@ from torch import nn
 
 BATCH, SIZE, N_IMAGES = 256, 32, 2048
 LR = 0.3  # base per 256 images, linear scaling, LARS (the same for both)
+MICRO_BATCH = 128  # the small ConvNet's third contender: ours with `model.micro_batch` (BatchNorm groups)
 
 
 def _machine() -> dict:
@@ -102,20 +105,28 @@ def _rates(seconds: list[float]) -> dict:
     return dict(median=round(statistics.median(rates), 1), best=round(max(rates), 1), steps=len(rates))
 
 
-def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3) -> dict:
+def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3, micro_batch: int = 0) -> dict:
     """Ours vs lightly in interleaved rounds (the order alternates): median and best images/s, and their
-    ratios."""
-    a, b = [], []
+    ratios. With `micro_batch`, a third contender in the same rounds: ours with `model.micro_batch`."""
+    sides = {"ours": dict(), "lightly": None}
+    if micro_batch: sides[f"ours_micro_batch_{micro_batch}"] = dict(micro_batch=micro_batch)
+    times = {name: [] for name in sides}
     t0 = time.perf_counter()
     for r in range(rounds):
-        for side in (("ours", "lightly") if r % 2 == 0 else ("lightly", "ours")):
-            if side == "ours": a += ours(backbone_name, warmup, timed)
-            else: b += lightly_simclr(backbone_name, warmup, timed)
-    ra, rb = _rates(a), _rates(b)
-    return dict(ours_images_per_s=ra, lightly_images_per_s=rb,
-                ratio_median=round(ra["median"] / rb["median"], 2),
-                ratio_best=round(ra["best"] / rb["best"], 2), rounds=rounds, warmup_steps=warmup,
-                wall_s=round(time.perf_counter() - t0, 1))
+        for name in (list(sides) if r % 2 == 0 else list(sides)[::-1]):
+            kw = sides[name]
+            times[name] += (lightly_simclr(backbone_name, warmup, timed) if kw is None
+                            else ours(backbone_name, warmup, timed, **kw))
+    rates = {name: _rates(t) for name, t in times.items()}
+    out = dict(ours_images_per_s=rates["ours"], lightly_images_per_s=rates["lightly"],
+               ratio_median=round(rates["ours"]["median"] / rates["lightly"]["median"], 2),
+               ratio_best=round(rates["ours"]["best"] / rates["lightly"]["best"], 2))
+    if micro_batch:
+        mb, light = rates[f"ours_micro_batch_{micro_batch}"], rates["lightly"]
+        out.update({f"ours_micro_batch_{micro_batch}_images_per_s": mb,
+                    f"ratio_median_micro_batch_{micro_batch}": round(mb["median"] / light["median"], 2),
+                    f"ratio_best_micro_batch_{micro_batch}": round(mb["best"] / light["best"], 2)})
+    return dict(out, rounds=rounds, warmup_steps=warmup, wall_s=round(time.perf_counter() - t0, 1))
 
 
 LEVERS = {  # name -> fit overrides, each on top of the float32 contiguous baseline
@@ -124,6 +135,7 @@ LEVERS = {  # name -> fit overrides, each on top of the float32 contiguous basel
     "channels-last + bf16 autocast": dict(channels_last=True, amp=True),
     "channels-last + torch.compile": dict(channels_last=True, amp=False, compile=True),
     "channels-last + prefetch views": dict(channels_last=True, amp=False, prefetch=True),
+    "channels-last + micro-batches of 128": dict(channels_last=True, amp=False, micro_batch=128),
 }
 
 
@@ -160,10 +172,12 @@ def main() -> dict:
         notes="ours: fit() with batched augmentation in the training process; lightly: "
         "SimCLRTransform (PIL) in a DataLoader with 2 workers. Same backbone and optimiser; heads: ours "
         "SimCLR v1 (hidden=feat_dim, BN), lightly SimCLRProjectionHead(feat_dim, feat_dim, 128). Per-step "
-        "rates over interleaved rounds; median and best.",
+        "rates over interleaved rounds; median and best. ours_micro_batch_128: ours with "
+        "model.micro_batch=128 (BatchNorm over groups of 128 of the 512 views instead of all 512), in the "
+        "same rounds.",
         runs={},
     )
-    results["runs"]["small_convnet"] = compare("small_convnet", rounds, timed)
+    results["runs"]["small_convnet"] = compare("small_convnet", rounds, timed, micro_batch=MICRO_BATCH)
     if os.environ.get("BENCH_TRAIN_RESNET", "1") == "1":
         results["runs"]["resnet18"] = compare("resnet18", rounds, timed)
     if os.environ.get("BENCH_TRAIN_LEVERS", "1") == "1":

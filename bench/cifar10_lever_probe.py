@@ -43,6 +43,8 @@ VARIANTS = {  # overrides on top of the quickstart's, and view settings; "steps"
     "lr_1.2_temperature_0.1": dict(overrides=["optim.lr=1.2", "method.hparams.temperature=0.1"]),
     "lr_4.8": dict(overrides=["optim.lr=4.8"]),
     "lr_2.4_temperature_0.1": dict(overrides=["optim.lr=2.4", "method.hparams.temperature=0.1"]),
+    # the backbone in BatchNorm groups of 128 images (`model.micro_batch`): more steps, other BN statistics
+    "micro_batch_128": dict(overrides=["model.micro_batch=128"]),
 }
 OUT = Path("studies/probes/cifar10_levers.json")
 

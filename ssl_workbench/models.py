@@ -6,6 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/models.html.md"""
 
 # %% ../nbs/03_models.ipynb #9801e8f4
 from __future__ import annotations
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import torch
@@ -18,7 +19,7 @@ from .vit import VIT_SIZES, vit_backbone, timm_backbone
 # %% auto #0
 __all__ = ['CIFAR_STEM_MAX_SIZE', 'BACKBONES', 'PooledFeatures', 'list_backbones', 'is_backbone_name', 'is_vit_name',
            'create_backbone', 'SimCLRProjectionHead', 'MoCoV2ProjectionHead', 'DisCoProjectionHead', 'BNMLPHead',
-           'check_views', 'multicrop_features']
+           'check_views', 'multicrop_features', 'micro_batch_order', 'MicroBatchForward', 'micro_batched']
 
 # %% ../nbs/03_models.ipynb #93df2c37
 CIFAR_STEM_MAX_SIZE = 32  # images up to this many pixels get the 3x3 stride-1 stem and no max-pool
@@ -247,3 +248,29 @@ def multicrop_features(backbone: nn.Module, # (B, C, h, w) -> (B, D), any input 
         feats.append(backbone(torch.cat(list(views[i:j]))))
         i = j
     return torch.cat(feats)
+
+# %% ../nbs/03_models.ipynb #9792edf5
+@lru_cache(maxsize=16)
+def micro_batch_order(n: int) -> torch.Tensor:
+    "The fixed shuffle of positions `0..n-1` that micro-batch groups are cut from (a function of `n` only)."
+    return torch.randperm(n, generator=torch.Generator().manual_seed(n))
+
+class MicroBatchForward:
+    "A module's own `forward`, in training on groups of at most `size` samples cut from `micro_batch_order`."
+    def __init__(self, module: nn.Module, size: int): self.module, self.size = module, size
+    def __call__(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        m, plain = self.module, type(self.module).forward
+        if not m.training or len(x) <= self.size: return plain(m, x, *args, **kwargs)
+        order = micro_batch_order(len(x)).to(x.device)
+        out = torch.cat([plain(m, x[group], *args, **kwargs) for group in order.split(self.size)])
+        return out[order.argsort()]  # back to the input's order
+
+def micro_batched(module: nn.Module, # a backbone: (B, ...) -> (B, ...), one output row per sample
+                  size: int, # largest group; 0: the whole batch (undo)
+                 ) -> nn.Module:
+    "`module`, its training forward run in micro-batches of at most `size` samples (in place; returned)."
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise ValueError(f"micro-batch size={size!r}: expected an int >= 0 (0: the whole batch)")
+    if size: module.forward = MicroBatchForward(module, size)
+    else: module.__dict__.pop("forward", None)
+    return module

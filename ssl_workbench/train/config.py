@@ -48,6 +48,9 @@ class ModelConfig:
     backbone: str = "small_convnet"  # a name from `ssl_workbench.models.list_backbones()`
     # start the backbone from weights: export folder, run, state dict file, torchvision:NAME
     init_from: str | None = None
+    # train the backbone in groups of at most this many images, each its own BatchNorm batch (faster on a
+    # CPU; see `models.micro_batched`); 0: the whole batch
+    micro_batch: int = 0
 
 @dataclass
 class MethodConfig:
@@ -372,6 +375,8 @@ def _size_checks(cfg: TrainConfig) -> list[tuple[bool, str]]:
     return [(d.size is None or d.size > 0, f"data.size={d.size!r}: must be positive or None"),
             (d.limit is None or d.limit > 0, f"data.limit={d.limit!r}: must be positive or None"),
             (d.batch_size > 0, f"data.batch_size={d.batch_size}: must be positive"),
+            (cfg.model.micro_batch >= 0,
+             f"model.micro_batch={cfg.model.micro_batch}: must be >= 0 (0: the whole batch)"),
             (a.image_size >= 8, f"augment.image_size={a.image_size}: must be at least 8")]
 
 def _method_checks(cfg: TrainConfig) -> list[tuple[bool, str]]:

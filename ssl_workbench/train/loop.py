@@ -58,6 +58,7 @@ from ..core import atomic_write
 from ..data import spread_subset
 
 from .init import init_backbone
+from ..models import micro_batched
 
 from fastcore.basics import patch
 
@@ -532,6 +533,7 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     if cfg.data.on_device: images = images.to(info.device)
     model = method.to(info.device)
     if cfg.run.channels_last: model = model.to(memory_format=torch.channels_last)
+    if cfg.model.micro_batch: micro_batched(model.backbone, cfg.model.micro_batch)
     peak_lr = scale_lr(cfg.optim.lr, cfg.data.batch_size, cfg.optim.scaling)
     optimizer = build_optimizer(model, cfg.optim, peak_lr)
     state, sched, notice, changes = _restore(cfg, run, model, optimizer, len(images), peak_lr, resume)
