@@ -5,6 +5,8 @@ generated pairs, one thread) with more or fewer steps, another learning rate, or
   learning rate (10^-3) and at 3x it; the cosine ends at step 500.
 - `size32_300`, `size64_300`: 300 steps on 5,000 pairs at 32 px (the study's size) and at 64 px: which learns
   more per step, and at what cost per step.
+- `batch64_500`: batches of 64 pairs instead of 16 for 500 steps: the study's 32,000 pairs seen, with four
+  times the in-batch negatives (127 instead of 31 other isometrics per views code).
 
 Results: studies/probes/spare3d_pretext_length.json (a finished variant is kept; delete its entry to redo it).
 
@@ -28,6 +30,7 @@ VARIANTS = {  # overrides of the contrastive arm's cpu settings (10,000 pairs, 2
     "steps_500_lr3e-3": dict(pretext_steps=500, lr=3e-3),
     "size32_300": dict(pretext_steps=300, n_pairs=5000),
     "size64_300": dict(pretext_steps=300, n_pairs=5000, size=64),
+    "batch64_500": dict(pretext_steps=500, batch_size=64),
 }
 
 

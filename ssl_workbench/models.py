@@ -256,13 +256,14 @@ def micro_batch_order(n: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(n))
 
 class MicroBatchForward:
-    "A module's own `forward`, in training on groups of at most `size` samples cut from `micro_batch_order`."
+    """A module's own `forward`, in training on groups of at most `size` samples cut from `micro_batch_order`;
+    a call with more arguments than the batch (a mask, say) runs whole, since they would need cutting too."""
     def __init__(self, module: nn.Module, size: int): self.module, self.size = module, size
     def __call__(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         m, plain = self.module, type(self.module).forward
-        if not m.training or len(x) <= self.size: return plain(m, x, *args, **kwargs)
+        if not m.training or len(x) <= self.size or args or kwargs: return plain(m, x, *args, **kwargs)
         order = micro_batch_order(len(x)).to(x.device)
-        out = torch.cat([plain(m, x[group], *args, **kwargs) for group in order.split(self.size)])
+        out = torch.cat([plain(m, x[group]) for group in order.split(self.size)])
         return out[order.argsort()]  # back to the input's order
 
 def micro_batched(module: nn.Module, # a backbone: (B, ...) -> (B, ...), one output row per sample
