@@ -118,14 +118,15 @@ def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3, micro_
             times[name] += (lightly_simclr(backbone_name, warmup, timed) if kw is None
                             else ours(backbone_name, warmup, timed, **kw))
     rates = {name: _rates(t) for name, t in times.items()}
-    out = dict(ours_images_per_s=rates["ours"], lightly_images_per_s=rates["lightly"],
-               ratio_median=round(rates["ours"]["median"] / rates["lightly"]["median"], 2),
-               ratio_best=round(rates["ours"]["best"] / rates["lightly"]["best"], 2))
+    light = rates["lightly"]
+    def ratio(r: dict, key: str) -> float: return round(r[key] / light[key], 2)
+    out = dict(ours_images_per_s=rates["ours"], lightly_images_per_s=light,
+               ratio_median=ratio(rates["ours"], "median"), ratio_best=ratio(rates["ours"], "best"))
     if micro_batch:
-        mb, light = rates[f"ours_micro_batch_{micro_batch}"], rates["lightly"]
+        mb = rates[f"ours_micro_batch_{micro_batch}"]
         out.update({f"ours_micro_batch_{micro_batch}_images_per_s": mb,
-                    f"ratio_median_micro_batch_{micro_batch}": round(mb["median"] / light["median"], 2),
-                    f"ratio_best_micro_batch_{micro_batch}": round(mb["best"] / light["best"], 2)})
+                    f"ratio_median_micro_batch_{micro_batch}": ratio(mb, "median"),
+                    f"ratio_best_micro_batch_{micro_batch}": ratio(mb, "best")})
     return dict(out, rounds=rounds, warmup_steps=warmup, wall_s=round(time.perf_counter() - t0, 1))
 
 

@@ -255,6 +255,12 @@ def micro_batch_order(n: int) -> torch.Tensor:
     "The fixed shuffle of positions `0..n-1` that micro-batch groups are cut from (a function of `n` only)."
     return torch.randperm(n, generator=torch.Generator().manual_seed(n))
 
+@lru_cache(maxsize=16)
+def _order_and_inverse(n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    "`micro_batch_order(n)` on `device` and the permutation that undoes it, made once per length and device."
+    order = micro_batch_order(n).to(device)
+    return order, order.argsort()
+
 class MicroBatchForward:
     """A module's own `forward`, in training on groups of at most `size` samples cut from `micro_batch_order`;
     a call with more arguments than the batch (a mask, say) runs whole, since they would need cutting too."""
@@ -262,9 +268,9 @@ class MicroBatchForward:
     def __call__(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
         m, plain = self.module, type(self.module).forward
         if not m.training or len(x) <= self.size or args or kwargs: return plain(m, x, *args, **kwargs)
-        order = micro_batch_order(len(x)).to(x.device)
+        order, inverse = _order_and_inverse(len(x), x.device)
         out = torch.cat([plain(m, x[group]) for group in order.split(self.size)])
-        return out[order.argsort()]  # back to the input's order
+        return out[inverse]  # back to the input's order
 
 def micro_batched(module: nn.Module, # a backbone: (B, ...) -> (B, ...), one output row per sample
                   size: int, # largest group; 0: the whole batch (undo)
