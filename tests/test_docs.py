@@ -190,7 +190,8 @@ def test_failing_notebook_names_itself(tmp_path):
     assert "07_bad.ipynb" in r.stderr and "boom in docs" in r.stderr, r.stderr[-3000:]
 
 
-@pytest.mark.browser
+# Not marked `browser`: it times nothing, so it runs in the two-worker pass and reuses the module's site
+# (building the site again for the browser pass alone cost about 80 s).
 @require_browser()
 def test_pages_open_in_chromium(site):
     tutorials = sorted(p for p in (site / "tutorials").glob("*.html") if p.name != "docs_check.html")
