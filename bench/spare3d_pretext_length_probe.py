@@ -7,6 +7,12 @@ generated pairs, one thread) with more or fewer steps, another learning rate, or
   more per step, and at what cost per step.
 - `batch64_500`: batches of 64 pairs instead of 16 for 500 steps: the study's 32,000 pairs seen, with four
   times the in-batch negatives (127 instead of 31 other isometrics per views code).
+- `size32_800`, `size64_800`: 800 steps on the study's 10,000 pairs (generated at each size) at 32 and 64 px:
+  does the lead 64 px had at 300 steps hold over a longer run?
+- `small_resnet_800`: as `size32_800` with `small_resnet` towers (a stride-2 stem and four stages of one
+  BasicBlock: nine convolutions with shortcuts instead of four plain ones, about the same arithmetic at 32
+  px).
+- `hidden4096_800`: as `size32_800` with the paper's 4096-wide MLPs (g1, g2, h) instead of 512.
 
 Results: studies/probes/spare3d_pretext_length.json (a finished variant is kept; delete its entry to redo it).
 
@@ -31,6 +37,10 @@ VARIANTS = {  # overrides of the contrastive arm's cpu settings (10,000 pairs, 2
     "size32_300": dict(pretext_steps=300, n_pairs=5000),
     "size64_300": dict(pretext_steps=300, n_pairs=5000, size=64),
     "batch64_500": dict(pretext_steps=500, batch_size=64),
+    "size32_800": dict(pretext_steps=800),
+    "size64_800": dict(pretext_steps=800, size=64),
+    "small_resnet_800": dict(pretext_steps=800, backbone="small_resnet"),
+    "hidden4096_800": dict(pretext_steps=800, hidden_dim=4096),
 }
 
 
