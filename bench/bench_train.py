@@ -9,7 +9,10 @@ the best of the per-step rates (>= 30 timed steps per contender). For the small 
 runs in the same rounds: ours with micro-batches (`model.micro_batch`: the backbone in BatchNorm groups of 128
 images, which changes BatchNorm's statistics; see `models.micro_batched`). The same run measures each CPU
 speed lever on the small ConvNet (`levers`): float32 contiguous, channels-last, bf16 autocast (only where the
-CPU has native bf16), torch.compile, prefetching the next batch's views in a thread, and micro-batches.
+CPU has native bf16), torch.compile, prefetching the next batch's views in a thread, and micro-batches. On a
+CPU with native bf16 (AVX-512 BF16 or AMX) ours runs bf16 autocast, its default, and a fourth contender runs
+in the same rounds: lightly with bf16 autocast, so the ratio is also given against a lightly user who turns it
+on.
 
 Run: `python -m bench.bench_train` (or through bench/run_all.py). Env: BENCH_TRAIN_ROUNDS (3),
 BENCH_TRAIN_TIMED (10 per round), BENCH_TRAIN_RESNET (1: also ResNet-18), BENCH_TRAIN_LEVERS (1)."""
@@ -70,8 +73,10 @@ class _PILDataset(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.images[i]))
 
 
-def lightly_simclr(backbone_name: str, warmup: int, timed: int, device: str = "cpu") -> list[float]:
-    "Seconds per step of lightly's SimCLR in the loop of lightly's examples/pytorch/simclr.py."
+def lightly_simclr(backbone_name: str, warmup: int, timed: int, device: str = "cpu",
+                   amp: bool = False) -> list[float]:
+    """Seconds per step of lightly's SimCLR in the loop of lightly's examples/pytorch/simclr.py; `amp`: the
+    forward pass and loss under bf16 autocast, as PyTorch Lightning's `precision="bf16-mixed"` runs them."""
     from lightly.loss import NTXentLoss
     from lightly.models.modules import SimCLRProjectionHead
     from lightly.transforms import SimCLRTransform
@@ -90,7 +95,8 @@ def lightly_simclr(backbone_name: str, warmup: int, timed: int, device: str = "c
     while done < warmup + timed:
         for views in loader:  # [view0 (B, C, H, W), view1]
             x0, x1 = views[0].to(device), views[1].to(device)
-            loss = criterion(model(x0), model(x1))
+            with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=amp):
+                loss = criterion(model(x0), model(x1))
             optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
             loss.item()
             t1 = time.perf_counter()
@@ -105,18 +111,21 @@ def _rates(seconds: list[float]) -> dict:
     return dict(median=round(statistics.median(rates), 1), best=round(max(rates), 1), steps=len(rates))
 
 
-def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3, micro_batch: int = 0) -> dict:
+def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3, micro_batch: int = 0,
+            lightly_bf16: bool = False) -> dict:
     """Ours vs lightly in interleaved rounds (the order alternates): median and best images/s, and their
-    ratios. With `micro_batch`, a third contender in the same rounds: ours with `model.micro_batch`."""
+    ratios. With `micro_batch`, a third contender in the same rounds: ours with `model.micro_batch`; with
+    `lightly_bf16`, another: lightly with bf16 autocast (`lightly_simclr(amp=True)`)."""
     sides = {"ours": dict(), "lightly": None}
     if micro_batch: sides[f"ours_micro_batch_{micro_batch}"] = dict(micro_batch=micro_batch)
+    if lightly_bf16: sides["lightly_bf16_autocast"] = None
     times = {name: [] for name in sides}
     t0 = time.perf_counter()
     for r in range(rounds):
         for name in (list(sides) if r % 2 == 0 else list(sides)[::-1]):
             kw = sides[name]
-            times[name] += (lightly_simclr(backbone_name, warmup, timed) if kw is None
-                            else ours(backbone_name, warmup, timed, **kw))
+            times[name] += (lightly_simclr(backbone_name, warmup, timed, amp=name.endswith("bf16_autocast"))
+                            if kw is None else ours(backbone_name, warmup, timed, **kw))
     rates = {name: _rates(t) for name, t in times.items()}
     light = rates["lightly"]
     def ratio(r: dict, key: str) -> float: return round(r[key] / light[key], 2)
@@ -127,16 +136,24 @@ def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3, micro_
         out.update({f"ours_micro_batch_{micro_batch}_images_per_s": mb,
                     f"ratio_median_micro_batch_{micro_batch}": ratio(mb, "median"),
                     f"ratio_best_micro_batch_{micro_batch}": ratio(mb, "best")})
+    if lightly_bf16:  # ours against lightly with bf16 autocast: what a lightly user gains by turning it on
+        lb = rates["lightly_bf16_autocast"]
+        out.update(lightly_bf16_autocast_images_per_s=lb,
+                   ratio_median_vs_lightly_bf16=round(rates["ours"]["median"] / lb["median"], 2),
+                   ratio_best_vs_lightly_bf16=round(rates["ours"]["best"] / lb["best"], 2))
     return dict(out, rounds=rounds, warmup_steps=warmup, wall_s=round(time.perf_counter() - t0, 1))
 
 
 LEVERS = {  # name -> fit overrides, each on top of the float32 contiguous baseline
     "fp32, contiguous": dict(channels_last=False, amp=False),
     "channels-last": dict(channels_last=True, amp=False),
+    "bf16 autocast": dict(channels_last=False, amp=True),
     "channels-last + bf16 autocast": dict(channels_last=True, amp=True),
     "channels-last + torch.compile": dict(channels_last=True, amp=False, compile=True),
     "channels-last + prefetch views": dict(channels_last=True, amp=False, prefetch=True),
     "channels-last + micro-batches of 128": dict(channels_last=True, amp=False, micro_batch=128),
+    "channels-last + bf16 autocast + micro-batches of 128": dict(channels_last=True, amp=True,
+                                                                  micro_batch=128),
 }
 
 
@@ -175,12 +192,18 @@ def main() -> dict:
         "SimCLR v1 (hidden=feat_dim, BN), lightly SimCLRProjectionHead(feat_dim, feat_dim, 128). Per-step "
         "rates over interleaved rounds; median and best. ours_micro_batch_128: ours with "
         "model.micro_batch=128 (BatchNorm over groups of 128 of the 512 views instead of all 512), in the "
-        "same rounds.",
+        "same rounds. Ours runs bf16 autocast where the CPU has native bf16 (its default, TrainConfig.amp); "
+        "lightly runs float32, as its examples do; lightly_bf16_autocast (only on such CPUs): lightly's "
+        "forward and loss under bf16 autocast, as PyTorch Lightning's precision='bf16-mixed' runs them, in "
+        "the same rounds.",
         runs={},
     )
-    results["runs"]["small_convnet"] = compare("small_convnet", rounds, timed, micro_batch=MICRO_BATCH)
+    from ssl_workbench.core import cpu_has_native_bf16
+    lightly_bf16 = cpu_has_native_bf16()  # ours runs bf16 autocast there: lightly with it too, for reference
+    results["runs"]["small_convnet"] = compare("small_convnet", rounds, timed, micro_batch=MICRO_BATCH,
+                                               lightly_bf16=lightly_bf16)
     if os.environ.get("BENCH_TRAIN_RESNET", "1") == "1":
-        results["runs"]["resnet18"] = compare("resnet18", rounds, timed)
+        results["runs"]["resnet18"] = compare("resnet18", rounds, timed, lightly_bf16=lightly_bf16)
     if os.environ.get("BENCH_TRAIN_LEVERS", "1") == "1":
         results["levers_small_convnet"] = levers()
     return results

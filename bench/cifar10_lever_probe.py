@@ -45,6 +45,10 @@ VARIANTS = {  # overrides on top of the quickstart's, and view settings; "steps"
     "lr_2.4_temperature_0.1": dict(overrides=["optim.lr=2.4", "method.hparams.temperature=0.1"]),
     # the backbone in BatchNorm groups of 128 images (`model.micro_batch`): more steps, other BN statistics
     "micro_batch_128": dict(overrides=["model.micro_batch=128"]),
+    # bf16's quality cost: the same 1,200 steps in float32 and under bf16 autocast (`run.amp`, on by default
+    # where the CPU has native bf16; float32 elsewhere, where the pair measures nothing)
+    "fp32_1200_steps": dict(overrides=["run.amp=false"], steps=1200),
+    "bf16_1200_steps": dict(overrides=["run.amp=true"], steps=1200),
 }
 OUT = Path("studies/probes/cifar10_levers.json")
 
