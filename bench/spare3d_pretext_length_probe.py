@@ -14,6 +14,8 @@ generated pairs, one thread) with more or fewer steps, another learning rate, or
   px).
 - `hidden4096_800`: as `size32_800` with the paper's 4096-wide MLPs (g1, g2, h) instead of 512 (no result
   yet: a first run was stopped unfinished after 45 minutes on one thread, 2026-12-02).
+- `steps_6000`: as `size32_800` for 6,000 steps (three times the study's 2,000): does held-out pair accuracy
+  keep climbing with steps?
 
 Results: studies/probes/spare3d_pretext_length.json (a finished variant is kept; delete its entry to redo it).
 
@@ -42,6 +44,7 @@ VARIANTS = {  # overrides of the contrastive arm's cpu settings (10,000 pairs, 2
     "size64_800": dict(pretext_steps=800, size=64),
     "small_resnet_800": dict(pretext_steps=800, backbone="small_resnet"),
     "hidden4096_800": dict(pretext_steps=800, hidden_dim=4096),
+    "steps_6000": dict(pretext_steps=6000),
 }
 
 
