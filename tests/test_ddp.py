@@ -15,7 +15,8 @@ SCRIPT = textwrap.dedent('''
     from ssl_workbench.train.config import TrainConfig, apply_overrides
     out, mode = sys.argv[1], sys.argv[2]
     cfg = apply_overrides(TrainConfig(), [f"out={out}", "device=cpu", "batch_size=16", "steps=3", "warmup_epochs=0",
-                                          "optim.lr=2.0", "progress=false", "tensorboard=false", "weight_decay=1e-4"])
+                                          "optim.lr=2.0", "progress=false", "tensorboard=false", "weight_decay=1e-4",
+                                          "amp=false"])  # float32: bf16 (native on some CPUs) would blur the 1e-5 match
     class SlowEval(torch.nn.Module):
         "A backbone that takes 3 s per batch in eval mode (the online kNN), as a big bank would."
         def __init__(self, net): super().__init__(); self.net = net
