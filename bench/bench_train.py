@@ -17,10 +17,13 @@ on.
 Run: `python -m bench.bench_train` (or through bench/run_all.py). Env: BENCH_TRAIN_ROUNDS (3),
 BENCH_TRAIN_TIMED (10 per round), BENCH_TRAIN_RESNET (1: also ResNet-18), BENCH_TRAIN_LEVERS (1)."""
 from __future__ import annotations
-import os, platform, statistics, tempfile, time
+import os, statistics, tempfile, time
+from functools import partial
 
 import torch
 from torch import nn
+
+from bench import probe_machine
 
 BATCH, SIZE, N_IMAGES = 256, 32, 2048
 LR = 0.3  # base per 256 images, linear scaling, LARS (the same for both)
@@ -28,10 +31,9 @@ MICRO_BATCH = 128  # the small ConvNet's third contender: ours with `model.micro
 
 
 def _machine() -> dict:
-    from ssl_workbench.core import cpu_has_native_bf16
-    return dict(processor=platform.processor() or platform.machine(), torch_threads=torch.get_num_threads(),
-                cpu_count=os.cpu_count(), torch=str(torch.__version__), native_bf16=cpu_has_native_bf16(),
-                cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
+    "The probe machine fields and torch's threads, version and GPU."
+    return probe_machine(torch_threads=torch.get_num_threads(), torch=str(torch.__version__),
+                         cuda=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
 
 
 def _images() -> torch.Tensor:
@@ -116,31 +118,29 @@ def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3, micro_
     """Ours vs lightly in interleaved rounds (the order alternates): median and best images/s, and their
     ratios. With `micro_batch`, a third contender in the same rounds: ours with `model.micro_batch`; with
     `lightly_bf16`, another: lightly with bf16 autocast (`lightly_simclr(amp=True)`)."""
-    sides = {"ours": dict(), "lightly": None}
-    if micro_batch: sides[f"ours_micro_batch_{micro_batch}"] = dict(micro_batch=micro_batch)
-    if lightly_bf16: sides["lightly_bf16_autocast"] = None
+    sides = {"ours": partial(ours, backbone_name, warmup, timed),
+             "lightly": partial(lightly_simclr, backbone_name, warmup, timed)}
+    if micro_batch:
+        sides[f"ours_micro_batch_{micro_batch}"] = partial(ours, backbone_name, warmup, timed,
+                                                           micro_batch=micro_batch)
+    if lightly_bf16:
+        sides["lightly_bf16_autocast"] = partial(lightly_simclr, backbone_name, warmup, timed, amp=True)
     times = {name: [] for name in sides}
     t0 = time.perf_counter()
     for r in range(rounds):
-        for name in (list(sides) if r % 2 == 0 else list(sides)[::-1]):
-            kw = sides[name]
-            times[name] += (lightly_simclr(backbone_name, warmup, timed, amp=name.endswith("bf16_autocast"))
-                            if kw is None else ours(backbone_name, warmup, timed, **kw))
+        for name in (list(sides) if r % 2 == 0 else list(sides)[::-1]): times[name] += sides[name]()
     rates = {name: _rates(t) for name, t in times.items()}
-    light = rates["lightly"]
-    def ratio(r: dict, key: str) -> float: return round(r[key] / light[key], 2)
-    out = dict(ours_images_per_s=rates["ours"], lightly_images_per_s=light,
-               ratio_median=ratio(rates["ours"], "median"), ratio_best=ratio(rates["ours"], "best"))
+    def ratios(a: dict, b: dict, suffix: str = "") -> dict:
+        return {f"ratio_{key}{suffix}": round(a[key] / b[key], 2) for key in ("median", "best")}
+    out = dict(ours_images_per_s=rates["ours"], lightly_images_per_s=rates["lightly"],
+               **ratios(rates["ours"], rates["lightly"]))
     if micro_batch:
         mb = rates[f"ours_micro_batch_{micro_batch}"]
         out.update({f"ours_micro_batch_{micro_batch}_images_per_s": mb,
-                    f"ratio_median_micro_batch_{micro_batch}": ratio(mb, "median"),
-                    f"ratio_best_micro_batch_{micro_batch}": ratio(mb, "best")})
+                    **ratios(mb, rates["lightly"], f"_micro_batch_{micro_batch}")})
     if lightly_bf16:  # ours against lightly with bf16 autocast: what a lightly user gains by turning it on
         lb = rates["lightly_bf16_autocast"]
-        out.update(lightly_bf16_autocast_images_per_s=lb,
-                   ratio_median_vs_lightly_bf16=round(rates["ours"]["median"] / lb["median"], 2),
-                   ratio_best_vs_lightly_bf16=round(rates["ours"]["best"] / lb["best"], 2))
+        out.update(lightly_bf16_autocast_images_per_s=lb, **ratios(rates["ours"], lb, "_vs_lightly_bf16"))
     return dict(out, rounds=rounds, warmup_steps=warmup, wall_s=round(time.perf_counter() - t0, 1))
 
 
@@ -198,8 +198,8 @@ def main() -> dict:
         "the same rounds.",
         runs={},
     )
-    from ssl_workbench.core import cpu_has_native_bf16
-    lightly_bf16 = cpu_has_native_bf16()  # ours runs bf16 autocast there: lightly with it too, for reference
+    # where ours runs bf16 autocast, lightly runs with it too, for reference
+    lightly_bf16 = results["machine"]["native_bf16"]
     results["runs"]["small_convnet"] = compare("small_convnet", rounds, timed, micro_batch=MICRO_BATCH,
                                                lightly_bf16=lightly_bf16)
     if os.environ.get("BENCH_TRAIN_RESNET", "1") == "1":

@@ -14,14 +14,11 @@ RESULTS = Path(__file__).parent/"results"
 
 def machine() -> dict:
     "Where the numbers were measured."
-    from bench import cpu_model
-    from ssl_workbench.core import cpu_has_native_bf16
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpu_model": cpu_model(), "native_bf16": cpu_has_native_bf16(),
-            "cpu_count": __import__("os").cpu_count(), "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+    from bench import probe_machine
+    return probe_machine(platform=platform.platform(), torch=torch.__version__,
+                         torch_threads=torch.get_num_threads(),
+                         cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                         date=time.strftime("%Y-%m-%d %H:%M:%S"))
 
 
 def run(name: str) -> dict:
