@@ -9,7 +9,9 @@ the best of the per-step rates (>= 30 timed steps per contender). For the small 
 runs in the same rounds: ours with micro-batches (`model.micro_batch`: the backbone in BatchNorm groups of 128
 images, which changes BatchNorm's statistics; see `models.micro_batched`). The same run measures each CPU
 speed lever on the small ConvNet (`levers`): float32 contiguous, channels-last, bf16 autocast (only where the
-CPU has native bf16), torch.compile, prefetching the next batch's views in a thread, and micro-batches. On a
+CPU has native bf16) with and without the matrix-product weight gradients of the late convolutions
+(`models.gemm_weight_grads`), torch.compile, prefetching the next batch's views in a thread, and
+micro-batches. On a
 CPU with native bf16 (AVX-512 BF16 or AMX) ours runs bf16 autocast, its default, and a fourth contender runs
 in the same rounds: lightly with bf16 autocast, so the ratio is also given against a lightly user who turns it
 on.
@@ -114,10 +116,11 @@ def _rates(seconds: list[float]) -> dict:
 
 
 def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3, micro_batch: int = 0,
-            lightly_bf16: bool = False) -> dict:
+            lightly_bf16: bool = False, without_gemm: bool = False) -> dict:
     """Ours vs lightly in interleaved rounds (the order alternates): median and best images/s, and their
     ratios. With `micro_batch`, a third contender in the same rounds: ours with `model.micro_batch`; with
-    `lightly_bf16`, another: lightly with bf16 autocast (`lightly_simclr(amp=True)`)."""
+    `lightly_bf16`, another: lightly with bf16 autocast (`lightly_simclr(amp=True)`); with `without_gemm`,
+    ours with `run.gemm_weight_grad=false` (oneDNN's weight gradients everywhere)."""
     sides = {"ours": partial(ours, backbone_name, warmup, timed),
              "lightly": partial(lightly_simclr, backbone_name, warmup, timed)}
     if micro_batch:
@@ -125,6 +128,9 @@ def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3, micro_
                                                            micro_batch=micro_batch)
     if lightly_bf16:
         sides["lightly_bf16_autocast"] = partial(lightly_simclr, backbone_name, warmup, timed, amp=True)
+    if without_gemm:
+        sides["ours_no_gemm_weight_grad"] = partial(ours, backbone_name, warmup, timed,
+                                                    gemm_weight_grad=False)
     times = {name: [] for name in sides}
     t0 = time.perf_counter()
     for r in range(rounds):
@@ -141,19 +147,25 @@ def compare(backbone_name: str, rounds: int, timed: int, warmup: int = 3, micro_
     if lightly_bf16:  # ours against lightly with bf16 autocast: what a lightly user gains by turning it on
         lb = rates["lightly_bf16_autocast"]
         out.update(lightly_bf16_autocast_images_per_s=lb, **ratios(rates["ours"], lb, "_vs_lightly_bf16"))
+    if without_gemm:  # what the matrix-product weight gradients give, and the ratio without them
+        ng = rates["ours_no_gemm_weight_grad"]
+        out.update(ours_no_gemm_weight_grad_images_per_s=ng,
+                   **ratios(ng, rates["lightly"], "_no_gemm_weight_grad"),
+                   **ratios(rates["ours"], ng, "_gemm_weight_grad_lever"))
     return dict(out, rounds=rounds, warmup_steps=warmup, wall_s=round(time.perf_counter() - t0, 1))
 
 
 LEVERS = {  # name -> fit overrides, each on top of the float32 contiguous baseline
     "fp32, contiguous": dict(channels_last=False, amp=False),
     "channels-last": dict(channels_last=True, amp=False),
-    "bf16 autocast": dict(channels_last=False, amp=True),
-    "channels-last + bf16 autocast": dict(channels_last=True, amp=True),
+    "bf16 autocast": dict(channels_last=False, amp=True, gemm_weight_grad=False),
+    "channels-last + bf16 autocast": dict(channels_last=True, amp=True, gemm_weight_grad=False),
+    "channels-last + bf16 autocast + GEMM weight gradients": dict(channels_last=True, amp=True),
     "channels-last + torch.compile": dict(channels_last=True, amp=False, compile=True),
     "channels-last + prefetch views": dict(channels_last=True, amp=False, prefetch=True),
     "channels-last + micro-batches of 128": dict(channels_last=True, amp=False, micro_batch=128),
     "channels-last + bf16 autocast + micro-batches of 128": dict(channels_last=True, amp=True,
-                                                                  micro_batch=128),
+                                                                  micro_batch=128, gemm_weight_grad=False),
 }
 
 
@@ -193,7 +205,8 @@ def main() -> dict:
         "rates over interleaved rounds; median and best. ours_micro_batch_128: ours with "
         "model.micro_batch=128 (BatchNorm over groups of 128 of the 512 views instead of all 512), in the "
         "same rounds. Ours runs bf16 autocast where the CPU has native bf16 (its default, TrainConfig.amp); "
-        "lightly runs float32, as its examples do; lightly_bf16_autocast (only on such CPUs): lightly's "
+        "lightly runs float32, as its examples do; ours_no_gemm_weight_grad (ResNet-18, on such CPUs): ours "
+        "with run.gemm_weight_grad=false; lightly_bf16_autocast (only on such CPUs): lightly's "
         "forward and loss under bf16 autocast, as PyTorch Lightning's precision='bf16-mixed' runs them, in "
         "the same rounds.",
         runs={},
@@ -203,7 +216,8 @@ def main() -> dict:
     results["runs"]["small_convnet"] = compare("small_convnet", rounds, timed, micro_batch=MICRO_BATCH,
                                                lightly_bf16=lightly_bf16)
     if os.environ.get("BENCH_TRAIN_RESNET", "1") == "1":
-        results["runs"]["resnet18"] = compare("resnet18", rounds, timed, lightly_bf16=lightly_bf16)
+        results["runs"]["resnet18"] = compare("resnet18", rounds, timed, lightly_bf16=lightly_bf16,
+                                              without_gemm=lightly_bf16)
     if os.environ.get("BENCH_TRAIN_LEVERS", "1") == "1":
         results["levers_small_convnet"] = levers()
     return results

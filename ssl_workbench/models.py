@@ -17,9 +17,10 @@ from torchvision.models.resnet import BasicBlock
 from .vit import VIT_SIZES, vit_backbone, timm_backbone
 
 # %% auto #0
-__all__ = ['CIFAR_STEM_MAX_SIZE', 'BACKBONES', 'PooledFeatures', 'list_backbones', 'is_backbone_name', 'is_vit_name',
-           'create_backbone', 'SimCLRProjectionHead', 'MoCoV2ProjectionHead', 'DisCoProjectionHead', 'BNMLPHead',
-           'check_views', 'multicrop_features', 'micro_batch_order', 'MicroBatchForward', 'micro_batched']
+__all__ = ['CIFAR_STEM_MAX_SIZE', 'BACKBONES', 'GEMM_WEIGHT_GRAD_MAX_OUTPUT', 'PooledFeatures', 'list_backbones',
+           'is_backbone_name', 'is_vit_name', 'create_backbone', 'SimCLRProjectionHead', 'MoCoV2ProjectionHead',
+           'DisCoProjectionHead', 'BNMLPHead', 'check_views', 'multicrop_features', 'micro_batch_order',
+           'MicroBatchForward', 'micro_batched', 'conv_patches', 'GemmWeightGradConv2d', 'gemm_weight_grads']
 
 # %% ../nbs/03_models.ipynb #93df2c37
 CIFAR_STEM_MAX_SIZE = 32  # images up to this many pixels get the 3x3 stride-1 stem and no max-pool
@@ -281,3 +282,73 @@ def micro_batched(module: nn.Module, # a backbone: (B, ...) -> (B, ...), one out
     if size: module.forward = MicroBatchForward(module, size)
     else: module.__dict__.pop("forward", None)
     return module
+
+# %% ../nbs/03_models.ipynb #23e385b9
+GEMM_WEIGHT_GRAD_MAX_OUTPUT = 16  # output positions (4x4) up to which the weight gradient is one product
+
+def conv_patches(x: torch.Tensor, kernel: int, stride: int, padding: int) -> torch.Tensor:
+    "im2col: the input patch under each output position, `(B·H'·W', kernel²·C)` in (kh, kw, C) order."
+    B, C, H, W = x.shape
+    xp = nn.functional.pad(x.permute(0, 2, 3, 1), (0, 0, padding, padding, padding, padding))
+    Ho, Wo = (H + 2 * padding - kernel) // stride + 1, (W + 2 * padding - kernel) // stride + 1
+    taps = [xp[:, i:i + stride * (Ho - 1) + 1:stride, j:j + stride * (Wo - 1) + 1:stride]
+            for i in range(kernel) for j in range(kernel)]
+    return torch.stack(taps, dim=3).reshape(B * Ho * Wo, kernel * kernel * C)
+
+class _GemmWeightGrad(torch.autograd.Function):
+    "conv2d whose backward computes the weight gradient as `Gᵀ · conv_patches(x)`, the input's with ATen."
+    @staticmethod
+    def forward(ctx, x, weight, bias, stride: int, padding: int):
+        ctx.save_for_backward(x, weight)
+        ctx.stride, ctx.padding, ctx.has_bias = stride, padding, bias is not None
+        return nn.functional.conv2d(x, weight, bias, stride, padding)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        s, p, (O, C, k, _) = ctx.stride, ctx.padding, weight.shape
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.ops.aten.convolution_backward(
+                grad_out, x, weight, None, [s, s], [p, p], [1, 1], False, [0, 0], 1, [True, False, False])[0]
+        if ctx.needs_input_grad[1]:
+            g = grad_out.permute(0, 2, 3, 1).reshape(-1, O)
+            grad_w = (g.t() @ conv_patches(x, k, s, p)).view(O, k, k, C).permute(0, 3, 1, 2)
+        if ctx.has_bias and ctx.needs_input_grad[2]: grad_b = grad_out.sum((0, 2, 3))
+        return grad_x, grad_w, grad_b, None, None
+
+def _cpu_bf16(x: torch.Tensor) -> bool:
+    "Whether a CPU op on `x` runs in bf16 here (a bf16 tensor, or bf16 autocast on)."
+    return x.dtype == torch.bfloat16 or (torch.is_autocast_enabled("cpu")
+                                         and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+
+class GemmWeightGradConv2d(nn.Conv2d):
+    "`nn.Conv2d` whose weight gradient is one matrix product where that is faster (CPU, bf16, <= 4×4)."
+    def _use_gemm(self, x: torch.Tensor) -> bool:
+        if x.device.type != "cpu" or not (torch.is_grad_enabled() and self.weight.requires_grad): return False
+        (H, W), (k, _), s, p = x.shape[-2:], self.kernel_size, self.stride[0], self.padding[0]
+        n_out = ((H + 2 * p - k) // s + 1) * ((W + 2 * p - k) // s + 1)
+        return n_out <= GEMM_WEIGHT_GRAD_MAX_OUTPUT and _cpu_bf16(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self._use_gemm(x): return super().forward(x)
+        bf16 = torch.bfloat16
+        b = None if self.bias is None else self.bias.to(bf16)
+        with torch.autocast("cpu", enabled=False):
+            return _GemmWeightGrad.apply(x.to(bf16), self.weight.to(bf16), b, self.stride[0], self.padding[0])
+
+def _gemm_convertible(m: nn.Module) -> bool:
+    "A plain 2-d convolution the matrix-product backward covers (square kernel > 1; no dilation or groups)."
+    return (type(m) is nn.Conv2d and m.groups == 1 and m.dilation == (1, 1) and m.padding_mode == "zeros"
+            and m.kernel_size[0] == m.kernel_size[1] > 1 and m.stride[0] == m.stride[1]
+            and isinstance(m.padding, tuple) and m.padding[0] == m.padding[1])
+
+def gemm_weight_grads(module: nn.Module) -> int:
+    "Swap each `nn.Conv2d` in `module` for a `GemmWeightGradConv2d` (same parameters); returns how many."
+    swaps = [(parent, name, child) for parent in module.modules()
+             for name, child in parent.named_children() if _gemm_convertible(child)]
+    for parent, name, conv in swaps:
+        new = GemmWeightGradConv2d.__new__(GemmWeightGradConv2d)
+        new.__dict__.update(conv.__dict__)  # the same Parameters, buffers and hooks: nothing is copied
+        setattr(parent, name, new)
+    return len(swaps)

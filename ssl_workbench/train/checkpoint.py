@@ -90,8 +90,8 @@ def restore_checkpoint(ckpt: dict, # read by `load_checkpoint`
 # %% ../../nbs/05d_train_checkpoint.ipynb #fa5d38af
 RESUME_ALLOWED = ("method.defaults_applied", "schedule.epochs", "schedule.steps", "schedule.max_steps",
                   "schedule.minutes", "eval.*",
-                  "run.out", "run.device", "run.amp", "run.compile", "run.channels_last", "run.prefetch",
-                  "run.ckpt_every",
+                  "run.out", "run.device", "run.amp", "run.compile", "run.channels_last",
+                  "run.gemm_weight_grad", "run.prefetch", "run.ckpt_every",
                   "run.log_every", "run.progress", "run.tensorboard", "run.dist_timeout_s",
                   "data.on_device", "data.download")
 

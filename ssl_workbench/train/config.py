@@ -114,6 +114,9 @@ class RunConfig:
     amp: bool = True              # bf16 autocast on CUDA and on CPUs with native bf16 (AVX-512 BF16, AMX)
     compile: bool = False         # torch.compile the method
     channels_last: bool = True    # channels-last memory format for images and conv weights
+    # weight gradients of convolutions with outputs <= 4x4 as one matrix product, where that is faster
+    # (CPU, bf16; `models.gemm_weight_grads`); elsewhere the plain convolution runs
+    gemm_weight_grad: bool = True
     prefetch: bool = False        # make the next step's views in a thread while this step computes
     # also write checkpoints/last.pt every N steps (0: only at epoch ends and the end)
     ckpt_every: int = 0

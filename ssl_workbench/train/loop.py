@@ -58,7 +58,7 @@ from ..core import atomic_write
 from ..data import spread_subset
 
 from .init import init_backbone
-from ..models import micro_batched
+from ..models import gemm_weight_grads, micro_batched
 
 from fastcore.basics import patch
 
@@ -533,6 +533,7 @@ def _fit(cfg, info, run, method, data, recipe, eval_data, resume, stop) -> RunDi
     if cfg.data.on_device: images = images.to(info.device)
     model = method.to(info.device)
     if cfg.run.channels_last: model = model.to(memory_format=torch.channels_last)
+    if cfg.run.gemm_weight_grad: gemm_weight_grads(model)
     if cfg.model.micro_batch: micro_batched(model.backbone, cfg.model.micro_batch)
     peak_lr = scale_lr(cfg.optim.lr, cfg.data.batch_size, cfg.optim.scaling)
     optimizer = build_optimizer(model, cfg.optim, peak_lr)
