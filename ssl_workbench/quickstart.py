@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .augment.pipeline import make_pipeline, augment_to_dict
+from .data import load_dataset
 from .core import (RunDir, RunLockedError, atomic_write, atomic_write_text, cache_dir,
                                 get_device, read_jsonl, run_is_locked)
 from .eval.features import extract_features, random_init_backbone, raw_pixel_features
@@ -28,10 +29,11 @@ from .train.config import TrainConfig, apply_overrides
 from .train.loop import fit, load_method
 
 # %% auto #0
-__all__ = ['HELD_OUT_POSES', 'SHORT_BUDGET_RECIPE', 'CPU_BACKBONE', 'CPU_VIEW_SIZE', 'DEFAULT_OUT', 'drawings_data',
-           'MultiViewRecipe', 'view_identification', 'evaluate_drawings', 'quickstart_drawings', 'short_budget_views',
-           'default_backbone', 'default_view_size', 'quickstart_photos', 'fresh_run_dir', 'quickstart',
-           'format_summary']
+__all__ = ['HELD_OUT_POSES', 'DRAWINGS_RESERVE_S', 'PHOTOS_REPORT_S', 'PHOTOS_EVAL_S_PER_IMAGE', 'SHORT_BUDGET_RECIPE',
+           'CPU_BACKBONE', 'CPU_VIEW_SIZE', 'DEFAULT_OUT', 'drawings_data', 'MultiViewRecipe', 'view_identification',
+           'evaluate_drawings', 'JobBudget', 'pretraining_minutes', 'quickstart_drawings', 'short_budget_views',
+           'default_backbone', 'default_view_size', 'photos_reserve_s', 'quickstart_photos', 'fresh_run_dir',
+           'quickstart', 'format_summary']
 
 # %% ../nbs/80_quickstart.ipynb #206833b1
 HELD_OUT_POSES = ("7", "8")  # never seen in pretraining: the evaluation's query views
@@ -131,6 +133,50 @@ def evaluate_drawings(backbone, data: dict, make_backbone, card: dict, device=No
         },
     }
 
+# %% ../nbs/80_quickstart.ipynb #8dbf24db
+# what follows pretraining, measured on the project's 2-core CPUs (see above)
+DRAWINGS_RESERVE_S = 30.0
+PHOTOS_REPORT_S, PHOTOS_EVAL_S_PER_IMAGE = 15.0, 1.2e-3
+
+class JobBudget:
+    """The whole quickstart's wall clock: `minutes` from `started` (default: now). Pretraining gets what is
+    left, less the seconds kept for evaluation and the report."""
+    def __init__(self, minutes: float, # the whole job: data, pretraining, evaluation, report
+                 started: float | None = None, # `time.time()` when the job began
+                 # seconds kept after pretraining; None: the job's own estimate
+                 reserve_s: float | None = None):
+        if not isinstance(minutes, (int, float)) or minutes <= 0:
+            raise ValueError(f"minutes={minutes!r}: must be > 0")
+        if reserve_s is not None and reserve_s < 0:
+            raise ValueError(f"reserve_s={reserve_s}: must be >= 0")
+        self.minutes, self.reserve_s = float(minutes), reserve_s
+        self.started = time.time() if started is None else started
+
+    def check(self, reserve_s: float) -> None:
+        "Refuse, before any work, a budget that cannot hold the reserve."
+        reserve = reserve_s if self.reserve_s is None else self.reserve_s
+        if 60 * self.minutes <= reserve:
+            raise ValueError(f"minutes={self.minutes:g}: the job keeps {reserve:.0f} s for evaluation and "
+                             f"the report, so it needs more than {reserve / 60:.2f} minutes")
+
+    def pretraining_minutes(self, reserve_s: float) -> float:
+        "The minutes left to pretrain now, keeping `reserve_s` (or the budget's own) for what follows."
+        reserve = reserve_s if self.reserve_s is None else self.reserve_s
+        spent = time.time() - self.started
+        left = 60 * self.minutes - spent - reserve
+        if left <= 0:
+            raise ValueError(f"minutes={self.minutes:g}: nothing left to pretrain after {spent:.0f} s of "
+                             f"set-up and {reserve:.0f} s kept for evaluation and the report; "
+                             "pass more minutes")
+        return left / 60
+
+def pretraining_minutes(minutes: float | JobBudget, reserve_s: float) -> float:
+    "Pretraining minutes: `minutes` itself, or what a `JobBudget` has left."
+    return minutes.pretraining_minutes(reserve_s) if isinstance(minutes, JobBudget) else minutes
+
+def _job_start(minutes: float | JobBudget) -> float:
+    return minutes.started if isinstance(minutes, JobBudget) else time.time()
+
 # %% ../nbs/80_quickstart.ipynb #63a4b5b9
 def _train_drawings(out: Path, data: dict, minutes: float, seed: int, size: int, device,
                     batch_size: int = 64, backbone: str = "small_convnet"):
@@ -150,15 +196,18 @@ def _train_drawings(out: Path, data: dict, minutes: float, seed: int, size: int,
     run = fit(cfg, method=method, data=data["train"], recipe=MultiViewRecipe(pipe))
     return run, cfg
 
-def quickstart_drawings(out="runs/quickstart", minutes: float = 2.5, seed: int = 0, size: int = 64,
+def quickstart_drawings(out="runs/quickstart",
+                        minutes: float | JobBudget = 2.5, # pretraining minutes, or the whole job's budget
+                        seed: int = 0, size: int = 64,
                         n_train: int = 320, n_test: int = 100, device=None,
                         backbone: str = "small_convnet") -> dict:
     "Pretrain on generated drawings, evaluate against both baselines, write the report; returns the summary."
     out = Path(out)
     if RunDir(out).last.exists():
         raise FileExistsError(f"out={str(out)!r} already holds a run; pass another --out or delete it")
-    t0 = time.time(); data = drawings_data(n_train, n_test, size, seed); t_data = time.time() - t0
-    run, cfg = _train_drawings(out, data, minutes, seed, size, device, backbone=backbone)
+    t0 = _job_start(minutes); data = drawings_data(n_train, n_test, size, seed); t_data = time.time() - t0
+    train_minutes = pretraining_minutes(minutes, DRAWINGS_RESERVE_S)
+    run, cfg = _train_drawings(out, data, train_minutes, seed, size, device, backbone=backbone)
     encoder = load_method(run.root, device=device or "cpu").backbone
     steps = [r for r in read_jsonl(run.metrics) if r.get("kind") == "step"]
     card = dict(backbone=backbone, method="simclr (multi-view positives)",
@@ -171,7 +220,7 @@ def quickstart_drawings(out="runs/quickstart", minutes: float = 2.5, seed: int =
     report = report_run(run.root, images=data["test"], labels=data["test_objects"],
                         max_points=len(data["test"]), device=device,
                         class_names=[f"object {i}" for i in range(n_test)])
-    return _summary(run, results, report, steps, time.time() - t0, t_data)
+    return _summary(run, results, report, steps, time.time() - t0, t_data) | {"train_minutes": train_minutes}
 
 # %% ../nbs/80_quickstart.ipynb #ae45d16c
 def _summary(run, results, report, steps, seconds, t_data=0.0) -> dict:
@@ -219,24 +268,33 @@ def default_view_size(device=None) -> int:
     "The quickstart's training view size on photos: 32 px on a GPU, `CPU_VIEW_SIZE` on a CPU."
     return 32 if get_device(device).type == "cuda" else CPU_VIEW_SIZE
 
-def quickstart_photos(data: str, out="runs/quickstart", minutes: float = 2.5, seed: int = 0, device=None,
+def photos_reserve_s(n_train: int, eval_limit: int | None = None) -> float:
+    "Seconds kept for evaluation and the report: the training split and a test split of a fifth its size."
+    n = min(n_train, eval_limit) if eval_limit else n_train
+    return PHOTOS_REPORT_S + PHOTOS_EVAL_S_PER_IMAGE * (n + n // 5)
+
+def quickstart_photos(data: str, out="runs/quickstart",
+                      minutes: float | JobBudget = 2.5, # pretraining minutes, or the whole job's budget
+                      seed: int = 0, device=None,
                       backbone: str | None = None, batch_size: int = 256, eval_limit: int | None = None,
                       download: bool = False, view_size: int | None = None) -> dict:
     """SimCLR on a named dataset within `minutes`, then kNN and retrieval against the baselines, and the
     report."""
-    t0 = time.time(); out = Path(out); backbone = backbone or default_backbone(device)
+    t0 = _job_start(minutes); out = Path(out); backbone = backbone or default_backbone(device)
     view_size = view_size or default_view_size(device)
     cfg = apply_overrides(TrainConfig(),
                           [f"run.out={out}", "method.name=simclr", f"model.backbone={backbone}",
                                           f"data.spec={data}", f"data.batch_size={batch_size}",
-                                          f"data.download={download}",
-                                          f"schedule.minutes={minutes}", "eval.knn_every=0",
+                                          f"data.download={download}", "eval.knn_every=0",
                                           "run.progress=false",
                                           f"run.seed={seed}", f"augment.image_size={view_size}",
                                           *SHORT_BUDGET_RECIPE]
                           + ([f"run.device={device}"] if device else []))
     cfg.augment.recipe = short_budget_views(cfg.augment.image_size)
-    run = fit(cfg); t_train = time.time() - t0
+    images = load_dataset(data, split=cfg.data.split, download=download, image_size=view_size)  # decoded once
+    train_minutes = pretraining_minutes(minutes, photos_reserve_s(len(images), eval_limit))
+    cfg.schedule.minutes = train_minutes
+    run = fit(cfg, data=images); t_train = time.time() - t0
     lim, lim_test = eval_limit, eval_limit and max(1, eval_limit // 5)
     results = {"knn": evaluate_run(run.root, "knn", device=device, limit_train=lim, limit_test=lim_test,
                                    seed=seed)}
@@ -245,7 +303,7 @@ def quickstart_photos(data: str, out="runs/quickstart", minutes: float = 2.5, se
     report = report_run(run.root, device=device, seed=seed)
     steps = [r for r in read_jsonl(run.metrics) if r.get("kind") == "step"]
     s = _summary(run, results, report, steps, time.time() - t0)
-    return dict(s, train_seconds=round(t_train, 1), knn_seconds=round(t_knn, 1))
+    return dict(s, train_seconds=round(t_train, 1), knn_seconds=round(t_knn, 1), train_minutes=train_minutes)
 
 # %% ../nbs/80_quickstart.ipynb #ea398d3b
 DEFAULT_OUT = Path("runs/quickstart")
@@ -267,23 +325,26 @@ def quickstart(
     data: str = "drawings",  # 'drawings' (generated, no download) or a dataset: cifar10, imagefolder:PATH
     # run directory; None: runs/quickstart, an earlier run there moved aside to runs/quickstart.N
     out=None,
-    minutes: float = 2.5,
+    minutes: float = 3.0,  # the whole job's wall clock: data, pretraining, evaluation and the report
     seed: int = 0,
     device=None,
+    started: float | None = None,  # `time.time()` when the job began (the command's start); None: now
+    reserve_s: float | None = None,  # seconds kept for evaluation and the report; None: measured defaults
     **kwargs,
 ) -> dict:
-    "Run the quickstart on generated drawings or on a named dataset; returns the summary."
-    if not isinstance(minutes, (int, float)) or minutes <= 0:
-        raise ValueError(f"minutes={minutes!r}: must be > 0")
+    "Run the quickstart on generated drawings or on a named dataset within `minutes`; returns the summary."
+    drawings = data in ("drawings", "spare3d")
+    budget = JobBudget(minutes, started, reserve_s)
+    budget.check(DRAWINGS_RESERVE_S if drawings else PHOTOS_REPORT_S)
     if "backbone" in kwargs and not is_backbone_name(kwargs["backbone"]):
         raise ValueError(f"backbone={kwargs['backbone']!r}: unknown; choose one of {list_backbones()}")
     if out is None:
         out, notice = fresh_run_dir(DEFAULT_OUT)
         if notice:
             print(notice, file=sys.stderr)
-    if data in ("drawings", "spare3d"):
-        return quickstart_drawings(out, minutes, seed, device=device, **kwargs)
-    return quickstart_photos(data, out, minutes, seed, device=device, **kwargs)
+    if drawings: s = quickstart_drawings(out, budget, seed, device=device, **kwargs)
+    else: s = quickstart_photos(data, out, budget, seed, device=device, **kwargs)
+    return s | {"minutes": budget.minutes}
 
 # %% ../nbs/80_quickstart.ipynb #adeeb4ca
 def format_summary(s: dict) -> str:
