@@ -12,8 +12,8 @@ generated pairs, one thread) with more or fewer steps, another learning rate, or
 - `small_resnet_800`: as `size32_800` with `small_resnet` towers (a stride-2 stem and four stages of one
   BasicBlock: nine convolutions with shortcuts instead of four plain ones, about the same arithmetic at 32
   px).
-- `hidden4096_800`: as `size32_800` with the paper's 4096-wide MLPs (g1, g2, h) instead of 512 (no result
-  yet: a first run was stopped unfinished after 45 minutes on one thread, 2026-12-02).
+- `hidden4096_800`: as `size32_800` with the paper's 4096-wide MLPs (g1, g2, h) instead of 512 (48 minutes on
+  one thread, 2026-12-03).
 - `steps_6000`: as `size32_800` for 6,000 steps (three times the study's 2,000): does held-out pair accuracy
   keep climbing with steps?
 
