@@ -2,12 +2,11 @@
 CPU, i.e. SimCLR with the small ConvNet on CIFAR-10 (24-px training views on a CPU, 32-px test images)
 within a 10-minute budget for the whole job (pretraining gets what is left after the data and the reserve for
 evaluation and the report; the trainer measures its throughput and sets the steps so that warmup + cosine end
-on time),
-then weighted kNN (k =
-200, T = 0.1) of all 10,000 test images against all 50,000 training images, with the random-init and
-raw-pixel baselines on the same split. `BENCH_CIFAR_MINUTES` changes the budget. Target: >= 55 % (floor 50
-%). It runs with an empty cache (`SSL_WORKBENCH_CACHE` in a temporary folder, removed after), so the times are
-a first-time user's: the decode of the JPEG folder and both baselines are computed, not read back."""
+on time), then weighted kNN (k = 200, T = 0.1) of all 10,000 test images against all 50,000 training images,
+with the random-init and raw-pixel baselines on the same split. `BENCH_CIFAR_MINUTES` changes the budget.
+Target: >= 55 % (floor 50 %). It runs with an empty cache (`SSL_WORKBENCH_CACHE` in a temporary folder,
+removed after), so the times are a first-time user's: the decode of the JPEG folder and both baselines are
+computed, not read back."""
 import os, tempfile
 
 from bench import empty_cache

@@ -152,17 +152,20 @@ class JobBudget:
         self.minutes, self.reserve_s = float(minutes), reserve_s
         self.started = time.time() if started is None else started
 
+    def _reserve(self, reserve_s: float) -> float:
+        "The seconds kept after pretraining: the budget's own `reserve_s` if given, else the job's estimate."
+        return reserve_s if self.reserve_s is None else self.reserve_s
+
     def check(self, reserve_s: float) -> None:
         "Refuse, before any work, a budget that cannot hold the reserve."
-        reserve = reserve_s if self.reserve_s is None else self.reserve_s
+        reserve = self._reserve(reserve_s)
         if 60 * self.minutes <= reserve:
             raise ValueError(f"minutes={self.minutes:g}: the job keeps {reserve:.0f} s for evaluation and "
                              f"the report, so it needs more than {reserve / 60:.2f} minutes")
 
     def pretraining_minutes(self, reserve_s: float) -> float:
         "The minutes left to pretrain now, keeping `reserve_s` (or the budget's own) for what follows."
-        reserve = reserve_s if self.reserve_s is None else self.reserve_s
-        spent = time.time() - self.started
+        reserve, spent = self._reserve(reserve_s), time.time() - self.started
         left = 60 * self.minutes - spent - reserve
         if left <= 0:
             raise ValueError(f"minutes={self.minutes:g}: nothing left to pretrain after {spent:.0f} s of "
@@ -291,7 +294,9 @@ def quickstart_photos(data: str, out="runs/quickstart",
                                           *SHORT_BUDGET_RECIPE]
                           + ([f"run.device={device}"] if device else []))
     cfg.augment.recipe = short_budget_views(cfg.augment.image_size)
-    images = load_dataset(data, split=cfg.data.split, download=download, image_size=view_size)  # decoded once
+    # what `fit` would load from the config, decoded (and timed) before the pretraining share is set
+    images = load_dataset(cfg.data.spec, split=cfg.data.split, size=cfg.data.size, download=cfg.data.download,
+                          image_size=cfg.augment.image_size)
     train_minutes = pretraining_minutes(minutes, photos_reserve_s(len(images), eval_limit))
     cfg.schedule.minutes = train_minutes
     run = fit(cfg, data=images); t_train = time.time() - t0
