@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from bench import probe_args, probe_machine, run_probes, training_curve
 from ssl_workbench.core import cache_dir, seed_everything
-from ssl_workbench.spare3d.models import (PAIR_LABELS, FourTowerNet, _held_out_logits, _precise_bn,
+from ssl_workbench.spare3d.models import (PAIR_LABELS, FourTowerNet, _batches, _held_out_logits, _precise_bn,
                                           pretext_accuracy, task_accuracy, to_tensor, twin_accuracy)
 from ssl_workbench.spare3d.render import ORTHO_VIEWS, render_views
 from ssl_workbench.spare3d.study import _task, contrastive_pretext, settings_of, spare3d_study
@@ -89,14 +89,8 @@ def fit_groups(s: dict, data: np.ndarray, k: int, anneal: bool, seed: int) -> tu
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=s["lr"])
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-
-    def batches():
-        while True:
-            order = torch.randperm(len(data), generator=generator).numpy()
-            for i in range(0, len(data) - per_batch + 1, per_batch): yield order[i:i + per_batch]
-
     sides = lambda idx: [to_tensor(data[idx, j]) for j in range(k)]
-    batch, log = batches(), []
+    batch, log = (idx.numpy() for idx in _batches(len(data), per_batch, generator)), []
     for step in range(steps):
         weight = 0.5 * (1 + math.cos(math.pi * step / steps)) if anneal else 1.0
         loss, logs = group_loss(net, sides(next(batch)), weight)
