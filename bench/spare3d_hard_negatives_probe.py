@@ -10,6 +10,8 @@ one thread), against the study's unit itself, and for each model its held-out ac
   group).
 - `pairs_only`: the study's unit without the in-batch negatives (`negatives="pairs"`: the paper's four
   cross pairs alone), everything else as in the study: what the InfoNCE term itself does.
+- `towers_w64`: the study's unit with towers of twice the width (`small_convnet_w64`, 64-512 channels, four
+  times the multiply-adds): is the pretext short of tower capacity? (Run with `--threads 2`.)
 - `nce_anneal`: the study's pairs, with the InfoNCE term's weight decayed from 1 to 0 on a cosine over the
   run: the easy negatives lift the pretext off the log-2 saddle early, and the twins alone train it late.
 
@@ -18,7 +20,7 @@ drawings differ (F + R + T, and the isometric): is what stays wrong the pairs wh
 
 Results: studies/probes/spare3d_hard_negatives.json (a finished variant is kept; delete its entry to redo it).
 
-    python -m bench.spare3d_hard_negatives_probe [--variants study_setting,groups4,pairs_only,nce_anneal]
+    python -m bench.spare3d_hard_negatives_probe [--variants study_setting,groups4,...] [--threads 1]
 """
 from __future__ import annotations
 import math, time
@@ -40,7 +42,7 @@ OUT = Path("studies/probes/spare3d_hard_negatives.json")
 # without `k`: overrides of the study's unit; with `k`: groups of k cuts, trained by `fit_groups`
 VARIANTS = {
     "study_setting": {}, "groups4": dict(k=4, n_groups=5000), "pairs_only": dict(negatives="pairs"),
-    "nce_anneal": dict(k=2, anneal=True)}
+    "nce_anneal": dict(k=2, anneal=True), "towers_w64": dict(backbone="small_convnet_w64")}
 SEED, DIAGNOSTIC_PAIRS = 0, 1000
 
 
@@ -147,7 +149,7 @@ def run_variant(name: str) -> dict:
     seconds, last = time.time() - start, log[-100:]
     keys = ("loss", "pair_bce", "pair_accuracy", *(("info_nce",) if "info_nce" in log[0] else ()))
     held_out, test = _task("pair", s, SEED, "_test"), _task("t2i", s, SEED, "_test")
-    return dict(overrides=v, seconds=round(seconds, 1),
+    return dict(overrides=v, seconds=round(seconds, 1), threads=torch.get_num_threads(),
                 train_pair_bce=round(float(np.mean([r["pair_bce"] for r in last])), 4),
                 train_pair_accuracy=round(float(np.mean([r["pair_accuracy"] for r in last])), 4),
                 held_out_pair_accuracy=pretext_accuracy(net, held_out),
@@ -158,10 +160,11 @@ def run_variant(name: str) -> dict:
 
 
 def main(argv=None):
-    a, names = probe_args(__doc__, VARIANTS, OUT, argv=argv)
-    torch.set_num_threads(1)
+    a, names = probe_args(__doc__, VARIANTS, OUT, argv=argv,
+                          add=lambda p: p.add_argument("--threads", type=int, default=1))
+    torch.set_num_threads(a.threads)
     run_probes(names, a.out, "runs", run_variant, date=time.strftime("%Y-%m-%d"), seed=SEED,
-               threads_per_run=1, machine=probe_machine())
+               machine=probe_machine())
 
 if __name__ == "__main__":
     main()

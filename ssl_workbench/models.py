@@ -121,6 +121,7 @@ BACKBONES: dict[str, Callable[[int, int], tuple[nn.Module, int]]] = {
     "vgg16": _vgg16,
     "small_convnet": _small_convnet,
     "small_convnet_w16": lambda image_size, in_chans: _small_convnet(image_size, in_chans, width=16),
+    "small_convnet_w64": lambda image_size, in_chans: _small_convnet(image_size, in_chans, width=64),
     "small_resnet": _small_resnet,
     "vit_tiny": lambda image_size, in_chans: vit_backbone("vit_tiny", image_size, in_chans),
     "vit_small": lambda image_size, in_chans: vit_backbone("vit_small", image_size, in_chans),
