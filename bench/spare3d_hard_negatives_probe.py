@@ -33,7 +33,8 @@ import torch.nn.functional as F
 from bench import probe_args, probe_machine, run_probes, training_curve
 from ssl_workbench.core import cache_dir, seed_everything
 from ssl_workbench.spare3d.models import (PAIR_LABELS, FourTowerNet, _batches, _held_out_logits, _precise_bn,
-                                          pretext_accuracy, task_accuracy, to_tensor, twin_accuracy)
+                                          in_batch_info_nce, pair_hits, pretext_accuracy, task_accuracy,
+                                          to_tensor, twin_accuracy, twin_wins)
 from ssl_workbench.spare3d.render import ORTHO_VIEWS, render_views
 from ssl_workbench.spare3d.study import _task, contrastive_pretext, settings_of, spare3d_study
 from ssl_workbench.spare3d.tasks import _backend, _pairwise_distinct, make_pair, pixel_difference
@@ -77,8 +78,7 @@ def group_loss(net: FourTowerNet, sides: list[torch.Tensor], nce_weight: float) 
                           for i in range(K) for j in range(i + 1, K)], 1)  # (B, K(K-1)/2, 4)
     target = torch.tensor(PAIR_LABELS, dtype=logits.dtype).expand_as(logits)
     bce = F.binary_cross_entropy_with_logits(logits, target)
-    own = torch.arange(K * B)
-    nce = (F.cross_entropy(s, own) + F.cross_entropy(s.T, own)) / 2
+    nce = in_batch_info_nce(s)
     accuracy = ((logits > 0).float() == target).float().mean().item()
     return bce + nce_weight * nce, dict(pair_bce=bce.item(), pair_accuracy=accuracy, info_nce=nce.item())
 
@@ -115,9 +115,8 @@ def diagnostic_pairs(size: int) -> dict:
 def by_cut_size(net: FourTowerNet, pairs: dict) -> dict:
     """Pair and twin accuracy of `net` on `pairs`, binned by the pixels in which the two objects' drawings
     differ."""
-    s = _held_out_logits(net, pairs, 64, "cpu").numpy()
-    pair = ((s > 0) == np.array(PAIR_LABELS, bool)).mean(1)
-    twin = np.stack([s[:, 0] > s[:, 1], s[:, 3] > s[:, 2], s[:, 0] > s[:, 2], s[:, 3] > s[:, 1]], 1).mean(1)
+    logits = _held_out_logits(net, pairs, 64, "cpu")
+    pair, twin = (hits(logits).float().mean(1).numpy() for hits in (pair_hits, twin_wins))
     views = np.array([sum(pixel_difference(a[v], b[v]) for v in range(3))
                       for a, b in zip(pairs["left"], pairs["right"])])
     iso = np.array([pixel_difference(a[3], b[3]) for a, b in zip(pairs["left"], pairs["right"])])

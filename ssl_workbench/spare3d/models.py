@@ -25,11 +25,11 @@ from .tasks import I2P_POSES, PAIR_LABELS, check_pose_ids
 
 # %% auto #0
 __all__ = ['POOLS', 'HEADS', 'INITS', 'ENCODINGS', 'NEGATIVES', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'LR_SCHEDULES', 'to_tensor',
-           'spatial_tower', 'default_pool', 'FourTowerNet', 'pretext_logits', 'pretext_loss', 't2i_scores', 't2i_loss',
-           'EarlyFusionNet', 'PoseNet', 'pose_pretext_logits', 'pose_pretext_loss', 'task_batch', 'task_scores',
-           'task_loss', 'fit_spare3d', 'task_predictions', 'task_accuracy', 't2i_accuracy', 'pretext_accuracy',
-           'twin_accuracy', 'pose_accuracy', 'drawings_of', 'fit_simclr_drawings', 'FrozenFeatureScorer',
-           'simclr_scorer', 'evaluate_spare3d', 'compare_spare3d']
+           'spatial_tower', 'default_pool', 'FourTowerNet', 'pretext_logits', 'in_batch_info_nce', 'pretext_loss',
+           't2i_scores', 't2i_loss', 'EarlyFusionNet', 'PoseNet', 'pose_pretext_logits', 'pose_pretext_loss',
+           'task_batch', 'task_scores', 'task_loss', 'fit_spare3d', 'task_predictions', 'task_accuracy', 't2i_accuracy',
+           'pair_hits', 'twin_wins', 'pretext_accuracy', 'twin_accuracy', 'pose_accuracy', 'drawings_of',
+           'fit_simclr_drawings', 'FrozenFeatureScorer', 'simclr_scorer', 'evaluate_spare3d', 'compare_spare3d']
 
 # %% ../../nbs/72_spare3d_models.ipynb #5df32b1d
 def to_tensor(images: np.ndarray | torch.Tensor, # uint8 (..., H, W, 3) drawings
@@ -188,6 +188,12 @@ def pretext_logits(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor,
 
 NEGATIVES = ("pairs", "batch")
 
+def in_batch_info_nce(scores: torch.Tensor, # (N, N) views x isometrics; own pairs on the diagonal
+                     ) -> torch.Tensor:
+    "InfoNCE of each views code against all isometrics of the batch, and of each isometric against all views."
+    own = torch.arange(len(scores), device=scores.device)
+    return (F.cross_entropy(scores, own) + F.cross_entropy(scores.T, own)) / 2
+
 def pretext_loss(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor, # (B, 4, C, H, W): F, R, T, I
                  negatives: str = "pairs", # 'pairs': the paper's 4 cross pairs; 'batch': + in-batch InfoNCE
                  encode: str = "separate", # 'separate' (Three2I_self) or 'joint' tower calls for L and R
@@ -201,8 +207,7 @@ def pretext_loss(model: FourTowerNet, left: torch.Tensor, right: torch.Tensor, #
     loss = F.binary_cross_entropy_with_logits(logits, target)
     logs = {"pair_bce": loss.item(), "pair_accuracy": ((logits > 0).float() == target).float().mean().item()}
     if _check_choice("negatives", negatives, NEGATIVES) == "batch":
-        own = torch.arange(len(scores), device=scores.device)
-        info_nce = (F.cross_entropy(scores, own) + F.cross_entropy(scores.T, own)) / 2
+        info_nce = in_batch_info_nce(scores)
         loss, logs["info_nce"] = loss + info_nce, info_nce.item()
     return loss, {"loss": loss.item(), **logs}
 
@@ -497,21 +502,30 @@ def _held_out_logits(model: FourTowerNet, data: dict[str, np.ndarray], batch_siz
     model.train(was)
     return logits
 
+def pair_hits(logits: torch.Tensor, # (N, 4) cross-pair logits (LL, LR, RL, RR)
+             ) -> torch.Tensor:
+    "`(N, 4)` bools: each cross-pair logit on the right side of 0 for its label [1, 0, 0, 1]."
+    return (logits > 0) == torch.as_tensor(PAIR_LABELS, device=logits.device).bool()
+
+def twin_wins(logits: torch.Tensor, # (N, 4) cross-pair logits (LL, LR, RL, RR)
+             ) -> torch.Tensor:
+    """`(N, 4)` bools: L's views prefer L's isometric to R's, R's views R's to L's, L's isometric L's views to
+    R's, and R's isometric R's views to L's."""
+    s = logits
+    return torch.stack([s[:, 0] > s[:, 1], s[:, 3] > s[:, 2], s[:, 0] > s[:, 2], s[:, 3] > s[:, 1]], 1)
+
 def pretext_accuracy(model: FourTowerNet, data: dict[str, np.ndarray], # pair data: left, right
                      batch_size: int = 32, device: str | torch.device | None = None) -> float:
     """Share of the 4 cross pairs per item scored on the right side of 0 (chance 0.5), e.g. on held-out
     objects."""
-    logits = _held_out_logits(model, data, batch_size, device)
-    return float(((logits > 0).float() == torch.as_tensor(PAIR_LABELS, device=logits.device)).float().mean())
+    return float(pair_hits(_held_out_logits(model, data, batch_size, device)).float().mean())
 
 def twin_accuracy(model: FourTowerNet, data: dict[str, np.ndarray], # pair data: left, right
                   batch_size: int = 32, device: str | torch.device | None = None) -> float:
     """Share of comparisons where an object's own drawing outscores its twin's (chance 0.5): each views code
     against the two isometrics, and each isometric against the two views codes. The ranking T2I needs, with no
     threshold."""
-    s = _held_out_logits(model, data, batch_size, device)  # (LL, LR, RL, RR)
-    return float(torch.stack([s[:, 0] > s[:, 1], s[:, 3] > s[:, 2], s[:, 0] > s[:, 2], s[:, 3] > s[:, 1]])
-                 .float().mean())
+    return float(twin_wins(_held_out_logits(model, data, batch_size, device)).float().mean())
 
 
 # %% ../../nbs/72_spare3d_models.ipynb #8d3051d8
