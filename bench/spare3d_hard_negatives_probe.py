@@ -14,6 +14,8 @@ one thread), against the study's unit itself, and for each model its held-out ac
   times the multiply-adds): is the pretext short of tower capacity? (Run with `--threads 2`.)
 - `nce_anneal`: the study's pairs, with the InfoNCE term's weight decayed from 1 to 0 on a cosine over the
   run: the easy negatives lift the pretext off the log-2 saddle early, and the twins alone train it late.
+- `amp`: the study's unit on `fit_spare3d`'s fast path (bf16 autocast, channels-last weights, fused Adam):
+  does bf16 cost the pretext accuracy? (Not a hard-negatives question: it shares the unit and diagnostics.)
 
 Every model is also scored on 1,000 further held-out pairs, binned by how many pixels the two objects'
 drawings differ (F + R + T, and the isometric): is what stays wrong the pairs whose cut barely shows at 32 px?
@@ -43,7 +45,8 @@ OUT = Path("studies/probes/spare3d_hard_negatives.json")
 # without `k`: overrides of the study's unit; with `k`: groups of k cuts, trained by `fit_groups`
 VARIANTS = {
     "study_setting": {}, "groups4": dict(k=4, n_groups=5000), "pairs_only": dict(negatives="pairs"),
-    "nce_anneal": dict(k=2, anneal=True), "towers_w64": dict(backbone="small_convnet_w64")}
+    "nce_anneal": dict(k=2, anneal=True), "towers_w64": dict(backbone="small_convnet_w64"),
+    "amp": dict(amp=True)}
 SEED, DIAGNOSTIC_PAIRS = 0, 1000
 
 

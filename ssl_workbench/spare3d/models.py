@@ -6,6 +6,7 @@ Docs: https://ssl-workbench.github.io/ssl_workbench/spare3d_models.html.md"""
 
 # %% ../../nbs/72_spare3d_models.ipynb #6ab76139
 from __future__ import annotations
+import contextlib
 import math
 from functools import partial
 from typing import Any
@@ -16,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..augment.pipeline import make_pipeline
-from ..core import get_device, seed_everything
+from ..core import get_device, seed_everything, training_autocast
 from ..eval.features import module_hash
 from ..eval.protocol import protocol_card
 from ..methods.registry import create_method
@@ -387,6 +388,9 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
                 encode: str = "separate", # pretext only: L and R in 'separate' tower calls (paper) or 'joint'
                 precise_bn: int = 0, # after training, BatchNorm statistics recomputed over this many batches
                 lr_schedule: str = "constant", # 'constant' (the papers' Adam) or 'cosine' (to 0 at `steps`)
+                # the fast path: bf16 autocast where native (`training_autocast`), channels-last weights and
+                # a fused Adam; off: fp32 and the for-loop Adam, as the committed studies ran
+                amp: bool = False,
                ) -> list[dict]:
     "Train `model` in place for `steps` Adam steps; returns the per-step logs."
     if not 0 <= different_objects <= 1:
@@ -412,15 +416,18 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
         raise ValueError(f"precise_bn={precise_bn!r}: expected a number of batches >= 0")
     if n < batch_size: raise ValueError(f"batch_size={batch_size}: larger than the {n} items in data")
     device = get_device(device); model.to(device).train()
+    if amp: model.to(memory_format=torch.channels_last)
     generator = seed_everything(seed)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr,
+                                 **(dict(fused=True) if amp else {}))
     cosine = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1)) if lr_schedule == "cosine"
               else None)
     history = []
     batches = _batches(n, batch_size, generator)
     # one batch's (loss, logs), for the training steps and the precise-BN pass alike
     batch_loss = partial(_batch_loss, model, data, objective=objective, device=device, generator=generator,
-                         different_objects=different_objects, negatives=negatives, encode=encode)
+                         different_objects=different_objects, negatives=negatives, encode=encode,
+                         autocast=partial(training_autocast, device, amp))
     for step, idx in zip(range(steps), batches):
         loss, logs = batch_loss(idx.numpy())
         optimizer.zero_grad(set_to_none=True); loss.backward(); optimizer.step()
@@ -430,8 +437,15 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
         _precise_bn(model, lambda idx: batch_loss(idx.numpy()), [next(batches) for _ in range(precise_bn)])
     return history
 
-def _batch_loss(model, data, idx, objective, device, generator, different_objects, negatives, encode):
-    "The loss and logs of one batch `idx` for `objective` (see `fit_spare3d`)."
+def _batch_loss(model, data, idx, objective, device, generator, different_objects, negatives, encode,
+                autocast=contextlib.nullcontext):
+    "The loss (float32) and logs of one batch `idx` for `objective` (see `fit_spare3d`), under `autocast()`."
+    with autocast():
+        loss, logs = _batch_loss_of(model, data, idx, objective, device, generator, different_objects,
+                                    negatives, encode)
+    return loss.float(), logs
+
+def _batch_loss_of(model, data, idx, objective, device, generator, different_objects, negatives, encode):
     if objective == "pretext":
         right, n = data["right"][idx], len(data["left"])
         if different_objects:
@@ -557,8 +571,9 @@ def fit_simclr_drawings(images: np.ndarray, # uint8 (N, H, W, 3) single drawings
                         backbone: str = "small_convnet",
                         lr: float = 1e-3, # Adam (the paper's SimCLR baseline: 2e-5 with VGG-16)
                         temperature: float = 0.5, # τ of NT-Xent, as in the paper's baseline
-                        device: str | torch.device | None = None, seed: int = 0) -> tuple[nn.Module,
-                        list[dict]]:
+                        device: str | torch.device | None = None, seed: int = 0,
+                        amp: bool = False, # the fast path, as `fit_spare3d`'s
+                       ) -> tuple[nn.Module, list[dict]]:
     """SimCLR (`methods.registry`) trained on single drawings with the 'line_drawing' views; returns
     (method, logs)."""
     images = np.asarray(images)
@@ -570,13 +585,15 @@ def fit_simclr_drawings(images: np.ndarray, # uint8 (N, H, W, 3) single drawings
     size = images.shape[1]
     device = get_device(device); generator = seed_everything(seed)
     method = create_method("simclr", backbone, image_size=size, temperature=temperature).to(device).train()
+    if amp: method.to(memory_format=torch.channels_last)
     pipeline = make_pipeline("line_drawing", size=size)
     x = torch.from_numpy(images).movedim(-1, 1)  # uint8 (N, 3, H, W)
-    optimizer = torch.optim.Adam(method.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(method.parameters(), lr=lr, **(dict(fused=True) if amp else {}))
     history = []
     for step, idx in zip(range(steps), _batches(len(x), batch_size, generator)):
         xb = x[idx].to(device)
-        loss, logs = method([pipeline(xb, generator=generator), pipeline(xb, generator=generator)])
+        views = [pipeline(xb, generator=generator), pipeline(xb, generator=generator)]
+        with training_autocast(device, amp): loss, logs = method(views)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

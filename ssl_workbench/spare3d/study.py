@@ -54,7 +54,7 @@ def _task(task, s, seed, split=""):
 # %% ../../nbs/74_spare3d_study.ipynb #d340075d
 def _fit(model, data, objective, s, seed, steps_key, **kw):
     return fit_spare3d(model, data, objective, steps=s[steps_key], batch_size=s["batch_size"], lr=s["lr"],
-                       seed=seed, precise_bn=s.get("precise_bn", 0), **kw)
+                       seed=seed, precise_bn=s.get("precise_bn", 0), amp=s.get("amp", False), **kw)
 
 def on_backend(metrics: dict, backend: str) -> dict:
     "`metrics` named for their drawings: voxel ones as they are, another backend's suffixed (`_occ`)."
@@ -128,7 +128,7 @@ def supervised_unit(s: dict, seed: int) -> dict:
 def simclr_unit(s: dict, seed: int) -> dict:
     method, _ = fit_simclr_drawings(drawings_of(_task("pair", s, seed)), steps=s["simclr_steps"],
                                     batch_size=s["simclr_batch_size"], backbone=s["backbone"], lr=s["lr"],
-                                    seed=seed)
+                                    seed=seed, amp=s.get("amp", False))
     test = _task("t2i", s, seed, "_test")
     head = simclr_scorer(method, head=True)
     _fit(head, _task("t2i", s, seed), "t2i", s, seed, "finetune_steps")
