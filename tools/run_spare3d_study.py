@@ -1,0 +1,112 @@
+"""Run the `spare3d` study on all of a machine's cores, and record its wall clock.
+
+`ssl-workbench study run spare3d` runs one unit after another in one process. On a 2-core CPU two processes
+of one torch thread each finish sooner, but two units must not generate the same data set at once: the arms
+share the T2I, I2P and P2I questions of a seed, and `generate` writes one cache folder. So this runs in three
+phases:
+
+1. every data set the units read is generated once (`spare3d.study._task`, the units' own cache), the sets
+   spread over `--jobs` processes, the costliest first (an OpenCascade drawing costs about 30 voxel ones);
+2. the arms in `--jobs` processes, the costliest first, each running all seeds of its arm through the study
+   harness (finished units are skipped, so an interrupted run resumes);
+3. the summary over all arms (`run_study` with every unit finished), with the wall clock of each phase added
+   to it as `wall_clock`.
+
+    OMP_NUM_THREADS=1 python tools/run_spare3d_study.py --budget cpu --jobs 2 [--root runs/studies]
+        [--out studies]
+"""
+from __future__ import annotations
+import argparse, json, os, time
+from multiprocessing import get_context
+
+# data sets each unit reads: (task, split); `transfer` ones on the settings' `transfer_backend`
+UNIT_DATA = {"contrastive": [("pair", ""), ("pair", "_test"), ("t2i", ""), ("t2i", "_test")],
+             "pose": [("sr", ""), ("sr", "_test"), *[(t, s) for t in ("i2p", "p2i") for s in ("", "_test")]],
+             "supervised": [(t, s) for t in ("t2i", "i2p", "p2i") for s in ("", "_test")],
+             "simclr": [("pair", ""), ("t2i", ""), ("t2i", "_test")]}
+TRANSFER_DATA = {"contrastive", "supervised"}
+# relative cost of one item, for the order of the work: an OpenCascade T2I question renders ~5 objects
+ITEM_COST = {"voxel": 1, "occ": 30}
+ARM_COST = {"contrastive": 6, "pose": 5, "contrastive_occ": 2, "simclr": 1, "supervised": 1}
+
+
+def data_sets(budget: str, n_seeds: int) -> list[tuple[float, str, str, dict, int]]:
+    "(cost, task, split, settings, seed) of each data set the study's units read, once each, costliest first."
+    from ssl_workbench.spare3d.study import settings_of, spare3d_study
+    study, seen, out = spare3d_study(), set(), []
+    for arm in study.arms:
+        for seed in range(n_seeds):
+            s = settings_of(study, arm, budget)
+            unit = s.get("unit", arm.name)
+            needs = [(t, sp, s) for t, sp in UNIT_DATA[unit]]
+            if unit in TRANSFER_DATA and s.get("transfer_backend"):
+                needs += [("t2i", sp, {**s, "backend": s["transfer_backend"]}) for sp in ("", "_test")]
+            for task, split, settings in needs:
+                sizes = {"pair": settings["n_pairs"], "sr": settings["n_objects"]}
+                n = sizes.get(task, settings["n_questions"]) if not split else settings["n_test"]
+                backend = settings.get("backend", "voxel")
+                key = (task, split, settings["size"], backend, n, seed)
+                if key in seen: continue
+                seen.add(key)
+                out.append((n * ITEM_COST[backend] * (5 if task in ("t2i", "i2p", "p2i") else 2), task, split,
+                            settings, seed))
+    return sorted(out, key=lambda d: -d[0])
+
+
+def _generate(item) -> str:
+    from ssl_workbench.spare3d.study import _task
+    _, task, split, settings, seed = item
+    _task(task, settings, seed, split)
+    return f"{task}{split} {settings.get('backend', 'voxel')} seed {seed}"
+
+
+def _run_arm(job) -> str:
+    from ssl_workbench.studies import run_study
+    import ssl_workbench.study_defs  # noqa: F401  (registers the project's studies)
+    arm, budget, n_seeds, root, out = job
+    run_study("spare3d", budget, n_seeds, [arm], root, out, progress=False)
+    return arm
+
+
+def _phase(jobs: int, fn, items, fresh: bool) -> float:
+    "Seconds to run `fn` over `items` in `jobs` processes (`fresh`: a new process for every item)."
+    start = time.time()
+    with get_context("spawn").Pool(jobs, maxtasksperchild=1 if fresh else None) as pool:
+        for done in pool.imap_unordered(fn, items):
+            print(f"  {time.time() - start:7.0f} s  done: {done}", flush=True)
+    return time.time() - start
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--budget", default="cpu")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--root", default="runs/studies")
+    p.add_argument("--out", default="studies")
+    a = p.parse_args(argv)
+    if os.environ.get("OMP_NUM_THREADS") != "1":
+        print("note: OMP_NUM_THREADS is not 1: each process uses several torch threads", flush=True)
+    import ssl_workbench.study_defs  # noqa: F401
+    from ssl_workbench.core import atomic_write_text
+    from ssl_workbench.spare3d.study import spare3d_study
+    from ssl_workbench.studies import run_study, summary_path
+    study = spare3d_study()
+    n_seeds = study.seeds[a.budget]
+    start = time.time()
+    print(f"phase 1: data sets ({a.jobs} processes)", flush=True)
+    data_seconds = _phase(a.jobs, _generate, data_sets(a.budget, n_seeds), fresh=False)
+    print(f"phase 2: arms ({a.jobs} processes)", flush=True)
+    arms = sorted((arm.name for arm in study.arms), key=lambda n: -ARM_COST.get(n, 1))
+    arm_seconds = _phase(a.jobs, _run_arm, [(arm, a.budget, n_seeds, a.root, a.out) for arm in arms],
+                         fresh=True)
+    summary = run_study("spare3d", a.budget, n_seeds, None, a.root, a.out, progress=False)
+    summary["wall_clock"] = dict(seconds=round(time.time() - start, 1), data_seconds=round(data_seconds, 1),
+                                 units_seconds=round(arm_seconds, 1), jobs=a.jobs,
+                                 threads_per_job=int(os.environ.get("OMP_NUM_THREADS", "0") or 0))
+    path = summary_path("spare3d", a.budget, a.root, a.out)
+    atomic_write_text(path, json.dumps(summary, indent=1))
+    print(json.dumps(summary["wall_clock"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
