@@ -32,7 +32,7 @@ ARM_COST = {"contrastive": 6, "pose": 5, "contrastive_occ": 2, "simclr": 1, "sup
 
 def data_sets(budget: str, n_seeds: int) -> list[tuple[float, str, str, dict, int]]:
     "(cost, task, split, settings, seed) of each data set the study's units read, once each, costliest first."
-    from ssl_workbench.spare3d.study import settings_of, spare3d_study
+    from ssl_workbench.spare3d.study import settings_of, spare3d_study, task_size
     study, seen, out = spare3d_study(), set(), []
     for arm in study.arms:
         for seed in range(n_seeds):
@@ -42,8 +42,7 @@ def data_sets(budget: str, n_seeds: int) -> list[tuple[float, str, str, dict, in
             if unit in TRANSFER_DATA and s.get("transfer_backend"):
                 needs += [("t2i", sp, {**s, "backend": s["transfer_backend"]}) for sp in ("", "_test")]
             for task, split, settings in needs:
-                sizes = {"pair": settings["n_pairs"], "sr": settings["n_objects"]}
-                n = sizes.get(task, settings["n_questions"]) if not split else settings["n_test"]
+                n = task_size(task, settings, split)
                 backend = settings.get("backend", "voxel")
                 key = (task, split, settings["size"], backend, n, seed)
                 if key in seen: continue

@@ -376,6 +376,11 @@ def task_loss(task: str, scores: torch.Tensor, answer: torch.Tensor) -> torch.Te
 # %% ../../nbs/72_spare3d_models.ipynb #6b221f9e
 LR_SCHEDULES = ("constant", "cosine")
 
+def _adam(model: nn.Module, params, lr: float, amp: bool) -> torch.optim.Adam:
+    "Adam over `params`; with `amp`, the fast path's non-autocast half: channels-last `model`, fused Adam."
+    if amp: model.to(memory_format=torch.channels_last)
+    return torch.optim.Adam(params, lr=lr, **(dict(fused=True) if amp else {}))
+
 def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatureScorer
                 data: dict[str, np.ndarray], # pair data (left, right) or task data (`TASK_KEYS`)
                 objective: str = "pretext", # 'pretext' (cross pairs), 'pose' (SR), 't2i', 'i2p' or 'p2i'
@@ -416,10 +421,8 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
         raise ValueError(f"precise_bn={precise_bn!r}: expected a number of batches >= 0")
     if n < batch_size: raise ValueError(f"batch_size={batch_size}: larger than the {n} items in data")
     device = get_device(device); model.to(device).train()
-    if amp: model.to(memory_format=torch.channels_last)
     generator = seed_everything(seed)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr,
-                                 **(dict(fused=True) if amp else {}))
+    optimizer = _adam(model, [p for p in model.parameters() if p.requires_grad], lr, amp)
     cosine = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(steps, 1)) if lr_schedule == "cosine"
               else None)
     history = []
@@ -585,10 +588,9 @@ def fit_simclr_drawings(images: np.ndarray, # uint8 (N, H, W, 3) single drawings
     size = images.shape[1]
     device = get_device(device); generator = seed_everything(seed)
     method = create_method("simclr", backbone, image_size=size, temperature=temperature).to(device).train()
-    if amp: method.to(memory_format=torch.channels_last)
     pipeline = make_pipeline("line_drawing", size=size)
     x = torch.from_numpy(images).movedim(-1, 1)  # uint8 (N, 3, H, W)
-    optimizer = torch.optim.Adam(method.parameters(), lr=lr, **(dict(fused=True) if amp else {}))
+    optimizer = _adam(method, method.parameters(), lr, amp)
     history = []
     for step, idx in zip(range(steps), _batches(len(x), batch_size, generator)):
         xb = x[idx].to(device)

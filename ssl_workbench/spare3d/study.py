@@ -22,8 +22,8 @@ from ..studies import Arm, Comparison, Study
 
 # %% auto #0
 __all__ = ['STREAMS', 'UNITS', 'SPARE3D_BUDGETS', 'CONTRASTIVE_CPU', 'POSE_CPU', 'CONTRASTIVE_OCC', 'settings_of', 'cached_task',
-           'on_backend', 'contrastive_pretext', 'contrastive_unit', 'pose_transfer', 'pose_pretext', 'pose_unit',
-           'supervised_unit', 'simclr_unit', 'spare3d_unit', 'spare3d_study']
+           'task_size', 'on_backend', 'contrastive_pretext', 'contrastive_unit', 'pose_transfer', 'pose_pretext',
+           'pose_unit', 'supervised_unit', 'simclr_unit', 'spare3d_unit', 'spare3d_study']
 
 # %% ../../nbs/74_spare3d_study.ipynb #cddff5c0
 def settings_of(study: Study, arm: Arm, budget: str) -> dict:
@@ -47,9 +47,13 @@ def cached_task(task: str, n: int, s: dict, # settings: `size`, optional `backen
 
 STREAMS = dict(pair=1, pair_test=2, t2i=3, t2i_test=4, sr=5, sr_test=6, i2p=7, i2p_test=8, p2i=9, p2i_test=10)
 
+def task_size(task: str, s: dict, split: str = "") -> int:
+    "How many items of `task` a unit with settings `s` reads (`split`: '' for training, '_test')."
+    if split: return s["n_test"]
+    return {"pair": s["n_pairs"], "sr": s["n_objects"]}.get(task, s["n_questions"])
+
 def _task(task, s, seed, split=""):
-    n = {"pair": s["n_pairs"], "sr": s["n_objects"]}.get(task, s["n_questions"]) if not split else s["n_test"]
-    return cached_task(task, n, s, seed, STREAMS[task + split])
+    return cached_task(task, task_size(task, s, split), s, seed, STREAMS[task + split])
 
 # %% ../../nbs/74_spare3d_study.ipynb #d340075d
 def _fit(model, data, objective, s, seed, steps_key, **kw):
