@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib, functools, html, json, os, pickle, random, re, shutil, subprocess, tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -281,14 +281,17 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return out
 
 # %% ../nbs/00_core.ipynb #f440e0bf
-def git_commit(path: str | Path = ".") -> str | None:
+def git_commit(path: str | Path = ".", # a folder inside the repository
+               ignore: Sequence[str] = (), # paths (relative to the repository root) whose changes don't count
+              ) -> str | None:
     "The current git commit of the repository holding `path` (with `+dirty` if changed), or None."
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True,
                              timeout=5)
         if sha.returncode != 0: return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ":/",
+                                *(f":(top,exclude){p}" for p in ignore)],
+                               cwd=path, capture_output=True, text=True, timeout=5).stdout.strip()
         return sha.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError): return None
 

@@ -217,9 +217,10 @@ def machine_info() -> dict:
 
 def code_commit() -> str | None:
     """The commit of the checkout this package runs from (`+dirty` with uncommitted changes), whatever the
-    working directory; None for an installed package."""
+    working directory; None for an installed package. Changes under `studies/` don't count: `run_study`
+    rewrites its summary there after every arm, and a run's later units would otherwise all read `+dirty`."""
     root = project_root()
-    return git_commit(root) if root else None
+    return git_commit(root, ignore=["studies"]) if root else None
 
 def summary_path(name: str, budget: str, root: Path | str = "runs/studies",
                  out: Path | str = "studies") -> Path:

@@ -12,11 +12,17 @@ phases:
 3. the summary over all arms (`run_study` with every unit finished), with the wall clock of each phase added
    to it as `wall_clock`.
 
+A run that is stopped and started again keeps its wall clock: every invocation appends its phase times to
+`ROOT/spare3d/wall-clock-BUDGET.json` after each finished item (so a stopped one counts up to its last
+finished item), and the summary's `wall_clock` is the sum over all of them, each listed under `invocations`.
+Delete the run folder and the ledger goes with it.
+
     OMP_NUM_THREADS=1 python tools/run_spare3d_study.py --budget cpu --jobs 2 [--root runs/studies]
         [--out studies]
 """
 from __future__ import annotations
 import argparse, json, os, time
+from pathlib import Path
 from multiprocessing import get_context
 
 # data sets each unit reads: (task, split); `transfer` ones on the settings' `transfer_backend`
@@ -67,13 +73,47 @@ def _run_arm(job) -> str:
     return arm
 
 
-def _phase(jobs: int, fn, items, fresh: bool) -> float:
-    "Seconds to run `fn` over `items` in `jobs` processes (`fresh`: a new process for every item)."
+def _phase(jobs: int, fn, items, fresh: bool, tick=lambda seconds: None) -> float:
+    """Seconds to run `fn` over `items` in `jobs` processes (`fresh`: a new process for every item); `tick`
+    gets the seconds so far after each finished item."""
     start = time.time()
     with get_context("spawn").Pool(jobs, maxtasksperchild=1 if fresh else None) as pool:
         for done in pool.imap_unordered(fn, items):
             print(f"  {time.time() - start:7.0f} s  done: {done}", flush=True)
+            tick(time.time() - start)
     return time.time() - start
+
+
+class WallClockLedger:
+    "This invocation's phase times beside the earlier invocations' of the same run, saved after every change."
+    def __init__(self, path: Path, jobs: int, threads: int):
+        self.path, self.start = Path(path), time.time()
+        self.earlier = json.loads(self.path.read_text()) if self.path.exists() else []
+        self.now = dict(started=time.strftime("%Y-%m-%d %H:%M:%S"), seconds=0.0, data_seconds=0.0,
+                        units_seconds=0.0, jobs=jobs, threads_per_job=threads)
+
+    def tick(self, phase: str):
+        "A `_phase` tick that records `phase`'s seconds so far (and the invocation's) and saves the ledger."
+        def record(seconds: float):
+            self.now[phase] = round(seconds, 1)
+            self.now["seconds"] = round(time.time() - self.start, 1)
+            self.save()
+        return record
+
+    def save(self):
+        from ssl_workbench.core import atomic_write_text
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, json.dumps(self.invocations, indent=1))
+
+    @property
+    def invocations(self) -> list[dict]: return self.earlier + [self.now]
+
+    def summary(self) -> dict:
+        "The summary's `wall_clock`: totals over every invocation, and the invocations themselves."
+        total = lambda key: round(sum(i[key] for i in self.invocations), 1)
+        return dict(seconds=total("seconds"), data_seconds=total("data_seconds"),
+                    units_seconds=total("units_seconds"), jobs=self.now["jobs"],
+                    threads_per_job=self.now["threads_per_job"], invocations=self.invocations)
 
 
 def main(argv=None):
@@ -91,20 +131,22 @@ def main(argv=None):
     from ssl_workbench.studies import run_study, summary_path
     study = spare3d_study()
     n_seeds = study.seeds[a.budget]
-    start = time.time()
+    ledger = WallClockLedger(Path(a.root)/"spare3d"/f"wall-clock-{a.budget}.json", a.jobs,
+                             int(os.environ.get("OMP_NUM_THREADS", "0") or 0))
     print(f"phase 1: data sets ({a.jobs} processes)", flush=True)
-    data_seconds = _phase(a.jobs, _generate, data_sets(a.budget, n_seeds), fresh=False)
+    ledger.tick("data_seconds")(_phase(a.jobs, _generate, data_sets(a.budget, n_seeds), fresh=False,
+                                       tick=ledger.tick("data_seconds")))
     print(f"phase 2: arms ({a.jobs} processes)", flush=True)
     arms = sorted((arm.name for arm in study.arms), key=lambda n: -ARM_COST.get(n, 1))
-    arm_seconds = _phase(a.jobs, _run_arm, [(arm, a.budget, n_seeds, a.root, a.out) for arm in arms],
-                         fresh=True)
+    ledger.tick("units_seconds")(_phase(a.jobs, _run_arm, [(arm, a.budget, n_seeds, a.root, a.out)
+                                                            for arm in arms],
+                                        fresh=True, tick=ledger.tick("units_seconds")))
     summary = run_study("spare3d", a.budget, n_seeds, None, a.root, a.out, progress=False)
-    summary["wall_clock"] = dict(seconds=round(time.time() - start, 1), data_seconds=round(data_seconds, 1),
-                                 units_seconds=round(arm_seconds, 1), jobs=a.jobs,
-                                 threads_per_job=int(os.environ.get("OMP_NUM_THREADS", "0") or 0))
+    ledger.tick("units_seconds")(ledger.now["units_seconds"])  # the invocation's seconds, summary included
+    summary["wall_clock"] = ledger.summary()
     path = summary_path("spare3d", a.budget, a.root, a.out)
     atomic_write_text(path, json.dumps(summary, indent=1))
-    print(json.dumps(summary["wall_clock"]), flush=True)
+    print(json.dumps({k: v for k, v in summary["wall_clock"].items() if k != "invocations"}), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,45 @@
+"tools/run_spare3d_study.py: the spare3d study over processes, and a wall clock that survives a restart."
+import json, os, subprocess, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/"tools"))
+from run_spare3d_study import WallClockLedger  # noqa: E402
+
+
+def test_ledger_adds_the_invocations_before_it(tmp_path):
+    path = tmp_path/"spare3d"/"wall-clock-cpu.json"
+    first = WallClockLedger(path, jobs=2, threads=1)
+    first.tick("data_seconds")(100.0)
+    first.tick("units_seconds")(40.0)  # then the process is killed: the ledger is already on disk
+    assert json.loads(path.read_text())[0]["units_seconds"] == 40.0
+    second = WallClockLedger(path, jobs=2, threads=1)
+    second.tick("data_seconds")(5.0)
+    second.tick("units_seconds")(20.0)
+    wall = second.summary()
+    assert len(wall["invocations"]) == 2
+    assert wall["data_seconds"] == 105.0 and wall["units_seconds"] == 60.0
+    assert wall["seconds"] == round(sum(i["seconds"] for i in wall["invocations"]), 1)
+    assert json.loads(path.read_text()) == wall["invocations"]
+
+
+def test_ci_study_twice_resumes_and_keeps_both_invocations(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SSL_WORKBENCH_CACHE": str(tmp_path/"cache"),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, str(ROOT/"tools"/"run_spare3d_study.py"), "--budget", "ci", "--jobs", "2",
+           "--root", str(tmp_path/"runs"), "--out", str(tmp_path/"studies")]
+    run = lambda: subprocess.run(cmd, check=True, env=env, cwd=tmp_path, capture_output=True, text=True,
+                                 timeout=600)
+    run()
+    units = sorted((tmp_path/"runs"/"spare3d").glob("*/seed-*/study_result.json"))
+    assert len(units) == 10  # 5 arms x 2 seeds
+    written = {u: u.stat().st_mtime_ns for u in units}
+    run()
+    # the second invocation found every unit done: it trained nothing and rewrote no result
+    assert {u: u.stat().st_mtime_ns for u in units} == written
+    summary = json.loads((tmp_path/"runs"/"spare3d"/"summary-ci.json").read_text())
+    assert set(summary["arms"]) == {"contrastive", "pose", "supervised", "simclr", "contrastive_occ"}
+    assert all(a["seeds"] == [0, 1] for a in summary["arms"].values())
+    wall = summary["wall_clock"]
+    assert len(wall["invocations"]) == 2 and wall["jobs"] == 2 and wall["threads_per_job"] == 1
+    assert wall["seconds"] == round(sum(i["seconds"] for i in wall["invocations"]), 1)
