@@ -16,6 +16,9 @@ one thread), against the study's unit itself, and for each model its held-out ac
   run: the easy negatives lift the pretext off the log-2 saddle early, and the twins alone train it late.
 - `amp`: the study's unit on `fit_spare3d`'s fast path (bf16 autocast, channels-last weights, fused Adam):
   does bf16 cost the pretext accuracy? (Not a hard-negatives question: it shares the unit and diagnostics.)
+- `lr3e-3_amp`, `lr3e-4_amp`: the `amp` variant with Adam's peak learning rate three times higher or lower
+  than the study's 10^-3 (still on the cosine): the pretext underfits its training pairs; is the step size
+  what holds it? (The plateau probe compared learning rates over 200 steps only.)
 
 Every model is also scored on 1,000 further held-out pairs, binned by how many pixels the two objects'
 drawings differ (F + R + T, and the isometric): is what stays wrong the pairs whose cut barely shows at 32 px?
@@ -46,7 +49,7 @@ OUT = Path("studies/probes/spare3d_hard_negatives.json")
 VARIANTS = {
     "study_setting": {}, "groups4": dict(k=4, n_groups=5000), "pairs_only": dict(negatives="pairs"),
     "nce_anneal": dict(k=2, anneal=True), "towers_w64": dict(backbone="small_convnet_w64"),
-    "amp": dict(amp=True)}
+    "amp": dict(amp=True), "lr3e-3_amp": dict(amp=True, lr=3e-3), "lr3e-4_amp": dict(amp=True, lr=3e-4)}
 SEED, DIAGNOSTIC_PAIRS = 0, 1000
 
 
