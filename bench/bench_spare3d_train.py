@@ -1,6 +1,7 @@
 """SPARE3D training speed: the `spare3d` study's `cpu` trainings, one step each, in fp32 with the for-loop
-Adam (what the papers' code does, and how the committed study ran) against `fit_spare3d(..., amp=True)`:
-bf16 autocast where the hardware has it, channels-last weights and a fused Adam.
+Adam (what the papers' code does, and how the float32 study run `studies/spare3d.cpu-fp32.json` ran) against
+`fit_spare3d(..., amp=True)`: bf16 autocast where the hardware has it, channels-last weights and a fused Adam
+(the study's `cpu` budget since 2026-12-03).
 
 Every trainer is timed through the library's own loop (`fit_spare3d`, `fit_simclr_drawings`): the step time is
 (time of `warmup + steps` steps - time of `warmup` steps) / `steps`, so building the model and optimiser and
