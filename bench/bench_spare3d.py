@@ -62,12 +62,12 @@ def reproduce_t2i(n_train: int = 400, n_test: int = 200, size: int = 32, steps: 
     contrastive pretext on `n_train` pairs (no labels) -> zero-shot T2I and fine-tuned on `n_train` questions,
     vs SPARE3D's early-fusion baseline trained from scratch on the same `n_train` questions. Chance = 0.25."""
     import numpy as np, torch
-    from ssl_workbench.spare3d.tasks import make_item
+    from ssl_workbench.spare3d.tasks import make_item, stack_items
     from ssl_workbench.spare3d.models import FourTowerNet, EarlyFusionNet, fit_spare3d, t2i_accuracy
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     def items(task, n, offset):
         rows = [make_item(task, seed, offset + i, size=size) for i in range(n)]
-        return {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
+        return stack_items(rows)
     t0 = time.perf_counter()
     pairs, train, test = (items("pair", n_train, 0), items("t2i", n_train, 10**6),
                           items("t2i", n_test, 2 * 10**6))

@@ -12,13 +12,12 @@ step times into the training seconds of one seed of each arm (steps per arm from
 from __future__ import annotations
 import os, time
 
-import numpy as np
 import torch
 
 from ssl_workbench.core import cpu_has_native_bf16
 from ssl_workbench.spare3d.models import (EarlyFusionNet, FourTowerNet, PoseNet, drawings_of,
                                           fit_simclr_drawings, fit_spare3d)
-from ssl_workbench.spare3d.tasks import make_item
+from ssl_workbench.spare3d.tasks import make_item, stack_items
 
 SIZE, HIDDEN, BATCH, SIMCLR_BATCH = 32, 512, 16, 64
 
@@ -57,7 +56,7 @@ STUDY_STEPS = {
 
 def _data(task: str, n: int = 2 * BATCH, seed: int = 0) -> dict:
     rows = [make_item(task, seed, i, size=SIZE) for i in range(n)]
-    return {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
+    return stack_items(rows)
 
 
 def _seconds(train, data, steps, amp) -> float:

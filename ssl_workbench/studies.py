@@ -31,7 +31,7 @@ __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm',
            'get_study', 'unit_config', 'score_knn', 'knn_of_backbone', 'train_and_score', 'StudyInterrupted',
            'check_finished', 'machine_info', 'code_commit', 'summary_path', 'write_unit_result', 'run_study',
            'random_init_baseline', 'knn_settings', 'check_shared_run', 'arm_dir', 'collect_results', 'summarize',
-           'committed_studies', 'load_summary', 'summary_table', 'summary_figure']
+           'committed_studies', 'load_summary', 'summary_table', 'summary_figure', 'quoted_metric', 'quoted_comparison']
 
 # %% ../nbs/58_studies.ipynb #033c14ba
 def t_interval(values, # one number per seed
@@ -432,3 +432,19 @@ def summary_figure(s: dict, metric: str = "knn"):
                             "budget)",
                       yaxis_title=f"{metric} (%)", height=380, margin=dict(l=50, r=20, t=60, b=40))
     return fig
+
+# %% ../nbs/58_studies.ipynb #5ad916e4
+def _in_percent(*xs) -> tuple[float, ...]: return tuple(round(100 * x, 1) for x in xs)
+
+def quoted_metric(s: dict, # a study summary
+                  arm: str, metric: str,
+                  per_seed: bool = False, # the per-seed values instead of (mean, low, high)
+                 ) -> tuple[float, ...]:
+    "`arm`'s `metric` as prose quotes it, in % to one decimal: (mean, low, high) of the 95 % interval."
+    m = s["arms"][arm]["metrics"][metric]
+    return _in_percent(*m["per_seed"]) if per_seed else _in_percent(m["mean"], *m["ci"])
+
+def quoted_comparison(s: dict, name: str) -> tuple:
+    "Comparison `name` as prose quotes it: the paired difference's (mean, low, high) in %, and the verdict."
+    c = next(c for c in s["comparisons"] if c["name"] == name)
+    return (*_in_percent(c["difference"]["mean"], *c["difference"]["ci"]), c["verdict"])

@@ -22,6 +22,7 @@ Delete the run folder and the ledger goes with it.
 """
 from __future__ import annotations
 import argparse, json, os, time
+from functools import partial
 from pathlib import Path
 from multiprocessing import get_context
 
@@ -92,18 +93,17 @@ class WallClockLedger:
         self.now = dict(started=time.strftime("%Y-%m-%d %H:%M:%S"), seconds=0.0, data_seconds=0.0,
                         units_seconds=0.0, jobs=jobs, threads_per_job=threads)
 
-    def tick(self, phase: str):
-        "A `_phase` tick that records `phase`'s seconds so far (and the invocation's) and saves the ledger."
-        def record(seconds: float):
-            self.now[phase] = round(seconds, 1)
-            self.now["seconds"] = round(time.time() - self.start, 1)
-            self.save()
-        return record
-
-    def save(self):
+    def record(self, phase: str | None = None, seconds: float = 0.0):
+        "Record `phase`'s seconds so far (if given) and the invocation's, and save the ledger."
+        if phase: self.now[phase] = round(seconds, 1)
+        self.now["seconds"] = round(time.time() - self.start, 1)
         from ssl_workbench.core import atomic_write_text
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path, json.dumps(self.invocations, indent=1))
+
+    def tick(self, phase: str):
+        "A `_phase` tick: `record`s `phase`."
+        return partial(self.record, phase)
 
     @property
     def invocations(self) -> list[dict]: return self.earlier + [self.now]
@@ -134,15 +134,15 @@ def main(argv=None):
     ledger = WallClockLedger(Path(a.root)/"spare3d"/f"wall-clock-{a.budget}.json", a.jobs,
                              int(os.environ.get("OMP_NUM_THREADS", "0") or 0))
     print(f"phase 1: data sets ({a.jobs} processes)", flush=True)
-    ledger.tick("data_seconds")(_phase(a.jobs, _generate, data_sets(a.budget, n_seeds), fresh=False,
-                                       tick=ledger.tick("data_seconds")))
+    ledger.record("data_seconds", _phase(a.jobs, _generate, data_sets(a.budget, n_seeds), fresh=False,
+                                         tick=ledger.tick("data_seconds")))
     print(f"phase 2: arms ({a.jobs} processes)", flush=True)
     arms = sorted((arm.name for arm in study.arms), key=lambda n: -ARM_COST.get(n, 1))
-    ledger.tick("units_seconds")(_phase(a.jobs, _run_arm, [(arm, a.budget, n_seeds, a.root, a.out)
-                                                            for arm in arms],
-                                        fresh=True, tick=ledger.tick("units_seconds")))
+    jobs = [(arm, a.budget, n_seeds, a.root, a.out) for arm in arms]
+    ledger.record("units_seconds",
+                  _phase(a.jobs, _run_arm, jobs, fresh=True, tick=ledger.tick("units_seconds")))
     summary = run_study("spare3d", a.budget, n_seeds, None, a.root, a.out, progress=False)
-    ledger.tick("units_seconds")(ledger.now["units_seconds"])  # the invocation's seconds, summary included
+    ledger.record()  # the invocation's seconds, the summary included
     summary["wall_clock"] = ledger.summary()
     path = summary_path("spare3d", a.budget, a.root, a.out)
     atomic_write_text(path, json.dumps(summary, indent=1))

@@ -394,7 +394,7 @@ def fit_spare3d(model: nn.Module, # FourTowerNet, EarlyFusionNet or FrozenFeatur
                 precise_bn: int = 0, # after training, BatchNorm statistics recomputed over this many batches
                 lr_schedule: str = "constant", # 'constant' (the papers' Adam) or 'cosine' (to 0 at `steps`)
                 # the fast path: bf16 autocast where native (`training_autocast`), channels-last weights and
-                # a fused Adam; off: fp32 and the for-loop Adam, as the committed studies ran
+                # a fused Adam; off: fp32 and the for-loop Adam, as in the papers' code
                 amp: bool = False,
                ) -> list[dict]:
     "Train `model` in place for `steps` Adam steps; returns the per-step logs."

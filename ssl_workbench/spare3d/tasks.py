@@ -19,8 +19,8 @@ from .render import (BACKENDS, HIDDEN_STYLES, ORTHO_VIEWS, VIEWS, Backend, _chec
 # %% auto #0
 __all__ = ['I2P_POSES', 'PAIR_LABELS', 'SR_POSES', 'TASK_MAKERS', 'TASKS', 'FORMAT_VERSION', 'pixel_difference', 'make_t2i',
            'make_i2p', 'make_p2i', 'make_pair', 'make_object_views', 'check_pose_ids', 'make_sr', 'ItemTimeout',
-           'make_item', 'generate', 'read_meta', 'iter_task', 'load_task', 'generate_parser', 'cli_generate',
-           'make_object_views_dataset', 'plot_t2i', 'difference_image']
+           'make_item', 'stack_items', 'generate', 'read_meta', 'iter_task', 'load_task', 'generate_parser',
+           'cli_generate', 'make_object_views_dataset', 'plot_t2i', 'difference_image']
 
 # %% ../../nbs/71_spare3d_tasks.ipynb #1a5a20a3
 def pixel_difference(a: np.ndarray, b: np.ndarray, # uint8 (..., H, W, 3) drawings
@@ -241,10 +241,12 @@ def _write_json(path: Path, data: dict) -> None:
     from ssl_workbench.core import atomic_write_text
     atomic_write_text(path, json.dumps(data, indent=1))
 
+def stack_items(items: Sequence[dict]) -> dict[str, np.ndarray]:
+    "Items of one task (`make_item`'s dicts) stacked key by key: a data set's arrays, as `load_task` gives."
+    return {key: np.stack([np.asarray(item[key]) for item in items]) for key in items[0]}
+
 def _write_shard(path: Path, items: list[tuple[int, dict]], n_failed: int, failures: Counter) -> None:
-    arrays = {}
-    if items:
-        for key in items[0][1]: arrays[key] = np.stack([np.asarray(item[key]) for _, item in items])
+    arrays = stack_items([item for _, item in items]) if items else {}
     arrays["index"] = np.array([i for i, _ in items], np.int64)
     arrays["failures"] = np.array(json.dumps({"n_failed": n_failed, "reasons": dict(failures)}))
     from ssl_workbench.core import atomic_write
