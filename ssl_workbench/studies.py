@@ -29,9 +29,10 @@ from .train.loop import fit
 # %% auto #0
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',
            'get_study', 'unit_config', 'score_knn', 'knn_of_backbone', 'train_and_score', 'StudyInterrupted',
-           'check_finished', 'machine_info', 'code_commit', 'summary_path', 'write_unit_result', 'run_study',
-           'random_init_baseline', 'knn_settings', 'check_shared_run', 'arm_dir', 'collect_results', 'summarize',
-           'committed_studies', 'load_summary', 'summary_table', 'summary_figure', 'quoted_metric', 'quoted_comparison']
+           'check_finished', 'machine_info', 'code_commit', 'summary_path', 'write_unit_result', 'run_unit',
+           'run_study', 'random_init_baseline', 'knn_settings', 'check_shared_run', 'arm_dir', 'collect_results',
+           'summarize', 'committed_studies', 'load_summary', 'summary_table', 'summary_figure', 'quoted_metric',
+           'quoted_comparison']
 
 # %% ../nbs/58_studies.ipynb #033c14ba
 def t_interval(values, # one number per seed
@@ -239,6 +240,21 @@ def write_unit_result(run_dir: Path, study: str, arm: str, seed: int, budget: st
              git_commit=code_commit(), date=time.strftime("%Y-%m-%d %H:%M:%S"))))
     return run_dir/"study_result.json"
 
+def run_unit(study: Study, arm: Arm, seed: int, budget: str,
+             root: Path | str = "runs/studies", # run directories: root/NAME/ARM/seed-K
+             device=None,
+             extra=(), # `study.prepare`'s overrides (`_prepare`)
+            ) -> Path:
+    """Train and score one arm × seed into its run folder's `study_result.json`, unless that exists (a
+    finished unit is skipped, an interrupted one resumes)."""
+    run_dir = arm_dir(root, study.name, arm)/f"seed-{seed}"
+    if arm.shared: check_shared_run(study, arm, seed, budget, run_dir, extra)
+    if not (run_dir/"study_result.json").exists():
+        t0 = time.time()
+        metrics = (study.run_unit or train_and_score)(study, arm, seed, budget, run_dir, device, extra)
+        write_unit_result(run_dir, study.name, arm.name, seed, budget, metrics, time.time() - t0)
+    return run_dir/"study_result.json"
+
 def run_study(name: str, # a registered study
               budget: str = "cpu", # ci | cpu | gpu
               # number of seeds (0..seeds-1); None: the study's default for the budget
@@ -261,13 +277,8 @@ def run_study(name: str, # a registered study
              if seed < arm.n_seeds(budget, n_seeds)]
     bar = tqdm(total=len(units), desc=f"study {name} ({budget})", disable=not progress, unit="run")
     for arm, seed in units:
-        run_dir = arm_dir(root, name, arm)/f"seed-{seed}"
         bar.set_postfix_str(f"{arm.name} seed {seed}")
-        if arm.shared: check_shared_run(study, arm, seed, budget, run_dir, extra)
-        if not (run_dir/"study_result.json").exists():
-            t0 = time.time()
-            metrics = (study.run_unit or train_and_score)(study, arm, seed, budget, run_dir, device, extra)
-            write_unit_result(run_dir, name, arm.name, seed, budget, metrics, time.time() - t0)
+        run_unit(study, arm, seed, budget, root, device, extra)
         bar.update(1)
     bar.close()
     summary = summarize(study, budget, collect_results(root, study), n_seeds, prepared)

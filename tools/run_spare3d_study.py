@@ -7,8 +7,10 @@ phases:
 
 1. every data set the units read is generated once (`spare3d.study._task`, the units' own cache), the sets
    spread over `--jobs` processes, the costliest first (an OpenCascade drawing costs about 30 voxel ones);
-2. the arms in `--jobs` processes, the costliest first, each running all seeds of its arm through the study
-   harness (finished units are skipped, so an interrupted run resumes);
+2. the units (arm × seed) in `--jobs` processes, the costliest first, each through the study harness's
+   `run_unit` (a finished unit is skipped, so an interrupted run resumes). Units rather than whole arms keep
+   both cores busy to the end: with arms, one process ran the last arm's seeds one after another while the
+   other sat idle;
 3. the summary over all arms (`run_study` with every unit finished), with the wall clock of each phase added
    to it as `wall_clock`.
 
@@ -66,12 +68,22 @@ def _generate(item) -> str:
     return f"{task}{split} {settings.get('backend', 'voxel')} seed {seed}"
 
 
-def _run_arm(job) -> str:
-    from ssl_workbench.studies import run_study
+def units(budget: str, n_seeds: int) -> list[tuple[str, int]]:
+    "(arm, seed) of every unit of the study, the costliest arms' first (longest-processing-time order)."
+    from ssl_workbench.spare3d.study import spare3d_study
+    study = spare3d_study()
+    arms = sorted(study.arms, key=lambda arm: -ARM_COST.get(arm.name, 1))
+    return [(arm.name, seed) for arm in arms for seed in range(arm.n_seeds(budget, n_seeds))]
+
+
+def _run_unit(job) -> str:
+    from ssl_workbench.studies import get_study, run_unit, _prepare
     import ssl_workbench.study_defs  # noqa: F401  (registers the project's studies)
-    arm, budget, n_seeds, root, out = job
-    run_study("spare3d", budget, n_seeds, [arm], root, out, progress=False)
-    return arm
+    arm, seed, budget, root = job
+    study = get_study("spare3d")
+    extra, _ = _prepare(study, budget, Path(root)/study.name, None)
+    run_unit(study, study.arm(arm), seed, budget, root, None, extra)
+    return f"{arm} seed {seed}"
 
 
 def _phase(jobs: int, fn, items, fresh: bool, tick=lambda seconds: None) -> float:
@@ -136,11 +148,10 @@ def main(argv=None):
     print(f"phase 1: data sets ({a.jobs} processes)", flush=True)
     ledger.record("data_seconds", _phase(a.jobs, _generate, data_sets(a.budget, n_seeds), fresh=False,
                                          tick=ledger.tick("data_seconds")))
-    print(f"phase 2: arms ({a.jobs} processes)", flush=True)
-    arms = sorted((arm.name for arm in study.arms), key=lambda n: -ARM_COST.get(n, 1))
-    jobs = [(arm, a.budget, n_seeds, a.root, a.out) for arm in arms]
+    print(f"phase 2: units ({a.jobs} processes)", flush=True)
+    jobs = [(arm, seed, a.budget, a.root) for arm, seed in units(a.budget, n_seeds)]
     ledger.record("units_seconds",
-                  _phase(a.jobs, _run_arm, jobs, fresh=True, tick=ledger.tick("units_seconds")))
+                  _phase(a.jobs, _run_unit, jobs, fresh=True, tick=ledger.tick("units_seconds")))
     summary = run_study("spare3d", a.budget, n_seeds, None, a.root, a.out, progress=False)
     ledger.record()  # the invocation's seconds, the summary included
     summary["wall_clock"] = ledger.summary()
