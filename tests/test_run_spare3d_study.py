@@ -4,7 +4,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT/"tools"))
-from run_spare3d_study import WallClockLedger  # noqa: E402
+from run_spare3d_study import WallClockLedger, units  # noqa: E402
 
 
 def test_ledger_adds_the_invocations_before_it(tmp_path):
@@ -21,6 +21,13 @@ def test_ledger_adds_the_invocations_before_it(tmp_path):
     assert wall["data_seconds"] == 105.0 and wall["units_seconds"] == 60.0
     assert wall["seconds"] == round(sum(i["seconds"] for i in wall["invocations"]), 1)
     assert json.loads(path.read_text()) == wall["invocations"]
+
+
+def test_units_are_every_arm_and_seed_the_costliest_arms_first():
+    got = units("cpu", 3)
+    assert len(got) == 15 and len(set(got)) == 15  # 5 arms x 3 seeds, each once
+    assert [arm for arm, _ in got[::3]] == ["contrastive", "pose", "contrastive_occ", "supervised", "simclr"]
+    assert [seed for _, seed in got[:3]] == [0, 1, 2]
 
 
 def test_ci_study_twice_resumes_and_keeps_both_invocations(tmp_path):
