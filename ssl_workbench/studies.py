@@ -218,8 +218,9 @@ def machine_info() -> dict:
 
 def code_commit() -> str | None:
     """The commit of the checkout this package runs from (`+dirty` with uncommitted changes), whatever the
-    working directory; None for an installed package. Changes under `studies/` don't count: `run_study`
-    rewrites its summary there after every arm, and a run's later units would otherwise all read `+dirty`."""
+    working directory; None for an installed package. Changes under `studies/` don't count: every `run_study`
+    call rewrites its summary there (a study run arm by arm, or resumed, rewrites it several times), and the
+    units run after the first rewrite would otherwise all read `+dirty`."""
     root = project_root()
     return git_commit(root, ignore=["studies"]) if root else None
 

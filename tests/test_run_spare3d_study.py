@@ -38,12 +38,12 @@ def test_ci_study_twice_resumes_and_keeps_both_invocations(tmp_path):
     run = lambda: subprocess.run(cmd, check=True, env=env, cwd=tmp_path, capture_output=True, text=True,
                                  timeout=600)
     run()
-    units = sorted((tmp_path/"runs"/"spare3d").glob("*/seed-*/study_result.json"))
-    assert len(units) == 10  # 5 arms x 2 seeds
-    written = {u: u.stat().st_mtime_ns for u in units}
+    results = sorted((tmp_path/"runs"/"spare3d").glob("*/seed-*/study_result.json"))
+    assert len(results) == 10  # 5 arms x 2 seeds
+    written = {r: r.stat().st_mtime_ns for r in results}
     run()
     # the second invocation found every unit done: it trained nothing and rewrote no result
-    assert {u: u.stat().st_mtime_ns for u in units} == written
+    assert {r: r.stat().st_mtime_ns for r in results} == written
     summary = json.loads((tmp_path/"runs"/"spare3d"/"summary-ci.json").read_text())
     assert set(summary["arms"]) == {"contrastive", "pose", "supervised", "simclr", "contrastive_occ"}
     assert all(a["seeds"] == [0, 1] for a in summary["arms"].values())

@@ -77,11 +77,10 @@ def units(budget: str, n_seeds: int) -> list[tuple[str, int]]:
 
 
 def _run_unit(job) -> str:
-    from ssl_workbench.studies import get_study, run_unit, _prepare
+    from ssl_workbench.studies import get_study, run_unit
     import ssl_workbench.study_defs  # noqa: F401  (registers the project's studies)
-    arm, seed, budget, root = job
+    arm, seed, budget, root, extra = job
     study = get_study("spare3d")
-    extra, _ = _prepare(study, budget, Path(root)/study.name, None)
     run_unit(study, study.arm(arm), seed, budget, root, None, extra)
     return f"{arm} seed {seed}"
 
@@ -140,7 +139,7 @@ def main(argv=None):
     import ssl_workbench.study_defs  # noqa: F401
     from ssl_workbench.core import atomic_write_text
     from ssl_workbench.spare3d.study import spare3d_study
-    from ssl_workbench.studies import run_study, summary_path
+    from ssl_workbench.studies import _prepare, run_study, summary_path
     study = spare3d_study()
     n_seeds = study.seeds[a.budget]
     ledger = WallClockLedger(Path(a.root)/"spare3d"/f"wall-clock-{a.budget}.json", a.jobs,
@@ -149,7 +148,8 @@ def main(argv=None):
     ledger.record("data_seconds", _phase(a.jobs, _generate, data_sets(a.budget, n_seeds), fresh=False,
                                          tick=ledger.tick("data_seconds")))
     print(f"phase 2: units ({a.jobs} processes)", flush=True)
-    jobs = [(arm, seed, a.budget, a.root) for arm, seed in units(a.budget, n_seeds)]
+    extra, _ = _prepare(study, a.budget, Path(a.root)/study.name, None)  # once, as run_study does
+    jobs = [(arm, seed, a.budget, a.root, extra) for arm, seed in units(a.budget, n_seeds)]
     ledger.record("units_seconds",
                   _phase(a.jobs, _run_unit, jobs, fresh=True, tick=ledger.tick("units_seconds")))
     summary = run_study("spare3d", a.budget, n_seeds, None, a.root, a.out, progress=False)
