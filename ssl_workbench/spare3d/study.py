@@ -193,13 +193,13 @@ POSE_CPU = {"ci": _kv(init="default", pretext_lr_schedule="cosine"),
             "cpu": _kv(init="default", pretext_lr_schedule="cosine", n_objects=10_000, pretext_steps=1_500)}
 
 # The contrastive pretext on OpenCascade drawings (`contrastive_occ`): the cpu contrastive settings with
-# every drawing from the OpenCascade backend, on the 2,000 pairs per seed that fit the study's two
+# every drawing from the OpenCascade backend, on the 2,500 pairs per seed that fit the study's two
 # hours (about 0.6-0.7 s per pair on one core) for 1,000 steps; its T2I questions are the ones the other
 # arms' `t2i_*_occ` metrics use. At ci it is the voxel path check; at gpu the paper's pretext on
 # OpenCascade drawings.
 CONTRASTIVE_OCC = {"ci": CONTRASTIVE_CPU["ci"],
                    "cpu": CONTRASTIVE_CPU["cpu"]
-                          + _kv(backend="occ", n_pairs=2_000, pretext_steps=1_000, transfer_backend=""),
+                          + _kv(backend="occ", n_pairs=2_500, pretext_steps=1_000, transfer_backend=""),
                    "gpu": _kv(backend="occ")}
 
 def spare3d_study() -> Study:
