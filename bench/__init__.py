@@ -1,7 +1,6 @@
 """Benchmarks (bench_*.py, run by run_all.py) and what they share."""
 import argparse, contextlib, os, platform, tempfile
 from unittest import mock
-from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -49,17 +48,10 @@ def probe_args(doc: str, known, out, flag: str = "--variants", argv=None, add=No
     return a, chosen(getattr(a, flag.lstrip("-")), known, flag)
 
 
-def cpu_model() -> str | None:
-    "The CPU's model name from /proc/cpuinfo (None where there is none)."
-    try: lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError: return None
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
-
-
 def probe_machine(**extra) -> dict:
     """The machine fields a probe stores: processor, its model, whether it computes bf16 natively (then
     training runs bf16 autocast by default), cores, and `extra`."""
-    from ssl_workbench.core import cpu_has_native_bf16
+    from ssl_workbench.core import cpu_has_native_bf16, cpu_model
     return dict(processor=platform.processor() or platform.machine(), cpu_model=cpu_model(),
                 native_bf16=cpu_has_native_bf16(), cpu_count=os.cpu_count(), **extra)
 

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['get_device', 'available_devices', 'cpu_has_native_bf16', 'training_autocast', 'seed_everything', 'rng_state',
-           'set_rng_state', 'RunDir', 'RunLockedError', 'RunLock', 'run_is_locked', 'atomic_write', 'fsync_dir',
-           'atomic_write_text', 'atomic_copy', 'clean_stale_temps', 'process_start_time', 'write_pid_file',
+__all__ = ['get_device', 'available_devices', 'cpu_model', 'cpu_has_native_bf16', 'training_autocast', 'seed_everything',
+           'rng_state', 'set_rng_state', 'RunDir', 'RunLockedError', 'RunLock', 'run_is_locked', 'atomic_write',
+           'fsync_dir', 'atomic_write_text', 'atomic_copy', 'clean_stale_temps', 'process_start_time', 'write_pid_file',
            'read_pid_file', 'remove_pid_file', 'append_jsonl', 'read_jsonl', 'git_commit', 'package_version',
            'project_root', 'cache_dir', 'content_hash', 'UnsafeOrCorruptFile', 'safe_torch_load', 'html_text',
            'png_bytes', 'png_data_uri', 'decode_data_uri']
@@ -54,6 +54,12 @@ def available_devices() -> list[str]:
     return cuda + ["cpu"]
 
 # %% ../nbs/00_core.ipynb #d7cfaf0b
+def cpu_model() -> str | None:
+    "The CPU's model name from /proc/cpuinfo (None where there is none)."
+    try: lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError: return None
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
+
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); read from /proc/cpuinfo (False
     elsewhere)."""

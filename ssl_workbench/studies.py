@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .core import (RunDir, atomic_write_text, cpu_has_native_bf16, git_commit, project_root,
-                                read_jsonl)
+from .core import (RunDir, atomic_write_text, cpu_has_native_bf16, cpu_model, git_commit,
+                                project_root, read_jsonl)
 from .data import load_dataset
 from .eval.features import extract_features, random_init_backbone
 from .eval.knn import knn_accuracy
@@ -30,10 +30,10 @@ from .train.loop import fit
 # %% auto #0
 __all__ = ['BUDGETS', 'STUDY_FORMAT', 'STUDIES', 't_interval', 'verdict', 'Arm', 'Comparison', 'Study', 'register_study',
            'get_study', 'unit_config', 'score_knn', 'knn_of_backbone', 'train_and_score', 'StudyInterrupted',
-           'check_finished', 'cpu_model', 'machine_info', 'code_commit', 'summary_path', 'write_unit_result',
-           'run_unit', 'run_study', 'random_init_baseline', 'knn_settings', 'check_shared_run', 'arm_dir',
-           'collect_results', 'summarize', 'committed_studies', 'load_summary', 'summary_table', 'summary_figure',
-           'quoted_metric', 'quoted_comparison']
+           'check_finished', 'machine_info', 'code_commit', 'summary_path', 'write_unit_result', 'run_unit',
+           'run_study', 'random_init_baseline', 'knn_settings', 'check_shared_run', 'arm_dir', 'collect_results',
+           'summarize', 'committed_studies', 'load_summary', 'summary_table', 'summary_figure', 'quoted_metric',
+           'quoted_comparison']
 
 # %% ../nbs/58_studies.ipynb #033c14ba
 def t_interval(values, # one number per seed
@@ -210,13 +210,6 @@ def check_finished(run_dir: Path):
                                "again to resume it")
 
 # %% ../nbs/58_studies.ipynb #59566007
-def cpu_model() -> str:
-    "The CPU's model name from /proc/cpuinfo (e.g. \"AMD EPYC\"), else what `platform` knows."
-    try: lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError: lines = []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return names[0] if names else platform.processor() or platform.machine()
-
 def machine_info() -> dict:
     """Where the numbers were measured. The CPU model and whether it computes bf16 natively are recorded
     because a CPU run's numbers depend on them: `amp=true` trains in bf16 only on such a CPU
@@ -224,7 +217,8 @@ def machine_info() -> dict:
     numbers."""
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
-                cpu_model=cpu_model(), native_bf16=cpu_has_native_bf16(),
+                cpu_model=cpu_model() or platform.processor() or platform.machine(),
+                native_bf16=cpu_has_native_bf16(),
                 cpu_count=os.cpu_count(), torch=torch.__version__, torch_threads=torch.get_num_threads(),
                 cuda=cuda)
 
