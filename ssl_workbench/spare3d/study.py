@@ -194,7 +194,7 @@ POSE_CPU = {"ci": _kv(init="default", pretext_lr_schedule="cosine"),
 
 # The contrastive pretext on OpenCascade drawings (`contrastive_occ`): the cpu contrastive settings with
 # every drawing from the OpenCascade backend, on the 2,500 pairs per seed that fit the study's two
-# hours (about 0.6-0.7 s per pair on one core) for 1,000 steps; its T2I questions are the ones the other
+# hours (0.46-0.7 s per pair on one core, by CPU) for 1,000 steps; its T2I questions are the ones the other
 # arms' `t2i_*_occ` metrics use. At ci it is the voxel path check; at gpu the paper's pretext on
 # OpenCascade drawings.
 CONTRASTIVE_OCC = {"ci": CONTRASTIVE_CPU["ci"],
