@@ -76,10 +76,10 @@ def _transfer_t2i(make_net, s: dict, seed: int, zero_shot: bool) -> dict:
     _fit(net, _task("t2i", other, seed), "t2i", s, seed, steps_key)
     return out | {f"t2i_finetuned_{backend}": task_accuracy(net, test, "t2i")}
 
-def contrastive_pretext(s: dict, seed: int) -> tuple[FourTowerNet, list[dict]]:
-    "A `FourTowerNet` built from settings `s` and trained on the pair pretext; the net and its training log."
-    net = FourTowerNet(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"),
-                       init=s.get("init", "paper"))
+def contrastive_pretext(s: dict, seed: int, make_net=FourTowerNet) -> tuple[FourTowerNet, list[dict]]:
+    """A `FourTowerNet` (or another scorer from `make_net`, built with the same arguments) built from
+    settings `s` and trained on the pair pretext; the net and its training log."""
+    net = make_net(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s.get("init", "paper"))
     log = _fit(net, _task("pair", s, seed), "pretext", s, seed, "pretext_steps",
                different_objects=s.get("different_objects", 0.0), negatives=s.get("negatives", "pairs"),
                encode=s.get("encode", "separate"),
