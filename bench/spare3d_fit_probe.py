@@ -21,15 +21,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 
 from bench import probe_args, probe_machine, run_probes, training_curve
-from bench.spare3d_hard_negatives_probe import by_cut_size, diagnostic_pairs
+from bench.spare3d_hard_negatives_probe import pretext_metrics
 from ssl_workbench.core import seed_everything
-from ssl_workbench.spare3d.models import FourTowerNet, pretext_accuracy, task_accuracy, twin_accuracy
-from ssl_workbench.spare3d.study import _task, contrastive_pretext, settings_of, spare3d_study
+from ssl_workbench.spare3d.models import FourTowerNet
+from ssl_workbench.spare3d.study import contrastive_pretext, settings_of, spare3d_study
 
 OUT = Path("studies/probes/spare3d_fit.json")
 
@@ -74,17 +73,10 @@ def run_variant(name: str) -> dict:
     seed_everything(SEED)  # before the net is built, as the study's units do
     start = time.time()
     net, log = contrastive_pretext(s, SEED, make_net=NETS[s.get("scorer", "mlp")])
-    seconds, last = time.time() - start, log[-100:]
-    held_out, test = _task("pair", s, SEED, "_test"), _task("t2i", s, SEED, "_test")
+    seconds = time.time() - start
     return dict(overrides=VARIANTS[name], seconds=round(seconds, 1),
                 seconds_per_step=round(seconds / s["pretext_steps"], 3), machine=probe_machine(),
-                date=time.strftime("%Y-%m-%d"),
-                train_pair_bce=round(float(np.mean([r["pair_bce"] for r in last])), 4),
-                train_pair_accuracy=round(float(np.mean([r["pair_accuracy"] for r in last])), 4),
-                held_out_pair_accuracy=pretext_accuracy(net, held_out),
-                held_out_twin_accuracy=twin_accuracy(net, held_out),
-                t2i_zero_shot=task_accuracy(net, test, "t2i"),
-                by_cut_size=by_cut_size(net, diagnostic_pairs(s["size"])),
+                date=time.strftime("%Y-%m-%d"), **pretext_metrics(net, log, s),
                 curve=training_curve(log, ("loss", "pair_bce", "pair_accuracy", "info_nce"),
                                      every=max(50, s["pretext_steps"] // 40)))
 

@@ -138,6 +138,19 @@ def by_cut_size(net: FourTowerNet, pairs: dict) -> dict:
                 isometric_differs=bins(iso, [20, 40, 80, 10_000]))
 
 
+def pretext_metrics(net: FourTowerNet, log: list[dict], s: dict, seed: int = SEED) -> dict:
+    """A trained pretext's fit (training-batch means over its last 100 steps), its held-out pair and twin
+    accuracy, zero-shot T2I, and its accuracy on the diagnostic pairs by the size of the cut."""
+    last = log[-100:]
+    held_out, test = _task("pair", s, seed, "_test"), _task("t2i", s, seed, "_test")
+    return dict(train_pair_bce=round(float(np.mean([r["pair_bce"] for r in last])), 4),
+                train_pair_accuracy=round(float(np.mean([r["pair_accuracy"] for r in last])), 4),
+                held_out_pair_accuracy=pretext_accuracy(net, held_out),
+                held_out_twin_accuracy=twin_accuracy(net, held_out),
+                t2i_zero_shot=task_accuracy(net, test, "t2i"),
+                by_cut_size=by_cut_size(net, diagnostic_pairs(s["size"])))
+
+
 def run_variant(name: str) -> dict:
     study = spare3d_study()
     s = settings_of(study, study.arm("contrastive"), "cpu")
@@ -151,17 +164,10 @@ def run_variant(name: str) -> dict:
             data = np.stack([pairs["left"], pairs["right"]], 1)
         else: data = groups(v["n_groups"], v["k"], s["size"], SEED)
         net, log = fit_groups(s, data, v["k"], v.get("anneal", False), SEED)
-    seconds, last = time.time() - start, log[-100:]
+    seconds = time.time() - start
     keys = ("loss", "pair_bce", "pair_accuracy", *(("info_nce",) if "info_nce" in log[0] else ()))
-    held_out, test = _task("pair", s, SEED, "_test"), _task("t2i", s, SEED, "_test")
     return dict(overrides=v, seconds=round(seconds, 1), threads=torch.get_num_threads(),
-                train_pair_bce=round(float(np.mean([r["pair_bce"] for r in last])), 4),
-                train_pair_accuracy=round(float(np.mean([r["pair_accuracy"] for r in last])), 4),
-                held_out_pair_accuracy=pretext_accuracy(net, held_out),
-                held_out_twin_accuracy=twin_accuracy(net, held_out),
-                t2i_zero_shot=task_accuracy(net, test, "t2i"),
-                by_cut_size=by_cut_size(net, diagnostic_pairs(s["size"])),
-                curve=training_curve(log, keys, every=100))
+                **pretext_metrics(net, log, s), curve=training_curve(log, keys, every=100))
 
 
 def main(argv=None):
