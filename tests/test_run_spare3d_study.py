@@ -4,7 +4,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT/"tools"))
-from run_spare3d_study import WallClockLedger, units  # noqa: E402
+from run_spare3d_study import WallClockLedger, data_sets, units  # noqa: E402
 
 
 def test_ledger_adds_the_invocations_before_it(tmp_path):
@@ -28,6 +28,15 @@ def test_units_are_every_arm_and_seed_the_costliest_arms_first():
     assert len(got) == 15 and len(set(got)) == 15  # 5 arms x 3 seeds, each once
     assert [arm for arm, _ in got[::3]] == ["contrastive", "pose", "contrastive_occ", "supervised", "simclr"]
     assert [seed for _, seed in got[:3]] == [0, 1, 2]
+
+
+def test_a_set_that_is_the_first_items_of_a_larger_one_is_not_drawn_on_its_own():
+    pairs = [(task, split, s.get("backend", "voxel"), seed, s["n_pairs"] if not split else s["n_test"])
+             for _, task, split, s, seed in data_sets("cpu", 3) if task == "pair"]
+    # SimCLR's 1,000 voxel pairs per seed are the first 1,000 of the contrastive arm's 10,000
+    assert sorted(p for p in pairs if p[:3] == ("pair", "", "voxel")) == [("pair", "", "voxel", seed, 10_000)
+                                                                         for seed in range(3)]
+    assert len(pairs) == len(set(pairs)) == 12  # voxel and OpenCascade, train and test, 3 seeds
 
 
 def test_ci_study_twice_resumes_and_keeps_both_invocations(tmp_path):

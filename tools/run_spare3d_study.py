@@ -40,9 +40,11 @@ ARM_COST = {"contrastive": 6, "pose": 5, "contrastive_occ": 2, "simclr": 1, "sup
 
 
 def data_sets(budget: str, n_seeds: int) -> list[tuple[float, str, str, dict, int]]:
-    "(cost, task, split, settings, seed) of each data set the study's units read, once each, costliest first."
+    """(cost, task, split, settings, seed) of each data set the units read, once each, costliest first.
+    A set that is the first items of a larger one of the same stream is left out: `cached_task` reads it from
+    the larger set (the SimCLR arm's 1,000 pairs from the contrastive arm's 10,000)."""
     from ssl_workbench.spare3d.study import settings_of, spare3d_study, task_size
-    study, seen, out = spare3d_study(), set(), []
+    study, seen, out, most = spare3d_study(), set(), [], {}
     for arm in study.arms:
         for seed in range(n_seeds):
             s = settings_of(study, arm, budget)
@@ -56,9 +58,11 @@ def data_sets(budget: str, n_seeds: int) -> list[tuple[float, str, str, dict, in
                 key = (task, split, settings["size"], backend, n, seed)
                 if key in seen: continue
                 seen.add(key)
+                stream = key[:4] + key[5:]
+                most[stream] = max(most.get(stream, 0), n)
                 out.append((n * ITEM_COST[backend] * (5 if task in ("t2i", "i2p", "p2i") else 2), task, split,
-                            settings, seed))
-    return sorted(out, key=lambda d: -d[0])
+                            settings, seed, stream, n))
+    return sorted([d[:5] for d in out if d[6] == most[d[5]]], key=lambda d: -d[0])
 
 
 def _generate(item) -> str:

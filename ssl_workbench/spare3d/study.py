@@ -36,12 +36,28 @@ def settings_of(study: Study, arm: Arm, budget: str) -> dict:
         except json.JSONDecodeError: out[key] = value
     return out
 
+def _larger_set(out: Path) -> Path | None:
+    """The smallest complete cached set of the same task, size, backend, seed and stream as `out` (named
+    `...-n<N>`) with more items than it, if any."""
+    stem, _, n = out.name.rpartition("-n")
+    larger = [(int(d.name.rpartition("-n")[2]), d) for d in out.parent.glob(f"{stem}-n*")
+              if d.name.rpartition("-n")[2].isdigit() and int(d.name.rpartition("-n")[2]) > int(n)]
+    complete = [(m, d) for m, d in sorted(larger) if (d/"meta.json").exists()
+                and json.loads((d/"meta.json").read_text()).get("status") == "complete"]
+    return complete[0][1] if complete else None
+
 def cached_task(task: str, n: int, s: dict, # settings: `size`, optional `backend`
                 seed: int, stream: int) -> dict:
-    "`n` generated items of `task` (generator seed 1000·seed + stream), cached under the data cache."
-    out = cache_dir("spare3d_study",
-                    f"{task}-{s['size']}px-{s.get('backend', 'voxel')}-seed{seed}-{stream}-n{n}")
-    generate(task, n, out, backend=s.get("backend", "voxel"), size=s["size"], workers=0,
+    """`n` generated items of `task` (generator seed 1000·seed + stream), cached under the data cache. Item i
+    is drawn from its own random stream (`generate`), so the first `n` items of a larger cached set of the
+    same stream are these `n` items: they are read from it, not drawn again (the SimCLR arm's 1,000 pairs
+    are the first 1,000 of the contrastive arm's 10,000)."""
+    backend = s.get("backend", "voxel")
+    out = cache_dir("spare3d_study") / f"{task}-{s['size']}px-{backend}-seed{seed}-{stream}-n{n}"
+    if not out.exists() and (larger := _larger_set(out)):
+        data = load_task(larger)
+        return {k: v[data["index"] < n] for k, v in data.items()}
+    generate(task, n, out, backend=backend, size=s["size"], workers=0,
              seed=1000 * seed + stream, shard_size=max(n, 1))
     return load_task(out)
 
