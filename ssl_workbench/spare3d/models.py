@@ -25,12 +25,13 @@ from ..models import PooledFeatures, create_backbone
 from .tasks import I2P_POSES, PAIR_LABELS, check_pose_ids
 
 # %% auto #0
-__all__ = ['POOLS', 'HEADS', 'INITS', 'ENCODINGS', 'NEGATIVES', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'LR_SCHEDULES', 'to_tensor',
-           'spatial_tower', 'default_pool', 'FourTowerNet', 'pretext_logits', 'in_batch_info_nce', 'pretext_loss',
-           't2i_scores', 't2i_loss', 'EarlyFusionNet', 'PoseNet', 'pose_pretext_logits', 'pose_pretext_loss',
-           'task_batch', 'task_scores', 'task_loss', 'fit_spare3d', 'task_predictions', 'task_accuracy', 't2i_accuracy',
-           'pair_hits', 'twin_wins', 'pretext_accuracy', 'twin_accuracy', 'pose_accuracy', 'drawings_of',
-           'fit_simclr_drawings', 'FrozenFeatureScorer', 'simclr_scorer', 'evaluate_spare3d', 'compare_spare3d']
+__all__ = ['POOLS', 'HEADS', 'INITS', 'HEAD_NORMS', 'ENCODINGS', 'NEGATIVES', 'TASK_KEYS', 'CHANCE', 'I2P_LOGITS', 'LR_SCHEDULES',
+           'to_tensor', 'spatial_tower', 'default_pool', 'FourTowerNet', 'pretext_logits', 'in_batch_info_nce',
+           'pretext_loss', 't2i_scores', 't2i_loss', 'EarlyFusionNet', 'PoseNet', 'pose_pretext_logits',
+           'pose_pretext_loss', 'task_batch', 'task_scores', 'task_loss', 'fit_spare3d', 'task_predictions',
+           'task_accuracy', 't2i_accuracy', 'pair_hits', 'twin_wins', 'pretext_accuracy', 'twin_accuracy',
+           'pose_accuracy', 'drawings_of', 'fit_simclr_drawings', 'FrozenFeatureScorer', 'simclr_scorer',
+           'evaluate_spare3d', 'compare_spare3d']
 
 # %% ../../nbs/72_spare3d_models.ipynb #5df32b1d
 def to_tensor(images: np.ndarray | torch.Tensor, # uint8 (..., H, W, 3) drawings
@@ -47,6 +48,8 @@ POOLS = ("flatten", "avg")
 HEADS = ("mlp", "linear")
 
 INITS = ("paper", "default")
+
+HEAD_NORMS = ("none", "batch")
 
 def spatial_tower(backbone: str, # a `create_backbone` name: 'vgg16' (paper), 'small_convnet', 'resnet18', ...
                   image_size: int, # drawing side in pixels
@@ -115,24 +118,30 @@ class FourTowerNet(_FourTowers):
         # 'flatten' | 'avg'; None: 'avg' for ResNets (as the code), else 'flatten'
         pool: str | None = None,
         head: str | None = None,  # 'mlp' (ReLU, VGG variant) | 'linear'; None: 'linear' for ResNets
-        init: str = "paper",
-    ):  # 'paper': N(0, 0.01) heads; 'default': PyTorch's Linear init
+        init: str = "paper",  # 'paper': N(0, 0.01) heads; 'default': PyTorch's Linear init
+        # 'none' (the paper); 'batch': BatchNorm after the first Linear of g1, g2 and h (before the ReLU)
+        head_norm: str = "none",
+    ):
         super().__init__(backbone, image_size, in_chans, pool)
         head = _check_choice("head", head or ("linear" if backbone.startswith("resnet") else "mlp"), HEADS)
+        if _check_choice("head_norm", head_norm, HEAD_NORMS) == "batch" and head != "mlp":
+            raise ValueError(f"head_norm='batch' needs head='mlp' (a hidden layer in h); got head={head!r}")
         d = self.feat_dim
         act = [nn.ReLU(inplace=True)] if head == "mlp" else []
-        self.g1 = nn.Sequential(nn.Linear(3 * d, hidden_dim), *act)
-        self.g2 = nn.Sequential(nn.Linear(d, hidden_dim), *act)
+        norm = (lambda: [nn.BatchNorm1d(hidden_dim)]) if head_norm == "batch" else list
+        self.g1 = nn.Sequential(nn.Linear(3 * d, hidden_dim), *norm(), *act)
+        self.g2 = nn.Sequential(nn.Linear(d, hidden_dim), *norm(), *act)
         self.h = (
             nn.Sequential(
-                nn.Linear(2 * hidden_dim, hidden_dim), nn.ReLU(inplace=True), nn.Linear(hidden_dim, 1)
+                nn.Linear(2 * hidden_dim, hidden_dim), *norm(), nn.ReLU(inplace=True),
+                nn.Linear(hidden_dim, 1),
             )
             if head == "mlp"
             else nn.Sequential(nn.Linear(2 * hidden_dim, 1))
         )
         if _check_choice("init", init, INITS) == "paper":
             _init_paper([*self.g1, *self.g2, *self.h])
-        self.head_kind = head
+        self.head_kind, self.head_norm = head, head_norm
 
     def encode_views(self, views: torch.Tensor) -> torch.Tensor:
         "b = g1(f(F) ‖ f(R) ‖ f(T)) for views `(B, 3, C, H, W)` -> `(B, hidden)`."
@@ -144,7 +153,7 @@ class FourTowerNet(_FourTowers):
 
     def score(self, b: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         "Logit that views-code `b` and isometric-code `a` show the same object: `(B,)`."
-        return self.h(torch.cat([b, a], 1)).squeeze(1)
+        return self._h_after_first(self.h[0](torch.cat([b, a], 1)))
 
     def score_matrix(self, b: torch.Tensor, # (N, hidden) views codes
                      a: torch.Tensor, # (M, hidden) isometric codes
@@ -153,7 +162,14 @@ class FourTowerNet(_FourTowers):
         to b and a separately and broadcast, so no `(N·M, 2·hidden)` input is built."""
         first, k = self.h[0], b.shape[1]
         x = (b @ first.weight[:, :k].T)[:, None] + (a @ first.weight[:, k:].T)[None] + first.bias
-        for layer in self.h[1:]: x = layer(x)
+        return self._h_after_first(x)
+
+    def _h_after_first(self, x: torch.Tensor) -> torch.Tensor:
+        """h's layers after the first on its outputs `(..., hidden)`; a BatchNorm (`head_norm='batch'`) takes
+        its statistics over all of them (every scored pair)."""
+        for layer in self.h[1:]:
+            x = layer(x.reshape(-1, x.shape[-1])).reshape(x.shape) if isinstance(layer, nn.BatchNorm1d) \
+                else layer(x)
         return x.squeeze(-1)
 
     def forward(self, views: torch.Tensor, iso: torch.Tensor) -> torch.Tensor:

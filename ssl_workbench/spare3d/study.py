@@ -95,7 +95,8 @@ def _transfer_t2i(make_net, s: dict, seed: int, zero_shot: bool) -> dict:
 def contrastive_pretext(s: dict, seed: int, make_net=FourTowerNet) -> tuple[FourTowerNet, list[dict]]:
     """A `FourTowerNet` (or another scorer from `make_net`, built with the same arguments) built from
     settings `s` and trained on the pair pretext; the net and its training log."""
-    net = make_net(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s.get("init", "paper"))
+    net = make_net(s["backbone"], s["size"], s["hidden_dim"], pool=s.get("pool"), init=s.get("init", "paper"),
+                   head_norm=s.get("head_norm", "none"))
     log = _fit(net, _task("pair", s, seed), "pretext", s, seed, "pretext_steps",
                different_objects=s.get("different_objects", 0.0), negatives=s.get("negatives", "pairs"),
                encode=s.get("encode", "separate"),
@@ -196,9 +197,9 @@ SPARE3D_BUDGETS = {
 # log 2"). The gpu budget keeps the paper's pretext: four cross pairs, N(0, 0.01) heads, separate tower calls,
 # a constant learning rate.
 CONTRASTIVE_CPU = {"ci": _kv(negatives="batch", init="default", encode="joint",
-                             pretext_lr_schedule="cosine"),
-                   "cpu": _kv(negatives="batch", init="default", encode="joint", n_pairs=10_000,
-                              pretext_steps=2_000, pretext_lr_schedule="cosine")}
+                             pretext_lr_schedule="cosine", head_norm="batch"),
+                   "cpu": _kv(negatives="batch", init="default", encode="joint", n_pairs=20_000,
+                              pretext_steps=6_000, pretext_lr_schedule="cosine", head_norm="batch")}
 
 # The pose arm at ci and cpu: PyTorch's default init and a cosine learning rate, as the contrastive arm,
 # and at cpu 10,000 objects for 1,500 steps. With the paper's init and a constant rate its pose accuracy
