@@ -9,6 +9,19 @@ per variant:
   h's ReLU (`spare3d.models`, "The four-tower network"); the product gives every unit of h a direct,
   multiplicative interaction of the two codes.
 - `dot_score`: no h: the score is `b·a / √hidden` plus a learnt offset, the bilinear score of CLIP.
+- `shared_view_tower`: one tower for front, right and top (the isometric keeps its own), so the views' tower
+  learns from three drawings per object instead of one; g1 still knows which view is which by position.
+- `group_norm`: GroupNorm (8 groups) in place of every BatchNorm of the towers, so no drawing's features
+  depend on the others in its batch (with joint encoding, BatchNorm pools an object with its twin).
+- `group_norm_lr1e-4`: the same at a tenth of the learning rate (in a 150-step check it left log 2 at 1e-4,
+  not at 3e-4).
+- `code_batch_norm`: BatchNorm in g1 and g2 too (Linear, BatchNorm, ReLU, as in SimCLR's projection head), so
+  each unit of a code is centred and scaled over the batch's objects, twins included.
+- `head_batch_norm`: `code_batch_norm` with BatchNorm in h's hidden layer as well (over all the pairs h
+  scores): the package's `FourTowerNet(head_norm="batch")`.
+- `shared_tower_code_batch_norm`: `code_batch_norm` with `shared_view_tower`'s one tower for the three views.
+- `shared_tower_head_batch_norm`: `head_batch_norm` with one tower for the three views.
+- `head_batch_norm_steps_6000`: `head_batch_norm` for 6,000 steps.
 
 Every model is also scored on the 1,000 further held-out pairs of `spare3d_hard_negatives_probe`, binned by
 the size of the cut.
@@ -61,9 +74,58 @@ class DotScoreNet(FourTowerNet):
     def score_matrix(self, b, a): return b @ a.T / b.shape[1] ** 0.5 + self.offset
 
 
-NETS = dict(mlp=FourTowerNet, match=MatchHeadNet, dot=DotScoreNet)
+class SharedViewTowerNet(FourTowerNet):
+    "The four-tower net with one tower for front, right and top."
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.towers = nn.ModuleList([self.towers[0]] * 3 + [self.towers[3]])
+
+
+def group_norm_instead_of_batch_norm(module: nn.Module, groups: int = 8) -> nn.Module:
+    "`module` with every BatchNorm2d replaced, in place, by a GroupNorm of `groups` groups over its channels."
+    for name, child in module.named_children():
+        if isinstance(child, nn.BatchNorm2d): setattr(module, name, nn.GroupNorm(groups, child.num_features))
+        else: group_norm_instead_of_batch_norm(child, groups)
+    return module
+
+
+class GroupNormNet(FourTowerNet):
+    "The four-tower net with GroupNorm in its towers."
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        group_norm_instead_of_batch_norm(self.towers)
+
+
+class CodeBatchNormNet(FourTowerNet):
+    "The four-tower net with BatchNorm between g1's and g2's Linear and their ReLU."
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        for g in (self.g1, self.g2): g.insert(1, nn.BatchNorm1d(g[0].out_features))
+
+
+class SharedCodeBatchNormNet(CodeBatchNormNet):
+    "`code_bn` with one tower for front, right and top."
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.towers = nn.ModuleList([self.towers[0]] * 3 + [self.towers[3]])
+
+
+def with_head_norm(make_net):
+    "`make_net` with the package's `head_norm='batch'`: BatchNorm after the first Linear of g1, g2 and h."
+    return lambda *args, **kw: make_net(*args, **{**kw, "head_norm": "batch"})
+
+
+NETS = dict(mlp=FourTowerNet, match=MatchHeadNet, dot=DotScoreNet, shared=SharedViewTowerNet,
+            group_norm=GroupNormNet, code_bn=CodeBatchNormNet, head_bn=with_head_norm(FourTowerNet),
+            shared_code_bn=SharedCodeBatchNormNet, shared_head_bn=with_head_norm(SharedViewTowerNet))
 VARIANTS = {  # overrides of the contrastive arm's cpu settings; `scorer` picks the net
-    "study_setting": {}, "match_head": dict(scorer="match"), "dot_score": dict(scorer="dot")}
+    "study_setting": {}, "match_head": dict(scorer="match"), "dot_score": dict(scorer="dot"),
+    "shared_view_tower": dict(scorer="shared"), "group_norm": dict(scorer="group_norm"),
+    "group_norm_lr1e-4": dict(scorer="group_norm", lr=1e-4),
+    "code_batch_norm": dict(scorer="code_bn"), "head_batch_norm": dict(scorer="head_bn"),
+    "shared_tower_code_batch_norm": dict(scorer="shared_code_bn"),
+    "shared_tower_head_batch_norm": dict(scorer="shared_head_bn"),
+    "head_batch_norm_steps_6000": dict(scorer="head_bn", pretext_steps=6_000)}
 SEED = 0
 
 
