@@ -33,8 +33,12 @@ def test_units_are_every_arm_and_seed_the_costliest_arms_first():
 def test_a_set_that_is_the_first_items_of_a_larger_one_is_not_drawn_on_its_own():
     pairs = [(task, split, s.get("backend", "voxel"), seed, s["n_pairs"] if not split else s["n_test"])
              for _, task, split, s, seed in data_sets("cpu", 3) if task == "pair"]
-    # SimCLR's 1,000 voxel pairs per seed are the first 1,000 of the contrastive arm's 10,000
-    assert sorted(p for p in pairs if p[:3] == ("pair", "", "voxel")) == [("pair", "", "voxel", seed, 10_000)
+    # SimCLR's 1,000 voxel pairs per seed are the first 1,000 of the contrastive arm's (more) pairs
+    from ssl_workbench.spare3d.study import settings_of, spare3d_study
+    study = spare3d_study()
+    most = settings_of(study, study.arm("contrastive"), "cpu")["n_pairs"]
+    assert most > settings_of(study, study.arm("simclr"), "cpu")["n_pairs"]
+    assert sorted(p for p in pairs if p[:3] == ("pair", "", "voxel")) == [("pair", "", "voxel", seed, most)
                                                                          for seed in range(3)]
     assert len(pairs) == len(set(pairs)) == 12  # voxel and OpenCascade, train and test, 3 seeds
 
