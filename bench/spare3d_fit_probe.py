@@ -74,11 +74,10 @@ class DotScoreNet(FourTowerNet):
     def score_matrix(self, b, a): return b @ a.T / b.shape[1] ** 0.5 + self.offset
 
 
-class SharedViewTowerNet(FourTowerNet):
-    "The four-tower net with one tower for front, right and top."
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        self.towers = nn.ModuleList([self.towers[0]] * 3 + [self.towers[3]])
+def shared_view_tower(net: FourTowerNet) -> FourTowerNet:
+    "`net` with one tower for front, right and top (the isometric keeps its own)."
+    net.towers = nn.ModuleList([net.towers[0]] * 3 + [net.towers[3]])
+    return net
 
 
 def group_norm_instead_of_batch_norm(module: nn.Module, groups: int = 8) -> nn.Module:
@@ -89,35 +88,30 @@ def group_norm_instead_of_batch_norm(module: nn.Module, groups: int = 8) -> nn.M
     return module
 
 
-class GroupNormNet(FourTowerNet):
-    "The four-tower net with GroupNorm in its towers."
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        group_norm_instead_of_batch_norm(self.towers)
+def group_norm_towers(net: FourTowerNet) -> FourTowerNet:
+    group_norm_instead_of_batch_norm(net.towers)
+    return net
 
 
-class CodeBatchNormNet(FourTowerNet):
-    "The four-tower net with BatchNorm between g1's and g2's Linear and their ReLU."
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        for g in (self.g1, self.g2): g.insert(1, nn.BatchNorm1d(g[0].out_features))
+def code_batch_norm(net: FourTowerNet) -> FourTowerNet:
+    "`net` with BatchNorm between g1's and g2's Linear and their ReLU."
+    for g in (net.g1, net.g2): g.insert(1, nn.BatchNorm1d(g[0].out_features))
+    return net
 
 
-class SharedCodeBatchNormNet(CodeBatchNormNet):
-    "`code_bn` with one tower for front, right and top."
-    def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        self.towers = nn.ModuleList([self.towers[0]] * 3 + [self.towers[3]])
+def built(*changes, head_norm: str = "none"):
+    "A `make_net` that builds a `FourTowerNet` (with `head_norm`) and applies `changes` to it in turn."
+    def make_net(*args, **kw):
+        net = FourTowerNet(*args, **{**kw, "head_norm": head_norm})
+        for change in changes: net = change(net)
+        return net
+    return make_net
 
 
-def with_head_norm(make_net):
-    "`make_net` with the package's `head_norm='batch'`: BatchNorm after the first Linear of g1, g2 and h."
-    return lambda *args, **kw: make_net(*args, **{**kw, "head_norm": "batch"})
-
-
-NETS = dict(mlp=FourTowerNet, match=MatchHeadNet, dot=DotScoreNet, shared=SharedViewTowerNet,
-            group_norm=GroupNormNet, code_bn=CodeBatchNormNet, head_bn=with_head_norm(FourTowerNet),
-            shared_code_bn=SharedCodeBatchNormNet, shared_head_bn=with_head_norm(SharedViewTowerNet))
+NETS = dict(mlp=FourTowerNet, match=MatchHeadNet, dot=DotScoreNet, shared=built(shared_view_tower),
+            group_norm=built(group_norm_towers), code_bn=built(code_batch_norm),
+            head_bn=built(head_norm="batch"), shared_code_bn=built(code_batch_norm, shared_view_tower),
+            shared_head_bn=built(shared_view_tower, head_norm="batch"))
 VARIANTS = {  # overrides of the contrastive arm's cpu settings; `scorer` picks the net
     "study_setting": {}, "match_head": dict(scorer="match"), "dot_score": dict(scorer="dot"),
     "shared_view_tower": dict(scorer="shared"), "group_norm": dict(scorer="group_norm"),

@@ -44,7 +44,7 @@ def data_sets(budget: str, n_seeds: int) -> list[tuple[float, str, str, dict, in
     A set that is the first items of a larger one of the same stream is left out: `cached_task` reads it from
     the larger set (the SimCLR arm's 1,000 pairs from the contrastive arm's 20,000)."""
     from ssl_workbench.spare3d.study import settings_of, spare3d_study, task_size
-    study, seen, out, most = spare3d_study(), set(), [], {}
+    study, largest = spare3d_study(), {}  # (task, split, size, backend, seed) -> its largest set
     for arm in study.arms:
         for seed in range(n_seeds):
             s = settings_of(study, arm, budget)
@@ -55,14 +55,11 @@ def data_sets(budget: str, n_seeds: int) -> list[tuple[float, str, str, dict, in
             for task, split, settings in needs:
                 n = task_size(task, settings, split)
                 backend = settings.get("backend", "voxel")
-                key = (task, split, settings["size"], backend, n, seed)
-                if key in seen: continue
-                seen.add(key)
-                stream = key[:4] + key[5:]
-                most[stream] = max(most.get(stream, 0), n)
-                out.append((n * ITEM_COST[backend] * (5 if task in ("t2i", "i2p", "p2i") else 2), task, split,
-                            settings, seed, stream, n))
-    return sorted([d[:5] for d in out if d[6] == most[d[5]]], key=lambda d: -d[0])
+                stream = (task, split, settings["size"], backend, seed)
+                if n <= largest.get(stream, (0,))[0]: continue
+                cost = n * ITEM_COST[backend] * (5 if task in ("t2i", "i2p", "p2i") else 2)
+                largest[stream] = (n, cost, task, split, settings, seed)
+    return sorted([d[1:] for d in largest.values()], key=lambda d: -d[0])
 
 
 def _generate(item) -> str:
