@@ -42,7 +42,7 @@ ARM_COST = {"contrastive": 6, "pose": 5, "contrastive_occ": 2, "simclr": 1, "sup
 def data_sets(budget: str, n_seeds: int) -> list[tuple[float, str, str, dict, int]]:
     """(cost, task, split, settings, seed) of each data set the units read, once each, costliest first.
     A set that is the first items of a larger one of the same stream is left out: `cached_task` reads it from
-    the larger set (the SimCLR arm's 1,000 pairs from the contrastive arm's 20,000)."""
+    the larger set (the SimCLR arm's 1,000 pairs from the contrastive arm's 40,000)."""
     from ssl_workbench.spare3d.study import settings_of, spare3d_study, task_size
     study, largest = spare3d_study(), {}  # (task, split, size, backend, seed) -> its largest set
     for arm in study.arms:

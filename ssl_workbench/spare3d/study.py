@@ -54,7 +54,7 @@ def cached_task(task: str, n: int, s: dict, # settings: `size`, optional `backen
     """`n` generated items of `task` (generator seed 1000·seed + stream), cached under the data cache. Item i
     is drawn from its own random stream (`generate`), so the first `n` items of a larger cached set of the
     same stream are these `n` items: they are read from it, not drawn again (the SimCLR arm's 1,000 pairs
-    are the first 1,000 of the contrastive arm's 20,000)."""
+    are the first 1,000 of the contrastive arm's 40,000)."""
     backend = s.get("backend", "voxel")
     out = cache_dir("spare3d_study") / f"{task}-{s['size']}px-{backend}-seed{seed}-{stream}-n{n}"
     if not out.exists() and (larger := _larger_set(out)):
@@ -196,13 +196,13 @@ SPARE3D_BUDGETS = {
 
 # The contrastive arm at the ci and cpu budgets: in-batch negatives, PyTorch's default init, L and R through
 # the towers in one call, Adam's learning rate decayed to 0 on a cosine over the pretext, BatchNorm in the
-# heads and, at cpu, 20,000 pairs for 6,000 steps (the measurements behind these choices: `spare3d.models`,
+# heads and, at cpu, 40,000 pairs for 10,000 steps (the measurements behind these choices: `spare3d.models`,
 # "Why the pretext sat at log 2" and "What lifts it"). The gpu budget keeps the paper's pretext: four cross
 # pairs, N(0, 0.01) heads without normalisation, separate tower calls, a constant learning rate.
 CONTRASTIVE_CPU = {"ci": _kv(negatives="batch", init="default", encode="joint",
                              pretext_lr_schedule="cosine", head_norm="batch"),
-                   "cpu": _kv(negatives="batch", init="default", encode="joint", n_pairs=20_000,
-                              pretext_steps=6_000, pretext_lr_schedule="cosine", head_norm="batch")}
+                   "cpu": _kv(negatives="batch", init="default", encode="joint", n_pairs=40_000,
+                              pretext_steps=10_000, pretext_lr_schedule="cosine", head_norm="batch")}
 
 # The pose arm at ci and cpu: PyTorch's default init and a cosine learning rate, as the contrastive arm,
 # and at cpu 10,000 objects for 1,500 steps. With the paper's init and a constant rate its pose accuracy
