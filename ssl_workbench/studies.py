@@ -411,10 +411,17 @@ def _value(metric: str, x) -> str:
     "An accuracy-like metric in %, a loss as it is (3 decimals)."
     return ("–" if x is None else f"{x:.3f}") if _is_loss(metric) else _pct(x)
 
+def _duration(s: dict) -> str:
+    """The run's time: its units' seconds (each on one process, added up) and, where the runner recorded
+    it, the wall clock (units side by side, data drawn once): the two differ by the parallelism."""
+    units = f"{s['seconds'] / 60:.0f} min of units"
+    wall = (s.get("wall_clock") or {}).get("seconds")
+    return units if wall is None else f"{wall / 60:.0f} min of wall clock, {units}"
+
 def summary_table(s: dict, metric: str | None = None) -> str:
     """Markdown tables of the arms and the comparisons of summary `s`: accuracies in %, differences in points,
     losses (metrics named `*loss`, `*bce`) as they are."""
-    lines = [f"**{s['title']}** (budget `{s['budget']}`, {s['date']}, {s['seconds'] / 60:.0f} min)", ""]
+    lines = [f"**{s['title']}** (budget `{s['budget']}`, {s['date']}, {_duration(s)})", ""]
     for what, info in (s.get("prepared") or {}).items():  # what `prepare` made for every arm (e.g. a teacher)
         show = lambda k, v: f"{k} {_pct(v) + ' %' if k == 'knn' else v}"
         text = ", ".join(show(k, v) for k, v in info.items()) if isinstance(info, dict) else info
