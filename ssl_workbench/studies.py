@@ -384,10 +384,13 @@ def committed_studies() -> Path:
     return Path(inspect.getfile(RunDir)).resolve().parent.parent/"studies"
 
 def load_summary(name: str, budget: str = "cpu", root="runs/studies", out=None,
-                 path: Path | str | None = None) -> dict:
+                 path: Path | str | None = None,
+                 run: str | None = None, # an earlier run kept beside the summary as `NAME.RUN.json`
+                ) -> dict:
     """A study summary (cpu/gpu: from the repository's `studies/` unless `out` says), checked to be this
     study's."""
     out = committed_studies() if out is None else out
+    if run is not None: path = Path(out)/f"{name}.{run}.json"
     path = Path(path) if path is not None else summary_path(name, budget, root, out)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no summary for study {name!r} at budget {budget!r}; run "
